@@ -1,0 +1,34 @@
+#include "extension/postgres_headers.hpp"
+
+#include "extension/keys.hpp"
+
+extern "C" {
+PG_MODULE_MAGIC;
+void _PG_init(void);
+}
+
+namespace {
+char* root_key_file_setting = nullptr;
+char* root_key_command_setting = nullptr;
+}  // namespace
+
+namespace warden::pg {
+const char* root_key_file() { return root_key_file_setting; }
+const char* root_key_command() { return root_key_command_setting; }
+}  // namespace warden::pg
+
+void _PG_init(void) {
+  // Both settings are superuser-only (invisible in SHOW and pg_settings to other roles) and
+  // fixed at server start, because the key is read exactly once, before any session exists.
+  DefineCustomStringVariable("warden.root_key_file", "File holding warden's 32-byte root key (hex).",
+                             "Must be readable only by the server's OS user.",
+                             &root_key_file_setting, "", PGC_POSTMASTER, GUC_SUPERUSER_ONLY,
+                             nullptr, nullptr, nullptr);
+  DefineCustomStringVariable("warden.root_key_command",
+                             "Command whose standard output is warden's root key (hex).",
+                             "Used when warden.root_key_file is empty.", &root_key_command_setting,
+                             "", PGC_POSTMASTER, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
+  MarkGUCPrefixReserved("warden");
+
+  if (process_shared_preload_libraries_in_progress) warden::pg::load_root_key_at_startup();
+}

@@ -1,0 +1,21 @@
+#pragma once
+
+// All PostgreSQL headers warden's extension code uses, included once with C linkage.
+// Only src/extension/ may include this file.
+
+extern "C" {
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/uuid.h"
+#include "utils/timestamp.h"
+}
