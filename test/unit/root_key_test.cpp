@@ -12,12 +12,14 @@
 namespace warden {
 namespace {
 
+bool is_key(const RootKeyResult& r) { return is_key(r); }
+
 const std::string kHex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
 TEST(RootKey, ParsesHexWithOrWithoutNewline) {
   for (const std::string& text : {kHex, kHex + "\n", kHex + "\r\n"}) {
     auto r = parse_root_key_text(text, "warden.root_key_file");
-    ASSERT_TRUE(std::holds_alternative<std::array<uint8_t, kKeyBytes>>(r)) << text;
+    ASSERT_TRUE(is_key(r)) << text;
     EXPECT_EQ(std::get<0>(r)[31], 0x1f);
   }
 }
@@ -40,7 +42,7 @@ TEST(RootKey, RefusesFilesOthersCanRead) {
   ASSERT_TRUE(std::holds_alternative<RootKeyError>(open));
   EXPECT_NE(std::get<RootKeyError>(open).message.find("0600"), std::string::npos);
   chmod(path.c_str(), 0600);
-  EXPECT_TRUE(std::holds_alternative<std::array<uint8_t, kKeyBytes>>(read_root_key_file(path)));
+  EXPECT_TRUE(is_key(read_root_key_file(path)));
   std::remove(path.c_str());
   auto missing = read_root_key_file(path);
   ASSERT_TRUE(std::holds_alternative<RootKeyError>(missing));
@@ -49,7 +51,7 @@ TEST(RootKey, RefusesFilesOthersCanRead) {
 
 TEST(RootKey, CommandOutputIsTheKeyAndFailureIsReported) {
   auto ok = read_root_key_command("echo " + kHex);
-  ASSERT_TRUE(std::holds_alternative<std::array<uint8_t, kKeyBytes>>(ok));
+  ASSERT_TRUE(is_key(ok));
   auto failing = read_root_key_command("exit 3");
   ASSERT_TRUE(std::holds_alternative<RootKeyError>(failing));
 }
@@ -65,7 +67,9 @@ TEST(RootKey, SubkeysAreDistinctDeterministicAndNotTheRoot) {
     EXPECT_EQ(std::memcmp(a.subkey(s), b.subkey(s), kKeyBytes), 0);
     EXPECT_NE(std::memcmp(a.subkey(s), root.data(), kKeyBytes), 0);
     for (Subkey t : all) {
-      if (s != t) EXPECT_NE(std::memcmp(a.subkey(s), a.subkey(t), kKeyBytes), 0);
+      if (s != t) {
+        EXPECT_NE(std::memcmp(a.subkey(s), a.subkey(t), kKeyBytes), 0);
+      }
     }
   }
 }
