@@ -12,7 +12,7 @@
 namespace warden {
 namespace {
 
-bool is_key(const RootKeyResult& r) { return is_key(r); }
+bool is_key(const RootKeyResult& r) { return std::holds_alternative<std::array<uint8_t, kKeyBytes>>(r); }
 
 const std::string kHex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
