@@ -19,7 +19,7 @@ die() { printf '%s\n' "warden: error: $*" >&2; exit 1; }
 # PostgreSQL refuses to run as root: as root, the server runs as the `postgres` OS user.
 if [ "$(id -u)" = 0 ]; then
   WARDEN_PG_OSUSER="${WARDEN_PG_OSUSER:-postgres}"
-  as_pg() { runuser -u "$WARDEN_PG_OSUSER" -- "$@"; }
+  as_pg() { (cd / && runuser -u "$WARDEN_PG_OSUSER" -- "$@"); }
 else
   WARDEN_PG_OSUSER="$(id -un)"
   as_pg() { "$@"; }
