@@ -219,6 +219,417 @@ BEGIN
 END
 $$;
 
+-- ---------------------------------------------------------------- keys
+
+-- Token keys (v4.local) and signing keys (Ed25519), versioned. The secret half is sealed under
+-- a subkey of the root key and bound to its key id, so neither a table read nor pg_dump nor a
+-- copied row reveals it. Ids are PASERK ids (k4.lid / k4.pid), safe to publish.
+CREATE TABLE warden.keys (
+  key_id        text PRIMARY KEY,
+  purpose       text NOT NULL CHECK (purpose IN ('local', 'public')),
+  version       int NOT NULL,
+  public_key    bytea,
+  sealed        bytea,                  -- wiped when the key retires
+  created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  superseded_at timestamptz,            -- a newer key became current; this one only verifies
+  retired_at    timestamptz,            -- verifies nothing any more
+  UNIQUE (purpose, version),
+  CHECK ((purpose = 'public') = (public_key IS NOT NULL)),
+  CHECK (retired_at IS NOT NULL OR sealed IS NOT NULL)
+);
+CREATE UNIQUE INDEX keys_one_current ON warden.keys (purpose) WHERE superseded_at IS NULL;
+
+CREATE FUNCTION warden._new_key(purpose text, OUT key_id text, OUT public_key bytea, OUT sealed bytea)
+LANGUAGE c STRICT VOLATILE AS 'MODULE_PATHNAME', 'warden_new_key';
+
+CREATE FUNCTION warden._mint_task_token(key_id text, sealed bytea, token_id uuid, chain_id uuid,
+                                        agent_id uuid, parent_id uuid, not_before timestamptz,
+                                        expires_at timestamptz)
+RETURNS text LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'warden_mint_task_token';
+
+-- Verifies a token string (structure, key, tag, validity window) without revocation state.
+CREATE FUNCTION warden._open_token(token text, OUT reason text, OUT token_id uuid, OUT chain_id uuid,
+                                   OUT agent_id uuid, OUT parent_id uuid, OUT issued_at timestamptz,
+                                   OUT expires_at timestamptz)
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'warden_open_token';
+
+-- Makes new current keys of both purposes and retires superseded keys that verify nothing any
+-- more: token keys once every token they issued has expired, signing keys once every
+-- credential they signed has (vended credentials live at most 60 seconds).
+CREATE FUNCTION warden.rotate_keys()
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p text;
+  k record;
+  v int;
+  made jsonb := '{}';
+  retired text[];
+BEGIN
+  -- One rotation at a time; issuers hold FOR SHARE on the current key row, so superseding it
+  -- waits for tokens being minted with it.
+  LOCK TABLE warden.keys IN SHARE ROW EXCLUSIVE MODE;
+  FOREACH p IN ARRAY ARRAY['local', 'public'] LOOP
+    SELECT * INTO k FROM warden._new_key(p);
+    SELECT coalesce(max(version), 0) + 1 INTO v FROM warden.keys WHERE purpose = p;
+    UPDATE warden.keys SET superseded_at = now() WHERE purpose = p AND superseded_at IS NULL;
+    INSERT INTO warden.keys (key_id, purpose, version, public_key, sealed)
+    VALUES (k.key_id, p, v, k.public_key, k.sealed);
+    made := made || jsonb_build_object(CASE p WHEN 'local' THEN 'token_key' ELSE 'signing_key' END,
+                                       jsonb_build_object('key_id', k.key_id, 'version', v));
+  END LOOP;
+  WITH r AS (
+    UPDATE warden.keys kk SET retired_at = now(), sealed = NULL
+    WHERE kk.superseded_at IS NOT NULL AND kk.retired_at IS NULL
+      AND ((kk.purpose = 'local' AND NOT EXISTS (SELECT FROM warden.tokens t
+                                               WHERE t.key_id = kk.key_id AND t.expires_at > now()))
+        OR (kk.purpose = 'public' AND kk.superseded_at <= now() - interval '60 seconds'))
+    RETURNING kk.key_id)
+  SELECT coalesce(array_agg(r.key_id ORDER BY r.key_id), '{}') INTO retired FROM r;
+  made := made || jsonb_build_object('retired', to_jsonb(retired));
+  PERFORM warden._event('keys_rotated', detail => made);
+  RETURN made;
+END
+$$;
+
+-- The current key of a purpose, created on first use; locked FOR SHARE until commit.
+CREATE FUNCTION warden._current_key(purpose text, OUT key_id text, OUT sealed bytea)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  SELECT k.key_id, k.sealed INTO key_id, sealed FROM warden.keys k
+  WHERE k.purpose = _current_key.purpose AND k.superseded_at IS NULL FOR SHARE;
+  IF NOT FOUND THEN
+    PERFORM warden.rotate_keys();
+    SELECT k.key_id, k.sealed INTO key_id, sealed FROM warden.keys k
+    WHERE k.purpose = _current_key.purpose AND k.superseded_at IS NULL FOR SHARE;
+  END IF;
+END
+$$;
+
+CREATE FUNCTION warden._b64url(b bytea) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$ SELECT translate(rtrim(replace(encode(b, 'base64'), E'\n', ''), '='), '+/', '-_') $$;
+
+-- Public signing keys that still verify, as a JWKS and as PASERK.
+CREATE FUNCTION warden.public_keys()
+RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT jsonb_build_object(
+    'keys', coalesce(jsonb_agg(jsonb_build_object(
+              'kty', 'OKP', 'crv', 'Ed25519', 'alg', 'EdDSA', 'use', 'sig', 'kid', k.key_id,
+              'x', warden._b64url(k.public_key)) ORDER BY k.version DESC), '[]'),
+    'paserk', coalesce(jsonb_agg(jsonb_build_object(
+              'kid', k.key_id, 'key', 'k4.public.' || warden._b64url(k.public_key),
+              'version', k.version, 'created_at', k.created_at,
+              'current', k.superseded_at IS NULL) ORDER BY k.version DESC), '[]'))
+  FROM warden.keys k
+  WHERE k.purpose = 'public' AND k.retired_at IS NULL
+$$;
+
+-- ---------------------------------------------------------------- chains, tokens, grants
+
+-- One originating request by a human. Its id is the trace id of every call made for it.
+CREATE TABLE warden.chains (
+  chain_id       uuid PRIMARY KEY,
+  human_id       uuid NOT NULL REFERENCES warden.humans (human_id),
+  root_agent_id  uuid NOT NULL REFERENCES warden.agents (agent_id),
+  purpose        text NOT NULL,
+  trace_id       text NOT NULL,
+  created_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  expires_at     timestamptz NOT NULL,
+  revoked_at     timestamptz,
+  revoked_by     text,
+  revoked_reason text
+);
+CREATE INDEX chains_human ON warden.chains (human_id);
+
+-- Task tokens. The token string itself is never stored: only what it names.
+CREATE TABLE warden.tokens (
+  token_id        uuid PRIMARY KEY,
+  chain_id        uuid NOT NULL REFERENCES warden.chains (chain_id),
+  parent_id       uuid REFERENCES warden.tokens (token_id),
+  agent_id        uuid NOT NULL REFERENCES warden.agents (agent_id),
+  -- Agents of every ancestor token, root first: a call must be allowed for each of them too,
+  -- which is what makes delegation only ever narrow.
+  ancestor_agents uuid[] NOT NULL DEFAULT '{}',
+  depth           int NOT NULL CHECK (depth >= 0),
+  tools           text[],               -- NULL: whatever the agent is granted
+  key_id          text NOT NULL REFERENCES warden.keys (key_id),
+  issued_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  expires_at      timestamptz NOT NULL,
+  revoked_at      timestamptz,
+  revoked_by      text,
+  revoked_reason  text
+);
+CREATE INDEX tokens_chain ON warden.tokens (chain_id);
+CREATE INDEX tokens_parent ON warden.tokens (parent_id);
+CREATE INDEX tokens_agent_live ON warden.tokens (agent_id) WHERE revoked_at IS NULL;
+CREATE INDEX tokens_key_expiry ON warden.tokens (key_id, expires_at);
+
+-- Permission for an agent to call server/tool (tool '*' for all of a server's tools).
+CREATE TABLE warden.grants (
+  grant_id       uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid(),
+  agent_id       uuid NOT NULL REFERENCES warden.agents (agent_id),
+  server         text NOT NULL,
+  tool           text NOT NULL,
+  chain_id       uuid REFERENCES warden.chains (chain_id),
+  constraints    jsonb NOT NULL DEFAULT '{}',
+  expires_at     timestamptz NOT NULL,
+  max_calls      int CHECK (max_calls > 0),
+  calls_used     int NOT NULL DEFAULT 0,
+  granted_by     text NOT NULL DEFAULT session_user,
+  reason         text,
+  created_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  revoked_at     timestamptz,
+  revoked_by     text,
+  revoked_reason text,
+  CHECK (max_calls IS NULL OR calls_used <= max_calls)
+);
+CREATE INDEX grants_live ON warden.grants (agent_id, server) WHERE revoked_at IS NULL;
+
+-- True when a tool pattern ('server/tool' or 'server/*') covers 'server/tool' or another pattern.
+CREATE FUNCTION warden._tool_covers(pattern text, tool text) RETURNS boolean
+LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT pattern = tool
+      OR (right(pattern, 2) = '/*' AND starts_with(tool, left(pattern, -1)))
+$$;
+
+CREATE FUNCTION warden._check_tool_name(tool text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF tool IS NULL OR tool !~ '^[a-z0-9][a-z0-9_-]{0,62}/(\*|[A-Za-z0-9_.:-]{1,128})$' OR strpos(split_part(tool, '/', 1), '__') > 0 THEN
+    RAISE EXCEPTION 'invalid tool "%"', tool
+      USING ERRCODE = '22023', HINT = 'Name a tool as server/tool, or server/* for every tool of a server.';
+  END IF;
+END
+$$;
+
+-- ---------------------------------------------------------------- events (the audit graph)
+
+CREATE TABLE warden.events (
+  event_id         uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+  at               timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+  kind             text NOT NULL,
+  chain_id         uuid,
+  token_id         uuid,
+  parent_id        uuid,
+  agent            text,
+  human            text,
+  server           text,
+  tool             text,
+  allowed          boolean,
+  reason           text,
+  trace_id         text,
+  arguments        jsonb,
+  arguments_digest bytea,
+  detail           jsonb,
+  actor            text NOT NULL DEFAULT session_user,
+  PRIMARY KEY (event_id)
+);
+CREATE INDEX events_chain ON warden.events (chain_id, at);
+CREATE INDEX events_token ON warden.events (token_id, at);
+
+CREATE FUNCTION warden._event(kind text, chain_id uuid DEFAULT NULL, token_id uuid DEFAULT NULL,
+                              parent_id uuid DEFAULT NULL, agent text DEFAULT NULL,
+                              human text DEFAULT NULL, detail jsonb DEFAULT NULL,
+                              allowed boolean DEFAULT NULL, reason text DEFAULT NULL)
+RETURNS uuid
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  id uuid;
+BEGIN
+  INSERT INTO warden.events (kind, chain_id, token_id, parent_id, agent, human, detail, allowed,
+                             reason, trace_id)
+  VALUES (kind, chain_id, token_id, parent_id, agent, human, detail, allowed, reason,
+          replace(chain_id::text, '-', ''))
+  RETURNING event_id INTO id;
+  RETURN id;
+END
+$$;
+
+-- ---------------------------------------------------------------- starting chains, delegating
+
+CREATE FUNCTION warden.start_chain(human text, agent text, purpose text,
+                                   ttl interval DEFAULT '15 minutes', tools text[] DEFAULT NULL,
+                                   OUT chain_id uuid, OUT token text, OUT expires_at timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  h record;
+  a record;
+  k record;
+  t text;
+  token_id uuid := gen_random_uuid();
+BEGIN
+  IF human IS NULL OR agent IS NULL OR purpose IS NULL OR btrim(purpose) = '' THEN
+    RAISE EXCEPTION 'start_chain needs a human, an agent and a purpose'
+      USING ERRCODE = '22004', HINT = 'The purpose says why the chain exists, e.g. ''triage ticket 4711''.';
+  END IF;
+  IF ttl IS NULL OR ttl <= interval '0' OR ttl > interval '24 hours' THEN
+    RAISE EXCEPTION 'chain lifetime % is out of range', coalesce(ttl::text, 'NULL')
+      USING ERRCODE = '22023', HINT = 'A chain lives for more than 0 and at most 24 hours; every task ends.';
+  END IF;
+  SELECT hh.human_id, hh.subject INTO h FROM warden.humans hh WHERE hh.subject = start_chain.human;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'unknown human "%"', human USING ERRCODE = '42704', HINT = 'Register it with warden.add_human(subject).';
+  END IF;
+  SELECT aa.agent_id, aa.name, aa.status INTO a FROM warden.agents aa WHERE aa.name = start_chain.agent FOR SHARE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'unknown agent "%"', agent USING ERRCODE = '42704', HINT = 'Register it with warden.add_agent(name, owner).';
+  END IF;
+  IF a.status <> 'active' THEN
+    RAISE EXCEPTION 'agent "%" is %', agent, a.status
+      USING ERRCODE = '55000', HINT = 'Reinstate it with warden.reinstate_agent(agent, reason) first.';
+  END IF;
+  IF tools IS NOT NULL THEN
+    FOREACH t IN ARRAY tools LOOP PERFORM warden._check_tool_name(t); END LOOP;
+  END IF;
+
+  chain_id := gen_random_uuid();
+  expires_at := date_trunc('second', now() + ttl);
+  INSERT INTO warden.chains (chain_id, human_id, root_agent_id, purpose, trace_id, expires_at)
+  VALUES (chain_id, h.human_id, a.agent_id, purpose, replace(chain_id::text, '-', ''), expires_at);
+  SELECT * INTO k FROM warden._current_key('local');
+  INSERT INTO warden.tokens (token_id, chain_id, agent_id, depth, tools, key_id, expires_at)
+  VALUES (token_id, chain_id, a.agent_id, 0, tools, k.key_id, expires_at);
+  token := warden._mint_task_token(k.key_id, k.sealed, token_id, chain_id, a.agent_id, NULL,
+                                   date_trunc('second', now()), expires_at);
+  PERFORM warden._event('token_issued', chain_id, token_id, NULL, a.name, h.subject,
+                        jsonb_build_object('purpose', purpose, 'tools', tools, 'expires_at', expires_at,
+                                           'key_id', k.key_id));
+END
+$$;
+
+-- The state behind a token string: the claims if it verifies and is live, else a reason
+-- from the stable set malformed, unknown_key, bad_tag, expired, not_yet_valid, unknown_token,
+-- token_revoked, chain_revoked, chain_expired, agent_suspended.
+CREATE FUNCTION warden._verify_token(token text, OUT reason text, OUT token_id uuid,
+                                     OUT chain_id uuid, OUT agent_id uuid, OUT agent text,
+                                     OUT human text, OUT tools text[], OUT depth int,
+                                     OUT ancestor_agents uuid[], OUT expires_at timestamptz)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  o record;
+  r record;
+BEGIN
+  SELECT * INTO o FROM warden._open_token(token);
+  IF o.reason IS NOT NULL THEN
+    reason := o.reason;
+    RETURN;
+  END IF;
+  SELECT t.token_id, t.chain_id, t.agent_id, a.name AS agent, hu.subject AS human, t.tools, t.depth,
+         t.ancestor_agents, t.expires_at, t.revoked_at, c.revoked_at AS chain_revoked_at,
+         c.expires_at AS chain_expires_at, a.status
+    INTO r
+  FROM warden.tokens t
+  JOIN warden.chains c ON c.chain_id = t.chain_id
+  JOIN warden.agents a ON a.agent_id = t.agent_id
+  JOIN warden.humans hu ON hu.human_id = c.human_id
+  WHERE t.token_id = o.token_id
+  FOR SHARE OF t, c, a;
+  reason := CASE
+    WHEN NOT FOUND THEN 'unknown_token'
+    WHEN r.chain_id <> o.chain_id OR r.agent_id <> o.agent_id THEN 'unknown_token'
+    WHEN r.revoked_at IS NOT NULL THEN 'token_revoked'
+    WHEN r.chain_revoked_at IS NOT NULL THEN 'chain_revoked'
+    WHEN r.chain_expires_at <= now() THEN 'chain_expired'
+    WHEN r.status <> 'active' THEN 'agent_suspended'
+  END;
+  IF FOUND THEN
+    token_id := r.token_id; chain_id := r.chain_id; agent_id := r.agent_id; agent := r.agent;
+    human := r.human; tools := r.tools; depth := r.depth; ancestor_agents := r.ancestor_agents;
+    expires_at := r.expires_at;
+  END IF;
+END
+$$;
+
+CREATE FUNCTION warden.delegate(parent_token text, agent text, tools text[], ttl interval DEFAULT NULL,
+                                OUT token_id uuid, OUT token text, OUT expires_at timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p record;
+  a record;
+  k record;
+  t text;
+  covered boolean;
+BEGIN
+  IF parent_token IS NULL OR agent IS NULL THEN
+    RAISE EXCEPTION 'delegate needs a parent token and an agent' USING ERRCODE = '22004';
+  END IF;
+  IF tools IS NULL OR cardinality(tools) = 0 THEN
+    RAISE EXCEPTION 'delegate needs an explicit, non-empty tool list'
+      USING ERRCODE = '22023', HINT = 'Delegation only narrows: name the tools the sub-agent may call, e.g. ARRAY[''tickets/update_ticket''].';
+  END IF;
+  SELECT * INTO p FROM warden._verify_token(parent_token);
+  IF p.reason IS NOT NULL THEN
+    RAISE EXCEPTION 'parent token is not valid: %', p.reason
+      USING ERRCODE = '28000', HINT = 'Delegate from a live token of a live chain.';
+  END IF;
+  IF p.depth >= 63 THEN
+    RAISE EXCEPTION 'delegation is too deep (% levels)', p.depth + 1 USING ERRCODE = '54000';
+  END IF;
+  SELECT aa.agent_id, aa.name, aa.status INTO a FROM warden.agents aa WHERE aa.name = delegate.agent FOR SHARE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'unknown agent "%"', agent USING ERRCODE = '42704', HINT = 'Register it with warden.add_agent(name, owner).';
+  END IF;
+  IF a.status <> 'active' THEN
+    RAISE EXCEPTION 'agent "%" is %', agent, a.status
+      USING ERRCODE = '55000', HINT = 'Reinstate it with warden.reinstate_agent(agent, reason) first.';
+  END IF;
+  FOREACH t IN ARRAY tools LOOP
+    PERFORM warden._check_tool_name(t);
+    -- Within the parent token's own tool list, if it has one ...
+    IF p.tools IS NOT NULL AND NOT EXISTS (SELECT FROM unnest(p.tools) pt WHERE warden._tool_covers(pt, t)) THEN
+      RAISE EXCEPTION 'cannot delegate "%": the parent token does not hold it', t
+        USING ERRCODE = '42501', DETAIL = format('parent token tools: %s', p.tools),
+              HINT = 'Delegation only narrows; a sub-agent can receive only tools its parent holds.';
+    END IF;
+    -- ... and within what the parent's agent is granted right now.
+    SELECT EXISTS (SELECT FROM warden.grants g
+                   WHERE g.agent_id = p.agent_id AND g.revoked_at IS NULL AND g.expires_at > now()
+                     AND (g.chain_id IS NULL OR g.chain_id = p.chain_id)
+                     AND warden._tool_covers(g.server || '/' || g.tool, t))
+      INTO covered;
+    IF NOT covered THEN
+      RAISE EXCEPTION 'cannot delegate "%": agent "%" has no live grant for it', t, p.agent
+        USING ERRCODE = '42501', HINT = 'Delegation only narrows; grant the parent agent the tool first.';
+    END IF;
+  END LOOP;
+  IF ttl IS NULL THEN
+    expires_at := p.expires_at;
+  ELSIF ttl <= interval '0' THEN
+    RAISE EXCEPTION 'delegated lifetime must be positive' USING ERRCODE = '22023';
+  ELSE
+    expires_at := date_trunc('second', now() + ttl);
+    IF expires_at > p.expires_at THEN
+      RAISE EXCEPTION 'delegated token would outlive its parent'
+        USING ERRCODE = '22023', DETAIL = format('parent expires at %s, requested %s', p.expires_at, expires_at),
+              HINT = 'Pass a shorter ttl, or NULL to expire with the parent.';
+    END IF;
+  END IF;
+
+  token_id := gen_random_uuid();
+  SELECT * INTO k FROM warden._current_key('local');
+  INSERT INTO warden.tokens (token_id, chain_id, parent_id, agent_id, ancestor_agents, depth, tools,
+                             key_id, expires_at)
+  VALUES (token_id, p.chain_id, p.token_id, a.agent_id, p.ancestor_agents || p.agent_id, p.depth + 1,
+          tools, k.key_id, expires_at);
+  token := warden._mint_task_token(k.key_id, k.sealed, token_id, p.chain_id, a.agent_id, p.token_id,
+                                   date_trunc('second', now()), expires_at);
+  PERFORM warden._event('token_delegated', p.chain_id, token_id, NULL, a.name, p.human,
+                        jsonb_build_object('parent_token', p.token_id, 'from_agent', p.agent,
+                                           'tools', tools, 'expires_at', expires_at, 'key_id', k.key_id));
+END
+$$;
+
 -- ---------------------------------------------------------------- self-test (superuser only)
 
 CREATE FUNCTION warden._selftest_boundary(mode text)
@@ -237,4 +648,16 @@ GRANT EXECUTE ON FUNCTION
   warden.set_mode(text, text)
 TO warden_admin;
 
-GRANT SELECT ON warden.humans, warden.agents, warden.servers, warden.tools TO warden_admin, warden_auditor;
+GRANT EXECUTE ON FUNCTION warden.rotate_keys() TO warden_admin;
+GRANT EXECUTE ON FUNCTION warden.public_keys() TO warden_admin, warden_issuer, warden_proxy, warden_auditor;
+GRANT EXECUTE ON FUNCTION
+  warden.start_chain(text, text, text, interval, text[]),
+  warden.delegate(text, text, text[], interval)
+TO warden_admin, warden_issuer;
+
+GRANT SELECT ON warden.humans, warden.agents, warden.servers, warden.tools, warden.chains,
+  warden.tokens, warden.grants, warden.events
+TO warden_admin, warden_auditor;
+-- Key rows hold only sealed secrets, but even those stay with the owner; ids and public halves
+-- are available through warden.public_keys().
+

@@ -1,0 +1,138 @@
+#include "extension/spi.hpp"
+
+#include <cstring>
+#include <stdexcept>
+
+namespace warden::pg {
+
+namespace {
+constexpr int64_t kUnixEpochInPostgresSeconds = 946684800;  // 2000-01-01 in Unix time
+
+Datum column(uint64_t row, int col, bool* is_null) {
+  return pg_call([&] { return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col + 1, is_null); });
+}
+}  // namespace
+
+void spi_connect() {
+  pg_call([] {
+    if (SPI_connect() != SPI_OK_CONNECT) elog(ERROR, "warden: SPI_connect failed");
+  });
+}
+
+void spi_finish() {
+  pg_call([] { SPI_finish(); });
+}
+
+uint64_t Statement::run(const std::vector<Datum>& args, std::string_view nulls, bool read_only, long limit) {
+  if (plan_ == nullptr) {
+    plan_ = pg_call([&] {
+      SPIPlanPtr p = SPI_prepare(sql_, static_cast<int>(types_.size()), types_.data());
+      if (p == nullptr) elog(ERROR, "warden: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+      SPI_keepplan(p);
+      return p;
+    });
+  }
+  std::string null_flags(nulls);
+  if (null_flags.size() < args.size()) null_flags.append(args.size() - null_flags.size(), ' ');
+  const char* flags = args.empty() ? nullptr : null_flags.c_str();
+  int rc = pg_call([&] {
+    return SPI_execute_plan(plan_, const_cast<Datum*>(args.data()), flags, read_only, limit);
+  });
+  if (rc < 0) throw std::runtime_error(std::string("SPI_execute_plan failed: ") + SPI_result_code_string(rc));
+  return SPI_processed;
+}
+
+bool result_is_null(uint64_t row, int col) {
+  bool is_null = true;
+  column(row, col, &is_null);
+  return is_null;
+}
+
+std::optional<std::string> result_text(uint64_t row, int col) {
+  bool is_null = true;
+  Datum d = column(row, col, &is_null);
+  if (is_null) return std::nullopt;
+  Oid type = SPI_gettypeid(SPI_tuptable->tupdesc, col + 1);
+  if (type == UUIDOID) return uuid_string(d);
+  if (type == TEXTOID || type == VARCHAROID) return text_string(d);
+  char* out = pg_call([&] { return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col + 1); });
+  return std::string(out);
+}
+
+std::optional<std::vector<uint8_t>> result_bytea(uint64_t row, int col) {
+  bool is_null = true;
+  Datum d = column(row, col, &is_null);
+  if (is_null) return std::nullopt;
+  bytea* b = pg_call([&] { return DatumGetByteaPP(d); });
+  const auto* p = reinterpret_cast<const uint8_t*>(VARDATA_ANY(b));
+  return std::vector<uint8_t>(p, p + VARSIZE_ANY_EXHDR(b));
+}
+
+std::optional<int64_t> result_int(uint64_t row, int col) {
+  bool is_null = true;
+  Datum d = column(row, col, &is_null);
+  if (is_null) return std::nullopt;
+  switch (SPI_gettypeid(SPI_tuptable->tupdesc, col + 1)) {
+    case INT2OID: return DatumGetInt16(d);
+    case INT4OID: return DatumGetInt32(d);
+    case TIMESTAMPTZOID: return unix_seconds(DatumGetTimestampTz(d));
+    default: return DatumGetInt64(d);
+  }
+}
+
+std::optional<bool> result_bool(uint64_t row, int col) {
+  bool is_null = true;
+  Datum d = column(row, col, &is_null);
+  if (is_null) return std::nullopt;
+  return DatumGetBool(d);
+}
+
+Datum result_datum_copy(uint64_t row, int col, bool* is_null) {
+  return pg_call([&] {
+    Datum d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col + 1, is_null);
+    if (*is_null) return static_cast<Datum>(0);
+    Form_pg_attribute att = TupleDescAttr(SPI_tuptable->tupdesc, col);
+    return SPI_datumTransfer(d, att->attbyval, att->attlen);
+  });
+}
+
+Datum text_datum(std::string_view s) {
+  return pg_call([&] { return PointerGetDatum(cstring_to_text_with_len(s.data(), static_cast<int>(s.size()))); });
+}
+
+Datum uuid_datum(std::string_view canonical) {
+  std::string z(canonical);
+  return pg_call([&] { return DirectFunctionCall1(uuid_in, CStringGetDatum(z.c_str())); });
+}
+
+Datum bytea_datum(const std::vector<uint8_t>& bytes) {
+  return pg_call([&] {
+    bytea* b = static_cast<bytea*>(palloc(VARHDRSZ + bytes.size()));
+    SET_VARSIZE(b, VARHDRSZ + bytes.size());
+    if (!bytes.empty()) memcpy(VARDATA(b), bytes.data(), bytes.size());
+    return PointerGetDatum(b);
+  });
+}
+
+std::string uuid_string(Datum d) {
+  char* s = pg_call([&] { return DatumGetCString(DirectFunctionCall1(uuid_out, d)); });
+  return std::string(s);
+}
+
+std::string text_string(Datum d) {
+  text* t = pg_call([&] { return DatumGetTextPP(d); });
+  return std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
+
+int64_t unix_seconds(TimestampTz t) {
+  // Floor division so that times before 2000 round down, matching TimestampTz semantics.
+  int64_t secs = t / USECS_PER_SEC;
+  if (t < 0 && t % USECS_PER_SEC != 0) --secs;
+  return secs + kUnixEpochInPostgresSeconds;
+}
+
+TimestampTz timestamptz_from_unix(int64_t seconds) {
+  return (seconds - kUnixEpochInPostgresSeconds) * USECS_PER_SEC;
+}
+
+}  // namespace warden::pg
