@@ -411,9 +411,11 @@ $$;
 
 -- ---------------------------------------------------------------- events (the audit graph)
 
+-- Append-only, partitioned by day. Every row carries its writer's MAC chain position (see
+-- src/core/audit_mac.hpp): writer (one per database backend), seq and mac.
 CREATE TABLE warden.events (
-  event_id         uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
-  at               timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+  event_id         uuid NOT NULL,
+  at               timestamptz NOT NULL,
   kind             text NOT NULL,
   chain_id         uuid,
   token_id         uuid,
@@ -428,30 +430,70 @@ CREATE TABLE warden.events (
   arguments        jsonb,
   arguments_digest bytea,
   detail           jsonb,
-  actor            text NOT NULL DEFAULT session_user,
-  PRIMARY KEY (event_id)
-);
+  actor            text NOT NULL,
+  writer           uuid NOT NULL,
+  seq              bigint NOT NULL,
+  mac              bytea NOT NULL,
+  PRIMARY KEY (event_id, at)
+) PARTITION BY RANGE (at);
 CREATE INDEX events_chain ON warden.events (chain_id, at);
 CREATE INDEX events_token ON warden.events (token_id, at);
+CREATE INDEX events_parent ON warden.events (parent_id) WHERE parent_id IS NOT NULL;
+CREATE INDEX events_agent ON warden.events (agent, at);
+CREATE INDEX events_writer ON warden.events (writer, seq);
+-- Rows outside every daily partition still land somewhere rather than failing a decision.
+CREATE TABLE warden.events_default PARTITION OF warden.events DEFAULT;
+
+CREATE FUNCTION warden._refuse_change() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RAISE EXCEPTION 'warden.events is append-only: % is not allowed', TG_OP
+    USING ERRCODE = '42501', HINT = 'Audit events are never changed or removed; record a new event instead.';
+END
+$$;
+CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON warden.events
+  FOR EACH ROW EXECUTE FUNCTION warden._refuse_change();
+CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON warden.events
+  FOR EACH STATEMENT EXECUTE FUNCTION warden._refuse_change();
+CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON warden.events_default
+  FOR EACH STATEMENT EXECUTE FUNCTION warden._refuse_change();
+
+-- Creates the daily partitions from today through `days_ahead` days from now.
+CREATE FUNCTION warden._ensure_event_partitions(days_ahead int DEFAULT 7) RETURNS int
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  d date;
+  name text;
+  made int := 0;
+BEGIN
+  FOR d IN SELECT generate_series(current_date, current_date + days_ahead, interval '1 day')::date LOOP
+    name := 'events_' || to_char(d, 'YYYYMMDD');
+    IF to_regclass('warden.' || name) IS NULL THEN
+      -- A day whose rows already sit in the default partition is left there.
+      IF EXISTS (SELECT FROM warden.events_default e WHERE e.at >= d AND e.at < d + 1) THEN
+        CONTINUE;
+      END IF;
+      EXECUTE format('CREATE TABLE warden.%I PARTITION OF warden.events FOR VALUES FROM (%L) TO (%L)',
+                     name, d::timestamptz, (d + 1)::timestamptz);
+      EXECUTE format('CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON warden.%I '
+                     'FOR EACH STATEMENT EXECUTE FUNCTION warden._refuse_change()', name);
+      made := made + 1;
+    END IF;
+  END LOOP;
+  RETURN made;
+END
+$$;
+SELECT warden._ensure_event_partitions(7);
 
 CREATE FUNCTION warden._event(kind text, chain_id uuid DEFAULT NULL, token_id uuid DEFAULT NULL,
                               parent_id uuid DEFAULT NULL, agent text DEFAULT NULL,
                               human text DEFAULT NULL, detail jsonb DEFAULT NULL,
-                              allowed boolean DEFAULT NULL, reason text DEFAULT NULL)
+                              allowed boolean DEFAULT NULL, reason text DEFAULT NULL,
+                              server text DEFAULT NULL, tool text DEFAULT NULL)
 RETURNS uuid
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  id uuid;
-BEGIN
-  INSERT INTO warden.events (kind, chain_id, token_id, parent_id, agent, human, detail, allowed,
-                             reason, trace_id)
-  VALUES (kind, chain_id, token_id, parent_id, agent, human, detail, allowed, reason,
-          replace(chain_id::text, '-', ''))
-  RETURNING event_id INTO id;
-  RETURN id;
-END
-$$;
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'warden_record_event';
 
 -- ---------------------------------------------------------------- starting chains, delegating
 
@@ -630,6 +672,211 @@ BEGIN
 END
 $$;
 
+-- ---------------------------------------------------------------- scopes
+
+CREATE FUNCTION warden._check_constraints(constraints jsonb) RETURNS void
+LANGUAGE c STABLE AS 'MODULE_PATHNAME', 'warden_check_constraints';
+
+CREATE FUNCTION warden.grant(agent text, tool text, constraints jsonb DEFAULT '{}',
+                             ttl interval DEFAULT '1 hour', max_calls int DEFAULT NULL,
+                             reason text DEFAULT NULL, chain_id uuid DEFAULT NULL)
+RETURNS uuid
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  a record;
+  id uuid;
+  srv text;
+  tl text;
+BEGIN
+  SELECT aa.agent_id, aa.name INTO a FROM warden.agents aa WHERE aa.name = $1;  -- "grant" is reserved: no qualified names
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'unknown agent "%"', agent USING ERRCODE = '42704', HINT = 'Register it with warden.add_agent(name, owner).';
+  END IF;
+  PERFORM warden._check_tool_name(tool);
+  srv := split_part(tool, '/', 1);
+  tl := substr(tool, length(srv) + 2);
+  IF NOT EXISTS (SELECT FROM warden.servers s WHERE s.name = srv) THEN
+    RAISE EXCEPTION 'unknown server "%"', srv USING ERRCODE = '42704', HINT = 'Register it with warden.add_server(name, endpoint).';
+  END IF;
+  IF ttl IS NULL THEN
+    RAISE EXCEPTION 'a grant always ends: ttl must not be NULL'
+      USING ERRCODE = '22004', HINT = 'Pass an interval such as ''1 hour'' or ''30 days''.';
+  END IF;
+  IF ttl <= interval '0' OR ttl > interval '366 days' THEN
+    RAISE EXCEPTION 'grant lifetime % is out of range', ttl
+      USING ERRCODE = '22023', HINT = 'A grant lives for more than 0 and at most 366 days.';
+  END IF;
+  IF max_calls IS NOT NULL AND max_calls < 1 THEN
+    RAISE EXCEPTION 'max_calls must be at least 1' USING ERRCODE = '22023', HINT = 'Pass NULL for no call budget.';
+  END IF;
+  IF constraints IS NULL THEN
+    constraints := '{}';
+  END IF;
+  PERFORM warden._check_constraints(constraints);
+  IF $7 IS NOT NULL AND NOT EXISTS (SELECT FROM warden.chains c WHERE c.chain_id = $7) THEN
+    RAISE EXCEPTION 'unknown chain %', chain_id USING ERRCODE = '42704';
+  END IF;
+  INSERT INTO warden.grants (agent_id, server, tool, chain_id, constraints, expires_at, max_calls, reason)
+  VALUES (a.agent_id, srv, tl, $7, $3, now() + $4, $5, $6)
+  RETURNING grant_id INTO id;
+  PERFORM warden._event('grant_created', $7, agent => a.name, server => srv, tool => tl,
+                        detail => jsonb_build_object('grant_id', id, 'constraints', constraints,
+                                                     'expires_at', now() + ttl, 'max_calls', max_calls,
+                                                     'reason', reason));
+  RETURN id;
+END
+$$;
+
+CREATE FUNCTION warden.revoke_grant(grant_id uuid, reason text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  g record;
+BEGIN
+  IF grant_id IS NULL THEN
+    RAISE EXCEPTION 'grant_id must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  UPDATE warden.grants gg SET revoked_at = now(), revoked_by = session_user, revoked_reason = reason
+  WHERE gg.grant_id = revoke_grant.grant_id AND gg.revoked_at IS NULL
+  RETURNING gg.agent_id, gg.server, gg.tool, gg.chain_id INTO g;
+  IF NOT FOUND THEN
+    IF EXISTS (SELECT FROM warden.grants gg WHERE gg.grant_id = revoke_grant.grant_id) THEN
+      RAISE NOTICE 'grant % was already revoked', grant_id;
+      RETURN;
+    END IF;
+    RAISE EXCEPTION 'unknown grant %', grant_id USING ERRCODE = '42704';
+  END IF;
+  PERFORM warden._event('grant_revoked', g.chain_id,
+                        agent => (SELECT a.name FROM warden.agents a WHERE a.agent_id = g.agent_id),
+                        server => g.server, tool => g.tool,
+                        detail => jsonb_build_object('grant_id', grant_id, 'reason', reason));
+END
+$$;
+
+-- ---------------------------------------------------------------- decisions
+
+CREATE TYPE warden.decision AS (
+  allowed    boolean,
+  reason     text,
+  event_id   uuid,
+  chain_id   uuid,
+  trace_id   text,
+  agent      text,
+  human      text,
+  credential jsonb
+);
+
+CREATE FUNCTION warden.authorize(token text, server text, tool text, arguments jsonb DEFAULT '{}',
+                                 context jsonb DEFAULT '{}')
+RETURNS warden.decision
+LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'warden_authorize';
+
+-- Records the outcome of an allowed call as a child event of its decision.
+CREATE FUNCTION warden.complete(event_id uuid, status text, detail jsonb DEFAULT '{}')
+RETURNS uuid
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  e record;
+BEGIN
+  IF event_id IS NULL OR status IS NULL THEN
+    RAISE EXCEPTION 'complete needs an event_id and a status' USING ERRCODE = '22004';
+  END IF;
+  IF status NOT IN ('ok', 'error', 'cancelled', 'timeout', 'revoked') THEN
+    RAISE EXCEPTION 'unknown status "%"', status
+      USING ERRCODE = '22023', HINT = 'status is one of ok, error, cancelled, timeout, revoked.';
+  END IF;
+  SELECT ev.kind, ev.allowed, ev.chain_id, ev.token_id, ev.agent, ev.human, ev.server, ev.tool INTO e
+  FROM warden.events ev WHERE ev.event_id = complete.event_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'unknown event %', event_id USING ERRCODE = '42704';
+  END IF;
+  IF e.kind <> 'call' OR NOT e.allowed THEN
+    RAISE EXCEPTION 'event % is not an allowed call', event_id
+      USING ERRCODE = '55000', HINT = 'Only calls that authorize allowed have an outcome.';
+  END IF;
+  IF EXISTS (SELECT FROM warden.events ev WHERE ev.parent_id = complete.event_id AND ev.kind = 'completed') THEN
+    RAISE EXCEPTION 'call % is already completed', event_id USING ERRCODE = '55000';
+  END IF;
+  RETURN warden._event('completed', e.chain_id, e.token_id, complete.event_id, e.agent, e.human,
+                       coalesce(detail, '{}') || jsonb_build_object('status', status), status = 'ok',
+                       status, e.server, e.tool);
+END
+$$;
+
+-- tools/list filtered to what the token may call. Records each tool's definition digest: a
+-- tool seen for the first time is accepted; a changed definition is hidden (and denied by
+-- authorize with tool_changed) until warden.approve_tool accepts it.
+CREATE FUNCTION warden.visible_tools(token text, server text, tools jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  v record;
+  s_id uuid;
+  t jsonb;
+  t_name text;
+  t_digest bytea;
+  approved bytea;
+  visible jsonb := '[]';
+BEGIN
+  IF tools IS NULL OR jsonb_typeof(tools) <> 'array' THEN
+    RAISE EXCEPTION 'tools must be a JSON array of tool definitions' USING ERRCODE = '22023';
+  END IF;
+  SELECT ss.server_id INTO s_id FROM warden.servers ss WHERE ss.name = visible_tools.server;
+  IF NOT FOUND THEN
+    RETURN visible;
+  END IF;
+  SELECT * INTO v FROM warden._verify_token(token);
+  FOR t IN SELECT jsonb_array_elements(tools) LOOP
+    t_name := t->>'name';
+    CONTINUE WHEN t_name IS NULL OR jsonb_typeof(t) <> 'object';
+    t_digest := sha256(convert_to(t::text, 'UTF8'));
+    INSERT INTO warden.tools AS tt (server_id, name, definition, digest, approved_digest)
+    VALUES (s_id, t_name, t, t_digest, t_digest)
+    ON CONFLICT (server_id, name) DO UPDATE
+      SET last_seen = now(),
+          definition = CASE WHEN tt.digest = excluded.digest THEN tt.definition ELSE excluded.definition END,
+          digest = excluded.digest
+    RETURNING tt.approved_digest INTO approved;
+    CONTINUE WHEN v.reason IS NOT NULL OR approved IS DISTINCT FROM t_digest;
+    CONTINUE WHEN v.tools IS NOT NULL
+      AND NOT EXISTS (SELECT FROM unnest(v.tools) p WHERE warden._tool_covers(p, visible_tools.server || '/' || t_name));
+    CONTINUE WHEN EXISTS (
+      SELECT FROM unnest(v.ancestor_agents || v.agent_id) who
+      WHERE NOT EXISTS (SELECT FROM warden.grants g
+                        WHERE g.agent_id = who AND g.server = visible_tools.server
+                          AND (g.tool = t_name OR g.tool = '*') AND g.revoked_at IS NULL
+                          AND g.expires_at > now() AND (g.chain_id IS NULL OR g.chain_id = v.chain_id)));
+    visible := visible || jsonb_build_array(t);
+  END LOOP;
+  RETURN visible;
+END
+$$;
+
+CREATE FUNCTION warden.approve_tool(server text, tool text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  d bytea;
+BEGIN
+  UPDATE warden.tools tt SET approved_digest = tt.digest
+  FROM warden.servers s
+  WHERE s.server_id = tt.server_id AND s.name = approve_tool.server AND tt.name = approve_tool.tool
+  RETURNING tt.digest INTO d;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'unknown tool %/%', server, tool
+      USING ERRCODE = '42704', HINT = 'Tools are recorded when warden-mcp lists them; see warden.tools.';
+  END IF;
+  PERFORM warden._event('tool_approved', server => server, tool => tool,
+                        detail => jsonb_build_object('digest', encode(d, 'hex')));
+END
+$$;
+
 -- ---------------------------------------------------------------- self-test (superuser only)
 
 CREATE FUNCTION warden._selftest_boundary(mode text)
@@ -649,6 +896,16 @@ GRANT EXECUTE ON FUNCTION
 TO warden_admin;
 
 GRANT EXECUTE ON FUNCTION warden.rotate_keys() TO warden_admin;
+GRANT EXECUTE ON FUNCTION
+  warden.grant(text, text, jsonb, interval, int, text, uuid),
+  warden.revoke_grant(uuid, text),
+  warden.approve_tool(text, text)
+TO warden_admin;
+GRANT EXECUTE ON FUNCTION
+  warden.authorize(text, text, text, jsonb, jsonb),
+  warden.complete(uuid, text, jsonb),
+  warden.visible_tools(text, text, jsonb)
+TO warden_proxy;
 GRANT EXECUTE ON FUNCTION warden.public_keys() TO warden_admin, warden_issuer, warden_proxy, warden_auditor;
 GRANT EXECUTE ON FUNCTION
   warden.start_chain(text, text, text, interval, text[]),

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "core/pattern_engine.hpp"
+
+namespace warden {
+
+// Internal to the constraint code: one predicate applied to one present value.
+enum class PredicateOutcome { kPass, kFail, kUndecided };
+
+struct PredicateCheck {
+  PredicateOutcome outcome;
+  std::string detail;  // why it failed; empty on pass
+};
+
+// A malformed operand or unknown predicate fails (closed). With patterns == nullptr a pattern
+// predicate is kUndecided, which lets delegation checks reason without a regex engine.
+// reveal=false keeps the value and operands out of the detail (sensitive arguments).
+PredicateCheck check_predicate(std::string_view name, const nlohmann::json& operand,
+                               const nlohmann::json& value, PatternEngine* patterns, bool reveal);
+
+bool is_known_predicate(std::string_view name);
+
+// Comma-separated list of predicate names, for hints.
+const char* known_predicate_list();
+
+}  // namespace warden

@@ -1,0 +1,326 @@
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/audit_arguments.hpp"
+#include "core/audit_mac.hpp"
+#include "core/bounded_json.hpp"
+#include "core/canonical_json.hpp"
+#include "core/constraints.hpp"
+#include "extension/event_writer.hpp"
+#include "extension/keys.hpp"
+#include "extension/pg_pattern_engine.hpp"
+#include "extension/spi.hpp"
+#include "extension/sql_values.hpp"
+#include "extension/token_keys.hpp"
+
+// warden.authorize: the decision every governed tool call takes. One transaction: verify the
+// token, load token, chain and agent state, match live grants for the caller and every agent
+// above it in the delegation tree, evaluate argument constraints, consume budget, write the
+// audit event. A denial is a result, never an exception, and is audited like an allowance.
+
+using namespace warden;
+using namespace warden::pg;
+
+namespace {
+
+constexpr size_t kMaxArgumentDepth = 64;
+constexpr size_t kMaxArgumentBytes = 16 * 1024 * 1024;
+constexpr size_t kAuditStringBytes = 2048;
+
+struct Decision {
+  bool allowed = false;
+  std::string reason;
+  std::string detail;  // human-readable: the argument, grant or state behind the reason
+  std::optional<std::string> chain_id, token_id, trace_id, agent, human;
+  std::optional<std::string> grant_id;
+  bool observed = false;  // allowed only because the agent is in observe mode
+};
+
+struct Grant {
+  std::string grant_id;
+  std::string agent_id;
+  std::string constraints;
+  std::optional<int64_t> max_calls;
+};
+
+// Scope decisions (grants, constraints, budgets, tool changes) may be observed instead of
+// enforced; identity and revocation decisions never are.
+bool observable(const std::string& reason) {
+  return reason == "no_grant" || reason == "constraint_failed" || reason == "budget_exhausted" ||
+         reason == "tool_changed" || reason == "unknown_server";
+}
+
+bool tool_list_covers(const std::vector<std::string>& patterns, const std::string& server, const std::string& tool) {
+  const std::string full = server + "/" + tool;
+  for (const auto& p : patterns) {
+    if (p == full || p == server + "/*") return true;
+  }
+  return false;
+}
+
+// Parses a text[] literal as PostgreSQL prints it ({a,b,"c d"}); tool names never need quotes
+// but quoted elements are handled anyway.
+std::vector<std::string> parse_text_array(const std::string& literal) {
+  std::vector<std::string> out;
+  if (literal.size() < 2) return out;
+  std::string cur;
+  bool quoted = false, in_element = false;
+  for (size_t i = 1; i + 1 < literal.size(); ++i) {
+    char c = literal[i];
+    if (quoted) {
+      if (c == '\\' && i + 2 < literal.size()) cur += literal[++i];
+      else if (c == '"') quoted = false;
+      else cur += c;
+    } else if (c == '"') {
+      quoted = in_element = true;
+    } else if (c == ',') {
+      out.push_back(cur);
+      cur.clear();
+      in_element = false;
+    } else {
+      cur += c;
+      in_element = true;
+    }
+  }
+  if (in_element || !cur.empty()) out.push_back(cur);
+  return out;
+}
+
+class Authorizer {
+ public:
+  Authorizer(std::optional<std::string> token, std::optional<std::string> server, std::optional<std::string> tool,
+             std::optional<std::string> arguments_text, std::optional<std::string> context_text)
+      : token_(std::move(token)),
+        server_(std::move(server)),
+        tool_(std::move(tool)),
+        arguments_text_(arguments_text.value_or("{}")),
+        context_text_(std::move(context_text)) {}
+
+  Decision decide() {
+    Decision d;
+    decide_into(d);
+    if (!d.allowed && !d.reason.empty() && observe_mode_ && observable(d.reason)) {
+      d.allowed = true;
+      d.observed = true;
+      d.reason = "observe:" + d.reason;
+    }
+    if (d.allowed && !d.observed) d.reason = "granted";
+    return d;
+  }
+
+  std::string audit(const Decision& d) {
+    EventRow row;
+    row.kind = "call";
+    row.chain_id = d.chain_id;
+    row.token_id = d.token_id;
+    row.agent = d.agent;
+    row.human = d.human;
+    row.server = server_;
+    row.tool = tool_;
+    row.allowed = d.allowed;
+    row.reason = d.reason;
+    row.trace_id = d.trace_id;
+    const KeyRing& ring = require_key_ring();
+    if (arguments_) {
+      row.arguments_json = audit_copy_of_arguments(*arguments_, kAuditStringBytes).dump();
+      Mac digest = arguments_digest(ring.subkey(Subkey::kAuditMac), canonical_json(*arguments_));
+      row.arguments_digest_hex = to_hex(digest.data(), digest.size());
+    } else {
+      Mac digest = arguments_digest(ring.subkey(Subkey::kAuditMac), arguments_text_);
+      row.arguments_digest_hex = to_hex(digest.data(), digest.size());
+    }
+    nlohmann::json detail = nlohmann::json::object();
+    if (!d.detail.empty()) detail["detail"] = d.detail;
+    if (d.grant_id) detail["grant_id"] = *d.grant_id;
+    if (d.observed) detail["mode"] = "observe";
+    if (context_text_) {
+      auto context = parse_json_bounded(*context_text_, 16, 64 * 1024);
+      if (context && context->is_object()) detail["context"] = audit_copy_of_arguments(*context, 512);
+    }
+    row.detail_json = detail.dump();
+    return write_event(row);
+  }
+
+ private:
+  void decide_into(Decision& d) {
+    if (!token_) return deny(d, "token_invalid", "no token was presented");
+    if (!server_ || !tool_ || server_->empty() || tool_->empty()) {
+      return deny(d, "invalid_request", "server and tool must be named");
+    }
+    arguments_ = parse_json_bounded(arguments_text_, kMaxArgumentDepth, kMaxArgumentBytes);
+    auto opened = open_task_token(*token_);
+    if (auto* refusal = std::get_if<TokenRefusal>(&opened)) {
+      if (*refusal == TokenRefusal::expired) return deny(d, "token_expired", "the token has expired");
+      return deny(d, "token_invalid", std::string(to_string(*refusal)));
+    }
+    const TaskClaims& claims = std::get<TaskClaims>(opened);
+    if (!load_state(d, claims)) return deny(d, "token_invalid", "unknown_token");
+    if (token_revoked_) return deny(d, "token_revoked", "the token was revoked");
+    if (chain_revoked_) return deny(d, "chain_revoked", "the chain was revoked");
+    if (chain_expired_) return deny(d, "token_expired", "the chain has ended");
+    if (agent_status_ != "active") return deny(d, "agent_suspended", "agent " + *d.agent + " is " + agent_status_);
+    if (suspended_ancestors_ > 0) return deny(d, "agent_suspended", "an agent above this one in the chain is suspended");
+    if (!arguments_ || !arguments_->is_object()) {
+      return deny(d, "invalid_arguments", "arguments must be a JSON object (at most 64 levels deep, 16 MiB)");
+    }
+    if (!server_known_) return deny(d, "unknown_server", "no upstream server named " + *server_);
+    if (tool_changed_) {
+      return deny(d, "tool_changed", "the definition of " + *server_ + "/" + *tool_ + " changed and awaits warden.approve_tool");
+    }
+    if (token_tools_ && !tool_list_covers(*token_tools_, *server_, *tool_)) {
+      return deny(d, "no_grant", "the token does not include " + *server_ + "/" + *tool_);
+    }
+    match_grants(d, claims);
+  }
+
+  void deny(Decision& d, const char* reason, std::string detail) {
+    d.allowed = false;
+    d.reason = reason;
+    d.detail = std::move(detail);
+  }
+
+  bool load_state(Decision& d, const TaskClaims& claims) {
+    static Statement load(
+        "SELECT t.revoked_at IS NOT NULL, c.revoked_at IS NOT NULL, c.expires_at <= now(), a.status, a.mode, "
+        "a.name, h.subject, t.tools::text, t.ancestor_agents::text, c.trace_id, "
+        "(SELECT count(*) FROM warden.agents aa WHERE aa.agent_id = ANY (t.ancestor_agents) AND aa.status <> "
+        "'active'), s.server_id IS NOT NULL, coalesce(tl.digest IS DISTINCT FROM tl.approved_digest, false) "
+        "FROM warden.tokens t JOIN warden.chains c ON c.chain_id = t.chain_id "
+        "JOIN warden.agents a ON a.agent_id = t.agent_id JOIN warden.humans h ON h.human_id = c.human_id "
+        "LEFT JOIN warden.servers s ON s.name = $2 "
+        "LEFT JOIN warden.tools tl ON tl.server_id = s.server_id AND tl.name = $3 "
+        "WHERE t.token_id = $1 AND t.chain_id = $4 AND t.agent_id = $5",
+        {UUIDOID, TEXTOID, TEXTOID, UUIDOID, UUIDOID});
+    if (load.run({uuid_datum(claims.token_id), text_datum(*server_), text_datum(*tool_), uuid_datum(claims.chain_id),
+                  uuid_datum(claims.agent_id)},
+                 {}, true, 1) != 1) {
+      return false;
+    }
+    d.token_id = claims.token_id;
+    d.chain_id = claims.chain_id;
+    token_revoked_ = *result_bool(0, 0);
+    chain_revoked_ = *result_bool(0, 1);
+    chain_expired_ = *result_bool(0, 2);
+    agent_status_ = *result_text(0, 3);
+    observe_mode_ = *result_text(0, 4) == "observe";
+    d.agent = result_text(0, 5);
+    d.human = result_text(0, 6);
+    if (auto tools = result_text(0, 7)) token_tools_ = parse_text_array(*tools);
+    ancestors_ = parse_text_array(result_text(0, 8).value_or("{}"));
+    d.trace_id = result_text(0, 9);
+    suspended_ancestors_ = result_int(0, 10).value_or(0);
+    server_known_ = *result_bool(0, 11);
+    tool_changed_ = *result_bool(0, 12);
+    return true;
+  }
+
+  void match_grants(Decision& d, const TaskClaims& claims) {
+    static Statement find(
+        "SELECT g.grant_id, g.agent_id, g.constraints::text, g.max_calls FROM warden.grants g "
+        "WHERE g.agent_id = ANY ($1::uuid[]) AND g.server = $2 AND (g.tool = $3 OR g.tool = '*') "
+        "AND g.revoked_at IS NULL AND g.expires_at > now() AND (g.chain_id IS NULL OR g.chain_id = $4) "
+        "ORDER BY g.max_calls IS NOT NULL, g.created_at",
+        {TEXTOID, TEXTOID, TEXTOID, UUIDOID});
+    std::string agents = "{" + claims.agent_id;
+    for (const auto& a : ancestors_) agents += "," + a;
+    agents += "}";
+    uint64_t n = find.run({text_datum(agents), text_datum(*server_), text_datum(*tool_), uuid_datum(claims.chain_id)},
+                          {}, true);
+    std::vector<Grant> grants;
+    for (uint64_t i = 0; i < n; ++i) {
+      grants.push_back(Grant{*result_text(i, 0), *result_text(i, 1), *result_text(i, 2), result_int(i, 3)});
+    }
+    PgPatternEngine patterns;
+    // Every agent above the caller must itself be allowed this call: delegation only narrows.
+    for (const auto& ancestor : ancestors_) {
+      std::string why;
+      if (!passing_grant(grants, ancestor, patterns, why)) {
+        return deny(d, why.empty() ? "no_grant" : "constraint_failed",
+                    "delegating agent " + ancestor + (why.empty() ? " holds no grant for this call" : ": " + why));
+      }
+    }
+    std::string why;
+    const std::string full = *server_ + "/" + *tool_;
+    bool any_constraints_passed = false;
+    for (const Grant& g : grants) {
+      if (g.agent_id != claims.agent_id) continue;
+      Verdict v = constraints_verdict(g, patterns);
+      if (!v.allowed) {
+        if (why.empty()) why = v.message();
+        continue;
+      }
+      any_constraints_passed = true;
+      if (g.max_calls && !consume_budget(g.grant_id)) continue;
+      d.allowed = true;
+      d.grant_id = g.grant_id;
+      return;
+    }
+    if (any_constraints_passed) return deny(d, "budget_exhausted", "every matching grant has used its call budget");
+    if (!why.empty()) return deny(d, "constraint_failed", why);
+    deny(d, "no_grant", "no live grant for " + full);
+  }
+
+  Verdict constraints_verdict(const Grant& g, PatternEngine& patterns) {
+    nlohmann::json c = nlohmann::json::parse(g.constraints, nullptr, false);
+    if (c.is_discarded()) return Verdict{false, "", "", "grant constraints are unreadable"};
+    return evaluate_constraints(c, *arguments_, patterns);
+  }
+
+  // Budgets are the caller's to spend; an ancestor only has to be allowed the call at all.
+  bool passing_grant(const std::vector<Grant>& grants, const std::string& agent_id, PatternEngine& patterns,
+                     std::string& why) {
+    for (const Grant& g : grants) {
+      if (g.agent_id != agent_id) continue;
+      Verdict v = constraints_verdict(g, patterns);
+      if (v.allowed) return true;
+      if (why.empty()) why = v.message();
+    }
+    return false;
+  }
+
+  // Exact under concurrency: the row lock serialises racers and the loser re-reads calls_used.
+  bool consume_budget(const std::string& grant_id) {
+    static Statement spend(
+        "UPDATE warden.grants SET calls_used = calls_used + 1 WHERE grant_id = $1 AND calls_used < max_calls",
+        {UUIDOID});
+    return spend.run({uuid_datum(grant_id)}) == 1;
+  }
+
+  std::optional<std::string> token_, server_, tool_;
+  std::string arguments_text_;
+  std::optional<std::string> context_text_;
+  std::optional<nlohmann::json> arguments_;
+  bool token_revoked_ = false, chain_revoked_ = false, chain_expired_ = false, observe_mode_ = false;
+  bool server_known_ = false, tool_changed_ = false;
+  int64_t suspended_ancestors_ = 0;
+  std::string agent_status_;
+  std::optional<std::vector<std::string>> token_tools_;
+  std::vector<std::string> ancestors_;
+};
+
+std::optional<std::string> jsonb_arg_text(FunctionCallInfo fcinfo, int n) {
+  if (PG_ARGISNULL(n)) return std::nullopt;
+  char* s = pg_call([&] { return DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(n))); });
+  return std::string(s);
+}
+
+}  // namespace
+
+WARDEN_SQL_FUNCTION(warden_authorize) {
+  Authorizer authorizer(arg_text(fcinfo, 0), arg_text(fcinfo, 1), arg_text(fcinfo, 2), jsonb_arg_text(fcinfo, 3),
+                        jsonb_arg_text(fcinfo, 4));
+  spi_connect();
+  Decision d = authorizer.decide();
+  std::string event_id = authorizer.audit(d);
+  spi_finish();
+  // Columns: allowed, reason, event_id, chain_id, trace_id, agent, human, credential.
+  auto opt_text = [](const std::optional<std::string>& v) { return v ? text_datum(*v) : Datum(0); };
+  return composite_result(fcinfo,
+                          {BoolGetDatum(d.allowed), text_datum(d.reason), uuid_datum(event_id),
+                           d.chain_id ? uuid_datum(*d.chain_id) : Datum(0), opt_text(d.trace_id), opt_text(d.agent),
+                           opt_text(d.human), Datum(0)},
+                          {false, false, false, !d.chain_id, !d.trace_id, !d.agent, !d.human, true});
+}

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "extension/boundary.hpp"
+
+namespace warden::pg {
+
+// One row of warden.events as warden writes it. JSON columns are given as text and stored as
+// jsonb; the MAC covers jsonb's own text form, so verification can recompute it from the row.
+struct EventRow {
+  std::string kind;
+  std::optional<std::string> chain_id, token_id, parent_id, agent, human, server, tool;
+  std::optional<bool> allowed;
+  std::optional<std::string> reason, trace_id;
+  std::optional<std::string> arguments_json;  // redacted copy
+  std::optional<std::string> arguments_digest_hex;
+  std::optional<std::string> detail_json;
+};
+
+// Appends the event to this backend's MAC chain and inserts it; returns its event id.
+// Needs an open SPI connection. The chain position only advances if the (sub)transaction
+// that wrote the event commits.
+std::string write_event(const EventRow& row);
+
+// A fresh random (version 4) uuid.
+std::string random_uuid();
+
+}  // namespace warden::pg

@@ -1,0 +1,102 @@
+// Input: up to three JSON documents separated by NUL bytes: child constraints, parent
+// constraints, arguments (missing parts reuse the previous one). Besides crashes, it checks that
+// canonical JSON is idempotent and value-preserving, and that delegation checks are sound: if
+// child is narrower than parent, any call the child allows the parent allows too.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+#include <vector>
+
+#include "core/bounded_json.hpp"
+#include "core/canonical_json.hpp"
+#include "core/constraints.hpp"
+#include "core/json_values.hpp"
+#include "core/redaction.hpp"
+
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxDepth = 64;
+constexpr size_t kMaxBytes = 1 << 20;
+
+// Literal-with-anchors stand-in for PostgreSQL regexes, as in the unit tests.
+class FuzzPatterns : public warden::PatternEngine {
+ public:
+  std::optional<std::string> compile_error(std::string_view pattern) override {
+    if (strip(pattern).find_first_of("()[]{}*+?|\\.^$") != std::string_view::npos) return "bad";
+    return std::nullopt;
+  }
+  bool matches(std::string_view pattern, std::string_view value) override {
+    const bool head = pattern.starts_with('^');
+    const bool tail = pattern.size() > (head ? 1u : 0u) && pattern.ends_with('$');
+    const std::string_view body = strip(pattern);
+    if (head && tail) return value == body;
+    if (head) return value.starts_with(body);
+    if (tail) return value.ends_with(body);
+    return value.find(body) != std::string_view::npos;
+  }
+
+ private:
+  static std::string_view strip(std::string_view p) {
+    if (p.starts_with('^')) p.remove_prefix(1);
+    if (p.ends_with('$')) p.remove_suffix(1);
+    return p;
+  }
+};
+
+void check_canonical(const json& value) {
+  const std::string canon = warden::canonical_json(value);
+  auto reparsed = warden::parse_json_bounded(canon, kMaxDepth, SIZE_MAX);
+  if (!reparsed || warden::canonical_json(*reparsed) != canon ||
+      !warden::json_values_equal(*reparsed, value)) {
+    abort();
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view input(reinterpret_cast<const char*>(data), size);
+  std::vector<std::string_view> parts;
+  while (parts.size() < 2) {
+    const size_t nul = input.find('\0');
+    if (nul == std::string_view::npos) break;
+    parts.push_back(input.substr(0, nul));
+    input.remove_prefix(nul + 1);
+  }
+  parts.push_back(input);
+  while (parts.size() < 3) parts.push_back(parts.back());
+
+  std::vector<json> docs;
+  for (std::string_view part : parts) {
+    auto parsed = warden::parse_json_bounded(part, kMaxDepth, kMaxBytes);
+    if (!parsed) return 0;
+    docs.push_back(std::move(*parsed));
+  }
+  const json& child = docs[0];
+  const json& parent = docs[1];
+  const json& arguments = docs[2];
+
+  FuzzPatterns patterns;
+  const bool child_valid = !warden::validate_constraints(child, patterns).has_value();
+  const bool parent_valid = !warden::validate_constraints(parent, patterns).has_value();
+  const warden::Verdict child_verdict = warden::evaluate_constraints(child, arguments, patterns);
+  const warden::Verdict parent_verdict = warden::evaluate_constraints(parent, arguments, patterns);
+  if (!child_verdict.allowed && child_verdict.message().size() > 4096) abort();
+
+  std::string offending;
+  const bool narrower = warden::constraints_narrower_or_equal(child, parent, &offending);
+  if (narrower && child_valid && parent_valid && child_verdict.allowed && !parent_verdict.allowed) {
+    abort();  // delegation would have widened the grant
+  }
+
+  for (const json& doc : docs) {
+    check_canonical(doc);
+    const json redacted = warden::redact_arguments(doc);
+    if (warden::json_depth_exceeds(redacted, warden::kRedactionMaxDepth)) abort();
+    check_canonical(redacted);
+  }
+  return 0;
+}
