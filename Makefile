@@ -6,7 +6,10 @@
 
 EXTENSION = warden
 MODULE_big = warden
-DATA = $(wildcard src/sql/warden--*.sql)
+# The install script is assembled from one file per topic (src/sql/0.1.0/NN_topic.sql), in name
+# order, so that each part stays reviewable on its own.
+DATA = src/sql/warden--0.1.0.sql
+EXTRA_CLEAN = src/sql/warden--0.1.0.sql
 OBJS = $(patsubst %.cpp,%.o,$(wildcard src/core/*.cpp src/extension/*.cpp))
 
 REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
@@ -63,4 +66,9 @@ ifeq ($(PGXS),)
 $(error PostgreSQL server headers are missing: run scripts/deps (or make check / make run))
 endif
 include $(PGXS)
+
+all: src/sql/warden--0.1.0.sql
+src/sql/warden--0.1.0.sql: $(sort $(wildcard src/sql/0.1.0/*.sql))
+	@{ printf '%s\n' '\echo Use "CREATE EXTENSION warden" to load this file. \quit'; \
+	   for f in $^; do echo; echo "-- from $$f"; cat "$$f"; done; } > $@
 endif
