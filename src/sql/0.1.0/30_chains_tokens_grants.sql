@@ -19,7 +19,7 @@ CREATE INDEX chains_human ON warden.chains (human_id);
 CREATE TABLE warden.tokens (
   token_id        uuid PRIMARY KEY,
   chain_id        uuid NOT NULL REFERENCES warden.chains (chain_id),
-  parent_id       uuid REFERENCES warden.tokens (token_id),
+  parent_id       uuid,                 -- no self-reference: pg_dump could not order the rows
   agent_id        uuid NOT NULL REFERENCES warden.agents (agent_id),
   -- Agents of every ancestor token, root first: a call must be allowed for each of them too,
   -- which is what makes delegation only ever narrow.

@@ -31,3 +31,17 @@ GRANT SELECT ON warden.humans, warden.agents, warden.servers, warden.tools, ward
 TO warden_admin, warden_auditor;
 -- Key rows hold only sealed secrets, but even those stay with the owner; ids and public halves
 -- are available through warden.public_keys().
+
+-- Extension tables are left out of pg_dump unless marked; warden's data must survive a dump
+-- and restore (sealed keys included: they only open under the same root key).
+DO $dump$
+DECLARE
+  t regclass;
+BEGIN
+  FOR t IN SELECT c.oid::regclass FROM pg_catalog.pg_class c
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+           WHERE n.nspname = 'warden' AND c.relkind = 'r' LOOP
+    PERFORM pg_catalog.pg_extension_config_dump(t, '');
+  END LOOP;
+END
+$dump$;

@@ -1,0 +1,263 @@
+#include <sodium.h>
+
+#include <array>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/audit_mac.hpp"
+#include "core/paseto.hpp"
+#include "core/task_token.hpp"
+#include "extension/event_writer.hpp"
+#include "extension/keys.hpp"
+#include "extension/spi.hpp"
+#include "extension/sql_values.hpp"
+#include "extension/token_keys.hpp"
+
+// warden.verify_audit and warden.seal_audit: recompute every event's MAC chain (see
+// core/audit_mac.hpp) and check every signed seal, naming each event that was modified,
+// forged or deleted. Needs the root key; a superuser without it can bypass the triggers but
+// cannot make altered rows verify.
+
+using namespace warden;
+using namespace warden::pg;
+
+namespace {
+
+constexpr size_t kMaxProblems = 1000;
+constexpr long kFetchRows = 5000;
+constexpr std::string_view kSealImplicit = "warden:audit-seal:v1";
+
+const char* kEventColumns =
+    "writer, seq, mac, event_id, at, kind, chain_id, token_id, parent_id, agent, human, server, tool, "
+    "allowed, reason, trace_id, arguments::text, encode(arguments_digest, 'hex'), detail::text, actor";
+
+std::optional<std::string> tuple_text(HeapTuple tuple, TupleDesc desc, int col) {
+  char* v = pg_call([&] { return SPI_getvalue(tuple, desc, col); });
+  if (v == nullptr) return std::nullopt;
+  return std::string(v);
+}
+
+Mac tuple_mac(HeapTuple tuple, TupleDesc desc, int col) {
+  Mac mac{};
+  bool is_null = true;
+  Datum d = pg_call([&] { return SPI_getbinval(tuple, desc, col, &is_null); });
+  if (is_null) return mac;
+  bytea* b = pg_call([&] { return DatumGetByteaPP(d); });
+  if (VARSIZE_ANY_EXHDR(b) == mac.size()) std::memcpy(mac.data(), VARDATA_ANY(b), mac.size());
+  return mac;
+}
+
+class AuditVerifier {
+ public:
+  explicit AuditVerifier(const uint8_t* key) : key_(key) {}
+
+  void check_events(std::optional<TimestampTz> since) {
+    std::string sql = std::string("SELECT ") + kEventColumns + " FROM warden.events";
+    if (since) sql += " WHERE at >= $1";
+    sql += " ORDER BY writer, seq";
+    Oid type = TIMESTAMPTZOID;
+    Datum arg = since ? TimestampTzGetDatum(*since) : Datum(0);
+    Portal portal = pg_call([&] {
+      SPIPlanPtr plan = SPI_prepare(sql.c_str(), since ? 1 : 0, &type);
+      return SPI_cursor_open(nullptr, plan, &arg, nullptr, true);
+    });
+    while (true) {
+      pg_call([&] { SPI_cursor_fetch(portal, true, kFetchRows); });
+      uint64_t n = SPI_processed;
+      if (n == 0) break;
+      SPITupleTable* table = SPI_tuptable;
+      for (uint64_t i = 0; i < n; ++i) check_row(table->vals[i], table->tupdesc, since.has_value());
+      pg_call([&] { SPI_freetuptable(table); });
+    }
+    pg_call([&] { SPI_cursor_close(portal); });
+  }
+
+  void check_seals() {
+    static Statement seals("SELECT s.seal_id, s.token, k.public_key FROM warden.seals s "
+                           "LEFT JOIN warden.keys k ON k.key_id = s.key_id ORDER BY s.sealed_at", {});
+    uint64_t n = seals.run({}, {}, true);
+    struct Seal {
+      std::string id, token;
+      std::optional<std::vector<uint8_t>> public_key;
+    };
+    std::vector<Seal> list;
+    for (uint64_t i = 0; i < n; ++i) list.push_back({*result_text(i, 0), *result_text(i, 1), result_bytea(i, 2)});
+    static Statement head("SELECT encode(mac, 'hex') FROM warden.events WHERE writer = $1 AND seq = $2",
+                          {UUIDOID, INT8OID});
+    for (const Seal& s : list) {
+      if (!s.public_key || s.public_key->size() != 32) {
+        problem({{"problem", "seal_key_missing"}, {"seal_id", s.id}});
+        continue;
+      }
+      std::array<uint8_t, 32> pk{};
+      std::memcpy(pk.data(), s.public_key->data(), 32);
+      paseto::Result opened = paseto::public_verify(pk, s.token, kSealImplicit);
+      if (!opened) {
+        problem({{"problem", "seal_signature_invalid"}, {"seal_id", s.id}});
+        continue;
+      }
+      ++seals_checked_;
+      nlohmann::json payload = nlohmann::json::parse(opened.value().payload, nullptr, false);
+      if (!payload.is_object() || !payload["heads"].is_object()) {
+        problem({{"problem", "seal_unreadable"}, {"seal_id", s.id}});
+        continue;
+      }
+      for (auto& [writer, h] : payload["heads"].items()) {
+        int64_t seq = h.value("seq", int64_t{0});
+        std::string mac = h.value("mac", std::string());
+        if (head.run({uuid_datum(writer), Int64GetDatum(seq)}, {}, true, 1) != 1) {
+          problem({{"problem", "truncated"}, {"seal_id", s.id}, {"writer", writer}, {"seq", seq},
+                   {"detail", "an event covered by this seal is missing"}});
+        } else if (result_text(0, 0) != mac) {
+          problem({{"problem", "seal_mismatch"}, {"seal_id", s.id}, {"writer", writer}, {"seq", seq},
+                   {"detail", "the sealed event's MAC differs from the one sealed"}});
+        }
+      }
+    }
+  }
+
+  bool ok() const { return problem_count_ == 0; }
+  int64_t checked() const { return checked_; }
+  nlohmann::json result_problems() const {
+    nlohmann::json out = problems_;
+    if (problem_count_ > problems_.size()) {
+      out.push_back({{"problem", "more"}, {"count", problem_count_ - problems_.size()}});
+    }
+    return out;
+  }
+
+ private:
+  void problem(nlohmann::json p) {
+    ++problem_count_;
+    if (problems_.size() < kMaxProblems) problems_.push_back(std::move(p));
+  }
+
+  // The MAC of (writer, seq) as stored, for starting a partial verification mid-stream.
+  std::optional<Mac> stored_mac(const std::string& writer, int64_t seq) {
+    static Statement find("SELECT mac FROM warden.events WHERE writer = $1 AND seq = $2", {UUIDOID, INT8OID});
+    if (find.run({uuid_datum(writer), Int64GetDatum(seq)}, {}, true, 1) != 1) return std::nullopt;
+    auto bytes = result_bytea(0, 0);
+    if (!bytes || bytes->size() != 32) return std::nullopt;
+    Mac m{};
+    std::memcpy(m.data(), bytes->data(), 32);
+    return m;
+  }
+
+  void check_row(HeapTuple tuple, TupleDesc desc, bool partial) {
+    ++checked_;
+    std::string writer = *tuple_text(tuple, desc, 1);
+    int64_t seq = std::stoll(*tuple_text(tuple, desc, 2));
+    Mac stored = tuple_mac(tuple, desc, 3);
+    std::string event_id = *tuple_text(tuple, desc, 4);
+    bool at_null = true;
+    Datum at = pg_call([&] { return SPI_getbinval(tuple, desc, 5, &at_null); });
+
+    bool linked = true;  // whether the predecessor is known, so this row's MAC can be checked
+    Mac prev{};
+    if (writer != writer_) {
+      writer_ = writer;
+      if (seq != 1) {
+        std::optional<Mac> before = partial ? stored_mac(writer, seq - 1) : std::nullopt;
+        if (before) {
+          prev = *before;
+        } else {
+          linked = false;
+          problem({{"problem", "deleted"}, {"writer", writer}, {"missing_seq_from", 1}, {"missing_seq_to", seq - 1},
+                   {"next_event_id", event_id}});
+        }
+      }
+    } else if (seq == expected_seq_) {
+      prev = prev_mac_;
+    } else if (seq < expected_seq_) {
+      problem({{"problem", "duplicate"}, {"writer", writer}, {"seq", seq}, {"event_id", event_id},
+               {"detail", "a second event claims this position in the writer's chain (forged)"}});
+      return;
+    } else {
+      linked = false;
+      problem({{"problem", "deleted"}, {"writer", writer}, {"missing_seq_from", expected_seq_},
+               {"missing_seq_to", seq - 1}, {"previous_event_id", prev_event_id_}, {"next_event_id", event_id}});
+    }
+
+    if (linked) {
+      EventColumns columns = {event_id, std::to_string(static_cast<long long>(DatumGetTimestampTz(at)))};
+      for (int col = 6; col <= 20; ++col) columns.push_back(tuple_text(tuple, desc, col));
+      Mac expected = event_mac(key_, EventLink{writer, seq, prev}, columns);
+      if (sodium_memcmp(expected.data(), stored.data(), expected.size()) != 0) {
+        problem({{"problem", "modified_or_forged"}, {"event_id", event_id}, {"writer", writer}, {"seq", seq},
+                 {"detail", "the event's MAC does not match its contents"}});
+      }
+    }
+    expected_seq_ = seq + 1;
+    prev_mac_ = stored;
+    prev_event_id_ = event_id;
+  }
+
+  const uint8_t* key_;
+  std::string writer_, prev_event_id_;
+  int64_t expected_seq_ = 1;
+  Mac prev_mac_{};
+  int64_t checked_ = 0;
+  size_t seals_checked_ = 0;
+  size_t problem_count_ = 0;
+  nlohmann::json problems_ = nlohmann::json::array();
+};
+
+}  // namespace
+
+WARDEN_SQL_FUNCTION(warden_verify_audit) {
+  std::optional<TimestampTz> since = arg_timestamptz(fcinfo, 0);
+  const KeyRing& ring = require_key_ring();
+  AuditVerifier verifier(ring.subkey(Subkey::kAuditMac));
+  spi_connect();
+  verifier.check_events(since);
+  verifier.check_seals();
+  spi_finish();
+  std::string problems = verifier.result_problems().dump();
+  Datum problems_jsonb = pg_call([&] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(problems.c_str())); });
+  return composite_result(fcinfo, {BoolGetDatum(verifier.ok()), Int64GetDatum(verifier.checked()), problems_jsonb},
+                          {false, false, false});
+}
+
+// Signs every writer's newest event with the current signing key: a checkpoint an auditor
+// can keep elsewhere. Events deleted later from the end of a writer's chain are then caught.
+WARDEN_SQL_FUNCTION(warden_seal_audit) {
+  spi_connect();
+  static Statement current_key(
+      "SELECT key_id, sealed FROM warden._current_key('public')", {});
+  current_key.run({});
+  std::string key_id = *result_text(0, 0);
+  std::vector<uint8_t> secret = open_sealed_key(key_id, "public", *result_bytea(0, 1));
+  static Statement heads(
+      "SELECT DISTINCT ON (writer) writer, seq, encode(mac, 'hex') FROM warden.events ORDER BY writer, seq DESC", {});
+  uint64_t n = heads.run({}, {}, true);
+  nlohmann::json head_map = nlohmann::json::object();
+  for (uint64_t i = 0; i < n; ++i) {
+    head_map[*result_text(i, 0)] = {{"seq", *result_int(i, 1)}, {"mac", *result_text(i, 2)}};
+  }
+  static Statement count("SELECT count(*) FROM warden.events", {});
+  count.run({}, {}, true);
+  int64_t events = *result_int(0, 0);
+  const std::string seal_id = random_uuid();
+  const std::string sealed_at = format_rfc3339(unix_seconds(GetCurrentTimestamp()));
+  nlohmann::json payload = {{"type", "warden.audit-seal"}, {"seal_id", seal_id}, {"sealed_at", sealed_at},
+                            {"events", events},          {"heads", head_map}};
+  std::array<uint8_t, 64> sk{};
+  if (secret.size() != sk.size()) throw std::runtime_error("signing key has the wrong size");
+  std::memcpy(sk.data(), secret.data(), sk.size());
+  sodium_memzero(secret.data(), secret.size());
+  std::string token = paseto::public_sign(sk, payload.dump(), encode_footer(key_id), kSealImplicit);
+  sodium_memzero(sk.data(), sk.size());
+  static Statement store("INSERT INTO warden.seals (seal_id, key_id, events, token) VALUES ($1, $2, $3, $4)",
+                         {UUIDOID, TEXTOID, INT8OID, TEXTOID});
+  store.run({uuid_datum(seal_id), text_datum(key_id), Int64GetDatum(events), text_datum(token)});
+  EventRow row;
+  row.kind = "audit_sealed";
+  row.detail_json = nlohmann::json({{"seal_id", seal_id}, {"events", events}, {"writers", head_map.size()}}).dump();
+  write_event(row);
+  spi_finish();
+  nlohmann::json result = {{"seal_id", seal_id}, {"sealed_at", sealed_at}, {"key_id", key_id},
+                           {"events", events},   {"writers", head_map.size()}, {"seal", token}};
+  std::string text = result.dump();
+  return pg_call([&] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(text.c_str())); });
+}
