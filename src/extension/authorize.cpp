@@ -158,11 +158,13 @@ class Authorizer {
     }
     const TaskClaims& claims = std::get<TaskClaims>(opened);
     if (!load_state(d, claims)) return deny(d, "token_invalid", "unknown_token");
-    if (token_revoked_) return deny(d, "token_revoked", "the token was revoked");
-    if (chain_revoked_) return deny(d, "chain_revoked", "the chain was revoked");
-    if (chain_expired_) return deny(d, "token_expired", "the chain has ended");
+    // Most general first: a killed agent or chain also revokes its tokens, and the reason
+    // should name what was killed.
     if (agent_status_ != "active") return deny(d, "agent_suspended", "agent " + *d.agent + " is " + agent_status_);
     if (suspended_ancestors_ > 0) return deny(d, "agent_suspended", "an agent above this one in the chain is suspended");
+    if (chain_revoked_) return deny(d, "chain_revoked", "the chain was revoked");
+    if (token_revoked_) return deny(d, "token_revoked", "the token was revoked");
+    if (chain_expired_) return deny(d, "token_expired", "the chain has ended");
     if (!arguments_ || !arguments_->is_object()) {
       return deny(d, "invalid_arguments", "arguments must be a JSON object (at most 64 levels deep, 16 MiB)");
     }
