@@ -67,6 +67,10 @@ $(error PostgreSQL server headers are missing: run scripts/deps (or make check /
 endif
 include $(PGXS)
 
+# PGXS tracks no header dependencies; a changed header must rebuild every object that could
+# include it, or objects disagree about a struct's layout.
+$(OBJS): $(wildcard src/core/*.hpp src/extension/*.hpp)
+
 all: src/sql/warden--0.1.0.sql
 src/sql/warden--0.1.0.sql: $(sort $(wildcard src/sql/0.1.0/*.sql))
 	@{ printf '%s\n' '\echo Use "CREATE EXTENSION warden" to load this file. \quit'; \

@@ -15,6 +15,7 @@
 #include "extension/spi.hpp"
 #include "extension/sql_values.hpp"
 #include "extension/token_keys.hpp"
+#include "extension/vault.hpp"
 
 // warden.authorize: the decision every governed tool call takes. One transaction: verify the
 // token, load token, chain and agent state, match live grants for the caller and every agent
@@ -37,6 +38,9 @@ struct Decision {
   std::optional<std::string> chain_id, token_id, trace_id, agent, human;
   std::optional<std::string> grant_id;
   bool observed = false;  // allowed only because the agent is in observe mode
+  std::string event_id = random_uuid();
+  std::optional<std::string> credential;  // JSON; only for an allowed call asked by warden_proxy
+  std::string credential_note;            // what the audit records about it (never the value)
 };
 
 struct Grant {
@@ -108,11 +112,30 @@ class Authorizer {
       d.reason = "observe:" + d.reason;
     }
     if (d.allowed && !d.observed) d.reason = "granted";
+    if (d.allowed && caller_is_proxy()) {
+      d.credential = vend_credential(VendRequest{server_id_, *server_, *tool_, credential_descriptor_,
+                                                 d.agent.value_or(""), d.human.value_or(""),
+                                                 d.chain_id.value_or(""), d.event_id});
+      if (d.credential) {
+        nlohmann::json c = nlohmann::json::parse(*d.credential);
+        if (c.contains("error")) {
+          // Fail closed: a call the upstream cannot authenticate is not sent at all.
+          d.allowed = false;
+          d.reason = "credential_unavailable";
+          d.detail = c["error"].get<std::string>();
+          d.credential.reset();
+          return d;
+        }
+        c.erase("value");
+        d.credential_note = c.dump();
+      }
+    }
     return d;
   }
 
   std::string audit(const Decision& d) {
     EventRow row;
+    row.event_id = d.event_id;
     row.kind = "call";
     row.chain_id = d.chain_id;
     row.token_id = d.token_id;
@@ -136,6 +159,7 @@ class Authorizer {
     if (!d.detail.empty()) detail["detail"] = d.detail;
     if (d.grant_id) detail["grant_id"] = *d.grant_id;
     if (d.observed) detail["mode"] = "observe";
+    if (!d.credential_note.empty()) detail["credential"] = nlohmann::json::parse(d.credential_note);
     if (context_text_) {
       auto context = parse_json_bounded(*context_text_, 16, 64 * 1024);
       if (context && context->is_object()) detail["context"] = audit_copy_of_arguments(*context, 512);
@@ -189,7 +213,8 @@ class Authorizer {
         "SELECT t.revoked_at IS NOT NULL, c.revoked_at IS NOT NULL, c.expires_at <= now(), a.status, a.mode, "
         "a.name, h.subject, t.tools::text, t.ancestor_agents::text, c.trace_id, "
         "(SELECT count(*) FROM warden.agents aa WHERE aa.agent_id = ANY (t.ancestor_agents) AND aa.status <> "
-        "'active'), s.server_id IS NOT NULL, coalesce(tl.digest IS DISTINCT FROM tl.approved_digest, false) "
+        "'active'), s.server_id IS NOT NULL, coalesce(tl.digest IS DISTINCT FROM tl.approved_digest, false), "
+        "s.server_id, s.credential::text "
         "FROM warden.tokens t JOIN warden.chains c ON c.chain_id = t.chain_id "
         "JOIN warden.agents a ON a.agent_id = t.agent_id JOIN warden.humans h ON h.human_id = c.human_id "
         "LEFT JOIN warden.servers s ON s.name = $2 "
@@ -216,6 +241,8 @@ class Authorizer {
     suspended_ancestors_ = result_int(0, 10).value_or(0);
     server_known_ = *result_bool(0, 11);
     tool_changed_ = *result_bool(0, 12);
+    server_id_ = result_text(0, 13).value_or("");
+    credential_descriptor_ = result_text(0, 14).value_or("{}");
     return true;
   }
 
@@ -299,6 +326,7 @@ class Authorizer {
   bool server_known_ = false, tool_changed_ = false;
   int64_t suspended_ancestors_ = 0;
   std::string agent_status_;
+  std::string server_id_, credential_descriptor_;
   std::optional<std::vector<std::string>> token_tools_;
   std::vector<std::string> ancestors_;
 };
@@ -318,11 +346,15 @@ WARDEN_SQL_FUNCTION(warden_authorize) {
   Decision d = authorizer.decide();
   std::string event_id = authorizer.audit(d);
   spi_finish();
+  // Built after SPI_finish so that it lives in the caller's memory context.
+  Datum credential = d.credential ? pg_call([&] {
+    return DirectFunctionCall1(jsonb_in, CStringGetDatum(d.credential->c_str()));
+  }) : Datum(0);
   // Columns: allowed, reason, event_id, chain_id, trace_id, agent, human, credential.
   auto opt_text = [](const std::optional<std::string>& v) { return v ? text_datum(*v) : Datum(0); };
   return composite_result(fcinfo,
                           {BoolGetDatum(d.allowed), text_datum(d.reason), uuid_datum(event_id),
                            d.chain_id ? uuid_datum(*d.chain_id) : Datum(0), opt_text(d.trace_id), opt_text(d.agent),
-                           opt_text(d.human), Datum(0)},
-                          {false, false, false, !d.chain_id, !d.trace_id, !d.agent, !d.human, true});
+                           opt_text(d.human), credential},
+                          {false, false, false, !d.chain_id, !d.trace_id, !d.agent, !d.human, !d.credential});
 }

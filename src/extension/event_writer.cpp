@@ -109,7 +109,7 @@ std::string write_event(const EventRow& row) {
   }
   if (state.writer.empty()) state.writer = random_uuid();
 
-  const std::string event_id = random_uuid();
+  const std::string event_id = row.event_id ? *row.event_id : random_uuid();
   const TimestampTz at = GetCurrentTimestamp();
   const char* actor = pg_call([] { return GetUserNameFromId(GetSessionUserId(), false); });
   std::optional<std::string> arguments = row.arguments_json ? std::optional(jsonb_text(*row.arguments_json)) : std::nullopt;

@@ -10,6 +10,7 @@ namespace warden::pg {
 // One row of warden.events as warden writes it. JSON columns are given as text and stored as
 // jsonb; the MAC covers jsonb's own text form, so verification can recompute it from the row.
 struct EventRow {
+  std::optional<std::string> event_id;  // generated when absent
   std::string kind;
   std::optional<std::string> chain_id, token_id, parent_id, agent, human, server, tool;
   std::optional<bool> allowed;

@@ -10,11 +10,13 @@ void _PG_init(void);
 namespace {
 char* root_key_file_setting = nullptr;
 char* root_key_command_setting = nullptr;
+int key_rotation_interval_setting = 86400;
 }  // namespace
 
 namespace warden::pg {
 const char* root_key_file() { return root_key_file_setting; }
 const char* root_key_command() { return root_key_command_setting; }
+int key_rotation_interval_seconds() { return key_rotation_interval_setting; }
 }  // namespace warden::pg
 
 void _PG_init(void) {
@@ -28,6 +30,10 @@ void _PG_init(void) {
                              "Command whose standard output is warden's root key (hex).",
                              "Used when warden.root_key_file is empty.", &root_key_command_setting,
                              "", PGC_POSTMASTER, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("warden.key_rotation_interval",
+                          "How long a signing key stays current before the next use rotates it.",
+                          "warden.maintenance() also rotates keys that are due.", &key_rotation_interval_setting,
+                          86400, 60, 365 * 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("warden");
 
   if (process_shared_preload_libraries_in_progress) warden::pg::load_root_key_at_startup();

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace warden {
+
+// What a minted per-call credential says: the agent (sub), the originating human, the chain,
+// the tool, the upstream server as audience and the decision's event id as jti.
+struct CredentialClaims {
+  std::string agent;
+  std::string human;
+  std::string chain_id;
+  std::string server;
+  std::string tool;
+  std::string event_id;
+  int64_t issued_at = 0;
+  int64_t expires_at = 0;  // at most 60 seconds after issued_at
+};
+
+inline constexpr int64_t kMaxCredentialSeconds = 60;
+inline constexpr const char* kCredentialIssuer = "warden";
+
+// A compact JWS (JWT) signed with Ed25519 ("alg": "EdDSA"); kid names the signing key.
+std::string mint_jwt(std::span<const uint8_t, 64> secret_key, const std::string& kid, const CredentialClaims& claims);
+
+// A PASETO v4.public token with the same claims (times as RFC 3339) and {"kid": …} footer.
+std::string mint_paseto(std::span<const uint8_t, 64> secret_key, const std::string& kid,
+                        const CredentialClaims& claims);
+
+// Renders a vaulted secret through its template: every "{secret}" is replaced.
+std::string render_secret_template(const std::string& tmpl, const std::string& secret);
+
+}  // namespace warden

@@ -1,0 +1,163 @@
+#include "extension/vault.hpp"
+
+#include <sodium.h>
+
+#include <array>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/key_wrap.hpp"
+#include "core/vended_credential.hpp"
+#include "extension/keys.hpp"
+#include "extension/spi.hpp"
+#include "extension/sql_values.hpp"
+#include "extension/token_keys.hpp"
+
+extern "C" {
+#include "utils/acl.h"
+}
+
+// The vault: upstream secrets arrive sealed (libsodium sealed box) to a key pair derived from
+// the vault subkey, are kept encrypted under that subkey bound to their server and version,
+// and leave the database only inside the decision for an allowed call, to warden_proxy.
+
+namespace warden::pg {
+
+int key_rotation_interval_seconds();
+
+namespace {
+
+constexpr size_t kMaxSecretBytes = 64 * 1024;
+
+void vault_box_keypair(uint8_t pk[crypto_box_PUBLICKEYBYTES], uint8_t sk[crypto_box_SECRETKEYBYTES]) {
+  const KeyRing& ring = require_key_ring();
+  uint8_t seed[crypto_box_SEEDBYTES];
+  static constexpr char kContext[] = "warden:vault-box:v1";
+  crypto_generichash(seed, sizeof seed, reinterpret_cast<const unsigned char*>(kContext), sizeof kContext - 1,
+                     ring.subkey(Subkey::kVaultWrap), kKeyBytes);
+  crypto_box_seed_keypair(pk, sk, seed);
+  sodium_memzero(seed, sizeof seed);
+}
+
+std::string secret_binding(const std::string& server_id, int64_t version) {
+  return "warden:secret:" + server_id + ":" + std::to_string(version);
+}
+
+std::string open_stored_secret(const std::string& server_id, int64_t version, const std::vector<uint8_t>& wrapped) {
+  const KeyRing& ring = require_key_ring();
+  auto opened = unwrap_secret(ring.subkey(Subkey::kVaultWrap), wrapped, secret_binding(server_id, version));
+  if (!opened) {
+    throw Error(sqlstate::kConfigFileError, "the vaulted secret for this server cannot be opened",
+                "It does not authenticate under the current root key or was moved to another row.",
+                "Store it again with warden-mcp secret put.");
+  }
+  std::string secret(opened->begin(), opened->end());
+  sodium_memzero(opened->data(), opened->size());
+  return secret;
+}
+
+int64_t now_seconds() { return unix_seconds(GetCurrentTimestamp()); }
+
+}  // namespace
+
+bool caller_is_proxy() {
+  Oid proxy = pg_call([] { return get_role_oid("warden_proxy", true); });
+  if (proxy == InvalidOid) return false;
+  return pg_call([&] { return has_privs_of_role(GetOuterUserId(), proxy); });
+}
+
+std::optional<std::string> vend_credential(const VendRequest& r) {
+  nlohmann::json descriptor = nlohmann::json::parse(r.credential_descriptor, nullptr, false);
+  const std::string kind = descriptor.is_object() ? descriptor.value("kind", "none") : "none";
+  if (kind == "secret") {
+    static Statement latest(
+        "SELECT version, header, template, wrapped FROM warden.secrets WHERE server_id = $1 "
+        "ORDER BY version DESC LIMIT 1",
+        {UUIDOID});
+    if (latest.run({uuid_datum(r.server_id)}, {}, true, 1) != 1) {
+      return nlohmann::json({{"kind", "secret"}, {"error", "no secret stored for this server"}}).dump();
+    }
+    int64_t version = *result_int(0, 0);
+    std::string header = *result_text(0, 1);
+    std::string tmpl = *result_text(0, 2);
+    std::string secret = open_stored_secret(r.server_id, version, *result_bytea(0, 3));
+    nlohmann::json cred = {{"kind", "secret"}, {"version", version}, {"value", render_secret_template(tmpl, secret)}};
+    sodium_memzero(secret.data(), secret.size());
+    if (descriptor.contains("env")) {
+      cred["env"] = descriptor["env"];
+    } else {
+      cred["header"] = header;
+    }
+    return cred.dump();
+  }
+  if (kind != "jwt" && kind != "paseto") return std::nullopt;
+
+  static Statement signing_key("SELECT key_id, sealed FROM warden._signing_key($1)", {INT4OID});
+  signing_key.run({Int32GetDatum(key_rotation_interval_seconds())});
+  const std::string key_id = *result_text(0, 0);
+  std::vector<uint8_t> secret = open_sealed_key(key_id, "public", *result_bytea(0, 1));
+  if (secret.size() != 64) throw std::runtime_error("signing key has the wrong size");
+  std::array<uint8_t, 64> sk{};
+  std::memcpy(sk.data(), secret.data(), sk.size());
+  sodium_memzero(secret.data(), secret.size());
+
+  int64_t ttl = descriptor.is_object() ? descriptor.value("ttl_seconds", int64_t{30}) : 30;
+  ttl = std::clamp<int64_t>(ttl, 1, kMaxCredentialSeconds);
+  CredentialClaims claims{r.agent, r.human, r.chain_id, r.server, r.tool, r.event_id, now_seconds(), 0};
+  claims.expires_at = claims.issued_at + ttl;
+  std::string token = kind == "jwt" ? mint_jwt(sk, key_id, claims) : mint_paseto(sk, key_id, claims);
+  sodium_memzero(sk.data(), sk.size());
+  return nlohmann::json({{"kind", kind},
+                         {"header", "Authorization"},
+                         {"value", "Bearer " + token},
+                         {"key_id", key_id},
+                         {"expires_at", claims.expires_at}})
+      .dump();
+}
+
+}  // namespace warden::pg
+
+using namespace warden;
+using namespace warden::pg;
+
+WARDEN_SQL_FUNCTION(warden_vault_public_key) {
+  uint8_t pk[crypto_box_PUBLICKEYBYTES], sk[crypto_box_SECRETKEYBYTES];
+  vault_box_keypair(pk, sk);
+  sodium_memzero(sk, sizeof sk);
+  return bytea_datum(std::vector<uint8_t>(pk, pk + sizeof pk));
+}
+
+// (server_id, version, sealed box) -> the secret re-encrypted for storage. The plaintext exists
+// only inside this call.
+WARDEN_SQL_FUNCTION(warden_vault_wrap_sealed) {
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2)) {
+    throw Error(sqlstate::kNullValueNotAllowed, "server, version and sealed secret must not be NULL");
+  }
+  const std::string server_id = *arg_uuid(fcinfo, 0);
+  const int64_t version = PG_GETARG_INT32(1);
+  std::vector<uint8_t> sealed = *arg_bytea(fcinfo, 2);
+  if (sealed.size() <= crypto_box_SEALBYTES) {
+    throw Error(sqlstate::kInvalidParameterValue, "the sealed secret is truncated or empty",
+                std::to_string(sealed.size()) + " bytes is too short for a sealed box",
+                "Seal the secret to warden.vault_public_key() (warden-mcp secret put does this).");
+  }
+  if (sealed.size() > kMaxSecretBytes + crypto_box_SEALBYTES) {
+    throw Error(sqlstate::kInvalidParameterValue, "the secret is larger than 64 KiB");
+  }
+  uint8_t pk[crypto_box_PUBLICKEYBYTES], sk[crypto_box_SECRETKEYBYTES];
+  vault_box_keypair(pk, sk);
+  std::vector<uint8_t> plain(sealed.size() - crypto_box_SEALBYTES);
+  int rc = crypto_box_seal_open(plain.data(), sealed.data(), sealed.size(), pk, sk);
+  sodium_memzero(sk, sizeof sk);
+  if (rc != 0) {
+    throw Error(sqlstate::kInvalidParameterValue, "the sealed secret does not open with this vault's key",
+                "It was sealed for another key, or altered.",
+                "Seal it to warden.vault_public_key() of this database (warden-mcp secret put does this).");
+  }
+  const KeyRing& ring = require_key_ring();
+  std::vector<uint8_t> wrapped = wrap_secret(ring.subkey(Subkey::kVaultWrap), plain, secret_binding(server_id, version));
+  sodium_memzero(plain.data(), plain.size());
+  return bytea_datum(wrapped);
+}
