@@ -11,12 +11,17 @@ namespace {
 char* root_key_file_setting = nullptr;
 char* root_key_command_setting = nullptr;
 int key_rotation_interval_setting = 86400;
+char* maintenance_database_setting = nullptr;
+int maintenance_interval_setting = 300;
 }  // namespace
 
 namespace warden::pg {
 const char* root_key_file() { return root_key_file_setting; }
 const char* root_key_command() { return root_key_command_setting; }
 int key_rotation_interval_seconds() { return key_rotation_interval_setting; }
+const char* maintenance_database() { return maintenance_database_setting; }
+int maintenance_interval_seconds() { return maintenance_interval_setting; }
+void register_maintenance_worker();
 }  // namespace warden::pg
 
 void _PG_init(void) {
@@ -34,7 +39,17 @@ void _PG_init(void) {
                           "How long a signing key stays current before the next use rotates it.",
                           "warden.maintenance() also rotates keys that are due.", &key_rotation_interval_setting,
                           86400, 60, 365 * 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable("warden.maintenance_database",
+                             "Database in which a background worker runs warden.maintenance().",
+                             "Empty: no worker; run warden.maintenance() yourself (e.g. from cron).",
+                             &maintenance_database_setting, "", PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("warden.maintenance_interval", "Seconds between runs of warden.maintenance().",
+                          nullptr, &maintenance_interval_setting, 300, 10, 86400, PGC_SIGHUP, GUC_UNIT_S,
+                          nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("warden");
 
-  if (process_shared_preload_libraries_in_progress) warden::pg::load_root_key_at_startup();
+  if (process_shared_preload_libraries_in_progress) {
+    warden::pg::load_root_key_at_startup();
+    warden::pg::register_maintenance_worker();
+  }
 }

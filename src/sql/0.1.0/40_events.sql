@@ -74,7 +74,10 @@ BEGIN
   RETURN made;
 END
 $$;
-SELECT warden._ensure_event_partitions(7);
+-- Daily partitions are created by warden.maintenance() (the background worker), not here:
+-- tables created by this script belong to the extension, and pg_dump would then expect a
+-- restore to recreate partitions of the same dates. Until then events land in the default
+-- partition; days that already have rows there stay there.
 
 CREATE FUNCTION warden._event(kind text, chain_id uuid DEFAULT NULL, token_id uuid DEFAULT NULL,
                               parent_id uuid DEFAULT NULL, agent text DEFAULT NULL,

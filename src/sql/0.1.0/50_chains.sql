@@ -16,9 +16,10 @@ BEGIN
     RAISE EXCEPTION 'start_chain needs a human, an agent and a purpose'
       USING ERRCODE = '22004', HINT = 'The purpose says why the chain exists, e.g. ''triage ticket 4711''.';
   END IF;
-  IF ttl IS NULL OR ttl <= interval '0' OR ttl > interval '24 hours' THEN
+  -- Expiry is kept in whole seconds, so anything shorter than a second would be born expired.
+  IF ttl IS NULL OR ttl < interval '1 second' OR ttl > interval '24 hours' THEN
     RAISE EXCEPTION 'chain lifetime % is out of range', coalesce(ttl::text, 'NULL')
-      USING ERRCODE = '22023', HINT = 'A chain lives for more than 0 and at most 24 hours; every task ends.';
+      USING ERRCODE = '22023', HINT = 'A chain lives for at least 1 second and at most 24 hours; every task ends.';
   END IF;
   SELECT hh.human_id, hh.subject INTO h FROM warden.humans hh WHERE hh.subject = start_chain.human;
   IF NOT FOUND THEN
@@ -85,7 +86,10 @@ BEGIN
     WHEN r.revoked_at IS NOT NULL THEN 'token_revoked'
     WHEN r.chain_revoked_at IS NOT NULL THEN 'chain_revoked'
     WHEN r.chain_expires_at <= now() THEN 'chain_expired'
+    WHEN r.expires_at <= now() THEN 'expired'
     WHEN r.status <> 'active' THEN 'agent_suspended'
+    WHEN EXISTS (SELECT FROM warden.agents aa WHERE aa.agent_id = ANY (r.ancestor_agents)
+                 AND aa.status <> 'active') THEN 'agent_suspended'
   END;
   IF FOUND THEN
     token_id := r.token_id; chain_id := r.chain_id; agent_id := r.agent_id; agent := r.agent;
@@ -150,8 +154,8 @@ BEGIN
   END LOOP;
   IF ttl IS NULL THEN
     expires_at := p.expires_at;
-  ELSIF ttl <= interval '0' THEN
-    RAISE EXCEPTION 'delegated lifetime must be positive' USING ERRCODE = '22023';
+  ELSIF ttl < interval '1 second' THEN
+    RAISE EXCEPTION 'delegated lifetime must be at least 1 second' USING ERRCODE = '22023';
   ELSE
     expires_at := date_trunc('second', now() + ttl);
     IF expires_at > p.expires_at THEN

@@ -99,7 +99,8 @@ BEGIN
 END
 $$;
 
--- Periodic work: event partitions ahead, key rotation when due, retiring spent keys.
+-- Periodic work: event partitions ahead, key rotation when due, retiring spent keys, an
+-- hourly audit seal. The background worker (warden.maintenance_database) calls it.
 CREATE FUNCTION warden.maintenance()
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -107,10 +108,19 @@ AS $$
 DECLARE
   parts int;
   rotated jsonb;
+  sealed jsonb;
 BEGIN
   parts := warden._ensure_event_partitions(7);
-  rotated := warden._rotate_keys_if_due(coalesce(current_setting('warden.key_rotation_interval', true)::int, 86400));
-  RETURN jsonb_build_object('partitions_created', parts, 'rotated', rotated);
+  -- pg_settings gives the interval in seconds; current_setting would print it as '1d'.
+  rotated := warden._rotate_keys_if_due(coalesce(
+    (SELECT ps.setting::int FROM pg_catalog.pg_settings ps WHERE ps.name = 'warden.key_rotation_interval'), 86400));
+  -- Seal hourly when something happened since the last seal.
+  IF EXISTS (SELECT FROM warden.events e WHERE e.at > coalesce((SELECT max(s.sealed_at) FROM warden.seals s), '-infinity')
+             AND e.kind <> 'audit_sealed')
+     AND NOT EXISTS (SELECT FROM warden.seals s WHERE s.sealed_at > now() - interval '1 hour') THEN
+    sealed := warden.seal_audit() - 'seal';
+  END IF;
+  RETURN jsonb_build_object('partitions_created', parts, 'rotated', rotated, 'sealed', sealed);
 END
 $$;
 
