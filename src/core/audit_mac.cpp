@@ -21,7 +21,8 @@ void absorb_field(crypto_generichash_state& st, const std::optional<std::string>
     return;
   }
   absorb_u64(st, field->size());
-  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(field->data()), field->size());
+  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(field->data()),
+                            field->size());
 }
 
 }  // namespace
@@ -31,7 +32,8 @@ Mac event_mac(const uint8_t* audit_key, const EventLink& link, const EventColumn
   crypto_generichash_state st;
   crypto_generichash_init(&st, audit_key, 32, 32);
   static constexpr char kDomain[] = "warden:event:v1";
-  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(kDomain), sizeof kDomain - 1);
+  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(kDomain),
+                            sizeof kDomain - 1);
   absorb_field(st, link.writer);
   absorb_u64(st, static_cast<uint64_t>(link.seq));
   crypto_generichash_update(&st, link.prev.data(), link.prev.size());
@@ -47,7 +49,8 @@ Mac arguments_digest(const uint8_t* audit_key, const std::string& canonical_argu
   crypto_generichash_state st;
   crypto_generichash_init(&st, audit_key, 32, 32);
   static constexpr char kDomain[] = "warden:arguments:v1";
-  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(kDomain), sizeof kDomain - 1);
+  crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(kDomain),
+                            sizeof kDomain - 1);
   crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(canonical_arguments.data()),
                             canonical_arguments.size());
   Mac out{};

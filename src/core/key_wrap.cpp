@@ -28,15 +28,16 @@ std::vector<uint8_t> wrap_secret(const uint8_t* kek, std::span<const uint8_t> pl
   return out;
 }
 
-std::optional<std::vector<uint8_t>> unwrap_secret(const uint8_t* kek, std::span<const uint8_t> sealed,
+std::optional<std::vector<uint8_t>> unwrap_secret(const uint8_t* kek,
+                                                  std::span<const uint8_t> sealed,
                                                   std::string_view associated_data) {
   ensure_sodium();
   if (sealed.size() < kNonce + kTag) return std::nullopt;
   std::vector<uint8_t> out(sealed.size() - kNonce - kTag);
   unsigned long long written = 0;
-  if (crypto_aead_xchacha20poly1305_ietf_decrypt(out.data(), &written, nullptr, sealed.data() + kNonce,
-                                                 sealed.size() - kNonce, ad_bytes(associated_data),
-                                                 associated_data.size(), sealed.data(), kek) != 0) {
+  if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+          out.data(), &written, nullptr, sealed.data() + kNonce, sealed.size() - kNonce,
+          ad_bytes(associated_data), associated_data.size(), sealed.data(), kek) != 0) {
     return std::nullopt;
   }
   out.resize(written);

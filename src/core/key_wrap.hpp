@@ -16,7 +16,8 @@ std::vector<uint8_t> wrap_secret(const uint8_t* kek, std::span<const uint8_t> pl
                                  std::string_view associated_data);
 
 // Returns nullopt when the value was altered, bound to other data, or sealed under another key.
-std::optional<std::vector<uint8_t>> unwrap_secret(const uint8_t* kek, std::span<const uint8_t> sealed,
+std::optional<std::vector<uint8_t>> unwrap_secret(const uint8_t* kek,
+                                                  std::span<const uint8_t> sealed,
                                                   std::string_view associated_data);
 
 }  // namespace warden

@@ -58,11 +58,16 @@ bool is_uuid(const std::string& s) {
 
 std::string_view to_string(TokenRefusal refusal) {
   switch (refusal) {
-    case TokenRefusal::malformed: return "malformed";
-    case TokenRefusal::unknown_key: return "unknown_key";
-    case TokenRefusal::bad_tag: return "bad_tag";
-    case TokenRefusal::expired: return "expired";
-    case TokenRefusal::not_yet_valid: return "not_yet_valid";
+    case TokenRefusal::malformed:
+      return "malformed";
+    case TokenRefusal::unknown_key:
+      return "unknown_key";
+    case TokenRefusal::bad_tag:
+      return "bad_tag";
+    case TokenRefusal::expired:
+      return "expired";
+    case TokenRefusal::not_yet_valid:
+      return "not_yet_valid";
   }
   return "malformed";
 }
@@ -74,16 +79,16 @@ std::string format_rfc3339(int64_t t) {
   unsigned m = 0, d = 0;
   civil_from_days(days, y, m, d);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ", static_cast<long long>(y), m, d,
-                static_cast<long long>(secs / 3600), static_cast<long long>(secs / 60 % 60),
-                static_cast<long long>(secs % 60));
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ",
+                static_cast<long long>(y), m, d, static_cast<long long>(secs / 3600),
+                static_cast<long long>(secs / 60 % 60), static_cast<long long>(secs % 60));
   return buf;
 }
 
 std::optional<int64_t> parse_rfc3339(std::string_view s) {
   // Exactly YYYY-MM-DDTHH:MM:SSZ: warden only reads times it wrote.
-  if (s.size() != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
-      s[19] != 'Z') {
+  if (s.size() != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+      s[16] != ':' || s[19] != 'Z') {
     return std::nullopt;
   }
   int y, mo, d, h, mi, se;
@@ -156,11 +161,13 @@ std::optional<std::string> footer_key_id(std::string_view footer) {
 
 std::string issue_task_token(std::span<const uint8_t, 32> key, std::string_view key_id,
                              const TaskClaims& claims) {
-  return paseto::local_encrypt(key, encode_claims(claims), encode_footer(key_id), kTaskTokenImplicit);
+  return paseto::local_encrypt(key, encode_claims(claims), encode_footer(key_id),
+                               kTaskTokenImplicit);
 }
 
 std::variant<TaskClaims, TokenRefusal> verify_task_token(std::string_view token,
-                                                         const TokenKeyLookup& lookup, int64_t now) {
+                                                         const TokenKeyLookup& lookup,
+                                                         int64_t now) {
   if (token.size() > paseto::kMaxTokenSize || token.substr(0, 9) != "v4.local.") {
     return TokenRefusal::malformed;
   }

@@ -15,17 +15,19 @@ namespace warden {
 namespace {
 
 std::string b64(const std::string& s) {
-  return base64url_encode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
+  return base64url_encode(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size()));
 }
 
 nlohmann::json common_claims(const CredentialClaims& c) {
-  return {{"iss", kCredentialIssuer}, {"sub", c.agent},     {"aud", c.server}, {"jti", c.event_id},
+  return {{"iss", kCredentialIssuer}, {"sub", c.agent},      {"aud", c.server}, {"jti", c.event_id},
           {"human", c.human},         {"chain", c.chain_id}, {"tool", c.tool}};
 }
 
 }  // namespace
 
-std::string mint_jwt(std::span<const uint8_t, 64> secret_key, const std::string& kid, const CredentialClaims& c) {
+std::string mint_jwt(std::span<const uint8_t, 64> secret_key, const std::string& kid,
+                     const CredentialClaims& c) {
   ensure_sodium();
   nlohmann::json header = {{"alg", "EdDSA"}, {"typ", "JWT"}, {"kid", kid}};
   nlohmann::json payload = common_claims(c);
@@ -34,7 +36,8 @@ std::string mint_jwt(std::span<const uint8_t, 64> secret_key, const std::string&
   payload["exp"] = c.expires_at;
   const std::string signing_input = b64(header.dump()) + "." + b64(payload.dump());
   std::vector<uint8_t> sig(crypto_sign_BYTES);
-  crypto_sign_detached(sig.data(), nullptr, reinterpret_cast<const unsigned char*>(signing_input.data()),
+  crypto_sign_detached(sig.data(), nullptr,
+                       reinterpret_cast<const unsigned char*>(signing_input.data()),
                        signing_input.size(), secret_key.data());
   return signing_input + "." + base64url_encode(sig);
 }

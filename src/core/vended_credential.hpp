@@ -23,7 +23,8 @@ inline constexpr int64_t kMaxCredentialSeconds = 60;
 inline constexpr const char* kCredentialIssuer = "warden";
 
 // A compact JWS (JWT) signed with Ed25519 ("alg": "EdDSA"); kid names the signing key.
-std::string mint_jwt(std::span<const uint8_t, 64> secret_key, const std::string& kid, const CredentialClaims& claims);
+std::string mint_jwt(std::span<const uint8_t, 64> secret_key, const std::string& kid,
+                     const CredentialClaims& claims);
 
 // A PASETO v4.public token with the same claims (times as RFC 3339) and {"kid": …} footer.
 std::string mint_paseto(std::span<const uint8_t, 64> secret_key, const std::string& kid,

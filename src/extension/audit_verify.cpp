@@ -29,8 +29,10 @@ constexpr long kFetchRows = 5000;
 constexpr std::string_view kSealImplicit = "warden:audit-seal:v1";
 
 const char* kEventColumns =
-    "writer, seq, mac, event_id, at, kind, chain_id, token_id, parent_id, agent, human, server, tool, "
-    "allowed, reason, trace_id, arguments::text, encode(arguments_digest, 'hex'), detail::text, actor";
+    "writer, seq, mac, event_id, at, kind, chain_id, token_id, parent_id, agent, human, server, "
+    "tool, "
+    "allowed, reason, trace_id, arguments::text, encode(arguments_digest, 'hex'), detail::text, "
+    "actor";
 
 std::optional<std::string> tuple_text(HeapTuple tuple, TupleDesc desc, int col) {
   char* v = pg_call([&] { return SPI_getvalue(tuple, desc, col); });
@@ -74,17 +76,21 @@ class AuditVerifier {
   }
 
   void check_seals() {
-    static Statement seals("SELECT s.seal_id, s.token, k.public_key FROM warden.seals s "
-                           "LEFT JOIN warden.keys k ON k.key_id = s.key_id ORDER BY s.sealed_at", {});
+    static Statement seals(
+        "SELECT s.seal_id, s.token, k.public_key FROM warden.seals s "
+        "LEFT JOIN warden.keys k ON k.key_id = s.key_id ORDER BY s.sealed_at",
+        {});
     uint64_t n = seals.run({}, {}, true);
     struct Seal {
       std::string id, token;
       std::optional<std::vector<uint8_t>> public_key;
     };
     std::vector<Seal> list;
-    for (uint64_t i = 0; i < n; ++i) list.push_back({*result_text(i, 0), *result_text(i, 1), result_bytea(i, 2)});
-    static Statement head("SELECT encode(mac, 'hex') FROM warden.events WHERE writer = $1 AND seq = $2",
-                          {UUIDOID, INT8OID});
+    for (uint64_t i = 0; i < n; ++i)
+      list.push_back({*result_text(i, 0), *result_text(i, 1), result_bytea(i, 2)});
+    static Statement head(
+        "SELECT encode(mac, 'hex') FROM warden.events WHERE writer = $1 AND seq = $2",
+        {UUIDOID, INT8OID});
     for (const Seal& s : list) {
       if (!s.public_key || s.public_key->size() != 32) {
         problem({{"problem", "seal_key_missing"}, {"seal_id", s.id}});
@@ -107,10 +113,16 @@ class AuditVerifier {
         int64_t seq = h.value("seq", int64_t{0});
         std::string mac = h.value("mac", std::string());
         if (head.run({uuid_datum(writer), Int64GetDatum(seq)}, {}, true, 1) != 1) {
-          problem({{"problem", "truncated"}, {"seal_id", s.id}, {"writer", writer}, {"seq", seq},
+          problem({{"problem", "truncated"},
+                   {"seal_id", s.id},
+                   {"writer", writer},
+                   {"seq", seq},
                    {"detail", "an event covered by this seal is missing"}});
         } else if (result_text(0, 0) != mac) {
-          problem({{"problem", "seal_mismatch"}, {"seal_id", s.id}, {"writer", writer}, {"seq", seq},
+          problem({{"problem", "seal_mismatch"},
+                   {"seal_id", s.id},
+                   {"writer", writer},
+                   {"seq", seq},
                    {"detail", "the sealed event's MAC differs from the one sealed"}});
         }
       }
@@ -135,7 +147,8 @@ class AuditVerifier {
 
   // The MAC of (writer, seq) as stored, for starting a partial verification mid-stream.
   std::optional<Mac> stored_mac(const std::string& writer, int64_t seq) {
-    static Statement find("SELECT mac FROM warden.events WHERE writer = $1 AND seq = $2", {UUIDOID, INT8OID});
+    static Statement find("SELECT mac FROM warden.events WHERE writer = $1 AND seq = $2",
+                          {UUIDOID, INT8OID});
     if (find.run({uuid_datum(writer), Int64GetDatum(seq)}, {}, true, 1) != 1) return std::nullopt;
     auto bytes = result_bytea(0, 0);
     if (!bytes || bytes->size() != 32) return std::nullopt;
@@ -163,28 +176,42 @@ class AuditVerifier {
           prev = *before;
         } else {
           linked = false;
-          problem({{"problem", "deleted"}, {"writer", writer}, {"missing_seq_from", 1}, {"missing_seq_to", seq - 1},
+          problem({{"problem", "deleted"},
+                   {"writer", writer},
+                   {"missing_seq_from", 1},
+                   {"missing_seq_to", seq - 1},
                    {"next_event_id", event_id}});
         }
       }
     } else if (seq == expected_seq_) {
       prev = prev_mac_;
     } else if (seq < expected_seq_) {
-      problem({{"problem", "duplicate"}, {"writer", writer}, {"seq", seq}, {"event_id", event_id},
+      problem({{"problem", "duplicate"},
+               {"writer", writer},
+               {"seq", seq},
+               {"event_id", event_id},
                {"detail", "a second event claims this position in the writer's chain (forged)"}});
       return;
     } else {
       linked = false;
-      problem({{"problem", "deleted"}, {"writer", writer}, {"missing_seq_from", expected_seq_},
-               {"missing_seq_to", seq - 1}, {"previous_event_id", prev_event_id_}, {"next_event_id", event_id}});
+      problem({{"problem", "deleted"},
+               {"writer", writer},
+               {"missing_seq_from", expected_seq_},
+               {"missing_seq_to", seq - 1},
+               {"previous_event_id", prev_event_id_},
+               {"next_event_id", event_id}});
     }
 
     if (linked) {
-      EventColumns columns = {event_id, std::to_string(static_cast<long long>(DatumGetTimestampTz(at)))};
+      EventColumns columns = {event_id,
+                              std::to_string(static_cast<long long>(DatumGetTimestampTz(at)))};
       for (int col = 6; col <= 20; ++col) columns.push_back(tuple_text(tuple, desc, col));
       Mac expected = event_mac(key_, EventLink{writer, seq, prev}, columns);
       if (sodium_memcmp(expected.data(), stored.data(), expected.size()) != 0) {
-        problem({{"problem", "modified_or_forged"}, {"event_id", event_id}, {"writer", writer}, {"seq", seq},
+        problem({{"problem", "modified_or_forged"},
+                 {"event_id", event_id},
+                 {"writer", writer},
+                 {"seq", seq},
                  {"detail", "the event's MAC does not match its contents"}});
       }
     }
@@ -214,22 +241,25 @@ WARDEN_SQL_FUNCTION(warden_verify_audit) {
   verifier.check_seals();
   spi_finish();
   std::string problems = verifier.result_problems().dump();
-  Datum problems_jsonb = pg_call([&] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(problems.c_str())); });
-  return composite_result(fcinfo, {BoolGetDatum(verifier.ok()), Int64GetDatum(verifier.checked()), problems_jsonb},
-                          {false, false, false});
+  Datum problems_jsonb =
+      pg_call([&] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(problems.c_str())); });
+  return composite_result(
+      fcinfo, {BoolGetDatum(verifier.ok()), Int64GetDatum(verifier.checked()), problems_jsonb},
+      {false, false, false});
 }
 
 // Signs every writer's newest event with the current signing key: a checkpoint an auditor
 // can keep elsewhere. Events deleted later from the end of a writer's chain are then caught.
 WARDEN_SQL_FUNCTION(warden_seal_audit) {
   spi_connect();
-  static Statement current_key(
-      "SELECT key_id, sealed FROM warden._current_key('public')", {});
+  static Statement current_key("SELECT key_id, sealed FROM warden._current_key('public')", {});
   current_key.run({});
   std::string key_id = *result_text(0, 0);
   std::vector<uint8_t> secret = open_sealed_key(key_id, "public", *result_bytea(0, 1));
   static Statement heads(
-      "SELECT DISTINCT ON (writer) writer, seq, encode(mac, 'hex') FROM warden.events ORDER BY writer, seq DESC", {});
+      "SELECT DISTINCT ON (writer) writer, seq, encode(mac, 'hex') FROM warden.events ORDER BY "
+      "writer, seq DESC",
+      {});
   uint64_t n = heads.run({}, {}, true);
   nlohmann::json head_map = nlohmann::json::object();
   for (uint64_t i = 0; i < n; ++i) {
@@ -240,23 +270,29 @@ WARDEN_SQL_FUNCTION(warden_seal_audit) {
   int64_t events = *result_int(0, 0);
   const std::string seal_id = random_uuid();
   const std::string sealed_at = format_rfc3339(unix_seconds(GetCurrentTimestamp()));
-  nlohmann::json payload = {{"type", "warden.audit-seal"}, {"seal_id", seal_id}, {"sealed_at", sealed_at},
-                            {"events", events},          {"heads", head_map}};
+  nlohmann::json payload = {{"type", "warden.audit-seal"},
+                            {"seal_id", seal_id},
+                            {"sealed_at", sealed_at},
+                            {"events", events},
+                            {"heads", head_map}};
   std::array<uint8_t, 64> sk{};
   if (secret.size() != sk.size()) throw std::runtime_error("signing key has the wrong size");
   std::memcpy(sk.data(), secret.data(), sk.size());
   sodium_memzero(secret.data(), secret.size());
   std::string token = paseto::public_sign(sk, payload.dump(), encode_footer(key_id), kSealImplicit);
   sodium_memzero(sk.data(), sk.size());
-  static Statement store("INSERT INTO warden.seals (seal_id, key_id, events, token) VALUES ($1, $2, $3, $4)",
-                         {UUIDOID, TEXTOID, INT8OID, TEXTOID});
+  static Statement store(
+      "INSERT INTO warden.seals (seal_id, key_id, events, token) VALUES ($1, $2, $3, $4)",
+      {UUIDOID, TEXTOID, INT8OID, TEXTOID});
   store.run({uuid_datum(seal_id), text_datum(key_id), Int64GetDatum(events), text_datum(token)});
   EventRow row;
   row.kind = "audit_sealed";
-  row.detail_json = nlohmann::json({{"seal_id", seal_id}, {"events", events}, {"writers", head_map.size()}}).dump();
+  row.detail_json =
+      nlohmann::json({{"seal_id", seal_id}, {"events", events}, {"writers", head_map.size()}})
+          .dump();
   write_event(row);
   spi_finish();
-  nlohmann::json result = {{"seal_id", seal_id}, {"sealed_at", sealed_at}, {"key_id", key_id},
+  nlohmann::json result = {{"seal_id", seal_id}, {"sealed_at", sealed_at},     {"key_id", key_id},
                            {"events", events},   {"writers", head_map.size()}, {"seal", token}};
   std::string text = result.dump();
   return pg_call([&] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(text.c_str())); });

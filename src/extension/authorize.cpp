@@ -57,7 +57,8 @@ bool observable(const std::string& reason) {
          reason == "tool_changed" || reason == "unknown_server";
 }
 
-bool tool_list_covers(const std::vector<std::string>& patterns, const std::string& server, const std::string& tool) {
+bool tool_list_covers(const std::vector<std::string>& patterns, const std::string& server,
+                      const std::string& tool) {
   const std::string full = server + "/" + tool;
   for (const auto& p : patterns) {
     if (p == full || p == server + "/*") return true;
@@ -75,9 +76,12 @@ std::vector<std::string> parse_text_array(const std::string& literal) {
   for (size_t i = 1; i + 1 < literal.size(); ++i) {
     char c = literal[i];
     if (quoted) {
-      if (c == '\\' && i + 2 < literal.size()) cur += literal[++i];
-      else if (c == '"') quoted = false;
-      else cur += c;
+      if (c == '\\' && i + 2 < literal.size())
+        cur += literal[++i];
+      else if (c == '"')
+        quoted = false;
+      else
+        cur += c;
     } else if (c == '"') {
       quoted = in_element = true;
     } else if (c == ',') {
@@ -95,8 +99,9 @@ std::vector<std::string> parse_text_array(const std::string& literal) {
 
 class Authorizer {
  public:
-  Authorizer(std::optional<std::string> token, std::optional<std::string> server, std::optional<std::string> tool,
-             std::optional<std::string> arguments_text, std::optional<std::string> context_text)
+  Authorizer(std::optional<std::string> token, std::optional<std::string> server,
+             std::optional<std::string> tool, const std::optional<std::string>& arguments_text,
+             std::optional<std::string> context_text)
       : token_(std::move(token)),
         server_(std::move(server)),
         tool_(std::move(tool)),
@@ -113,9 +118,9 @@ class Authorizer {
     }
     if (d.allowed && !d.observed) d.reason = "granted";
     if (d.allowed && caller_is_proxy()) {
-      d.credential = vend_credential(VendRequest{server_id_, *server_, *tool_, credential_descriptor_,
-                                                 d.agent.value_or(""), d.human.value_or(""),
-                                                 d.chain_id.value_or(""), d.event_id});
+      d.credential = vend_credential(
+          VendRequest{server_id_, *server_, *tool_, credential_descriptor_, d.agent.value_or(""),
+                      d.human.value_or(""), d.chain_id.value_or(""), d.event_id});
       if (d.credential) {
         nlohmann::json c = nlohmann::json::parse(*d.credential);
         if (c.contains("error")) {
@@ -162,7 +167,8 @@ class Authorizer {
     if (!d.credential_note.empty()) detail["credential"] = nlohmann::json::parse(d.credential_note);
     if (context_text_) {
       auto context = parse_json_bounded(*context_text_, 16, 64 * 1024);
-      if (context && context->is_object()) detail["context"] = audit_copy_of_arguments(*context, 512);
+      if (context && context->is_object())
+        detail["context"] = audit_copy_of_arguments(*context, 512);
     }
     row.detail_json = detail.dump();
     return write_event(row);
@@ -177,24 +183,30 @@ class Authorizer {
     arguments_ = parse_json_bounded(arguments_text_, kMaxArgumentDepth, kMaxArgumentBytes);
     auto opened = open_task_token(*token_);
     if (auto* refusal = std::get_if<TokenRefusal>(&opened)) {
-      if (*refusal == TokenRefusal::expired) return deny(d, "token_expired", "the token has expired");
+      if (*refusal == TokenRefusal::expired)
+        return deny(d, "token_expired", "the token has expired");
       return deny(d, "token_invalid", std::string(to_string(*refusal)));
     }
     const TaskClaims& claims = std::get<TaskClaims>(opened);
     if (!load_state(d, claims)) return deny(d, "token_invalid", "unknown_token");
     // Most general first: a killed agent or chain also revokes its tokens, and the reason
     // should name what was killed.
-    if (agent_status_ != "active") return deny(d, "agent_suspended", "agent " + *d.agent + " is " + agent_status_);
-    if (suspended_ancestors_ > 0) return deny(d, "agent_suspended", "an agent above this one in the chain is suspended");
+    if (agent_status_ != "active")
+      return deny(d, "agent_suspended", "agent " + *d.agent + " is " + agent_status_);
+    if (suspended_ancestors_ > 0)
+      return deny(d, "agent_suspended", "an agent above this one in the chain is suspended");
     if (chain_revoked_) return deny(d, "chain_revoked", "the chain was revoked");
     if (token_revoked_) return deny(d, "token_revoked", "the token was revoked");
     if (chain_expired_) return deny(d, "token_expired", "the chain has ended");
     if (!arguments_ || !arguments_->is_object()) {
-      return deny(d, "invalid_arguments", "arguments must be a JSON object (at most 64 levels deep, 16 MiB)");
+      return deny(d, "invalid_arguments",
+                  "arguments must be a JSON object (at most 64 levels deep, 16 MiB)");
     }
     if (!server_known_) return deny(d, "unknown_server", "no upstream server named " + *server_);
     if (tool_changed_) {
-      return deny(d, "tool_changed", "the definition of " + *server_ + "/" + *tool_ + " changed and awaits warden.approve_tool");
+      return deny(d, "tool_changed",
+                  "the definition of " + *server_ + "/" + *tool_ +
+                      " changed and awaits warden.approve_tool");
     }
     if (token_tools_ && !tool_list_covers(*token_tools_, *server_, *tool_)) {
       return deny(d, "no_grant", "the token does not include " + *server_ + "/" + *tool_);
@@ -210,19 +222,23 @@ class Authorizer {
 
   bool load_state(Decision& d, const TaskClaims& claims) {
     static Statement load(
-        "SELECT t.revoked_at IS NOT NULL, c.revoked_at IS NOT NULL, c.expires_at <= now(), a.status, a.mode, "
+        "SELECT t.revoked_at IS NOT NULL, c.revoked_at IS NOT NULL, c.expires_at <= now(), "
+        "a.status, a.mode, "
         "a.name, h.subject, t.tools::text, t.ancestor_agents::text, c.trace_id, "
-        "(SELECT count(*) FROM warden.agents aa WHERE aa.agent_id = ANY (t.ancestor_agents) AND aa.status <> "
-        "'active'), s.server_id IS NOT NULL, coalesce(tl.digest IS DISTINCT FROM tl.approved_digest, false), "
+        "(SELECT count(*) FROM warden.agents aa WHERE aa.agent_id = ANY (t.ancestor_agents) AND "
+        "aa.status <> "
+        "'active'), s.server_id IS NOT NULL, coalesce(tl.digest IS DISTINCT FROM "
+        "tl.approved_digest, false), "
         "s.server_id, s.credential::text "
         "FROM warden.tokens t JOIN warden.chains c ON c.chain_id = t.chain_id "
-        "JOIN warden.agents a ON a.agent_id = t.agent_id JOIN warden.humans h ON h.human_id = c.human_id "
+        "JOIN warden.agents a ON a.agent_id = t.agent_id JOIN warden.humans h ON h.human_id = "
+        "c.human_id "
         "LEFT JOIN warden.servers s ON s.name = $2 "
         "LEFT JOIN warden.tools tl ON tl.server_id = s.server_id AND tl.name = $3 "
         "WHERE t.token_id = $1 AND t.chain_id = $4 AND t.agent_id = $5",
         {UUIDOID, TEXTOID, TEXTOID, UUIDOID, UUIDOID});
-    if (load.run({uuid_datum(claims.token_id), text_datum(*server_), text_datum(*tool_), uuid_datum(claims.chain_id),
-                  uuid_datum(claims.agent_id)},
+    if (load.run({uuid_datum(claims.token_id), text_datum(*server_), text_datum(*tool_),
+                  uuid_datum(claims.chain_id), uuid_datum(claims.agent_id)},
                  {}, true, 1) != 1) {
       return false;
     }
@@ -250,17 +266,20 @@ class Authorizer {
     static Statement find(
         "SELECT g.grant_id, g.agent_id, g.constraints::text, g.max_calls FROM warden.grants g "
         "WHERE g.agent_id = ANY ($1::uuid[]) AND g.server = $2 AND (g.tool = $3 OR g.tool = '*') "
-        "AND g.revoked_at IS NULL AND g.expires_at > now() AND (g.chain_id IS NULL OR g.chain_id = $4) "
+        "AND g.revoked_at IS NULL AND g.expires_at > now() AND (g.chain_id IS NULL OR g.chain_id = "
+        "$4) "
         "ORDER BY g.max_calls IS NOT NULL, g.created_at",
         {TEXTOID, TEXTOID, TEXTOID, UUIDOID});
     std::string agents = "{" + claims.agent_id;
     for (const auto& a : ancestors_) agents += "," + a;
     agents += "}";
-    uint64_t n = find.run({text_datum(agents), text_datum(*server_), text_datum(*tool_), uuid_datum(claims.chain_id)},
-                          {}, true);
+    uint64_t n = find.run(
+        {text_datum(agents), text_datum(*server_), text_datum(*tool_), uuid_datum(claims.chain_id)},
+        {}, true);
     std::vector<Grant> grants;
     for (uint64_t i = 0; i < n; ++i) {
-      grants.push_back(Grant{*result_text(i, 0), *result_text(i, 1), *result_text(i, 2), result_int(i, 3)});
+      grants.push_back(
+          Grant{*result_text(i, 0), *result_text(i, 1), *result_text(i, 2), result_int(i, 3)});
     }
     PgPatternEngine patterns;
     // Every agent above the caller must itself be allowed this call: delegation only narrows.
@@ -268,7 +287,8 @@ class Authorizer {
       std::string why;
       if (!passing_grant(grants, ancestor, patterns, why)) {
         return deny(d, why.empty() ? "no_grant" : "constraint_failed",
-                    "delegating agent " + ancestor + (why.empty() ? " holds no grant for this call" : ": " + why));
+                    "delegating agent " + ancestor +
+                        (why.empty() ? " holds no grant for this call" : ": " + why));
       }
     }
     std::string why;
@@ -287,7 +307,8 @@ class Authorizer {
       d.grant_id = g.grant_id;
       return;
     }
-    if (any_constraints_passed) return deny(d, "budget_exhausted", "every matching grant has used its call budget");
+    if (any_constraints_passed)
+      return deny(d, "budget_exhausted", "every matching grant has used its call budget");
     if (!why.empty()) return deny(d, "constraint_failed", why);
     deny(d, "no_grant", "no live grant for " + full);
   }
@@ -299,8 +320,8 @@ class Authorizer {
   }
 
   // Budgets are the caller's to spend; an ancestor only has to be allowed the call at all.
-  bool passing_grant(const std::vector<Grant>& grants, const std::string& agent_id, PatternEngine& patterns,
-                     std::string& why) {
+  bool passing_grant(const std::vector<Grant>& grants, const std::string& agent_id,
+                     PatternEngine& patterns, std::string& why) {
     for (const Grant& g : grants) {
       if (g.agent_id != agent_id) continue;
       Verdict v = constraints_verdict(g, patterns);
@@ -313,7 +334,8 @@ class Authorizer {
   // Exact under concurrency: the row lock serialises racers and the loser re-reads calls_used.
   bool consume_budget(const std::string& grant_id) {
     static Statement spend(
-        "UPDATE warden.grants SET calls_used = calls_used + 1 WHERE grant_id = $1 AND calls_used < max_calls",
+        "UPDATE warden.grants SET calls_used = calls_used + 1 WHERE grant_id = $1 AND calls_used < "
+        "max_calls",
         {UUIDOID});
     return spend.run({uuid_datum(grant_id)}) == 1;
   }
@@ -322,7 +344,8 @@ class Authorizer {
   std::string arguments_text_;
   std::optional<std::string> context_text_;
   std::optional<nlohmann::json> arguments_;
-  bool token_revoked_ = false, chain_revoked_ = false, chain_expired_ = false, observe_mode_ = false;
+  bool token_revoked_ = false, chain_revoked_ = false, chain_expired_ = false,
+       observe_mode_ = false;
   bool server_known_ = false, tool_changed_ = false;
   int64_t suspended_ancestors_ = 0;
   std::string agent_status_;
@@ -333,15 +356,16 @@ class Authorizer {
 
 std::optional<std::string> jsonb_arg_text(FunctionCallInfo fcinfo, int n) {
   if (PG_ARGISNULL(n)) return std::nullopt;
-  char* s = pg_call([&] { return DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(n))); });
+  char* s =
+      pg_call([&] { return DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(n))); });
   return std::string(s);
 }
 
 }  // namespace
 
 WARDEN_SQL_FUNCTION(warden_authorize) {
-  Authorizer authorizer(arg_text(fcinfo, 0), arg_text(fcinfo, 1), arg_text(fcinfo, 2), jsonb_arg_text(fcinfo, 3),
-                        jsonb_arg_text(fcinfo, 4));
+  Authorizer authorizer(arg_text(fcinfo, 0), arg_text(fcinfo, 1), arg_text(fcinfo, 2),
+                        jsonb_arg_text(fcinfo, 3), jsonb_arg_text(fcinfo, 4));
   spi_connect();
   Decision d = authorizer.decide();
   std::string event_id = authorizer.audit(d);
@@ -349,12 +373,14 @@ WARDEN_SQL_FUNCTION(warden_authorize) {
   // Built after SPI_finish so that it lives in the caller's memory context.
   Datum credential = d.credential ? pg_call([&] {
     return DirectFunctionCall1(jsonb_in, CStringGetDatum(d.credential->c_str()));
-  }) : Datum(0);
+  })
+                                  : Datum(0);
   // Columns: allowed, reason, event_id, chain_id, trace_id, agent, human, credential.
   auto opt_text = [](const std::optional<std::string>& v) { return v ? text_datum(*v) : Datum(0); };
-  return composite_result(fcinfo,
-                          {BoolGetDatum(d.allowed), text_datum(d.reason), uuid_datum(event_id),
-                           d.chain_id ? uuid_datum(*d.chain_id) : Datum(0), opt_text(d.trace_id), opt_text(d.agent),
-                           opt_text(d.human), credential},
-                          {false, false, false, !d.chain_id, !d.trace_id, !d.agent, !d.human, !d.credential});
+  return composite_result(
+      fcinfo,
+      {BoolGetDatum(d.allowed), text_datum(d.reason), uuid_datum(event_id),
+       d.chain_id ? uuid_datum(*d.chain_id) : Datum(0), opt_text(d.trace_id), opt_text(d.agent),
+       opt_text(d.human), credential},
+      {false, false, false, !d.chain_id, !d.trace_id, !d.agent, !d.human, !d.credential});
 }

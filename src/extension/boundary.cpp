@@ -45,7 +45,9 @@ struct PendingError {
   char* hint = nullptr;
 };
 
-char* copy_or_null(const std::string& s) { return s.empty() ? nullptr : pstrdup(s.c_str()); }
+char* copy_or_null(const std::string& s) {
+  return s.empty() ? nullptr : pstrdup(s.c_str());
+}
 
 int sqlstate_code(const std::string& s) {
   if (s.size() != 5) return ERRCODE_INTERNAL_ERROR;
@@ -70,7 +72,8 @@ void capture_current_exception(PendingError& pending) {
   } catch (const std::exception& e) {
     pending.sqlerrcode = ERRCODE_INTERNAL_ERROR;
     pending.message = psprintf("warden internal error: %s", e.what());
-    pending.hint = pstrdup("This is a bug in warden; please report it with the statement that caused it.");
+    pending.hint =
+        pstrdup("This is a bug in warden; please report it with the statement that caused it.");
   } catch (...) {
     pending.sqlerrcode = ERRCODE_INTERNAL_ERROR;
     pending.message = pstrdup("warden internal error: unknown exception");

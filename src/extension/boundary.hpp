@@ -69,12 +69,12 @@ Datum sql_entry(FunctionCallInfo fcinfo, Datum (*body)(FunctionCallInfo));
 
 // Declares a SQL-callable function `name` whose C++ body is `name##_body`, routed through the
 // boundary. Usage: WARDEN_SQL_FUNCTION(warden_add_agent) { ... return Datum; }
-#define WARDEN_SQL_FUNCTION(name)                                   \
-  static Datum name##_body(FunctionCallInfo fcinfo);                \
-  extern "C" {                                                      \
-  PG_FUNCTION_INFO_V1(name);                                        \
-  Datum name(PG_FUNCTION_ARGS) {                                    \
-    return warden::pg::sql_entry(fcinfo, name##_body);              \
-  }                                                                 \
-  }                                                                 \
+#define WARDEN_SQL_FUNCTION(name)                      \
+  static Datum name##_body(FunctionCallInfo fcinfo);   \
+  extern "C" {                                         \
+  PG_FUNCTION_INFO_V1(name);                           \
+  Datum name(PG_FUNCTION_ARGS) {                       \
+    return warden::pg::sql_entry(fcinfo, name##_body); \
+  }                                                    \
+  }                                                    \
   static Datum name##_body([[maybe_unused]] FunctionCallInfo fcinfo)

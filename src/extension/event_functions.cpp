@@ -11,7 +11,8 @@ using namespace warden::pg;
 namespace {
 std::optional<std::string> jsonb_text_arg(FunctionCallInfo fcinfo, int n) {
   if (PG_ARGISNULL(n)) return std::nullopt;
-  char* s = pg_call([&] { return DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(n))); });
+  char* s =
+      pg_call([&] { return DatumGetCString(DirectFunctionCall1(jsonb_out, PG_GETARG_DATUM(n))); });
   return std::string(s);
 }
 }  // namespace

@@ -66,7 +66,9 @@ void on_subxact(SubXactEvent event, SubTransactionId sub, SubTransactionId, void
   }
 }
 
-std::string micros_text(TimestampTz t) { return std::to_string(static_cast<long long>(t)); }
+std::string micros_text(TimestampTz t) {
+  return std::to_string(static_cast<long long>(t));
+}
 
 // jsonb's canonical text for a JSON document, as jsonb_out will print the stored value.
 std::string jsonb_text(const std::string& json) {
@@ -86,19 +88,23 @@ std::string random_uuid() {
   b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);
   b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
   char s[37];
-  snprintf(s, sizeof s, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  snprintf(s, sizeof s, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+           b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+           b[14], b[15]);
   return s;
 }
 
 std::string write_event(const EventRow& row) {
   static Statement insert(
-      "INSERT INTO warden.events (event_id, at, kind, chain_id, token_id, parent_id, agent, human, server, "
-      "tool, allowed, reason, trace_id, arguments, arguments_digest, detail, actor, writer, seq, mac) "
+      "INSERT INTO warden.events (event_id, at, kind, chain_id, token_id, parent_id, agent, human, "
+      "server, "
+      "tool, allowed, reason, trace_id, arguments, arguments_digest, detail, actor, writer, seq, "
+      "mac) "
       "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, "
       "decode($15, 'hex'), $16::jsonb, $17, $18, $19, $20)",
-      {UUIDOID, TIMESTAMPTZOID, TEXTOID, UUIDOID, UUIDOID, UUIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-       BOOLOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, UUIDOID, INT8OID, BYTEAOID});
+      {UUIDOID, TIMESTAMPTZOID, TEXTOID, UUIDOID, UUIDOID, UUIDOID, TEXTOID,
+       TEXTOID, TEXTOID,        TEXTOID, BOOLOID, TEXTOID, TEXTOID, TEXTOID,
+       TEXTOID, TEXTOID,        TEXTOID, UUIDOID, INT8OID, BYTEAOID});
   const KeyRing& ring = require_key_ring();
   if (!state.callbacks_registered) {
     pg_call([] {
@@ -112,31 +118,49 @@ std::string write_event(const EventRow& row) {
   const std::string event_id = row.event_id ? *row.event_id : random_uuid();
   const TimestampTz at = GetCurrentTimestamp();
   const char* actor = pg_call([] { return GetUserNameFromId(GetSessionUserId(), false); });
-  std::optional<std::string> arguments = row.arguments_json ? std::optional(jsonb_text(*row.arguments_json)) : std::nullopt;
-  std::optional<std::string> detail = row.detail_json ? std::optional(jsonb_text(*row.detail_json)) : std::nullopt;
+  std::optional<std::string> arguments =
+      row.arguments_json ? std::optional(jsonb_text(*row.arguments_json)) : std::nullopt;
+  std::optional<std::string> detail =
+      row.detail_json ? std::optional(jsonb_text(*row.detail_json)) : std::nullopt;
   std::optional<std::string> allowed;
   if (row.allowed) allowed = *row.allowed ? "t" : "f";
 
   EventLink link{state.writer, state.pending.seq + 1, state.pending.mac};
-  EventColumns columns = {event_id,  micros_text(at), row.kind,   row.chain_id,  row.token_id,
-                          row.parent_id, row.agent,   row.human,  row.server,    row.tool,
-                          allowed,   row.reason,      row.trace_id, arguments, row.arguments_digest_hex,
-                          detail,    std::string(actor)};
+  EventColumns columns = {
+      event_id,      micros_text(at),   row.kind,     row.chain_id, row.token_id,
+      row.parent_id, row.agent,         row.human,    row.server,   row.tool,
+      allowed,       row.reason,        row.trace_id, arguments,    row.arguments_digest_hex,
+      detail,        std::string(actor)};
   Mac mac = event_mac(ring.subkey(Subkey::kAuditMac), link, columns);
 
   auto opt_text = [](const std::optional<std::string>& v) { return v ? text_datum(*v) : Datum(0); };
   auto opt_uuid = [](const std::optional<std::string>& v) { return v ? uuid_datum(*v) : Datum(0); };
-  std::vector<Datum> args = {
-      uuid_datum(event_id),       TimestampTzGetDatum(at),   text_datum(row.kind),     opt_uuid(row.chain_id),
-      opt_uuid(row.token_id),     opt_uuid(row.parent_id),   opt_text(row.agent),      opt_text(row.human),
-      opt_text(row.server),       opt_text(row.tool),        BoolGetDatum(row.allowed.value_or(false)),
-      opt_text(row.reason),       opt_text(row.trace_id),    opt_text(arguments),      opt_text(row.arguments_digest_hex),
-      opt_text(detail),           text_datum(actor),         uuid_datum(state.writer), Int64GetDatum(link.seq),
-      bytea_datum(std::vector<uint8_t>(mac.begin(), mac.end()))};
+  std::vector<Datum> args = {uuid_datum(event_id),
+                             TimestampTzGetDatum(at),
+                             text_datum(row.kind),
+                             opt_uuid(row.chain_id),
+                             opt_uuid(row.token_id),
+                             opt_uuid(row.parent_id),
+                             opt_text(row.agent),
+                             opt_text(row.human),
+                             opt_text(row.server),
+                             opt_text(row.tool),
+                             BoolGetDatum(row.allowed.value_or(false)),
+                             opt_text(row.reason),
+                             opt_text(row.trace_id),
+                             opt_text(arguments),
+                             opt_text(row.arguments_digest_hex),
+                             opt_text(detail),
+                             text_datum(actor),
+                             uuid_datum(state.writer),
+                             Int64GetDatum(link.seq),
+                             bytea_datum(std::vector<uint8_t>(mac.begin(), mac.end()))};
   std::string nulls(args.size(), ' ');
   const std::optional<std::string>* optional_columns[] = {
-      nullptr, nullptr, nullptr, &row.chain_id, &row.token_id, &row.parent_id, &row.agent, &row.human, &row.server,
-      &row.tool, nullptr, &row.reason, &row.trace_id, &arguments, &row.arguments_digest_hex, &detail};
+      nullptr,        nullptr,     nullptr,       &row.chain_id, &row.token_id,
+      &row.parent_id, &row.agent,  &row.human,    &row.server,   &row.tool,
+      nullptr,        &row.reason, &row.trace_id, &arguments,    &row.arguments_digest_hex,
+      &detail};
   for (size_t i = 0; i < std::size(optional_columns); ++i) {
     if (optional_columns[i] != nullptr && !*optional_columns[i]) nulls[i] = 'n';
   }

@@ -33,12 +33,13 @@ void load_root_key_at_startup() {
   try {
     const char* file = root_key_file();
     const char* command = root_key_command();
-    RootKeyResult result = (file != nullptr && file[0] != '\0') ? read_root_key_file(file)
-                           : (command != nullptr && command[0] != '\0')
-                               ? read_root_key_command(command)
-                               : RootKeyResult(RootKeyError{
-                                     "warden.root_key_file",
-                                     "neither warden.root_key_file nor warden.root_key_command is set"});
+    RootKeyResult result =
+        (file != nullptr && file[0] != '\0') ? read_root_key_file(file)
+        : (command != nullptr && command[0] != '\0')
+            ? read_root_key_command(command)
+            : RootKeyResult(
+                  RootKeyError{"warden.root_key_file",
+                               "neither warden.root_key_file nor warden.root_key_command is set"});
     if (auto* failure = std::get_if<RootKeyError>(&result)) {
       remember_failure(*failure);
       complaint = failure->message;
@@ -55,9 +56,9 @@ void load_root_key_at_startup() {
   // The server still starts: functions that need keys fail with this reason, and the
   // operator can fix the setting without losing access to the database.
   if (!complaint.empty()) {
-    ereport(WARNING, (errmsg("warden: root key not loaded: %s", complaint.c_str()),
-                      errhint("Set %s in postgresql.conf and restart the server.",
-                              load_failure_setting)));
+    ereport(WARNING,
+            (errmsg("warden: root key not loaded: %s", complaint.c_str()),
+             errhint("Set %s in postgresql.conf and restart the server.", load_failure_setting)));
   }
 }
 

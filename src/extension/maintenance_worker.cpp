@@ -56,11 +56,13 @@ void warden_maintenance_main(Datum) {
   pqsignal(SIGTERM, on_sigterm);
   BackgroundWorkerUnblockSignals();
   BackgroundWorkerInitializeConnection(warden::pg::maintenance_database(), nullptr, 0);
-  elog(LOG, "warden maintenance worker started for database \"%s\"", warden::pg::maintenance_database());
+  elog(LOG, "warden maintenance worker started for database \"%s\"",
+       warden::pg::maintenance_database());
   while (!terminate_requested) {
     run_maintenance_once();
     int rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-                       static_cast<long>(warden::pg::maintenance_interval_seconds()) * 1000L, PG_WAIT_EXTENSION);
+                       static_cast<long>(warden::pg::maintenance_interval_seconds()) * 1000L,
+                       PG_WAIT_EXTENSION);
     ResetLatch(MyLatch);
     (void)rc;
     CHECK_FOR_INTERRUPTS();

@@ -16,35 +16,48 @@ int maintenance_interval_setting = 300;
 }  // namespace
 
 namespace warden::pg {
-const char* root_key_file() { return root_key_file_setting; }
-const char* root_key_command() { return root_key_command_setting; }
-int key_rotation_interval_seconds() { return key_rotation_interval_setting; }
-const char* maintenance_database() { return maintenance_database_setting; }
-int maintenance_interval_seconds() { return maintenance_interval_setting; }
+const char* root_key_file() {
+  return root_key_file_setting;
+}
+const char* root_key_command() {
+  return root_key_command_setting;
+}
+int key_rotation_interval_seconds() {
+  return key_rotation_interval_setting;
+}
+const char* maintenance_database() {
+  return maintenance_database_setting;
+}
+int maintenance_interval_seconds() {
+  return maintenance_interval_setting;
+}
 void register_maintenance_worker();
 }  // namespace warden::pg
 
 void _PG_init(void) {
   // Both settings are superuser-only (invisible in SHOW and pg_settings to other roles) and
   // fixed at server start, because the key is read exactly once, before any session exists.
-  DefineCustomStringVariable("warden.root_key_file", "File holding warden's 32-byte root key (hex).",
-                             "Must be readable only by the server's OS user.",
-                             &root_key_file_setting, "", PGC_POSTMASTER, GUC_SUPERUSER_ONLY,
-                             nullptr, nullptr, nullptr);
+  DefineCustomStringVariable(
+      "warden.root_key_file", "File holding warden's 32-byte root key (hex).",
+      "Must be readable only by the server's OS user.", &root_key_file_setting, "", PGC_POSTMASTER,
+      GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
   DefineCustomStringVariable("warden.root_key_command",
                              "Command whose standard output is warden's root key (hex).",
                              "Used when warden.root_key_file is empty.", &root_key_command_setting,
                              "", PGC_POSTMASTER, GUC_SUPERUSER_ONLY, nullptr, nullptr, nullptr);
   DefineCustomIntVariable("warden.key_rotation_interval",
                           "How long a signing key stays current before the next use rotates it.",
-                          "warden.maintenance() also rotates keys that are due.", &key_rotation_interval_setting,
-                          86400, 60, 365 * 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
-  DefineCustomStringVariable("warden.maintenance_database",
-                             "Database in which a background worker runs warden.maintenance().",
-                             "Empty: no worker; run warden.maintenance() yourself (e.g. from cron).",
-                             &maintenance_database_setting, "", PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
-  DefineCustomIntVariable("warden.maintenance_interval", "Seconds between runs of warden.maintenance().",
-                          nullptr, &maintenance_interval_setting, 300, 10, 86400, PGC_SIGHUP, GUC_UNIT_S,
+                          "warden.maintenance() also rotates keys that are due.",
+                          &key_rotation_interval_setting, 86400, 60, 365 * 86400, PGC_SIGHUP,
+                          GUC_UNIT_S, nullptr, nullptr, nullptr);
+  DefineCustomStringVariable(
+      "warden.maintenance_database",
+      "Database in which a background worker runs warden.maintenance().",
+      "Empty: no worker; run warden.maintenance() yourself (e.g. from cron).",
+      &maintenance_database_setting, "", PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("warden.maintenance_interval",
+                          "Seconds between runs of warden.maintenance().", nullptr,
+                          &maintenance_interval_setting, 300, 10, 86400, PGC_SIGHUP, GUC_UNIT_S,
                           nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("warden");
 

@@ -26,7 +26,9 @@ std::optional<std::string> PgPatternEngine::compile_error(std::string_view patte
   int len = 0;
   pg_wchar* wide = to_wide(pattern, &len);
   regex_t re;
-  int rc = pg_call([&] { return pg_regcomp(&re, wide, static_cast<size_t>(len), REG_ADVANCED, C_COLLATION_OID); });
+  int rc = pg_call([&] {
+    return pg_regcomp(&re, wide, static_cast<size_t>(len), REG_ADVANCED, C_COLLATION_OID);
+  });
   if (rc == REG_OKAY) {
     pg_call([&] { pg_regfree(&re); });
     return std::nullopt;

@@ -14,7 +14,9 @@ std::string text_arg(FunctionCallInfo fcinfo, int n) {
   return std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 }
 
-Datum divide_by_zero() { return DirectFunctionCall2(int4div, Int32GetDatum(1), Int32GetDatum(0)); }
+Datum divide_by_zero() {
+  return DirectFunctionCall2(int4div, Int32GetDatum(1), Int32GetDatum(0));
+}
 
 }  // namespace
 
@@ -37,7 +39,8 @@ WARDEN_SQL_FUNCTION(warden_selftest_boundary) {
     try {
       warden::pg::pg_call(divide_by_zero);
     } catch (const warden::pg::PgError& e) {
-      std::string seen = std::string("caught ") + unpack_sql_state(e.sqlerrcode()) + ": " + e.what() +
+      std::string seen = std::string("caught ") + unpack_sql_state(e.sqlerrcode()) + ": " +
+                         e.what() +
                          (CurrentMemoryContext == before ? " (memory context restored)"
                                                          : " (memory context NOT restored)");
       throw warden::Error("P0001", seen);
@@ -45,6 +48,7 @@ WARDEN_SQL_FUNCTION(warden_selftest_boundary) {
     return 0;
   }
   if (mode == "ok") PG_RETURN_TEXT_P(cstring_to_text("ok"));
-  throw warden::Error(warden::sqlstate::kInvalidParameterValue, "unknown selftest mode \"" + mode + "\"",
-                      {}, "Use cpp_exception, warden_error, pg_error, pg_error_observed or ok.");
+  throw warden::Error(warden::sqlstate::kInvalidParameterValue,
+                      "unknown selftest mode \"" + mode + "\"", {},
+                      "Use cpp_exception, warden_error, pg_error, pg_error_observed or ok.");
 }

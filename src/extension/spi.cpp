@@ -9,7 +9,9 @@ namespace {
 constexpr int64_t kUnixEpochInPostgresSeconds = 946684800;  // 2000-01-01 in Unix time
 
 Datum column(uint64_t row, int col, bool* is_null) {
-  return pg_call([&] { return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col + 1, is_null); });
+  return pg_call([&] {
+    return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col + 1, is_null);
+  });
 }
 }  // namespace
 
@@ -23,11 +25,13 @@ void spi_finish() {
   pg_call([] { SPI_finish(); });
 }
 
-uint64_t Statement::run(const std::vector<Datum>& args, std::string_view nulls, bool read_only, long limit) {
+uint64_t Statement::run(const std::vector<Datum>& args, std::string_view nulls, bool read_only,
+                        long limit) {
   if (plan_ == nullptr) {
     plan_ = pg_call([&] {
       SPIPlanPtr p = SPI_prepare(sql_, static_cast<int>(types_.size()), types_.data());
-      if (p == nullptr) elog(ERROR, "warden: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+      if (p == nullptr)
+        elog(ERROR, "warden: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
       SPI_keepplan(p);
       return p;
     });
@@ -38,7 +42,8 @@ uint64_t Statement::run(const std::vector<Datum>& args, std::string_view nulls, 
   int rc = pg_call([&] {
     return SPI_execute_plan(plan_, const_cast<Datum*>(args.data()), flags, read_only, limit);
   });
-  if (rc < 0) throw std::runtime_error(std::string("SPI_execute_plan failed: ") + SPI_result_code_string(rc));
+  if (rc < 0)
+    throw std::runtime_error(std::string("SPI_execute_plan failed: ") + SPI_result_code_string(rc));
   return SPI_processed;
 }
 
@@ -55,7 +60,8 @@ std::optional<std::string> result_text(uint64_t row, int col) {
   Oid type = SPI_gettypeid(SPI_tuptable->tupdesc, col + 1);
   if (type == UUIDOID) return uuid_string(d);
   if (type == TEXTOID || type == VARCHAROID) return text_string(d);
-  char* out = pg_call([&] { return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col + 1); });
+  char* out = pg_call(
+      [&] { return SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col + 1); });
   return std::string(out);
 }
 
@@ -73,10 +79,14 @@ std::optional<int64_t> result_int(uint64_t row, int col) {
   Datum d = column(row, col, &is_null);
   if (is_null) return std::nullopt;
   switch (SPI_gettypeid(SPI_tuptable->tupdesc, col + 1)) {
-    case INT2OID: return DatumGetInt16(d);
-    case INT4OID: return DatumGetInt32(d);
-    case TIMESTAMPTZOID: return unix_seconds(DatumGetTimestampTz(d));
-    default: return DatumGetInt64(d);
+    case INT2OID:
+      return DatumGetInt16(d);
+    case INT4OID:
+      return DatumGetInt32(d);
+    case TIMESTAMPTZOID:
+      return unix_seconds(DatumGetTimestampTz(d));
+    default:
+      return DatumGetInt64(d);
   }
 }
 
@@ -97,7 +107,9 @@ Datum result_datum_copy(uint64_t row, int col, bool* is_null) {
 }
 
 Datum text_datum(std::string_view s) {
-  return pg_call([&] { return PointerGetDatum(cstring_to_text_with_len(s.data(), static_cast<int>(s.size()))); });
+  return pg_call([&] {
+    return PointerGetDatum(cstring_to_text_with_len(s.data(), static_cast<int>(s.size())));
+  });
 }
 
 Datum uuid_datum(std::string_view canonical) {

@@ -20,7 +20,8 @@ void spi_finish();
 // A statement prepared on first use and kept for the life of the backend (SPI_keepplan).
 class Statement {
  public:
-  Statement(const char* sql, std::vector<Oid> arg_types) : sql_(sql), types_(std::move(arg_types)) {}
+  Statement(const char* sql, std::vector<Oid> arg_types)
+      : sql_(sql), types_(std::move(arg_types)) {}
   // Runs with the given arguments (nulls: ' ' or 'n' per argument, or empty for none);
   // returns the number of rows processed. Results stay readable until the next SPI call.
   uint64_t run(const std::vector<Datum>& args, std::string_view nulls = {}, bool read_only = false,

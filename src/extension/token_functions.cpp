@@ -40,16 +40,20 @@ WARDEN_SQL_FUNCTION(warden_new_key) {
     throw Error(sqlstate::kInvalidParameterValue, "unknown key purpose \"" + purpose + "\"", {},
                 "Use 'local' (token keys) or 'public' (signing keys).");
   }
-  std::vector<uint8_t> sealed = wrap_secret(ring.subkey(Subkey::kTokenWrap), secret, key_binding(key_id, purpose));
+  std::vector<uint8_t> sealed =
+      wrap_secret(ring.subkey(Subkey::kTokenWrap), secret, key_binding(key_id, purpose));
   sodium_memzero(secret.data(), secret.size());
-  return composite_result(fcinfo, {text_datum(key_id), public_key.empty() ? 0 : bytea_datum(public_key), bytea_datum(sealed)},
-                          {false, public_key.empty(), false});
+  return composite_result(
+      fcinfo,
+      {text_datum(key_id), public_key.empty() ? 0 : bytea_datum(public_key), bytea_datum(sealed)},
+      {false, public_key.empty(), false});
 }
 
 // Mints a task token with the given sealed key and claims.
 WARDEN_SQL_FUNCTION(warden_mint_task_token) {
   for (int i : {0, 1, 2, 3, 4, 6, 7}) {
-    if (PG_ARGISNULL(i)) throw Error(sqlstate::kNullValueNotAllowed, "token claims must not be NULL");
+    if (PG_ARGISNULL(i))
+      throw Error(sqlstate::kNullValueNotAllowed, "token claims must not be NULL");
   }
   const std::string key_id = *arg_text(fcinfo, 0);
   std::vector<uint8_t> key = open_sealed_key(key_id, "local", *arg_bytea(fcinfo, 1));
@@ -76,7 +80,8 @@ WARDEN_SQL_FUNCTION(warden_open_token) {
   auto token = arg_text(fcinfo, 0);
   spi_connect();
   std::variant<TaskClaims, TokenRefusal> opened =
-      token ? open_task_token(*token) : std::variant<TaskClaims, TokenRefusal>(TokenRefusal::malformed);
+      token ? open_task_token(*token)
+            : std::variant<TaskClaims, TokenRefusal>(TokenRefusal::malformed);
   spi_finish();
   if (auto* refusal = std::get_if<TokenRefusal>(&opened)) {
     return composite_result(fcinfo, {text_datum(to_string(*refusal)), 0, 0, 0, 0, 0, 0},
@@ -86,7 +91,8 @@ WARDEN_SQL_FUNCTION(warden_open_token) {
   return composite_result(
       fcinfo,
       {0, uuid_datum(c.token_id), uuid_datum(c.chain_id), uuid_datum(c.agent_id),
-       c.parent_id.empty() ? 0 : uuid_datum(c.parent_id), TimestampTzGetDatum(timestamptz_from_unix(c.issued_at)),
+       c.parent_id.empty() ? 0 : uuid_datum(c.parent_id),
+       TimestampTzGetDatum(timestamptz_from_unix(c.issued_at)),
        TimestampTzGetDatum(timestamptz_from_unix(c.expires_at))},
       {true, false, false, false, c.parent_id.empty(), false, false});
 }

@@ -18,7 +18,8 @@ std::string key_binding(const std::string& key_id, const std::string& purpose) {
 std::vector<uint8_t> open_sealed_key(const std::string& key_id, const std::string& purpose,
                                      const std::vector<uint8_t>& sealed) {
   const KeyRing& ring = require_key_ring();
-  auto opened = unwrap_secret(ring.subkey(Subkey::kTokenWrap), sealed, key_binding(key_id, purpose));
+  auto opened =
+      unwrap_secret(ring.subkey(Subkey::kTokenWrap), sealed, key_binding(key_id, purpose));
   if (!opened) {
     throw Error(sqlstate::kConfigFileError, "warden key " + key_id + " cannot be opened",
                 "The sealed key does not authenticate under the current root key.",
@@ -30,7 +31,8 @@ std::vector<uint8_t> open_sealed_key(const std::string& key_id, const std::strin
 
 std::variant<TaskClaims, TokenRefusal> open_task_token(std::string_view token) {
   static Statement find_key(
-      "SELECT sealed FROM warden.keys WHERE key_id = $1 AND purpose = 'local' AND retired_at IS NULL",
+      "SELECT sealed FROM warden.keys WHERE key_id = $1 AND purpose = 'local' AND retired_at IS "
+      "NULL",
       {TEXTOID});
   auto lookup = [](std::string_view key_id, uint8_t out[32]) {
     // A key id is a PASERK lid; anything longer is not one of ours and need not hit the table.

@@ -31,12 +31,13 @@ namespace {
 
 constexpr size_t kMaxSecretBytes = 64 * 1024;
 
-void vault_box_keypair(uint8_t pk[crypto_box_PUBLICKEYBYTES], uint8_t sk[crypto_box_SECRETKEYBYTES]) {
+void vault_box_keypair(uint8_t pk[crypto_box_PUBLICKEYBYTES],
+                       uint8_t sk[crypto_box_SECRETKEYBYTES]) {
   const KeyRing& ring = require_key_ring();
   uint8_t seed[crypto_box_SEEDBYTES];
   static constexpr char kContext[] = "warden:vault-box:v1";
-  crypto_generichash(seed, sizeof seed, reinterpret_cast<const unsigned char*>(kContext), sizeof kContext - 1,
-                     ring.subkey(Subkey::kVaultWrap), kKeyBytes);
+  crypto_generichash(seed, sizeof seed, reinterpret_cast<const unsigned char*>(kContext),
+                     sizeof kContext - 1, ring.subkey(Subkey::kVaultWrap), kKeyBytes);
   crypto_box_seed_keypair(pk, sk, seed);
   sodium_memzero(seed, sizeof seed);
 }
@@ -45,9 +46,11 @@ std::string secret_binding(const std::string& server_id, int64_t version) {
   return "warden:secret:" + server_id + ":" + std::to_string(version);
 }
 
-std::string open_stored_secret(const std::string& server_id, int64_t version, const std::vector<uint8_t>& wrapped) {
+std::string open_stored_secret(const std::string& server_id, int64_t version,
+                               const std::vector<uint8_t>& wrapped) {
   const KeyRing& ring = require_key_ring();
-  auto opened = unwrap_secret(ring.subkey(Subkey::kVaultWrap), wrapped, secret_binding(server_id, version));
+  auto opened =
+      unwrap_secret(ring.subkey(Subkey::kVaultWrap), wrapped, secret_binding(server_id, version));
   if (!opened) {
     throw Error(sqlstate::kConfigFileError, "the vaulted secret for this server cannot be opened",
                 "It does not authenticate under the current root key or was moved to another row.",
@@ -58,7 +61,9 @@ std::string open_stored_secret(const std::string& server_id, int64_t version, co
   return secret;
 }
 
-int64_t now_seconds() { return unix_seconds(GetCurrentTimestamp()); }
+int64_t now_seconds() {
+  return unix_seconds(GetCurrentTimestamp());
+}
 
 }  // namespace
 
@@ -77,13 +82,15 @@ std::optional<std::string> vend_credential(const VendRequest& r) {
         "ORDER BY version DESC LIMIT 1",
         {UUIDOID});
     if (latest.run({uuid_datum(r.server_id)}, {}, true, 1) != 1) {
-      return nlohmann::json({{"kind", "secret"}, {"error", "no secret stored for this server"}}).dump();
+      return nlohmann::json({{"kind", "secret"}, {"error", "no secret stored for this server"}})
+          .dump();
     }
     int64_t version = *result_int(0, 0);
     std::string header = *result_text(0, 1);
     std::string tmpl = *result_text(0, 2);
     std::string secret = open_stored_secret(r.server_id, version, *result_bytea(0, 3));
-    nlohmann::json cred = {{"kind", "secret"}, {"version", version}, {"value", render_secret_template(tmpl, secret)}};
+    nlohmann::json cred = {
+        {"kind", "secret"}, {"version", version}, {"value", render_secret_template(tmpl, secret)}};
     sodium_memzero(secret.data(), secret.size());
     if (descriptor.contains("env")) {
       cred["env"] = descriptor["env"];
@@ -105,9 +112,11 @@ std::optional<std::string> vend_credential(const VendRequest& r) {
 
   int64_t ttl = descriptor.is_object() ? descriptor.value("ttl_seconds", int64_t{30}) : 30;
   ttl = std::clamp<int64_t>(ttl, 1, kMaxCredentialSeconds);
-  CredentialClaims claims{r.agent, r.human, r.chain_id, r.server, r.tool, r.event_id, now_seconds(), 0};
+  CredentialClaims claims{r.agent, r.human,    r.chain_id,    r.server,
+                          r.tool,  r.event_id, now_seconds(), 0};
   claims.expires_at = claims.issued_at + ttl;
-  std::string token = kind == "jwt" ? mint_jwt(sk, key_id, claims) : mint_paseto(sk, key_id, claims);
+  std::string token =
+      kind == "jwt" ? mint_jwt(sk, key_id, claims) : mint_paseto(sk, key_id, claims);
   sodium_memzero(sk.data(), sk.size());
   return nlohmann::json({{"kind", kind},
                          {"header", "Authorization"},
@@ -133,7 +142,8 @@ WARDEN_SQL_FUNCTION(warden_vault_public_key) {
 // only inside this call.
 WARDEN_SQL_FUNCTION(warden_vault_wrap_sealed) {
   if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2)) {
-    throw Error(sqlstate::kNullValueNotAllowed, "server, version and sealed secret must not be NULL");
+    throw Error(sqlstate::kNullValueNotAllowed,
+                "server, version and sealed secret must not be NULL");
   }
   const std::string server_id = *arg_uuid(fcinfo, 0);
   const int64_t version = PG_GETARG_INT32(1);
@@ -152,12 +162,14 @@ WARDEN_SQL_FUNCTION(warden_vault_wrap_sealed) {
   int rc = crypto_box_seal_open(plain.data(), sealed.data(), sealed.size(), pk, sk);
   sodium_memzero(sk, sizeof sk);
   if (rc != 0) {
-    throw Error(sqlstate::kInvalidParameterValue, "the sealed secret does not open with this vault's key",
-                "It was sealed for another key, or altered.",
-                "Seal it to warden.vault_public_key() of this database (warden-mcp secret put does this).");
+    throw Error(
+        sqlstate::kInvalidParameterValue, "the sealed secret does not open with this vault's key",
+        "It was sealed for another key, or altered.",
+        "Seal it to warden.vault_public_key() of this database (warden-mcp secret put does this).");
   }
   const KeyRing& ring = require_key_ring();
-  std::vector<uint8_t> wrapped = wrap_secret(ring.subkey(Subkey::kVaultWrap), plain, secret_binding(server_id, version));
+  std::vector<uint8_t> wrapped =
+      wrap_secret(ring.subkey(Subkey::kVaultWrap), plain, secret_binding(server_id, version));
   sodium_memzero(plain.data(), plain.size());
   return bytea_datum(wrapped);
 }

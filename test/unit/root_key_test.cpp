@@ -12,7 +12,9 @@
 namespace warden {
 namespace {
 
-bool is_key(const RootKeyResult& r) { return std::holds_alternative<std::array<uint8_t, kKeyBytes>>(r); }
+bool is_key(const RootKeyResult& r) {
+  return std::holds_alternative<std::array<uint8_t, kKeyBytes>>(r);
+}
 
 const std::string kHex = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
@@ -25,7 +27,8 @@ TEST(RootKey, ParsesHexWithOrWithoutNewline) {
 }
 
 TEST(RootKey, RejectsWrongLengthAndNonHexNamingTheSetting) {
-  for (const std::string& text : {std::string(), kHex.substr(2), kHex + "00", "zz" + kHex.substr(2)}) {
+  for (const std::string& text :
+       {std::string(), kHex.substr(2), kHex + "00", "zz" + kHex.substr(2)}) {
     auto r = parse_root_key_text(text, "warden.root_key_command");
     ASSERT_TRUE(std::holds_alternative<RootKeyError>(r)) << text;
     EXPECT_EQ(std::get<RootKeyError>(r).setting, "warden.root_key_command");

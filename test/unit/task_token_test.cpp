@@ -50,9 +50,10 @@ TEST(Rfc3339, ParsesKnownInstants) {
 }
 
 TEST(Rfc3339, RoundTrips) {
-  for (int64_t t : {int64_t{0}, int64_t{1}, int64_t{59}, int64_t{60}, int64_t{3599}, int64_t{3600}, int64_t{86399},
-                    int64_t{86400}, int64_t{-1}, int64_t{-86400}, int64_t{-86401}, int64_t{951782399}, int64_t{951782400},
-                    int64_t{951868800}, int64_t{4107542399}, int64_t{4107542400}, int64_t{253402300799}}) {
+  for (int64_t t : {int64_t{0}, int64_t{1}, int64_t{59}, int64_t{60}, int64_t{3599}, int64_t{3600},
+                    int64_t{86399}, int64_t{86400}, int64_t{-1}, int64_t{-86400}, int64_t{-86401},
+                    int64_t{951782399}, int64_t{951782400}, int64_t{951868800}, int64_t{4107542399},
+                    int64_t{4107542400}, int64_t{253402300799}}) {
     SCOPED_TRACE(t);
     auto back = parse_rfc3339(format_rfc3339(t));
     ASSERT_TRUE(back.has_value()) << format_rfc3339(t);
@@ -71,13 +72,13 @@ TEST(Rfc3339, RoundTrips) {
 }
 
 TEST(Rfc3339, RejectsImpossibleDates) {
-  for (const char* text : {
-           "2100-02-29T00:00:00Z",  // not a leap year (divisible by 100)
-           "1900-02-29T00:00:00Z", "2023-02-29T00:00:00Z", "2000-02-30T00:00:00Z", "2024-04-31T00:00:00Z",
-           "2024-06-31T00:00:00Z", "2024-09-31T00:00:00Z", "2024-11-31T00:00:00Z", "2024-01-32T00:00:00Z",
-           "2024-00-10T00:00:00Z", "2024-13-01T00:00:00Z", "2024-01-00T00:00:00Z", "2024-01-01T24:00:00Z",
-           "2024-01-01T23:60:00Z", "2024-12-31T23:59:60Z",  // no leap seconds
-           "2024-01-01T99:99:99Z"}) {
+  for (const char* text : {"2100-02-29T00:00:00Z",  // not a leap year (divisible by 100)
+                           "1900-02-29T00:00:00Z", "2023-02-29T00:00:00Z", "2000-02-30T00:00:00Z",
+                           "2024-04-31T00:00:00Z", "2024-06-31T00:00:00Z", "2024-09-31T00:00:00Z",
+                           "2024-11-31T00:00:00Z", "2024-01-32T00:00:00Z", "2024-00-10T00:00:00Z",
+                           "2024-13-01T00:00:00Z", "2024-01-00T00:00:00Z", "2024-01-01T24:00:00Z",
+                           "2024-01-01T23:60:00Z", "2024-12-31T23:59:60Z",  // no leap seconds
+                           "2024-01-01T99:99:99Z"}) {
     EXPECT_FALSE(parse_rfc3339(text).has_value()) << text;
   }
   EXPECT_TRUE(parse_rfc3339("2000-02-29T23:59:59Z").has_value());  // divisible by 400: leap
@@ -85,14 +86,34 @@ TEST(Rfc3339, RejectsImpossibleDates) {
 }
 
 TEST(Rfc3339, RejectsOtherFormats) {
-  for (const char* text : {
-           "", "Z", "1970-01-01", "1970-01-01T00:00:00", "1970-01-01T00:00:00z", "1970-01-01t00:00:00Z",
-           "1970-01-01 00:00:00Z", "1970-01-01T00:00:00+00:00", "1970-01-01T00:00:00.0Z", "1970-01-01T00:00:00.000Z",
-           "1970-1-01T00:00:00Z", "1970-01-1T00:00:00Z", "1970-01-01T0:00:00Z", "70-01-01T00:00:00Z",
-           "19700-01-01T00:00:00Z", "+970-01-01T00:00:00Z", "-970-01-01T00:00:00Z", " 970-01-01T00:00:00Z",
-           "1970-01-01T00:00:00Z ", " 1970-01-01T00:00:00Z", "197a-01-01T00:00:00Z", "1970/01/01T00:00:00Z",
-           "1970-01-01T00-00-00Z", "1970-01-01T00:00:0aZ", "1970-0+-01T00:00:00Z", "1970-01-01T00:00:00ZZ",
-           "\xef\xbc\x91" "970-01-01T00:00:00Z"}) {
+  for (const char* text : {"",
+                           "Z",
+                           "1970-01-01",
+                           "1970-01-01T00:00:00",
+                           "1970-01-01T00:00:00z",
+                           "1970-01-01t00:00:00Z",
+                           "1970-01-01 00:00:00Z",
+                           "1970-01-01T00:00:00+00:00",
+                           "1970-01-01T00:00:00.0Z",
+                           "1970-01-01T00:00:00.000Z",
+                           "1970-1-01T00:00:00Z",
+                           "1970-01-1T00:00:00Z",
+                           "1970-01-01T0:00:00Z",
+                           "70-01-01T00:00:00Z",
+                           "19700-01-01T00:00:00Z",
+                           "+970-01-01T00:00:00Z",
+                           "-970-01-01T00:00:00Z",
+                           " 970-01-01T00:00:00Z",
+                           "1970-01-01T00:00:00Z ",
+                           " 1970-01-01T00:00:00Z",
+                           "197a-01-01T00:00:00Z",
+                           "1970/01/01T00:00:00Z",
+                           "1970-01-01T00-00-00Z",
+                           "1970-01-01T00:00:0aZ",
+                           "1970-0+-01T00:00:00Z",
+                           "1970-01-01T00:00:00ZZ",
+                           "\xef\xbc\x91"
+                           "970-01-01T00:00:00Z"}) {
     EXPECT_FALSE(parse_rfc3339(text).has_value()) << "'" << text << "'";
   }
   // Embedded NUL: same length as a valid string.
@@ -109,7 +130,7 @@ TaskClaims sample_claims(bool with_parent) {
   c.chain_id = "7e1d2c3b-4a59-4687-b7c6-d5e4f3a2b1c0";
   c.agent_id = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d";
   if (with_parent) c.parent_id = "ffffffff-0000-4000-8000-000000000001";
-  c.issued_at = 1764468000;   // 2025-11-30T02:00:00Z
+  c.issued_at = 1764468000;  // 2025-11-30T02:00:00Z
   c.not_before = 1764468000;
   c.expires_at = 1764468900;  // 15 minutes later
   return c;
@@ -202,10 +223,11 @@ TEST(TaskFooter, EncodesAndReadsKeyId) {
 }
 
 TEST(TaskFooter, RejectsAnythingButExactlyKid) {
-  for (const char* footer : {"", "{}", "null", "[]", R"(["k4.lid.abc"])", R"({"kid":1})", R"({"kid":null})",
-                             R"({"kid":["k4.lid.abc"]})", R"({"KID":"k4.lid.abc"})", R"({"kid":"a","x":1})",
-                             R"({"x":1,"kid":"a"})", R"({"kid":"a","kid2":"b"})", "{\"kid\":\"a\"", "k4.lid.abc",
-                             "{\"kid\":\"a\"} trailing"}) {
+  for (const char* footer :
+       {"", "{}", "null", "[]", R"(["k4.lid.abc"])", R"({"kid":1})", R"({"kid":null})",
+        R"({"kid":["k4.lid.abc"]})", R"({"KID":"k4.lid.abc"})", R"({"kid":"a","x":1})",
+        R"({"x":1,"kid":"a"})", R"({"kid":"a","kid2":"b"})", "{\"kid\":\"a\"", "k4.lid.abc",
+        "{\"kid\":\"a\"} trailing"}) {
     EXPECT_FALSE(footer_key_id(footer).has_value()) << footer;
   }
 }
@@ -233,7 +255,9 @@ class VerifyTaskToken : public ::testing::Test {
     };
   }
 
-  Outcome verify(const std::string& token, int64_t now) { return verify_task_token(token, lookup(), now); }
+  Outcome verify(const std::string& token, int64_t now) {
+    return verify_task_token(token, lookup(), now);
+  }
 
   static std::string refusal(const Outcome& o) {
     if (const auto* r = std::get_if<TokenRefusal>(&o)) return std::string(to_string(*r));
@@ -288,19 +312,23 @@ TEST_F(VerifyTaskToken, NotBeforeInTheFuture) {
 
 TEST_F(VerifyTaskToken, UnknownKey) {
   const TaskClaims c = sample_claims(true);
-  EXPECT_EQ(refusal(verify(issue_task_token(key_a_, "k4.lid.retired", c), c.not_before)), "unknown_key");
+  EXPECT_EQ(refusal(verify(issue_task_token(key_a_, "k4.lid.retired", c), c.not_before)),
+            "unknown_key");
   EXPECT_EQ(last_kid_, "k4.lid.retired");
   // The key is looked up by the footer's id only: even the right key under another id is unknown.
   keys_.erase("k4.lid.key-a");
-  EXPECT_EQ(refusal(verify(issue_task_token(key_a_, "k4.lid.key-a", c), c.not_before)), "unknown_key");
+  EXPECT_EQ(refusal(verify(issue_task_token(key_a_, "k4.lid.key-a", c), c.not_before)),
+            "unknown_key");
 }
 
 TEST_F(VerifyTaskToken, BadTagWhenMadeWithAnotherKey) {
   const TaskClaims c = sample_claims(true);
   // Made with key B but naming key A: the lookup finds A, and the tag does not verify.
   EXPECT_EQ(refusal(verify(issue_task_token(key_b_, "k4.lid.key-a", c), c.not_before)), "bad_tag");
-  // Expired or not, a forged token is a bad tag, not "expired": the time is not trusted before the tag.
-  EXPECT_EQ(refusal(verify(issue_task_token(key_b_, "k4.lid.key-a", c), c.expires_at + 10)), "bad_tag");
+  // Expired or not, a forged token is a bad tag, not "expired": the time is not trusted before the
+  // tag.
+  EXPECT_EQ(refusal(verify(issue_task_token(key_b_, "k4.lid.key-a", c), c.expires_at + 10)),
+            "bad_tag");
 }
 
 TEST_F(VerifyTaskToken, BadTagWithoutTheImplicitAssertion) {
@@ -308,24 +336,30 @@ TEST_F(VerifyTaskToken, BadTagWithoutTheImplicitAssertion) {
   const std::string claims = encode_claims(c);
   const std::string footer = encode_footer("k4.lid.key-a");
   // Same key, same claims, same footer: only the implicit assertion differs.
-  EXPECT_EQ(refusal(verify(paseto::local_encrypt(key_a_, claims, footer), c.not_before)), "bad_tag");
-  EXPECT_EQ(refusal(verify(paseto::local_encrypt(key_a_, claims, footer, "warden:task-token:v2"), c.not_before)),
+  EXPECT_EQ(refusal(verify(paseto::local_encrypt(key_a_, claims, footer), c.not_before)),
             "bad_tag");
-  EXPECT_EQ(refusal(verify(paseto::local_encrypt(key_a_, claims, footer, "warden:credential:v1"), c.not_before)),
+  EXPECT_EQ(refusal(verify(paseto::local_encrypt(key_a_, claims, footer, "warden:task-token:v2"),
+                           c.not_before)),
+            "bad_tag");
+  EXPECT_EQ(refusal(verify(paseto::local_encrypt(key_a_, claims, footer, "warden:credential:v1"),
+                           c.not_before)),
             "bad_tag");
   // Control: with the implicit assertion it verifies.
-  EXPECT_EQ(refusal(verify(paseto::local_encrypt(key_a_, claims, footer, kTaskTokenImplicit), c.not_before)), "valid");
+  EXPECT_EQ(refusal(verify(paseto::local_encrypt(key_a_, claims, footer, kTaskTokenImplicit),
+                           c.not_before)),
+            "valid");
 }
 
 TEST_F(VerifyTaskToken, MalformedFooter) {
   const TaskClaims c = sample_claims(true);
   const std::string claims = encode_claims(c);
-  for (const std::string& footer : {std::string(), std::string("k4.lid.key-a"), std::string("{}"),
-                                   std::string(R"({"kid":1})"), std::string(R"(["k4.lid.key-a"])"),
-                                   std::string(R"({"kid":"k4.lid.key-a"} )") + "x"}) {
+  for (const std::string& footer :
+       {std::string(), std::string("k4.lid.key-a"), std::string("{}"), std::string(R"({"kid":1})"),
+        std::string(R"(["k4.lid.key-a"])"), std::string(R"({"kid":"k4.lid.key-a"} )") + "x"}) {
     SCOPED_TRACE(footer);
     lookups_ = 0;
-    EXPECT_EQ(refusal(verify(paseto::local_encrypt(key_a_, claims, footer, kTaskTokenImplicit), c.not_before)),
+    EXPECT_EQ(refusal(verify(paseto::local_encrypt(key_a_, claims, footer, kTaskTokenImplicit),
+                             c.not_before)),
               "malformed");
     EXPECT_EQ(lookups_, 0) << "no key lookup for a footer that names no key";
   }
@@ -335,10 +369,12 @@ TEST_F(VerifyTaskToken, FooterWithExtraMembersIsMalformed) {
   const TaskClaims c = sample_claims(true);
   const std::string claims = encode_claims(c);
   // Properly authenticated under a known key, but the footer carries more than the key id.
-  for (const char* footer : {R"({"kid":"k4.lid.key-a","x":1})", R"({"kid":"k4.lid.key-a","kid2":"k4.lid.key-b"})",
-                             R"({"wpk":"k4.local-wrap.pie.x","kid":"k4.lid.key-a"})"}) {
+  for (const char* footer :
+       {R"({"kid":"k4.lid.key-a","x":1})", R"({"kid":"k4.lid.key-a","kid2":"k4.lid.key-b"})",
+        R"({"wpk":"k4.local-wrap.pie.x","kid":"k4.lid.key-a"})"}) {
     SCOPED_TRACE(footer);
-    EXPECT_EQ(refusal(verify(paseto::local_encrypt(key_a_, claims, footer, kTaskTokenImplicit), c.not_before)),
+    EXPECT_EQ(refusal(verify(paseto::local_encrypt(key_a_, claims, footer, kTaskTokenImplicit),
+                             c.not_before)),
               "malformed");
   }
 }
@@ -347,7 +383,8 @@ TEST_F(VerifyTaskToken, AuthenticatedButNotTaskClaims) {
   const std::string footer = encode_footer("k4.lid.key-a");
   for (const char* payload : {"", "{}", "[]", "null", "not json", R"({"jti":"x"})"}) {
     SCOPED_TRACE(payload);
-    EXPECT_EQ(refusal(verify(paseto::local_encrypt(key_a_, payload, footer, kTaskTokenImplicit), 1764468000)),
+    EXPECT_EQ(refusal(verify(paseto::local_encrypt(key_a_, payload, footer, kTaskTokenImplicit),
+                             1764468000)),
               "malformed");
   }
 }
@@ -364,13 +401,13 @@ TEST_F(VerifyTaskToken, StructurallyBadTokens) {
       "",
       "v4.local.",
       "v4.local..",
-      "v4.local." + body,                          // no footer
-      token + "=",                                 // padding
-      "v4.local." + body + "=." + foot,            // padded payload
-      plus,                                        // standard base64 alphabet
+      "v4.local." + body,                // no footer
+      token + "=",                       // padding
+      "v4.local." + body + "=." + foot,  // padded payload
+      plus,                              // standard base64 alphabet
       " " + token,
       token + "\n",
-      token + ".e30",                              // extra part
+      token + ".e30",  // extra part
       "v3.local." + token.substr(9),
       "v4.public." + token.substr(9),
       "V4.LOCAL." + token.substr(9),
@@ -389,14 +426,16 @@ TEST_F(VerifyTaskToken, StructurallyBadTokens) {
 TEST_F(VerifyTaskToken, OversizedTokensNeverReachTheKeyLookup) {
   const std::string foot = b64(encode_footer("k4.lid.key-a"));
   lookups_ = 0;
-  EXPECT_EQ(refusal(verify("v4.local." + std::string(paseto::kMaxTokenSize, 'A') + "." + foot, 0)), "malformed");
+  EXPECT_EQ(refusal(verify("v4.local." + std::string(paseto::kMaxTokenSize, 'A') + "." + foot, 0)),
+            "malformed");
   EXPECT_EQ(lookups_, 0);
 }
 
 TEST_F(VerifyTaskToken, EveryCharacterChangeIsRefused) {
   const TaskClaims c = sample_claims(true);
   const std::string token = issue_task_token(key_a_, "k4.lid.key-a", c);
-  static const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  static const std::string alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   int bad_tags = 0;
   for (size_t i = 0; i < token.size(); ++i) {
     for (char replacement : {alphabet[(alphabet.find(token[i]) + 1) % 64], '.', '='}) {
@@ -404,7 +443,8 @@ TEST_F(VerifyTaskToken, EveryCharacterChangeIsRefused) {
       std::string t = token;
       t[i] = replacement;
       const Outcome out = verify(t, c.not_before);
-      ASSERT_TRUE(std::holds_alternative<TokenRefusal>(out)) << "position " << i << " -> " << replacement;
+      ASSERT_TRUE(std::holds_alternative<TokenRefusal>(out))
+          << "position " << i << " -> " << replacement;
       if (refusal(out) == "bad_tag") ++bad_tags;
     }
   }
