@@ -177,6 +177,13 @@ class Authorizer {
  private:
   void decide_into(Decision& d) {
     if (!token_) return deny(d, "token_invalid", "no token was presented");
+    // A transaction snapshot (REPEATABLE READ, SERIALIZABLE) may predate a revocation that has
+    // committed since; only a statement snapshot guarantees the next call sees every kill.
+    if (IsolationUsesXactSnapshot()) {
+      return deny(d, "invalid_request",
+                  "warden.authorize must run in READ COMMITTED: a transaction snapshot could "
+                  "predate a revocation");
+    }
     if (!server_ || !tool_ || server_->empty() || tool_->empty()) {
       return deny(d, "invalid_request", "server and tool must be named");
     }

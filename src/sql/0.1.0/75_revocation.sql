@@ -10,18 +10,39 @@
 -- Revokes the given live tokens and every token delegated from them, transitively. Returns
 -- the ids revoked now (already revoked tokens are left as they are).
 CREATE FUNCTION warden._revoke_tokens(roots uuid[], why text) RETURNS uuid[]
-LANGUAGE sql SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
-  WITH RECURSIVE tree AS (
-    SELECT t.token_id FROM warden.tokens t WHERE t.token_id = ANY (roots)
+DECLARE
+  tree uuid[];
+  revoked uuid[];
+  more uuid[];
+BEGIN
+  WITH RECURSIVE t AS (
+    SELECT tt.token_id FROM warden.tokens tt WHERE tt.token_id = ANY (roots)
     UNION
-    SELECT c.token_id FROM warden.tokens c JOIN tree ON c.parent_id = tree.token_id
-  ), revoked AS (
-    UPDATE warden.tokens t SET revoked_at = now(), revoked_by = session_user, revoked_reason = why
-    FROM tree WHERE t.token_id = tree.token_id AND t.revoked_at IS NULL
-    RETURNING t.token_id
+    SELECT c.token_id FROM warden.tokens c JOIN t ON c.parent_id = t.token_id
   )
-  SELECT coalesce(array_agg(token_id), '{}') FROM revoked
+  SELECT coalesce(array_agg(token_id), '{}') INTO tree FROM t;
+  WITH r AS (
+    UPDATE warden.tokens t SET revoked_at = now(), revoked_by = session_user, revoked_reason = why
+    WHERE t.token_id = ANY (tree) AND t.revoked_at IS NULL RETURNING t.token_id
+  )
+  SELECT coalesce(array_agg(token_id), '{}') INTO revoked FROM r;
+  -- A delegate that held a share lock on a token updated above has committed by now, but its
+  -- new token was invisible to the snapshot of that statement. Each statement here takes a new
+  -- snapshot (READ COMMITTED), so repeat until no live child of the tree is left.
+  LOOP
+    WITH r AS (
+      UPDATE warden.tokens c SET revoked_at = now(), revoked_by = session_user, revoked_reason = why
+      WHERE c.parent_id = ANY (tree) AND c.revoked_at IS NULL RETURNING c.token_id
+    )
+    SELECT coalesce(array_agg(token_id), '{}') INTO more FROM r;
+    EXIT WHEN cardinality(more) = 0;
+    tree := tree || more;
+    revoked := revoked || more;
+  END LOOP;
+  RETURN revoked;
+END
 $$;
 
 CREATE FUNCTION warden._notify_revocation(kind text, chain_id uuid, agent text, token_ids uuid[])
