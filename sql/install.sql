@@ -3,7 +3,8 @@
 \set VERBOSITY default
 SELECT extname, extversion, nspname
 FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE extname = 'warden';
-SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname LIKE 'warden\_%' ORDER BY rolname;
+SELECT rolname, rolcanlogin FROM pg_roles
+WHERE rolname IN ('warden_admin', 'warden_issuer', 'warden_proxy', 'warden_auditor') ORDER BY rolname;
 -- Running the script file directly with psql stops at its first line and creates nothing.
 \! psql -X -q -d warden_regress -f "$(pg_config --sharedir)/extension/warden--0.1.0.sql" 2>&1
 DROP EXTENSION warden;

@@ -54,7 +54,7 @@ struct Grant {
 // enforced; identity and revocation decisions never are.
 bool observable(const std::string& reason) {
   return reason == "no_grant" || reason == "constraint_failed" || reason == "budget_exhausted" ||
-         reason == "tool_changed" || reason == "unknown_server";
+         reason == "tool_changed";
 }
 
 bool tool_list_covers(const std::vector<std::string>& patterns, const std::string& server,
@@ -236,7 +236,9 @@ class Authorizer {
         "aa.status <> "
         "'active'), s.server_id IS NOT NULL, coalesce(tl.digest IS DISTINCT FROM "
         "tl.approved_digest, false), "
-        "s.server_id, s.credential::text "
+        "s.server_id, s.credential::text, "
+        "(SELECT array_agg(aa.name ORDER BY x.o) FROM unnest(t.ancestor_agents) WITH ORDINALITY x(id, o) "
+        "JOIN warden.agents aa ON aa.agent_id = x.id)::text "
         "FROM warden.tokens t JOIN warden.chains c ON c.chain_id = t.chain_id "
         "JOIN warden.agents a ON a.agent_id = t.agent_id JOIN warden.humans h ON h.human_id = "
         "c.human_id "
@@ -266,6 +268,7 @@ class Authorizer {
     tool_changed_ = *result_bool(0, 12);
     server_id_ = result_text(0, 13).value_or("");
     credential_descriptor_ = result_text(0, 14).value_or("{}");
+    ancestor_names_ = parse_text_array(result_text(0, 15).value_or("{}"));
     return true;
   }
 
@@ -290,11 +293,12 @@ class Authorizer {
     }
     PgPatternEngine patterns;
     // Every agent above the caller must itself be allowed this call: delegation only narrows.
-    for (const auto& ancestor : ancestors_) {
+    for (size_t i = 0; i < ancestors_.size(); ++i) {
       std::string why;
-      if (!passing_grant(grants, ancestor, patterns, why)) {
+      if (!passing_grant(grants, ancestors_[i], patterns, why)) {
+        const std::string& name = i < ancestor_names_.size() ? ancestor_names_[i] : ancestors_[i];
         return deny(d, why.empty() ? "no_grant" : "constraint_failed",
-                    "delegating agent " + ancestor +
+                    "delegating agent " + name +
                         (why.empty() ? " holds no grant for this call" : ": " + why));
       }
     }
@@ -359,6 +363,7 @@ class Authorizer {
   std::string server_id_, credential_descriptor_;
   std::optional<std::vector<std::string>> token_tools_;
   std::vector<std::string> ancestors_;
+  std::vector<std::string> ancestor_names_;  // same order as ancestors_
 };
 
 std::optional<std::string> jsonb_arg_text(FunctionCallInfo fcinfo, int n) {

@@ -15,6 +15,10 @@ DECLARE
   srv text;
   tl text;
 BEGIN
+  IF $1 IS NULL OR $2 IS NULL THEN
+    RAISE EXCEPTION 'grant needs an agent and a tool' USING ERRCODE = '22004',
+      HINT = 'For example warden.grant(''triage-bot'', ''tickets/update_ticket'').';
+  END IF;
   SELECT aa.agent_id, aa.name INTO a FROM warden.agents aa WHERE aa.name = $1;  -- "grant" is reserved: no qualified names
   IF NOT FOUND THEN
     RAISE EXCEPTION 'unknown agent "%"', agent USING ERRCODE = '42704', HINT = 'Register it with warden.add_agent(name, owner).';
@@ -64,7 +68,7 @@ BEGIN
   IF grant_id IS NULL THEN
     RAISE EXCEPTION 'grant_id must not be NULL' USING ERRCODE = '22004';
   END IF;
-  UPDATE warden.grants gg SET revoked_at = now(), revoked_by = session_user, revoked_reason = reason
+  UPDATE warden.grants gg SET revoked_at = now(), revoked_by = session_user, revoked_reason = revoke_grant.reason
   WHERE gg.grant_id = revoke_grant.grant_id AND gg.revoked_at IS NULL
   RETURNING gg.agent_id, gg.server, gg.tool, gg.chain_id INTO g;
   IF NOT FOUND THEN
