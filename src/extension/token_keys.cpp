@@ -2,7 +2,9 @@
 
 #include <sodium.h>
 
+#include <array>
 #include <cstring>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/key_wrap.hpp"
@@ -29,6 +31,45 @@ std::vector<uint8_t> open_sealed_key(const std::string& key_id, const std::strin
   return *opened;
 }
 
+namespace {
+
+// Opened token keys, per backend, by key id. Safe to keep: a key is only retired once every
+// token it issued has expired, and expiry is checked on every verification; revocation is
+// read from warden.tokens on every call and never cached. Bounded, and wiped on eviction.
+class TokenKeyCache {
+ public:
+  bool find(std::string_view key_id, uint8_t out[32]) const {
+    for (const auto& e : entries_) {
+      if (e.key_id == key_id) {
+        std::memcpy(out, e.key.data(), 32);
+        return true;
+      }
+    }
+    return false;
+  }
+  void add(std::string_view key_id, const uint8_t key[32]) {
+    if (entries_.size() >= kCapacity) {
+      sodium_memzero(entries_.front().key.data(), 32);
+      entries_.erase(entries_.begin());
+    }
+    Entry e{std::string(key_id), {}};
+    std::memcpy(e.key.data(), key, 32);
+    entries_.push_back(std::move(e));
+  }
+
+ private:
+  static constexpr size_t kCapacity = 8;
+  struct Entry {
+    std::string key_id;
+    std::array<uint8_t, 32> key;
+  };
+  std::vector<Entry> entries_;
+};
+
+TokenKeyCache opened_keys;
+
+}  // namespace
+
 std::variant<TaskClaims, TokenRefusal> open_task_token(std::string_view token) {
   static Statement find_key(
       "SELECT sealed FROM warden.keys WHERE key_id = $1 AND purpose = 'local' AND retired_at IS "
@@ -37,6 +78,7 @@ std::variant<TaskClaims, TokenRefusal> open_task_token(std::string_view token) {
   auto lookup = [](std::string_view key_id, uint8_t out[32]) {
     // A key id is a PASERK lid; anything longer is not one of ours and need not hit the table.
     if (key_id.size() > 64) return false;
+    if (opened_keys.find(key_id, out)) return true;
     if (find_key.run({text_datum(key_id)}, {}, true, 1) != 1) return false;
     auto sealed = result_bytea(0, 0);
     if (!sealed) return false;
@@ -44,6 +86,7 @@ std::variant<TaskClaims, TokenRefusal> open_task_token(std::string_view token) {
     if (key.size() != 32) return false;
     std::memcpy(out, key.data(), 32);
     sodium_memzero(key.data(), key.size());
+    opened_keys.add(key_id, out);
     return true;
   };
   return verify_task_token(token, lookup, unix_seconds(GetCurrentTimestamp()));

@@ -16,6 +16,7 @@
 #include "extension/token_keys.hpp"
 
 extern "C" {
+#include "mb/pg_wchar.h"
 #include "utils/acl.h"
 }
 
@@ -65,6 +66,18 @@ int64_t now_seconds() {
   return unix_seconds(GetCurrentTimestamp());
 }
 
+// A secret ends up in a header value or an environment variable: printable UTF-8 only.
+bool usable_as_header_or_environment(const std::vector<uint8_t>& s) {
+  if (s.empty()) return false;
+  for (uint8_t c : s) {
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  return pg_call([&] {
+    return pg_verify_mbstr(PG_UTF8, reinterpret_cast<const char*>(s.data()),
+                           static_cast<int>(s.size()), true);
+  });
+}
+
 }  // namespace
 
 bool caller_is_proxy() {
@@ -88,7 +101,13 @@ std::optional<std::string> vend_credential(const VendRequest& r) {
     int64_t version = *result_int(0, 0);
     std::string header = *result_text(0, 1);
     std::string tmpl = *result_text(0, 2);
-    std::string secret = open_stored_secret(r.server_id, version, *result_bytea(0, 3));
+    std::string secret;
+    try {
+      secret = open_stored_secret(r.server_id, version, *result_bytea(0, 3));
+    } catch (const Error& e) {
+      // Deny (and audit) rather than abort the decision: the call cannot be credentialed.
+      return nlohmann::json({{"kind", "secret"}, {"error", e.what()}}).dump();
+    }
     nlohmann::json cred = {
         {"kind", "secret"}, {"version", version}, {"value", render_secret_template(tmpl, secret)}};
     sodium_memzero(secret.data(), secret.size());
@@ -166,6 +185,14 @@ WARDEN_SQL_FUNCTION(warden_vault_wrap_sealed) {
         sqlstate::kInvalidParameterValue, "the sealed secret does not open with this vault's key",
         "It was sealed for another key, or altered.",
         "Seal it to warden.vault_public_key() of this database (warden-mcp secret put does this).");
+  }
+  if (!usable_as_header_or_environment(plain)) {
+    sodium_memzero(plain.data(), plain.size());
+    throw Error(sqlstate::kInvalidParameterValue,
+                "the secret is not valid UTF-8 text or contains control characters",
+                "It is injected into an HTTP header or an environment variable, where CR, LF, NUL "
+                "and other control characters are not allowed.",
+                "Base64-encode binary secrets before storing them.");
   }
   const KeyRing& ring = require_key_ring();
   std::vector<uint8_t> wrapped =

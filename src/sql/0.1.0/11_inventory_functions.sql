@@ -124,6 +124,16 @@ BEGIN
         USING ERRCODE = '22023', HINT = 'Vended credentials live between 1 and 60 whole seconds.';
     END IF;
   END IF;
+  IF cred ? 'rotation_days' THEN
+    IF jsonb_typeof(cred->'rotation_days') <> 'number' THEN
+      RAISE EXCEPTION 'rotation_days must be a number' USING ERRCODE = '22023';
+    END IF;
+    IF (cred->>'rotation_days')::numeric < 1 OR (cred->>'rotation_days')::numeric > 3650
+       OR (cred->>'rotation_days')::numeric <> trunc((cred->>'rotation_days')::numeric) THEN
+      RAISE EXCEPTION 'rotation_days % is out of range', cred->>'rotation_days'
+        USING ERRCODE = '22023', HINT = 'Secrets fall due for rotation after 1 to 3650 whole days.';
+    END IF;
+  END IF;
   IF cred ? 'env' AND transport <> 'stdio' THEN
     RAISE EXCEPTION 'env applies only to stdio servers'
       USING ERRCODE = '22023', HINT = 'An http server receives its secret in a header; drop "env".';

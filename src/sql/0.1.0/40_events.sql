@@ -28,7 +28,6 @@ CREATE TABLE warden.events (
 CREATE INDEX events_chain ON warden.events (chain_id, at);
 CREATE INDEX events_token ON warden.events (token_id, at);
 CREATE INDEX events_parent ON warden.events (parent_id) WHERE parent_id IS NOT NULL;
-CREATE INDEX events_agent ON warden.events (agent, at);
 CREATE INDEX events_writer ON warden.events (writer, seq);
 -- Rows outside every daily partition still land somewhere rather than failing a decision.
 CREATE TABLE warden.events_default PARTITION OF warden.events DEFAULT;

@@ -41,6 +41,10 @@ BEGIN
     RAISE EXCEPTION 'template "%" does not contain {secret}', template
       USING ERRCODE = '22023', HINT = 'For example ''Bearer {secret}'' or ''{secret}''.';
   END IF;
+  IF template ~ '[[:cntrl:]]' THEN
+    RAISE EXCEPTION 'template contains a control character'
+      USING ERRCODE = '22023', HINT = 'Header values and environment variables cannot hold CR, LF, NUL or other control characters.';
+  END IF;
   IF header IS NULL OR header !~ '^[A-Za-z0-9!#$%&''*+.^_`|~-]{1,128}$' THEN
     RAISE EXCEPTION 'invalid header name "%"', header USING ERRCODE = '22023', HINT = 'For example ''Authorization'' or ''X-API-Key''.';
   END IF;
