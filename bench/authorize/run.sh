@@ -5,7 +5,7 @@
 # the ratios authorize/baseline; then, if warden.verify_audit exists, how many events per second
 # it verifies over the events the run created. Uses its own database, bench_warden.
 #
-# Settings: BENCH_SECONDS (default 10) per case, BENCH_CLIENTS (default "1 4"), BENCH_ORDER
+# Settings: BENCH_SECONDS (default 10) per case, BENCH_ROUNDS (default 3), BENCH_CLIENTS (default "1 4"), BENCH_ORDER
 # (default "baseline_insert authorize_allowed authorize_denied").
 # Needs PGHOST/PGPORT/PGUSER for a superuser (scripts/bench sets them for the private cluster).
 set -euo pipefail
@@ -54,20 +54,29 @@ cases=(baseline_insert authorize_allowed authorize_denied)
 # The order the cases run in (the table is printed in the order above); e.g. to check for drift.
 read -r -a order <<<"${BENCH_ORDER:-${cases[*]}}"
 script_of() { case "$1" in baseline_insert) echo baseline.sql ;; *) echo "$1.sql" ;; esac; }
+# Shared machines drift: every case runs in each of BENCH_ROUNDS rounds, the order rotating
+# from round to round, and the median per case is reported.
+rounds="${BENCH_ROUNDS:-3}"
+median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+declare -A samples
 for c in "${clients[@]}"; do
-  for k in "${order[@]}"; do
-    "${psql[@]}" -d "$db" -c "CHECKPOINT" >/dev/null 2>&1 || true
-    pgbench -n -M prepared -T "$seconds" -c "$c" -j "$c" -D token="$token" -f "$here/$(script_of "$k")" "$db" \
-      >"$work/$k.$c.out" 2>&1 || { cat "$work/$k.$c.out" >&2; exit 1; }
-    t="$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$work/$k.$c.out" | head -n 1)"
-    fails="$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$work/$k.$c.out")"
-    [ "${fails:-0}" = 0 ] || { echo "bench: $k with $c clients had $fails failed transactions" >&2; exit 1; }
-    tps["$k.$c"]="$t"
+  for ((r = 0; r < rounds; r++)); do
+    rotated=("${order[@]:r % ${#order[@]}}" "${order[@]:0:r % ${#order[@]}}")
+    for k in "${rotated[@]}"; do
+      "${psql[@]}" -d "$db" -c "CHECKPOINT" >/dev/null 2>&1 || true
+      pgbench -n -M prepared -T "$seconds" -c "$c" -j "$c" -D token="$token" -f "$here/$(script_of "$k")" "$db" \
+        >"$work/$k.$c.out" 2>&1 || { cat "$work/$k.$c.out" >&2; exit 1; }
+      t="$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$work/$k.$c.out" | head -n 1)"
+      fails="$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$work/$k.$c.out")"
+      [ "${fails:-0}" = 0 ] || { echo "bench: $k with $c clients had $fails failed transactions" >&2; exit 1; }
+      samples["$k.$c"]+="$t "
+    done
   done
+  for k in "${cases[@]}"; do tps["$k.$c"]="$(median <<<"${samples[$k.$c]}")"; done
 done
 
 echo
-echo "warden.authorize throughput (pgbench -M prepared, ${seconds} s per case; PostgreSQL $("${psql[@]}" -d "$db" -c "SHOW server_version"))"
+echo "warden.authorize throughput (pgbench -M prepared, median of ${rounds} rounds of ${seconds} s per case; PostgreSQL $("${psql[@]}" -d "$db" -c "SHOW server_version"))"
 printf '%-20s %8s %12s %18s\n' case clients tps "ratio to baseline"
 for c in "${clients[@]}"; do
   for k in "${cases[@]}"; do

@@ -46,7 +46,7 @@ struct Decision {
 struct Grant {
   std::string grant_id;
   std::string agent_id;
-  std::string constraints;
+  nlohmann::json constraints;
   std::optional<int64_t> max_calls;
 };
 
@@ -227,21 +227,23 @@ class Authorizer {
     d.detail = std::move(detail);
   }
 
+  // One statement for everything a decision reads: token, chain, agent, human, server, tool
+  // and the live grants that could apply, for the caller and every agent above it.
   bool load_state(Decision& d, const TaskClaims& claims) {
     static Statement load(
         "SELECT t.revoked_at IS NOT NULL, c.revoked_at IS NOT NULL, c.expires_at <= now(), "
-        "a.status, a.mode, "
-        "a.name, h.subject, t.tools::text, t.ancestor_agents::text, c.trace_id, "
-        "(SELECT count(*) FROM warden.agents aa WHERE aa.agent_id = ANY (t.ancestor_agents) AND "
-        "aa.status <> "
-        "'active'), s.server_id IS NOT NULL, coalesce(tl.digest IS DISTINCT FROM "
-        "tl.approved_digest, false), "
+        "a.status, a.mode, a.name, h.subject, t.tools::text, t.ancestor_agents::text, c.trace_id, "
+        "s.server_id IS NOT NULL, coalesce(tl.digest IS DISTINCT FROM tl.approved_digest, false), "
         "s.server_id, s.credential::text, "
-        "(SELECT array_agg(aa.name ORDER BY x.o) FROM unnest(t.ancestor_agents) WITH ORDINALITY x(id, o) "
-        "JOIN warden.agents aa ON aa.agent_id = x.id)::text "
+        "(SELECT json_agg(json_build_array(g.grant_id, g.agent_id, g.constraints, g.max_calls) "
+        "                 ORDER BY g.max_calls IS NOT NULL, g.created_at) "
+        "   FROM warden.grants g "
+        "  WHERE g.agent_id = ANY (t.ancestor_agents || t.agent_id) AND g.server = $2 "
+        "    AND (g.tool = $3 OR g.tool = '*') AND g.revoked_at IS NULL AND g.expires_at > now() "
+        "    AND (g.chain_id IS NULL OR g.chain_id = t.chain_id))::text "
         "FROM warden.tokens t JOIN warden.chains c ON c.chain_id = t.chain_id "
-        "JOIN warden.agents a ON a.agent_id = t.agent_id JOIN warden.humans h ON h.human_id = "
-        "c.human_id "
+        "JOIN warden.agents a ON a.agent_id = t.agent_id "
+        "JOIN warden.humans h ON h.human_id = c.human_id "
         "LEFT JOIN warden.servers s ON s.name = $2 "
         "LEFT JOIN warden.tools tl ON tl.server_id = s.server_id AND tl.name = $3 "
         "WHERE t.token_id = $1 AND t.chain_id = $4 AND t.agent_id = $5",
@@ -263,39 +265,47 @@ class Authorizer {
     if (auto tools = result_text(0, 7)) token_tools_ = parse_text_array(*tools);
     ancestors_ = parse_text_array(result_text(0, 8).value_or("{}"));
     d.trace_id = result_text(0, 9);
-    suspended_ancestors_ = result_int(0, 10).value_or(0);
-    server_known_ = *result_bool(0, 11);
-    tool_changed_ = *result_bool(0, 12);
-    server_id_ = result_text(0, 13).value_or("");
-    credential_descriptor_ = result_text(0, 14).value_or("{}");
-    ancestor_names_ = parse_text_array(result_text(0, 15).value_or("{}"));
+    server_known_ = *result_bool(0, 10);
+    tool_changed_ = *result_bool(0, 11);
+    server_id_ = result_text(0, 12).value_or("");
+    credential_descriptor_ = result_text(0, 13).value_or("{}");
+    read_grants(result_text(0, 14).value_or("[]"));
+    if (!ancestors_.empty()) load_ancestors();
     return true;
   }
 
-  void match_grants(Decision& d, const TaskClaims& claims) {
-    static Statement find(
-        "SELECT g.grant_id, g.agent_id, g.constraints::text, g.max_calls FROM warden.grants g "
-        "WHERE g.agent_id = ANY ($1::uuid[]) AND g.server = $2 AND (g.tool = $3 OR g.tool = '*') "
-        "AND g.revoked_at IS NULL AND g.expires_at > now() AND (g.chain_id IS NULL OR g.chain_id = "
-        "$4) "
-        "ORDER BY g.max_calls IS NOT NULL, g.created_at",
-        {TEXTOID, TEXTOID, TEXTOID, UUIDOID});
-    std::string agents = "{" + claims.agent_id;
-    for (const auto& a : ancestors_) agents += "," + a;
-    agents += "}";
-    uint64_t n = find.run(
-        {text_datum(agents), text_datum(*server_), text_datum(*tool_), uuid_datum(claims.chain_id)},
-        {}, true);
-    std::vector<Grant> grants;
-    for (uint64_t i = 0; i < n; ++i) {
-      grants.push_back(
-          Grant{*result_text(i, 0), *result_text(i, 1), *result_text(i, 2), result_int(i, 3)});
+  void read_grants(const std::string& json) {
+    nlohmann::json rows = nlohmann::json::parse(json, nullptr, false);
+    if (!rows.is_array()) return;
+    for (const auto& r : rows) {
+      if (!r.is_array() || r.size() != 4) continue;
+      Grant g{r[0].get<std::string>(), r[1].get<std::string>(), r[2],
+              r[3].is_null() ? std::nullopt : std::optional<int64_t>(r[3].get<int64_t>())};
+      grants_.push_back(std::move(g));
     }
+  }
+
+  // Only for delegated tokens: the agents above the caller, by name, and whether any is
+  // suspended.
+  void load_ancestors() {
+    static Statement above(
+        "SELECT array_agg(aa.name ORDER BY x.o)::text, count(*) FILTER (WHERE aa.status <> 'active') "
+        "FROM unnest($1::uuid[]) WITH ORDINALITY x(id, o) JOIN warden.agents aa ON aa.agent_id = x.id",
+        {TEXTOID});
+    std::string ids = "{";
+    for (size_t i = 0; i < ancestors_.size(); ++i) ids += (i ? "," : "") + ancestors_[i];
+    ids += "}";
+    above.run({text_datum(ids)}, {}, true, 1);
+    ancestor_names_ = parse_text_array(result_text(0, 0).value_or("{}"));
+    suspended_ancestors_ = result_int(0, 1).value_or(0);
+  }
+
+  void match_grants(Decision& d, const TaskClaims& claims) {
     PgPatternEngine patterns;
     // Every agent above the caller must itself be allowed this call: delegation only narrows.
     for (size_t i = 0; i < ancestors_.size(); ++i) {
       std::string why;
-      if (!passing_grant(grants, ancestors_[i], patterns, why)) {
+      if (!passing_grant(ancestors_[i], patterns, why)) {
         const std::string& name = i < ancestor_names_.size() ? ancestor_names_[i] : ancestors_[i];
         return deny(d, why.empty() ? "no_grant" : "constraint_failed",
                     "delegating agent " + name +
@@ -305,9 +315,9 @@ class Authorizer {
     std::string why;
     const std::string full = *server_ + "/" + *tool_;
     bool any_constraints_passed = false;
-    for (const Grant& g : grants) {
+    for (const Grant& g : grants_) {
       if (g.agent_id != claims.agent_id) continue;
-      Verdict v = constraints_verdict(g, patterns);
+      Verdict v = evaluate_constraints(g.constraints, *arguments_, patterns);
       if (!v.allowed) {
         if (why.empty()) why = v.message();
         continue;
@@ -318,24 +328,18 @@ class Authorizer {
       d.grant_id = g.grant_id;
       return;
     }
-    if (any_constraints_passed)
+    if (any_constraints_passed) {
       return deny(d, "budget_exhausted", "every matching grant has used its call budget");
+    }
     if (!why.empty()) return deny(d, "constraint_failed", why);
     deny(d, "no_grant", "no live grant for " + full);
   }
 
-  Verdict constraints_verdict(const Grant& g, PatternEngine& patterns) {
-    nlohmann::json c = nlohmann::json::parse(g.constraints, nullptr, false);
-    if (c.is_discarded()) return Verdict{false, "", "", "grant constraints are unreadable"};
-    return evaluate_constraints(c, *arguments_, patterns);
-  }
-
   // Budgets are the caller's to spend; an ancestor only has to be allowed the call at all.
-  bool passing_grant(const std::vector<Grant>& grants, const std::string& agent_id,
-                     PatternEngine& patterns, std::string& why) {
-    for (const Grant& g : grants) {
+  bool passing_grant(const std::string& agent_id, PatternEngine& patterns, std::string& why) {
+    for (const Grant& g : grants_) {
       if (g.agent_id != agent_id) continue;
-      Verdict v = constraints_verdict(g, patterns);
+      Verdict v = evaluate_constraints(g.constraints, *arguments_, patterns);
       if (v.allowed) return true;
       if (why.empty()) why = v.message();
     }
@@ -364,6 +368,7 @@ class Authorizer {
   std::optional<std::vector<std::string>> token_tools_;
   std::vector<std::string> ancestors_;
   std::vector<std::string> ancestor_names_;  // same order as ancestors_
+  std::vector<Grant> grants_;
 };
 
 std::optional<std::string> jsonb_arg_text(FunctionCallInfo fcinfo, int n) {

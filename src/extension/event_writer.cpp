@@ -70,13 +70,35 @@ std::string micros_text(TimestampTz t) {
   return std::to_string(static_cast<long long>(t));
 }
 
-// jsonb's canonical text for a JSON document, as jsonb_out will print the stored value.
-std::string jsonb_text(const std::string& json) {
-  char* out = pg_call([&] {
-    Datum j = DirectFunctionCall1(jsonb_in, CStringGetDatum(json.c_str()));
-    return DatumGetCString(DirectFunctionCall1(jsonb_out, j));
+// A JSON document as the jsonb Datum that will be stored, and jsonb's canonical text for it
+// (what jsonb_out prints when the row is read back), which is what the MAC covers.
+struct StoredJson {
+  Datum value = 0;
+  std::optional<std::string> text;
+};
+
+StoredJson stored_json(const std::optional<std::string>& json) {
+  StoredJson out;
+  if (!json) return out;
+  char* text = pg_call([&] {
+    out.value = DirectFunctionCall1(jsonb_in, CStringGetDatum(json->c_str()));
+    return DatumGetCString(DirectFunctionCall1(jsonb_out, out.value));
   });
-  return std::string(out);
+  out.text = std::string(text);
+  return out;
+}
+
+// The session user's name, looked up once per backend (it cannot change within a session).
+const std::string& session_user_name() {
+  static std::string name;
+  static Oid cached_for = InvalidOid;
+  Oid user = GetSessionUserId();
+  if (user != cached_for) {
+    const char* n = pg_call([&] { return GetUserNameFromId(user, false); });
+    name = n;
+    cached_for = user;
+  }
+  return name;
 }
 
 }  // namespace
@@ -100,11 +122,11 @@ std::string write_event(const EventRow& row) {
       "server, "
       "tool, allowed, reason, trace_id, arguments, arguments_digest, detail, actor, writer, seq, "
       "mac) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb, "
-      "decode($15, 'hex'), $16::jsonb, $17, $18, $19, $20)",
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
+      "decode($15, 'hex'), $16, $17, $18, $19, $20)",
       {UUIDOID, TIMESTAMPTZOID, TEXTOID, UUIDOID, UUIDOID, UUIDOID, TEXTOID,
-       TEXTOID, TEXTOID,        TEXTOID, BOOLOID, TEXTOID, TEXTOID, TEXTOID,
-       TEXTOID, TEXTOID,        TEXTOID, UUIDOID, INT8OID, BYTEAOID});
+       TEXTOID, TEXTOID,        TEXTOID, BOOLOID, TEXTOID, TEXTOID, JSONBOID,
+       TEXTOID, JSONBOID,       TEXTOID, UUIDOID, INT8OID, BYTEAOID});
   const KeyRing& ring = require_key_ring();
   if (!state.callbacks_registered) {
     pg_call([] {
@@ -117,11 +139,11 @@ std::string write_event(const EventRow& row) {
 
   const std::string event_id = row.event_id ? *row.event_id : random_uuid();
   const TimestampTz at = GetCurrentTimestamp();
-  const char* actor = pg_call([] { return GetUserNameFromId(GetSessionUserId(), false); });
-  std::optional<std::string> arguments =
-      row.arguments_json ? std::optional(jsonb_text(*row.arguments_json)) : std::nullopt;
-  std::optional<std::string> detail =
-      row.detail_json ? std::optional(jsonb_text(*row.detail_json)) : std::nullopt;
+  const std::string& actor = session_user_name();
+  StoredJson stored_arguments = stored_json(row.arguments_json);
+  StoredJson stored_detail = stored_json(row.detail_json);
+  const std::optional<std::string>& arguments = stored_arguments.text;
+  const std::optional<std::string>& detail = stored_detail.text;
   std::optional<std::string> allowed;
   if (row.allowed) allowed = *row.allowed ? "t" : "f";
 
@@ -130,7 +152,7 @@ std::string write_event(const EventRow& row) {
       event_id,      micros_text(at),   row.kind,     row.chain_id, row.token_id,
       row.parent_id, row.agent,         row.human,    row.server,   row.tool,
       allowed,       row.reason,        row.trace_id, arguments,    row.arguments_digest_hex,
-      detail,        std::string(actor)};
+      detail,        actor};
   Mac mac = event_mac(ring.subkey(Subkey::kAuditMac), link, columns);
 
   auto opt_text = [](const std::optional<std::string>& v) { return v ? text_datum(*v) : Datum(0); };
@@ -148,9 +170,9 @@ std::string write_event(const EventRow& row) {
                              BoolGetDatum(row.allowed.value_or(false)),
                              opt_text(row.reason),
                              opt_text(row.trace_id),
-                             opt_text(arguments),
+                             stored_arguments.value,
                              opt_text(row.arguments_digest_hex),
-                             opt_text(detail),
+                             stored_detail.value,
                              text_datum(actor),
                              uuid_datum(state.writer),
                              Int64GetDatum(link.seq),
