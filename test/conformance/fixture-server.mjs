@@ -1,0 +1,583 @@
+#!/usr/bin/env node
+// Fixture upstream MCP server for the official conformance suite's server scenarios.
+//
+// Streamable HTTP on 127.0.0.1, stateful sessions (one SDK transport per Mcp-Session-Id),
+// resumable SSE streams (in-memory event store) and DNS-rebinding protection (Host header
+// must be a loopback name). It implements the fixture tools, resources, resource templates,
+// prompts, completions, logging, progress, sampling and elicitation round trips that the
+// scenarios call, as described by each scenario's own "Server Implementation Requirements".
+//
+//   node fixture-server.mjs [--port N]      (N = 0 or absent: any free port)
+//
+// Prints one line "fixture listening on http://127.0.0.1:PORT/mcp" once it accepts requests.
+// Built on @modelcontextprotocol/sdk's low-level Server (raw JSON Schemas are needed, e.g. for
+// the JSON Schema 2020-12 tool) and StreamableHTTPServerTransport.
+
+import { randomUUID } from 'node:crypto';
+import zlib from 'node:zlib';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { createMcpExpressApp } from '@modelcontextprotocol/sdk/server/express.js';
+import { InMemoryEventStore } from '@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js';
+import {
+  CallToolRequestSchema,
+  CompleteRequestSchema,
+  CreateMessageResultSchema,
+  ElicitResultSchema,
+  ErrorCode,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ReadResourceRequestSchema,
+  SetLevelRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+  isInitializeRequest,
+} from '@modelcontextprotocol/sdk/types.js';
+
+// ---------------------------------------------------------------------------------------------
+// Media: a 1x1 red PNG and a short silent WAV, generated here.
+
+function crc32(buf) {
+  let c, crc = 0xffffffff;
+  for (const b of buf) {
+    c = (crc ^ b) & 0xff;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    crc = (crc >>> 8) ^ c;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+function pngChunk(type, data) {
+  const len = Buffer.alloc(4);
+  len.writeUInt32BE(data.length);
+  const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(td));
+  return Buffer.concat([len, td, crc]);
+}
+
+function redPixelPng() {
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(1, 0); // width
+  ihdr.writeUInt32BE(1, 4); // height
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // colour type: RGB
+  const raw = Buffer.from([0, 0xff, 0, 0]); // filter byte + one red pixel
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', zlib.deflateSync(raw)),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+function silentWav(samples = 800, rate = 8000) {
+  const data = Buffer.alloc(samples * 2); // 16-bit mono silence
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0);
+  h.writeUInt32LE(36 + data.length, 4);
+  h.write('WAVE', 8);
+  h.write('fmt ', 12);
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20); // PCM
+  h.writeUInt16LE(1, 22); // mono
+  h.writeUInt32LE(rate, 24);
+  h.writeUInt32LE(rate * 2, 28);
+  h.writeUInt16LE(2, 32);
+  h.writeUInt16LE(16, 34);
+  h.write('data', 36);
+  h.writeUInt32LE(data.length, 40);
+  return Buffer.concat([h, data]);
+}
+
+const PNG = redPixelPng().toString('base64');
+const WAV = silentWav().toString('base64');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Tools
+
+const noArgs = { type: 'object', properties: {}, required: [] };
+
+const JSON_SCHEMA_2020_12 = 'https://json-schema.org/draft/2020-12/schema';
+
+const TOOLS = [
+  { name: 'test_simple_text', description: 'Returns simple text content', inputSchema: noArgs },
+  { name: 'test_image_content', description: 'Returns image content (1x1 red PNG)', inputSchema: noArgs },
+  { name: 'test_audio_content', description: 'Returns audio content (short WAV)', inputSchema: noArgs },
+  { name: 'test_embedded_resource', description: 'Returns an embedded resource', inputSchema: noArgs },
+  { name: 'test_multiple_content_types', description: 'Returns text, image and resource content', inputSchema: noArgs },
+  { name: 'test_tool_with_logging', description: 'Sends three log notifications while running', inputSchema: noArgs },
+  { name: 'test_tool_with_progress', description: 'Reports progress 0, 50, 100 of 100', inputSchema: noArgs },
+  { name: 'test_error_handling', description: 'Always fails with isError: true', inputSchema: noArgs },
+  {
+    name: 'test_sampling',
+    description: 'Asks the client for an LLM completion (sampling/createMessage)',
+    inputSchema: {
+      type: 'object',
+      properties: { prompt: { type: 'string', description: 'The prompt to send to the LLM' } },
+      required: ['prompt'],
+    },
+  },
+  {
+    name: 'test_elicitation',
+    description: 'Asks the user for input (elicitation/create)',
+    inputSchema: {
+      type: 'object',
+      properties: { message: { type: 'string', description: 'The message to show the user' } },
+      required: ['message'],
+    },
+  },
+  { name: 'test_elicitation_sep1034_defaults', description: 'Elicitation with defaults for every primitive type (SEP-1034)', inputSchema: noArgs },
+  { name: 'test_elicitation_sep1330_enums', description: 'Elicitation with all five enum schema variants (SEP-1330)', inputSchema: noArgs },
+  { name: 'test_reconnection', description: 'Closes its SSE stream mid-call; the result arrives after the client reconnects', inputSchema: noArgs },
+  {
+    name: 'json_schema_2020_12_tool',
+    description: 'Tool with JSON Schema 2020-12 features',
+    inputSchema: {
+      $schema: JSON_SCHEMA_2020_12,
+      type: 'object',
+      $defs: {
+        address: {
+          $anchor: 'addressDef',
+          type: 'object',
+          properties: { street: { type: 'string' }, city: { type: 'string' } },
+        },
+      },
+      properties: {
+        name: { type: 'string' },
+        address: { $ref: '#/$defs/address' },
+        contactMethod: { type: 'string', enum: ['phone', 'email'] },
+        phone: { type: 'string' },
+        email: { type: 'string' },
+      },
+      allOf: [{ anyOf: [{ required: ['phone'] }, { required: ['email'] }] }],
+      if: { properties: { contactMethod: { const: 'phone' } }, required: ['contactMethod'] },
+      then: { required: ['phone'] },
+      else: { required: ['email'] },
+      additionalProperties: false,
+    },
+  },
+];
+
+const text = (t) => ({ type: 'text', text: t });
+
+async function callTool(server, req, extra) {
+  const name = req.params.name;
+  const args = req.params.arguments ?? {};
+  switch (name) {
+    case 'test_simple_text':
+      return { content: [text('This is a simple text response for testing.')] };
+    case 'test_image_content':
+      return { content: [{ type: 'image', data: PNG, mimeType: 'image/png' }] };
+    case 'test_audio_content':
+      return { content: [{ type: 'audio', data: WAV, mimeType: 'audio/wav' }] };
+    case 'test_embedded_resource':
+      return {
+        content: [{
+          type: 'resource',
+          resource: { uri: 'test://embedded-resource', mimeType: 'text/plain', text: 'This is an embedded resource content.' },
+        }],
+      };
+    case 'test_multiple_content_types':
+      return {
+        content: [
+          text('Multiple content types test:'),
+          { type: 'image', data: PNG, mimeType: 'image/png' },
+          {
+            type: 'resource',
+            resource: {
+              uri: 'test://mixed-content-resource',
+              mimeType: 'application/json',
+              text: JSON.stringify({ test: 'data', value: 123 }),
+            },
+          },
+        ],
+      };
+    case 'test_tool_with_logging': {
+      const log = (data) =>
+        extra.sendNotification({ method: 'notifications/message', params: { level: 'info', logger: 'fixture', data } });
+      await log('Tool execution started');
+      await sleep(50);
+      await log('Tool processing data');
+      await sleep(50);
+      await log('Tool execution completed');
+      return { content: [text('Tool with logging executed successfully')] };
+    }
+    case 'test_tool_with_progress': {
+      const token = req.params._meta?.progressToken;
+      for (const progress of [0, 50, 100]) {
+        if (token !== undefined) {
+          await extra.sendNotification({
+            method: 'notifications/progress',
+            params: { progressToken: token, progress, total: 100, message: `step ${progress}` },
+          });
+        }
+        if (progress < 100) await sleep(50);
+      }
+      return { content: [text('Tool with progress executed successfully')] };
+    }
+    case 'test_error_handling':
+      return { isError: true, content: [text('This tool intentionally returns an error for testing')] };
+    case 'test_sampling': {
+      requireClientCapability(server, 'sampling');
+      const r = await extra.sendRequest(
+        {
+          method: 'sampling/createMessage',
+          params: {
+            messages: [{ role: 'user', content: text(String(args.prompt ?? '')) }],
+            maxTokens: 100,
+          },
+        },
+        CreateMessageResultSchema,
+      );
+      const reply = Array.isArray(r.content) ? r.content.map((c) => c.text ?? '').join('') : r.content?.text ?? '';
+      return { content: [text(`LLM response: ${reply}`)] };
+    }
+    case 'test_elicitation': {
+      requireClientCapability(server, 'elicitation');
+      const r = await extra.sendRequest(
+        {
+          method: 'elicitation/create',
+          params: {
+            message: String(args.message ?? 'Please provide your information'),
+            requestedSchema: {
+              type: 'object',
+              properties: {
+                username: { type: 'string', description: "User's response" },
+                email: { type: 'string', description: "User's email address" },
+              },
+              required: ['username', 'email'],
+            },
+          },
+        },
+        ElicitResultSchema,
+      );
+      return { content: [text(`User response: action=${r.action}, content=${JSON.stringify(r.content ?? {})}`)] };
+    }
+    case 'test_elicitation_sep1034_defaults': {
+      requireClientCapability(server, 'elicitation');
+      const r = await extra.sendRequest(
+        {
+          method: 'elicitation/create',
+          params: {
+            message: 'Please review and update the form fields with defaults',
+            requestedSchema: {
+              type: 'object',
+              properties: {
+                name: { type: 'string', description: 'User name', default: 'John Doe' },
+                age: { type: 'integer', description: 'User age', default: 30 },
+                score: { type: 'number', description: 'User score', default: 95.5 },
+                status: {
+                  type: 'string',
+                  description: 'User status',
+                  enum: ['active', 'inactive', 'pending'],
+                  default: 'active',
+                },
+                verified: { type: 'boolean', description: 'Verification status', default: true },
+              },
+              required: [],
+            },
+          },
+        },
+        ElicitResultSchema,
+      );
+      return { content: [text(`Elicitation completed: action=${r.action}, content=${JSON.stringify(r.content ?? {})}`)] };
+    }
+    case 'test_elicitation_sep1330_enums': {
+      requireClientCapability(server, 'elicitation');
+      const r = await extra.sendRequest(
+        {
+          method: 'elicitation/create',
+          params: {
+            message: 'Please choose from the options',
+            requestedSchema: {
+              type: 'object',
+              properties: {
+                untitledSingle: {
+                  type: 'string',
+                  description: 'Untitled single-select',
+                  enum: ['option1', 'option2', 'option3'],
+                },
+                titledSingle: {
+                  type: 'string',
+                  description: 'Titled single-select',
+                  oneOf: [
+                    { const: 'value1', title: 'First Option' },
+                    { const: 'value2', title: 'Second Option' },
+                    { const: 'value3', title: 'Third Option' },
+                  ],
+                },
+                legacyEnum: {
+                  type: 'string',
+                  description: 'Legacy titled enum',
+                  enum: ['opt1', 'opt2', 'opt3'],
+                  enumNames: ['Option One', 'Option Two', 'Option Three'],
+                },
+                untitledMulti: {
+                  type: 'array',
+                  description: 'Untitled multi-select',
+                  items: { type: 'string', enum: ['option1', 'option2', 'option3'] },
+                },
+                titledMulti: {
+                  type: 'array',
+                  description: 'Titled multi-select',
+                  items: {
+                    anyOf: [
+                      { const: 'value1', title: 'First Choice' },
+                      { const: 'value2', title: 'Second Choice' },
+                      { const: 'value3', title: 'Third Choice' },
+                    ],
+                  },
+                },
+              },
+              required: [],
+            },
+          },
+        },
+        ElicitResultSchema,
+      );
+      return { content: [text(`Elicitation completed: action=${r.action}, content=${JSON.stringify(r.content ?? {})}`)] };
+    }
+    case 'test_reconnection': {
+      // Close the POST's SSE stream (the client got the priming event id), then answer: the
+      // result is stored in the event store and replayed when the client reconnects with
+      // Last-Event-ID.
+      await sleep(100);
+      extra.closeSSEStream?.();
+      await sleep(200);
+      return { content: [text('Reconnection test completed')] };
+    }
+    case 'json_schema_2020_12_tool':
+      return { content: [text(`json_schema_2020_12_tool called with ${JSON.stringify(args)}`)] };
+    default:
+      throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+  }
+}
+
+function requireClientCapability(server, cap) {
+  if (!server.getClientCapabilities()?.[cap]) {
+    throw new McpError(ErrorCode.InvalidRequest, `Client does not support ${cap}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resources
+
+const RESOURCES = [
+  { uri: 'test://static-text', name: 'static-text', description: 'A static text resource', mimeType: 'text/plain' },
+  { uri: 'test://static-binary', name: 'static-binary', description: 'A static binary resource (PNG)', mimeType: 'image/png' },
+  { uri: 'test://watched-resource', name: 'watched-resource', description: 'A resource clients may subscribe to', mimeType: 'text/plain' },
+];
+
+const TEMPLATES = [
+  {
+    uriTemplate: 'test://template/{id}/data',
+    name: 'template-data',
+    description: 'Data for an id, substituted into the URI',
+    mimeType: 'application/json',
+  },
+];
+
+function readResource(uri) {
+  switch (uri) {
+    case 'test://static-text':
+      return { contents: [{ uri, mimeType: 'text/plain', text: 'This is the content of the static text resource.' }] };
+    case 'test://static-binary':
+      return { contents: [{ uri, mimeType: 'image/png', blob: PNG }] };
+    case 'test://watched-resource':
+      return { contents: [{ uri, mimeType: 'text/plain', text: 'Watched resource content.' }] };
+  }
+  const m = /^test:\/\/template\/([^/]+)\/data$/.exec(uri);
+  if (m) {
+    const id = decodeURIComponent(m[1]);
+    return {
+      contents: [{
+        uri,
+        mimeType: 'application/json',
+        text: JSON.stringify({ id, templateTest: true, data: `Data for ID: ${id}` }),
+      }],
+    };
+  }
+  throw new McpError(ErrorCode.InvalidParams, 'Resource not found', { uri });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prompts
+
+const PROMPTS = [
+  { name: 'test_simple_prompt', description: 'A prompt without arguments' },
+  {
+    name: 'test_prompt_with_arguments',
+    description: 'A prompt with two required arguments',
+    arguments: [
+      { name: 'arg1', description: 'First test argument', required: true },
+      { name: 'arg2', description: 'Second test argument', required: true },
+    ],
+  },
+  {
+    name: 'test_prompt_with_embedded_resource',
+    description: 'A prompt that embeds a resource',
+    arguments: [{ name: 'resourceUri', description: 'URI of the resource to embed', required: true }],
+  },
+  { name: 'test_prompt_with_image', description: 'A prompt with image content' },
+];
+
+function getPrompt(name, args = {}) {
+  const user = (content) => ({ role: 'user', content });
+  switch (name) {
+    case 'test_simple_prompt':
+      return { messages: [user(text('This is a simple prompt for testing.'))] };
+    case 'test_prompt_with_arguments':
+      return { messages: [user(text(`Prompt with arguments: arg1='${args.arg1}', arg2='${args.arg2}'`))] };
+    case 'test_prompt_with_embedded_resource':
+      return {
+        messages: [
+          user({
+            type: 'resource',
+            resource: {
+              uri: String(args.resourceUri ?? 'test://example-resource'),
+              mimeType: 'text/plain',
+              text: 'Embedded resource content for testing.',
+            },
+          }),
+          user(text('Please process the embedded resource above.')),
+        ],
+      };
+    case 'test_prompt_with_image':
+      return {
+        messages: [
+          user({ type: 'image', data: PNG, mimeType: 'image/png' }),
+          user(text('Please analyze the image above.')),
+        ],
+      };
+    default:
+      throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: ${name}`);
+  }
+}
+
+const COMPLETIONS = ['paris', 'park', 'party', 'hello', 'help', 'world', 'test', '123'];
+
+// ---------------------------------------------------------------------------------------------
+// One SDK Server per session.
+
+function newServer() {
+  const server = new Server(
+    { name: 'warden-conformance-fixture', version: '1.0.0' },
+    {
+      capabilities: {
+        tools: { listChanged: true },
+        resources: { subscribe: true, listChanged: true },
+        prompts: { listChanged: true },
+        completions: {},
+        logging: {},
+      },
+    },
+  );
+  const subscriptions = new Set();
+
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: TOOLS }));
+  server.setRequestHandler(CallToolRequestSchema, (req, extra) => callTool(server, req, extra));
+
+  server.setRequestHandler(ListResourcesRequestSchema, async () => ({ resources: RESOURCES }));
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, async () => ({ resourceTemplates: TEMPLATES }));
+  server.setRequestHandler(ReadResourceRequestSchema, async (req) => readResource(req.params.uri));
+  server.setRequestHandler(SubscribeRequestSchema, async (req) => {
+    subscriptions.add(req.params.uri);
+    return {};
+  });
+  server.setRequestHandler(UnsubscribeRequestSchema, async (req) => {
+    subscriptions.delete(req.params.uri);
+    return {};
+  });
+
+  server.setRequestHandler(ListPromptsRequestSchema, async () => ({ prompts: PROMPTS }));
+  server.setRequestHandler(GetPromptRequestSchema, async (req) => getPrompt(req.params.name, req.params.arguments));
+
+  server.setRequestHandler(CompleteRequestSchema, async (req) => {
+    const prefix = String(req.params.argument?.value ?? '');
+    const values = COMPLETIONS.filter((v) => v.startsWith(prefix));
+    return { completion: { values, total: values.length, hasMore: false } };
+  });
+
+  server.setRequestHandler(SetLevelRequestSchema, async () => ({}));
+  return server;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+function parsePort(argv) {
+  const i = argv.indexOf('--port');
+  if (i >= 0 && argv[i + 1] !== undefined) return Number(argv[i + 1]);
+  return Number(process.env.PORT ?? 0);
+}
+
+const transports = new Map(); // session id -> transport
+const app = createMcpExpressApp({ host: '127.0.0.1' }); // JSON body parsing + Host validation
+
+function jsonRpcError(res, status, code, message) {
+  res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id: null });
+}
+
+app.post('/mcp', async (req, res) => {
+  const sid = req.headers['mcp-session-id'];
+  try {
+    if (typeof sid === 'string') {
+      const t = transports.get(sid);
+      if (!t) return jsonRpcError(res, 404, -32001, 'Session not found');
+      return await t.handleRequest(req, res, req.body);
+    }
+    if (!isInitializeRequest(req.body)) {
+      return jsonRpcError(res, 400, -32000, 'Bad Request: no Mcp-Session-Id and not an initialize request');
+    }
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      eventStore: new InMemoryEventStore(),
+      retryInterval: 500,
+      onsessioninitialized: (id) => transports.set(id, transport),
+      onsessionclosed: (id) => transports.delete(id),
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) transports.delete(transport.sessionId);
+    };
+    await newServer().connect(transport);
+    await transport.handleRequest(req, res, req.body);
+  } catch (err) {
+    console.error('fixture: POST /mcp failed:', err);
+    if (!res.headersSent) jsonRpcError(res, 500, -32603, 'Internal server error');
+  }
+});
+
+async function withSession(req, res) {
+  const sid = req.headers['mcp-session-id'];
+  if (typeof sid !== 'string') return jsonRpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id required');
+  const t = transports.get(sid);
+  if (!t) return jsonRpcError(res, 404, -32001, 'Session not found');
+  try {
+    await t.handleRequest(req, res);
+  } catch (err) {
+    console.error(`fixture: ${req.method} /mcp failed:`, err);
+    if (!res.headersSent) jsonRpcError(res, 500, -32603, 'Internal server error');
+  }
+}
+
+app.get('/mcp', withSession);
+app.delete('/mcp', withSession);
+
+const httpServer = app.listen(parsePort(process.argv.slice(2)), '127.0.0.1', () => {
+  console.log(`fixture listening on http://127.0.0.1:${httpServer.address().port}/mcp`);
+});
+
+function shutdown() {
+  for (const t of transports.values()) t.close().catch(() => {});
+  httpServer.close(() => process.exit(0));
+  setTimeout(() => process.exit(0), 1000).unref();
+}
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);
