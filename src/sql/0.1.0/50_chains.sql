@@ -1,5 +1,25 @@
 -- warden 0.1.0: starting chains, delegating
 
+-- The named agent, locked FOR SHARE until commit (so a concurrent revoke_agent waits for the
+-- token being issued to it, or this waits for the revocation), or a clear error.
+CREATE FUNCTION warden._lock_active_agent(agent text, OUT agent_id uuid, OUT name text)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  st text;
+BEGIN
+  SELECT aa.agent_id, aa.name, aa.status INTO agent_id, name, st
+  FROM warden.agents aa WHERE aa.name = _lock_active_agent.agent FOR SHARE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'unknown agent "%"', agent USING ERRCODE = '42704', HINT = 'Register it with warden.add_agent(name, owner).';
+  END IF;
+  IF st <> 'active' THEN
+    RAISE EXCEPTION 'agent "%" is %', agent, st
+      USING ERRCODE = '55000', HINT = 'Reinstate it with warden.reinstate_agent(agent, reason) first.';
+  END IF;
+END
+$$;
+
 CREATE FUNCTION warden.start_chain(human text, agent text, purpose text,
                                    ttl interval DEFAULT '15 minutes', tools text[] DEFAULT NULL,
                                    OUT chain_id uuid, OUT token text, OUT expires_at timestamptz)
@@ -25,14 +45,7 @@ BEGIN
   IF NOT FOUND THEN
     RAISE EXCEPTION 'unknown human "%"', human USING ERRCODE = '42704', HINT = 'Register it with warden.add_human(subject).';
   END IF;
-  SELECT aa.agent_id, aa.name, aa.status INTO a FROM warden.agents aa WHERE aa.name = start_chain.agent FOR SHARE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'unknown agent "%"', agent USING ERRCODE = '42704', HINT = 'Register it with warden.add_agent(name, owner).';
-  END IF;
-  IF a.status <> 'active' THEN
-    RAISE EXCEPTION 'agent "%" is %', agent, a.status
-      USING ERRCODE = '55000', HINT = 'Reinstate it with warden.reinstate_agent(agent, reason) first.';
-  END IF;
+  SELECT * INTO a FROM warden._lock_active_agent(agent);
   IF tools IS NOT NULL THEN
     FOREACH t IN ARRAY tools LOOP PERFORM warden._check_tool_name(t); END LOOP;
   END IF;
@@ -125,14 +138,7 @@ BEGIN
   IF p.depth >= 63 THEN
     RAISE EXCEPTION 'delegation is too deep (% levels)', p.depth + 1 USING ERRCODE = '54000';
   END IF;
-  SELECT aa.agent_id, aa.name, aa.status INTO a FROM warden.agents aa WHERE aa.name = delegate.agent FOR SHARE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'unknown agent "%"', agent USING ERRCODE = '42704', HINT = 'Register it with warden.add_agent(name, owner).';
-  END IF;
-  IF a.status <> 'active' THEN
-    RAISE EXCEPTION 'agent "%" is %', agent, a.status
-      USING ERRCODE = '55000', HINT = 'Reinstate it with warden.reinstate_agent(agent, reason) first.';
-  END IF;
+  SELECT * INTO a FROM warden._lock_active_agent(agent);
   FOREACH t IN ARRAY tools LOOP
     PERFORM warden._check_tool_name(t);
     -- Within the parent token's own tool list, if it has one ...
