@@ -1,14 +1,82 @@
-#include <cstdio>
-#include <cstring>
+#include <signal.h>
 
-// warden-mcp: the governed MCP front-end. Until the front-end lands it only reports its
-// version, so that packaging and `make run` can already depend on the binary existing.
-int main(int argc, char** argv) {
-  if (argc > 1 && (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "version") == 0)) {
-    std::printf("warden-mcp %s\n", WARDEN_VERSION);
-    return 0;
+#include <cstdio>
+#include <iostream>
+
+#include <boost/asio/signal_set.hpp>
+
+#include "frontend/db_listener.hpp"
+#include "frontend/gateway.hpp"
+#include "frontend/http_server.hpp"
+#include "frontend/options.hpp"
+#include "frontend/stdio_server.hpp"
+
+using namespace warden::mcp;
+
+namespace {
+
+int run(const Options& options) {
+  asio::io_context io;
+  DbPool pool(io.get_executor(), options.db, static_cast<std::size_t>(options.pool_size));
+  Decisions decisions(pool);
+  Upstreams upstreams(io.get_executor());
+  Metrics metrics;
+  Gateway gateway(io.get_executor(), decisions, upstreams, metrics);
+
+  auto reload = [&] { asio::co_spawn(io, gateway.reload_upstreams(), asio::detached); };
+  auto on_event = [&](const json& event) {
+    std::string kind = event.value("kind", "");
+    if (kind == "servers") {
+      reload();
+    } else if (kind == "token" || kind == "chain" || kind == "agent") {
+      gateway.revoked(event);
+    }
+  };
+  asio::co_spawn(io, listen_for_events(io.get_executor(), options.db, on_event, reload),
+                 asio::detached);
+
+  Sessions sessions;
+  std::optional<HttpEndpoint> endpoint;
+  if (options.command == "serve") {
+    EndpointOptions endpoint_options{options.allowed_origins, std::nullopt, std::nullopt};
+    if (is_loopback(options.listen_host)) endpoint_options.allowed_hosts = options.allowed_hosts;
+    if (!options.agent_token_file.empty()) {
+      endpoint_options.default_token = read_token_file(options.agent_token_file);
+    }
+    endpoint.emplace(gateway, decisions, sessions, metrics, std::move(endpoint_options));
+    start_http_server(io, options.listen_host, options.listen_port, *endpoint);
+  } else {
+    start_stdio_server(io, gateway, decisions, read_token_file(options.token_file));
   }
-  std::fprintf(stderr, "warden-mcp %s: the front-end is not built yet; only --version works\n",
-               WARDEN_VERSION);
-  return 2;
+
+  asio::signal_set stop(io, SIGINT, SIGTERM);
+  stop.async_wait([&](const boost::system::error_code&, int) { io.stop(); });
+  io.run();
+  upstreams.reload({});  // stops the upstream children
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGCHLD, SIG_IGN);  // upstream children are reaped by the kernel
+  try {
+    Options options = parse_options(argc, argv);
+    if (options.command == "version") {
+      std::printf("warden-mcp %s\n", WARDEN_VERSION);
+      return 0;
+    }
+    if (options.command == "help") {
+      std::cout << usage();
+      return 0;
+    }
+    return run(options);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "warden-mcp: " << e.what() << "\n" << usage();
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "warden-mcp: " << e.what() << "\n";
+    return 1;
+  }
 }

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "frontend/db_pool.hpp"
+#include "frontend/json_rpc.hpp"
+
+namespace warden::mcp {
+
+struct UpstreamRow {
+  std::string name, transport, endpoint, credential_kind, credential_env;
+};
+
+struct SessionGrant {
+  bool allowed = false;
+  std::string reason, event_id, chain_id, token_id, agent, human;
+};
+
+struct Decision {
+  bool allowed = false;
+  std::string reason, event_id, chain_id, trace_id, agent, human;
+  json credential;  // null, or {"kind": ..., "header"|"env": ..., "value": ...}
+};
+
+// The warden SQL functions the proxy role may call, typed. Tokens and arguments travel as
+// query parameters, never in SQL text.
+class Decisions {
+ public:
+  explicit Decisions(DbPool& pool) : pool_(pool) {}
+
+  awaitable<std::vector<UpstreamRow>> upstreams();
+  awaitable<SessionGrant> open_session(const std::string& token, const json& context);
+  awaitable<json> visible_tools(const std::string& token, const std::string& server,
+                                const json& tools);
+  awaitable<Decision> authorize(const std::string& token, const std::string& server,
+                                const std::string& tool, const json& arguments,
+                                const json& context);
+  awaitable<void> complete(const std::string& event_id, const std::string& status,
+                           const json& detail);
+  awaitable<bool> ping() { return pool_.ping(); }
+
+ private:
+  DbPool& pool_;
+};
+
+}  // namespace warden::mcp

@@ -1,0 +1,72 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "frontend/decisions.hpp"
+#include "frontend/event.hpp"
+#include "frontend/metrics.hpp"
+#include "frontend/upstreams.hpp"
+
+namespace warden::mcp {
+
+// Who is asking, as the transport established it.
+struct Caller {
+  std::string token;  // the agent's task token; used for decisions, never sent upstream
+  std::string token_id;
+  std::string session_id;
+  std::string protocol_version;
+  std::string transport;  // "http" or "stdio"
+};
+
+// The MCP methods, independent of transport. Every call that reaches an upstream was allowed
+// by warden.authorize first and is closed with warden.complete; tools are listed through
+// warden.visible_tools. Mapping to decisions:
+//   tools/call     server__tool        -> authorize(server, tool, arguments)
+//   prompts/get    server__prompt      -> authorize(server, prompt, arguments)
+//   resources/read uri (routed by the  -> authorize(server, uri, {"uri": uri})
+//                  last resources/list)
+class Gateway {
+ public:
+  Gateway(Executor ex, Decisions& decisions, Upstreams& upstreams, Metrics& metrics)
+      : ex_(std::move(ex)), decisions_(decisions), upstreams_(upstreams), metrics_(metrics) {}
+
+  json initialize_result(const json& params) const;
+  // The response to one JSON-RPC request (already validated as a request).
+  awaitable<json> handle_request(const json& request, const Caller& caller);
+  // Re-reads warden.upstreams(); keeps the old list when the database cannot be reached.
+  awaitable<void> reload_upstreams();
+  // A revocation announced on warden_events ({"kind": "token"|"chain"|"agent", ...}): calls in
+  // flight for it are cancelled upstream and answered with an error at once.
+  void revoked(const json& event);
+
+ private:
+  awaitable<json> list_tools(const json& id, const Caller& caller);
+  awaitable<json> list_merged(const json& id, const std::string& method, const std::string& key);
+  awaitable<json> governed_call(const json& id, const std::string& server,
+                                const std::string& target, const std::string& method, json params,
+                                const json& arguments, const Caller& caller);
+  awaitable<json> collect(const std::string& server, const std::string& method,
+                          const std::string& key);
+
+  struct InFlight {
+    std::string chain_id, agent, token_id;
+    std::shared_ptr<Pending<json>> answer;
+    std::shared_ptr<CancelHook> cancel;
+  };
+  awaitable<void> forward(std::shared_ptr<Upstream> upstream, std::string method, json params,
+                          ForwardContext context, std::shared_ptr<Pending<json>> answer);
+
+  Executor ex_;
+  Decisions& decisions_;
+  Upstreams& upstreams_;
+  Metrics& metrics_;
+  std::map<std::string, std::string> resource_servers_;  // uri -> server
+  std::map<std::uint64_t, InFlight> in_flight_;
+  std::uint64_t next_call_ = 0;
+  bool upstreams_loaded_ = false;  // a request before the first load loads them itself
+};
+
+}  // namespace warden::mcp

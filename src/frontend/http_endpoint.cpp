@@ -1,0 +1,214 @@
+#include "frontend/http_endpoint.hpp"
+
+#include "frontend/http_rules.hpp"
+
+namespace warden::mcp {
+
+namespace {
+
+constexpr auto kSessionIdle = std::chrono::hours(1);
+constexpr std::string_view kMetadataPath = "/.well-known/oauth-protected-resource";
+
+HttpResponse json_response(unsigned status, const json& body) {
+  return {status, {{"Content-Type", "application/json"}}, body.dump()};
+}
+
+// An HTTP-level refusal with a JSON-RPC error body (no id, as the transport spec allows).
+HttpResponse refusal(unsigned status, int code, const std::string& message) {
+  return json_response(status, rpc_error(nullptr, code, message));
+}
+
+std::string path_of(const std::string& target) {
+  return target.substr(0, target.find('?'));
+}
+
+}  // namespace
+
+std::string HttpRequest::header(const std::string& lowercase_name) const {
+  auto it = headers.find(lowercase_name);
+  return it == headers.end() ? std::string() : it->second;
+}
+
+HttpResponse HttpEndpoint::challenge(const HttpRequest& request, const std::string& error) const {
+  std::string value = "Bearer resource_metadata=\"http://" + safe_host(request.header("host")) +
+                      std::string(kMetadataPath) + "\"";
+  if (!error.empty()) value += ", error=\"invalid_token\", error_description=\"" + error + "\"";
+  HttpResponse r = refusal(401, rpc_code::kDenied,
+                           error.empty() ? "a bearer token is required (Authorization: Bearer ...)"
+                                         : "the bearer token was refused: " + error);
+  r.headers.emplace_back("WWW-Authenticate", value);
+  return r;
+}
+
+HttpResponse HttpEndpoint::metadata(const HttpRequest& request) const {
+  std::string base = "http://" + safe_host(request.header("host"));
+  return json_response(200, {{"resource", base + "/mcp"},
+                             {"authorization_servers", json::array()},
+                             {"bearer_methods_supported", {"header"}},
+                             {"resource_name", "warden-mcp"}});
+}
+
+awaitable<HttpResponse> HttpEndpoint::handle(const HttpRequest& request) {
+  std::string path = path_of(request.target);
+  if (path == "/healthz" && request.method == "GET") {
+    bool up = co_await decisions_.ping();
+    co_return json_response(up ? 200 : 503, {{"status", up ? "ok" : "database unreachable"}});
+  }
+  if (path == "/metrics" && request.method == "GET") {
+    co_return HttpResponse{200, {{"Content-Type", "text/plain; version=0.0.4"}}, metrics_.render()};
+  }
+  if ((path == kMetadataPath || path == std::string(kMetadataPath) + "/mcp") &&
+      request.method == "GET") {
+    co_return metadata(request);
+  }
+  if (path != "/mcp") co_return refusal(404, rpc_code::kInvalidRequest, "not found: " + path);
+  // DNS rebinding protection: a browser page from elsewhere must not reach the gateway.
+  if (!origin_allowed(request.header("origin"), options_.allowed_origins)) {
+    co_return refusal(403, rpc_code::kInvalidRequest, "Origin not allowed");
+  }
+  if (options_.allowed_hosts && !host_allowed(request.header("host"), *options_.allowed_hosts)) {
+    co_return refusal(403, rpc_code::kInvalidRequest, "Host not allowed");
+  }
+  if (request.method == "POST") co_return co_await post(request);
+  if (request.method == "DELETE") co_return co_await end_session(request);
+  // No server-initiated stream yet: the transport allows 405 for GET.
+  HttpResponse r = refusal(405, rpc_code::kInvalidRequest, "method not allowed on /mcp");
+  r.headers.emplace_back("Allow", "POST, DELETE");
+  co_return r;
+}
+
+awaitable<HttpResponse> HttpEndpoint::post(const HttpRequest& request) {
+  auto token = bearer_token(request.header("authorization"));
+  if (!token) token = options_.default_token;
+  if (!token) co_return challenge(request, "");
+  if (!is_json_content_type(request.header("content-type"))) {
+    co_return refusal(415, rpc_code::kInvalidRequest, "Content-Type must be application/json");
+  }
+  std::string accept = request.header("accept");
+  if (!accepts(accept, "application/json") || !accepts(accept, "text/event-stream")) {
+    co_return refusal(406, rpc_code::kInvalidRequest,
+                      "Accept must list application/json and text/event-stream");
+  }
+  std::string version = request.header("mcp-protocol-version");
+  if (!version.empty() && !supported_version(version)) {
+    co_return refusal(400, rpc_code::kInvalidRequest,
+                      "unsupported MCP-Protocol-Version " + version +
+                          " (supported: " + std::string(kSupportedVersions[0]) + ", " +
+                          std::string(kSupportedVersions[1]) + ")");
+  }
+  json message = json::parse(request.body, nullptr, false);
+  if (message.is_discarded()) {
+    co_return refusal(400, rpc_code::kParseError, "parse error: the body is not valid JSON");
+  }
+  if (message.is_array()) {
+    co_return refusal(400, rpc_code::kInvalidRequest,
+                      "JSON-RPC batches are not supported (removed in MCP 2025-06-18)");
+  }
+  MessageKind kind = classify(message);
+  if (kind == MessageKind::kInvalid) {
+    json id = message.is_object() && message.contains("id") ? message["id"] : json(nullptr);
+    co_return json_response(400, rpc_error(id, rpc_code::kInvalidRequest,
+                                           "not a JSON-RPC 2.0 request, notification or response"));
+  }
+  if (kind == MessageKind::kRequest || kind == MessageKind::kNotification) {
+    const json& params = message.contains("params") ? message["params"] : json::object();
+    const std::string* name = nullptr;
+    for (const char* key : {"name", "uri"}) {
+      if (params.is_object() && params.contains(key) && params[key].is_string()) {
+        name = params[key].get_ptr<const std::string*>();
+        break;
+      }
+    }
+    auto mismatch = header_mismatch(request.header("mcp-method"), request.header("mcp-name"),
+                                    message["method"].get<std::string>(), name);
+    if (mismatch) {
+      json id = message.contains("id") ? message["id"] : json(nullptr);
+      co_return json_response(400, rpc_error(id, rpc_code::kHeaderMismatch, *mismatch));
+    }
+  }
+  if (kind == MessageKind::kRequest && message["method"] == "initialize") {
+    co_return co_await initialize(request, *token, message);
+  }
+  std::string session_id = request.header("mcp-session-id");
+  if (session_id.empty()) {
+    co_return refusal(400, rpc_code::kInvalidRequest,
+                      "Mcp-Session-Id header is required (send initialize first)");
+  }
+  if (auto refused = co_await check_binding(request, session_id, *token)) co_return *refused;
+  if (kind != MessageKind::kRequest) co_return HttpResponse{202, {}, ""};
+  const Session& session = *sessions_.find(session_id);
+  Caller caller{*token, session.token_id, session_id, session.protocol_version, "http"};
+  json response = co_await gateway_.handle_request(message, caller);
+  co_return json_response(200, response);
+}
+
+awaitable<HttpResponse> HttpEndpoint::initialize(const HttpRequest& request,
+                                                 const std::string& token, const json& message) {
+  const json& id = message["id"];
+  json params = message.value("params", json::object());
+  json context = {{"transport", "http"},
+                  {"protocol_version", params.value("protocolVersion", "")},
+                  {"client", params.value("clientInfo", json::object())}};
+  SessionGrant grant;
+  try {
+    grant = co_await decisions_.open_session(token, context);
+  } catch (const std::exception& e) {
+    co_return json_response(
+        503, rpc_error(id, rpc_code::kDecisionUnavailable,
+                       std::string("warden decision service unavailable: ") + e.what()));
+  }
+  if (!grant.allowed) co_return challenge(request, grant.reason);
+  sessions_.expire(kSessionIdle);
+  json result = gateway_.initialize_result(params);
+  std::string session_id = sessions_.open(Session{grant.agent,
+                                                  grant.human,
+                                                  grant.chain_id,
+                                                  grant.token_id,
+                                                  token,
+                                                  result["protocolVersion"],
+                                                  {}});
+  HttpResponse r = json_response(200, rpc_result(id, std::move(result)));
+  r.headers.emplace_back("Mcp-Session-Id", session_id);
+  co_return r;
+}
+
+awaitable<std::optional<HttpResponse>> HttpEndpoint::check_binding(const HttpRequest& request,
+                                                                   const std::string& session_id,
+                                                                   const std::string& token) {
+  Session* session = sessions_.find(session_id);
+  if (!session) co_return refusal(404, rpc_code::kInvalidRequest, "session not found");
+  if (token == session->token) co_return std::nullopt;
+  // Another token: allowed only when it identifies the same agent (e.g. a renewed token).
+  SessionGrant grant;
+  try {
+    json context = {{"transport", "http"}, {"rebind", true}};
+    grant = co_await decisions_.open_session(token, context);
+  } catch (const std::exception& e) {
+    co_return refusal(503, rpc_code::kDecisionUnavailable,
+                      std::string("warden decision service unavailable: ") + e.what());
+  }
+  if (!grant.allowed) co_return challenge(request, grant.reason);
+  session = sessions_.find(session_id);  // it may have ended while we asked
+  if (!session) co_return refusal(404, rpc_code::kInvalidRequest, "session not found");
+  if (grant.agent != session->agent) {
+    co_return refusal(403, rpc_code::kDenied, "this session belongs to another agent");
+  }
+  session->token = token;
+  session->token_id = grant.token_id;
+  co_return std::nullopt;
+}
+
+awaitable<HttpResponse> HttpEndpoint::end_session(const HttpRequest& request) {
+  auto token = bearer_token(request.header("authorization"));
+  if (!token) token = options_.default_token;
+  if (!token) co_return challenge(request, "");
+  std::string session_id = request.header("mcp-session-id");
+  if (session_id.empty()) {
+    co_return refusal(400, rpc_code::kInvalidRequest, "Mcp-Session-Id header is required");
+  }
+  if (auto refused = co_await check_binding(request, session_id, *token)) co_return *refused;
+  sessions_.close(session_id);
+  co_return HttpResponse{200, {}, ""};
+}
+
+}  // namespace warden::mcp

@@ -1,0 +1,70 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "frontend/gateway.hpp"
+#include "frontend/sessions.hpp"
+
+namespace warden::mcp {
+
+// One HTTP request as the server read it; header names lowercased.
+struct HttpRequest {
+  std::string method;
+  std::string target;
+  std::map<std::string, std::string> headers;
+  std::string body;
+
+  std::string header(const std::string& lowercase_name) const;
+};
+
+struct HttpResponse {
+  unsigned status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+struct EndpointOptions {
+  std::vector<std::string> allowed_origins;
+  // Host headers accepted besides loopback ones; unset = any Host (a non-loopback listener).
+  std::optional<std::vector<std::string>> allowed_hosts;
+  std::optional<std::string> default_token;  // --agent-token-file, loopback only
+};
+
+// The Streamable HTTP transport of MCP at /mcp, plus /healthz, /metrics and the RFC 9728
+// protected-resource metadata. Knows nothing of sockets: http_server.cpp does the I/O.
+class HttpEndpoint {
+ public:
+  HttpEndpoint(Gateway& gateway, Decisions& decisions, Sessions& sessions, Metrics& metrics,
+               EndpointOptions options)
+      : gateway_(gateway),
+        decisions_(decisions),
+        sessions_(sessions),
+        metrics_(metrics),
+        options_(std::move(options)) {}
+
+  awaitable<HttpResponse> handle(const HttpRequest& request);
+
+ private:
+  awaitable<HttpResponse> post(const HttpRequest& request);
+  awaitable<HttpResponse> end_session(const HttpRequest& request);
+  awaitable<HttpResponse> initialize(const HttpRequest& request, const std::string& token,
+                                     const json& message);
+  // Checks that the token may use the session; nullopt when it may, else the refusal.
+  awaitable<std::optional<HttpResponse>> check_binding(const HttpRequest& request,
+                                                       const std::string& session_id,
+                                                       const std::string& token);
+  HttpResponse challenge(const HttpRequest& request, const std::string& error) const;
+  HttpResponse metadata(const HttpRequest& request) const;
+
+  Gateway& gateway_;
+  Decisions& decisions_;
+  Sessions& sessions_;
+  Metrics& metrics_;
+  EndpointOptions options_;
+};
+
+}  // namespace warden::mcp

@@ -1,0 +1,141 @@
+#include "frontend/http_server.hpp"
+
+#include <utility>
+
+#include <algorithm>
+#include <cctype>
+#include <iostream>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+namespace warden::mcp {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto kIdleTimeout = std::chrono::seconds(120);
+
+HttpRequest to_request(const http::request<http::string_body>& in) {
+  HttpRequest out;
+  out.method = std::string(in.method_string());
+  out.target = std::string(in.target());
+  for (const auto& field : in) {
+    std::string name(field.name_string());
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    out.headers[name] = std::string(field.value());
+  }
+  out.body = in.body();
+  return out;
+}
+
+http::response<http::string_body> to_response(const HttpResponse& in, unsigned version,
+                                              bool keep_alive) {
+  http::response<http::string_body> out{static_cast<http::status>(in.status), version};
+  out.set(http::field::server, "warden-mcp/" WARDEN_VERSION);
+  for (const auto& [name, value] : in.headers) out.set(name, value);
+  out.body() = in.body;
+  out.keep_alive(keep_alive);
+  out.prepare_payload();
+  return out;
+}
+
+HttpResponse plain_error(unsigned status, const std::string& message) {
+  return {
+      status, {{"Content-Type", "application/json"}}, rpc_error(nullptr, -32600, message).dump()};
+}
+
+// After refusing a request whose body we did not read: stop sending, then discard what the
+// client still sends (bounded), so that it sees our answer instead of a reset connection.
+awaitable<void> drain(beast::tcp_stream& stream) {
+  beast::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.expires_after(std::chrono::seconds(5));
+  std::vector<char> sink(64 * 1024);
+  std::size_t total = 0;
+  while (!ec && total < 4 * kMaxRequestBody) {
+    total += co_await stream.async_read_some(asio::buffer(sink),
+                                             asio::redirect_error(use_awaitable, ec));
+  }
+}
+
+awaitable<void> serve_connection(tcp::socket socket, HttpEndpoint& endpoint) {
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(kMaxRequestBody);
+    stream.expires_after(kIdleTimeout);
+    beast::error_code ec;
+    co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+      break;
+    }
+    if (ec) {
+      // Oversize or malformed: answer once, then close (the rest of the body is unread).
+      HttpResponse r = ec == http::error::body_limit
+                           ? plain_error(413, "request body larger than " +
+                                                  std::to_string(kMaxRequestBody) + " bytes")
+                           : plain_error(400, "malformed HTTP request: " + ec.message());
+      auto response = to_response(r, 11, false);
+      co_await http::async_write(stream, response, asio::redirect_error(use_awaitable, ec));
+      co_await drain(stream);
+      co_return;
+    }
+    auto& request = parser.get();
+    bool keep_alive = request.keep_alive();
+    HttpResponse result;
+    try {
+      result = co_await endpoint.handle(to_request(request));
+    } catch (const std::exception& e) {
+      std::cerr << "warden-mcp: request failed: " << e.what() << "\n";
+      result = {500,
+                {{"Content-Type", "application/json"}},
+                rpc_error(nullptr, -32603, "internal error").dump()};
+    }
+    auto response = to_response(result, request.version(), keep_alive);
+    stream.expires_after(kIdleTimeout);
+    co_await http::async_write(stream, response, asio::redirect_error(use_awaitable, ec));
+    if (ec || !keep_alive) break;
+  }
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+awaitable<void> accept_loop(tcp::acceptor acceptor, HttpEndpoint& endpoint) {
+  for (;;) {
+    beast::error_code ec;
+    tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      if (ec == asio::error::operation_aborted) co_return;
+      continue;
+    }
+    asio::co_spawn(acceptor.get_executor(), serve_connection(std::move(socket), endpoint),
+                   asio::detached);
+  }
+}
+
+}  // namespace
+
+void start_http_server(asio::io_context& io, const std::string& host, const std::string& port,
+                       HttpEndpoint& endpoint) {
+  tcp::resolver resolver(io);
+  auto endpoints = resolver.resolve(host, port);
+  tcp::acceptor acceptor(io);
+  auto where = endpoints.begin()->endpoint();
+  acceptor.open(where.protocol());
+  acceptor.set_option(tcp::acceptor::reuse_address(true));
+  acceptor.bind(where);
+  acceptor.listen();
+  std::cerr << "warden-mcp: listening on http://" << acceptor.local_endpoint() << "/mcp\n";
+  asio::co_spawn(io, accept_loop(std::move(acceptor), endpoint), asio::detached);
+}
+
+}  // namespace warden::mcp

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace warden::mcp {
+
+using json = nlohmann::json;
+
+// JSON-RPC 2.0 codes, plus the implementation-defined server errors (-32000..-32099) that
+// warden-mcp uses. Every refusal by warden is a JSON-RPC error (tools/call, resources/read and
+// prompts/get alike) so that clients see one shape; data.reason carries the decision reason.
+namespace rpc_code {
+inline constexpr int kParseError = -32700;
+inline constexpr int kInvalidRequest = -32600;
+inline constexpr int kMethodNotFound = -32601;
+inline constexpr int kInvalidParams = -32602;
+inline constexpr int kInternalError = -32603;
+inline constexpr int kDecisionUnavailable = -32000;  // database unreachable: fail closed
+inline constexpr int kDenied = -32001;               // warden.authorize said no
+inline constexpr int kUpstreamFailed = -32010;       // upstream unreachable or broken
+inline constexpr int kHeaderMismatch = -32020;       // Mcp-Method/Mcp-Name disagree with the body
+}  // namespace rpc_code
+
+enum class MessageKind { kRequest, kNotification, kResponse, kInvalid };
+
+// Classifies one decoded JSON-RPC message (not a batch).
+MessageKind classify(const json& message);
+
+json rpc_error(const json& id, int code, std::string_view message, const json& data = nullptr);
+json rpc_result(const json& id, json result);
+
+}  // namespace warden::mcp

@@ -1,0 +1,54 @@
+#include "frontend/metrics.hpp"
+
+#include <cstdio>
+
+namespace warden::mcp {
+
+namespace {
+
+std::string number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+}  // namespace
+
+void Histogram::observe(double seconds) {
+  for (std::size_t i = 0; i < kBounds.size(); ++i) {
+    if (seconds <= kBounds[i]) ++counts_[i];
+  }
+  ++count_;
+  sum_ += seconds;
+}
+
+void Histogram::render(std::string& out, const std::string& name, const std::string& help) const {
+  out += "# HELP " + name + " " + help + "\n# TYPE " + name + " histogram\n";
+  for (std::size_t i = 0; i < kBounds.size(); ++i) {
+    out += name + "_bucket{le=\"" + number(kBounds[i]) + "\"} " + std::to_string(counts_[i]) + "\n";
+  }
+  out += name + "_bucket{le=\"+Inf\"} " + std::to_string(count_) + "\n";
+  out += name + "_sum " + number(sum_) + "\n";
+  out += name + "_count " + std::to_string(count_) + "\n";
+}
+
+std::string Metrics::render() const {
+  std::string out;
+  out += "# HELP warden_decisions_total Decisions asked of the database, by outcome.\n";
+  out += "# TYPE warden_decisions_total counter\n";
+  for (const char* outcome : {"allowed", "denied", "observe", "unavailable"}) {
+    auto it = decisions_.find(outcome);
+    out += std::string("warden_decisions_total{outcome=\"") + outcome + "\"} " +
+           std::to_string(it == decisions_.end() ? 0 : it->second) + "\n";
+  }
+  decision_latency_.render(out, "warden_decision_duration_seconds",
+                           "Time to get a decision (warden.authorize) from the database.");
+  upstream_latency_.render(out, "warden_upstream_duration_seconds",
+                           "Time an upstream MCP server took to answer a forwarded call.");
+  out += "# HELP warden_calls_in_flight Calls forwarded upstream and not yet answered.\n";
+  out += "# TYPE warden_calls_in_flight gauge\n";
+  out += "warden_calls_in_flight " + std::to_string(in_flight_) + "\n";
+  return out;
+}
+
+}  // namespace warden::mcp

@@ -1,0 +1,43 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace warden::mcp {
+
+// A Prometheus histogram with fixed buckets in seconds.
+class Histogram {
+ public:
+  void observe(double seconds);
+  void render(std::string& out, const std::string& name, const std::string& help) const;
+
+ private:
+  static constexpr std::array<double, 12> kBounds = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                     0.1,   0.25,   0.5,   1,    2.5,   10};
+  std::array<std::uint64_t, kBounds.size()> counts_{};
+  std::uint64_t count_ = 0;
+  double sum_ = 0;
+};
+
+// Counters and gauges served at /metrics (Prometheus text format 0.0.4). One io_context
+// thread updates them, so plain integers suffice.
+class Metrics {
+ public:
+  // outcome: allowed, denied, observe, unavailable.
+  void count_decision(const std::string& outcome) { ++decisions_[outcome]; }
+  Histogram& decision_latency() { return decision_latency_; }
+  Histogram& upstream_latency() { return upstream_latency_; }
+  void call_started() { ++in_flight_; }
+  void call_finished() { --in_flight_; }
+  std::string render() const;
+
+ private:
+  std::map<std::string, std::uint64_t> decisions_;
+  Histogram decision_latency_;
+  Histogram upstream_latency_;
+  std::int64_t in_flight_ = 0;
+};
+
+}  // namespace warden::mcp

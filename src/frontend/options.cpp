@@ -1,0 +1,90 @@
+#include "frontend/options.hpp"
+
+#include <fstream>
+#include <stdexcept>
+
+namespace warden::mcp {
+
+std::string usage() {
+  return "usage:\n"
+         "  warden-mcp serve --db CONNINFO [--listen HOST:PORT] [--allow-origin ORIGIN]...\n"
+         "                   [--allow-host HOST[:PORT]]...   (Host values besides loopback ones,\n"
+         "                   checked when listening on loopback)\n"
+         "                   [--agent-token-file FILE] [--pool N]\n"
+         "  warden-mcp stdio --db CONNINFO --token-file FILE\n"
+         "  warden-mcp --version\n"
+         "CONNINFO names a role that holds warden_proxy, e.g. \"host=/run/pg dbname=warden "
+         "user=gateway\".\n";
+}
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+
+Options parse_options(int argc, char** argv) {
+  Options o;
+  if (argc < 2) throw std::invalid_argument("missing command");
+  o.command = argv[1];
+  if (o.command == "--version" || o.command == "version") {
+    o.command = "version";
+    return o;
+  }
+  if (o.command == "--help" || o.command == "-h" || o.command == "help") {
+    o.command = "help";
+    return o;
+  }
+  if (o.command != "serve" && o.command != "stdio") {
+    throw std::invalid_argument("unknown command " + o.command);
+  }
+  for (int i = 2; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
+    std::string value = argv[++i];
+    if (flag == "--db") {
+      o.db = value;
+    } else if (flag == "--listen" && o.command == "serve") {
+      auto colon = value.rfind(':');
+      if (colon == std::string::npos || colon + 1 == value.size()) {
+        throw std::invalid_argument("--listen takes HOST:PORT");
+      }
+      o.listen_host = value.substr(0, colon);
+      o.listen_port = value.substr(colon + 1);
+      if (o.listen_host.size() > 2 && o.listen_host.front() == '[') {
+        o.listen_host = o.listen_host.substr(1, o.listen_host.size() - 2);
+      }
+    } else if (flag == "--allow-origin" && o.command == "serve") {
+      o.allowed_origins.push_back(value);
+    } else if (flag == "--allow-host" && o.command == "serve") {
+      o.allowed_hosts.push_back(value);
+    } else if (flag == "--agent-token-file" && o.command == "serve") {
+      o.agent_token_file = value;
+    } else if (flag == "--token-file" && o.command == "stdio") {
+      o.token_file = value;
+    } else if (flag == "--pool") {
+      o.pool_size = std::stoi(value);
+      if (o.pool_size < 1 || o.pool_size > 64) throw std::invalid_argument("--pool takes 1..64");
+    } else {
+      throw std::invalid_argument("unknown option " + flag + " for " + o.command);
+    }
+  }
+  if (o.db.empty()) throw std::invalid_argument("--db CONNINFO is required");
+  if (o.command == "stdio" && o.token_file.empty()) {
+    throw std::invalid_argument("--token-file is required for stdio");
+  }
+  if (!o.agent_token_file.empty() && !is_loopback(o.listen_host)) {
+    throw std::invalid_argument("--agent-token-file is allowed only with a loopback --listen");
+  }
+  return o;
+}
+
+std::string read_token_file(const std::string& path) {
+  std::ifstream in(path);
+  std::string token;
+  if (!in || !std::getline(in, token)) throw std::runtime_error("cannot read token file " + path);
+  auto first = token.find_first_not_of(" \t\r");
+  auto last = token.find_last_not_of(" \t\r");
+  if (first == std::string::npos) throw std::runtime_error("token file " + path + " is empty");
+  return token.substr(first, last - first + 1);
+}
+
+}  // namespace warden::mcp

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace warden::mcp {
+
+struct Options {
+  std::string command;  // "serve", "stdio", "version", "help"
+  std::string db;
+  std::string listen_host = "127.0.0.1";
+  std::string listen_port = "8719";
+  std::string token_file;        // stdio: the agent's token
+  std::string agent_token_file;  // serve: token for requests without one (loopback only)
+  std::vector<std::string> allowed_origins;
+  std::vector<std::string> allowed_hosts;
+  int pool_size = 4;
+};
+
+// Parses argv; throws std::invalid_argument with a message meant for the user.
+Options parse_options(int argc, char** argv);
+std::string usage();
+bool is_loopback(const std::string& host);
+// The first line of a token file, trimmed; throws std::runtime_error when unreadable or empty.
+std::string read_token_file(const std::string& path);
+
+}  // namespace warden::mcp

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace warden::mcp {
+
+// An MCP session over HTTP, bound to the agent (and token) that opened it.
+struct Session {
+  std::string agent;
+  std::string human;
+  std::string chain_id;
+  std::string token_id;
+  std::string token;  // the token that opened (or last re-bound) the session
+  std::string protocol_version;
+  std::chrono::steady_clock::time_point last_used;
+};
+
+class Sessions {
+ public:
+  // A new session with an unguessable id (128 bits).
+  std::string open(Session session);
+  Session* find(const std::string& id);
+  bool close(const std::string& id) { return sessions_.erase(id) > 0; }
+  // Forgets sessions idle for longer than `idle`.
+  void expire(std::chrono::steady_clock::duration idle);
+  std::size_t size() const { return sessions_.size(); }
+
+ private:
+  std::map<std::string, Session> sessions_;
+};
+
+}  // namespace warden::mcp

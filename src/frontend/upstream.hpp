@@ -1,0 +1,42 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "frontend/asio.hpp"
+#include "frontend/json_rpc.hpp"
+
+namespace warden::mcp {
+
+// The upstream could not be reached or broke the protocol; nothing useful came back.
+class UpstreamError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// What travels with one forwarded request besides its params.
+// Filled in by the upstream once a request is on its way: tells the upstream to give up on it
+// (notifications/cancelled) when the call's token, chain or agent is revoked.
+struct CancelHook {
+  std::function<void(const std::string& reason)> cancel;
+};
+
+struct ForwardContext {
+  std::string traceparent;             // W3C trace context; empty when none
+  json credential;                     // from warden.authorize: null or {"header"|"env", "value"}
+  std::shared_ptr<CancelHook> cancel;  // may be null
+};
+
+// One upstream MCP server, already initialized on first use. Requests may overlap.
+class Upstream {
+ public:
+  virtual ~Upstream() = default;
+  // The upstream's JSON-RPC response message ({"result"} or {"error"}), without its id.
+  virtual awaitable<json> request(const std::string& method, json params,
+                                  const ForwardContext& context) = 0;
+  virtual void shutdown() = 0;
+};
+
+}  // namespace warden::mcp

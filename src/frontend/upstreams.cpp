@@ -1,0 +1,56 @@
+#include "frontend/upstreams.hpp"
+
+#include <iostream>
+
+#include "frontend/http_upstream.hpp"
+#include "frontend/stdio_upstream.hpp"
+
+namespace warden::mcp {
+
+namespace {
+
+bool same(const UpstreamRow& a, const UpstreamRow& b) {
+  return a.transport == b.transport && a.endpoint == b.endpoint &&
+         a.credential_kind == b.credential_kind && a.credential_env == b.credential_env;
+}
+
+}  // namespace
+
+void Upstreams::reload(const std::vector<UpstreamRow>& rows) {
+  std::map<std::string, Entry> next;
+  for (const auto& row : rows) {
+    auto it = entries_.find(row.name);
+    if (it != entries_.end() && same(it->second.row, row)) {
+      next.emplace(row.name, std::move(it->second));
+      entries_.erase(it);
+      continue;
+    }
+    try {
+      std::shared_ptr<Upstream> upstream;
+      if (row.transport == "stdio") {
+        upstream = std::make_shared<StdioUpstream>(ex_, row.name, row.endpoint, row.credential_env);
+      } else {
+        upstream = make_http_upstream(ex_, row.name, row.endpoint);
+      }
+      next.emplace(row.name, Entry{row, std::move(upstream)});
+    } catch (const std::exception& e) {
+      std::cerr << "warden-mcp: skipping upstream " << row.name << ": " << e.what() << "\n";
+    }
+  }
+  for (auto& [name, entry] : entries_) entry.upstream->shutdown();
+  entries_ = std::move(next);
+  std::cerr << "warden-mcp: " << entries_.size() << " upstream server(s)\n";
+}
+
+std::shared_ptr<Upstream> Upstreams::find(const std::string& name) const {
+  auto it = entries_.find(name);
+  return it == entries_.end() ? nullptr : it->second.upstream;
+}
+
+std::vector<std::string> Upstreams::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, entry] : entries_) out.push_back(name);
+  return out;
+}
+
+}  // namespace warden::mcp

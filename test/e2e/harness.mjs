@@ -1,0 +1,73 @@
+// Shared setup for the end-to-end tests: a fresh database, the gateway role, and processes
+// that print a line when ready. Needs PGHOST/PGPORT/PGUSER of a superuser (scripts/pg env).
+import { spawn, execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const here = path.dirname(fileURLToPath(import.meta.url));
+export const root = path.resolve(here, '../..');
+export const binary = process.env.WARDEN_MCP ?? path.join(root, 'build/warden-mcp');
+export const database = process.env.WARDEN_E2E_DB ?? 'warden_e2e';
+export const modules = path.join(here, 'node_modules');
+
+// Runs SQL as the superuser; returns the rows as arrays of strings.
+export function sql(text, db = database) {
+  const out = execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-At', '-F', '\t',
+    '-d', db, '-c', text], { encoding: 'utf8' });
+  return out.split('\n').filter((l) => l.length > 0).map((l) => l.split('\t'));
+}
+
+export function sqlValue(text) {
+  const rows = sql(text);
+  return rows.length ? rows[0][0] : undefined;
+}
+
+export function quote(s) {
+  return `'${String(s).replaceAll("'", "''")}'`;
+}
+
+export function freshDatabase() {
+  sql(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`, 'postgres');
+  sql(`CREATE DATABASE ${database}`, 'postgres');
+  sql('CREATE EXTENSION warden');
+  sql(`DO $$ BEGIN
+         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'warden_gateway') THEN
+           CREATE ROLE warden_gateway LOGIN IN ROLE warden_proxy;
+         END IF;
+       END $$`);
+}
+
+export function gatewayConninfo(db = database) {
+  return `host=${process.env.PGHOST} port=${process.env.PGPORT} dbname=${db} user=warden_gateway`;
+}
+
+// Starts a process and resolves once a line of its output matches `ready`.
+export function startProcess(command, args, ready, options = {}) {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], ...options });
+  const log = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${command} not ready:\n${log.join('')}`)), 15000);
+    const watch = (stream) => stream.on('data', (chunk) => {
+      const text = chunk.toString();
+      log.push(text);
+      if (process.env.WARDEN_E2E_VERBOSE) process.stderr.write(text);
+      const m = log.join('').match(ready);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, match: m, log });
+      }
+    });
+    watch(child.stdout);
+    watch(child.stderr);
+    child.on('exit', (code) => reject(new Error(`${command} exited ${code}:\n${log.join('')}`)));
+  });
+}
+
+export function startGateway(args = [], db = database) {
+  return startProcess(binary, ['serve', '--db', gatewayConninfo(db), '--listen', '127.0.0.1:0',
+    ...args], /listening on http:\/\/127\.0\.0\.1:(\d+)\/mcp/);
+}
+
+export function stop(child) {
+  if (child && child.exitCode === null) child.kill('SIGTERM');
+}
