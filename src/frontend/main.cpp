@@ -9,6 +9,7 @@
 #include "frontend/gateway.hpp"
 #include "frontend/http_server.hpp"
 #include "frontend/options.hpp"
+#include "frontend/secret_command.hpp"
 #include "frontend/stdio_server.hpp"
 
 using namespace warden::mcp;
@@ -70,6 +71,9 @@ int main(int argc, char** argv) {
     if (options.command == "help") {
       std::cout << usage();
       return 0;
+    }
+    if (options.command == "secret-put") {
+      return run_secret_put(options.db, options.server, options.header, options.secret_template);
     }
     return run(options);
   } catch (const std::invalid_argument& e) {

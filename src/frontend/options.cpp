@@ -12,6 +12,8 @@ std::string usage() {
          "                   checked when listening on loopback)\n"
          "                   [--agent-token-file FILE] [--pool N]\n"
          "  warden-mcp stdio --db CONNINFO --token-file FILE\n"
+         "  warden-mcp secret put --db CONNINFO --server NAME [--header H] [--template T]\n"
+         "                   (reads the secret from standard input, seals it to the vault key)\n"
          "  warden-mcp --version\n"
          "CONNINFO names a role that holds warden_proxy, e.g. \"host=/run/pg dbname=warden "
          "user=gateway\".\n";
@@ -33,10 +35,17 @@ Options parse_options(int argc, char** argv) {
     o.command = "help";
     return o;
   }
-  if (o.command != "serve" && o.command != "stdio") {
+  int first_flag = 2;
+  if (o.command == "secret") {
+    if (argc < 3 || std::string(argv[2]) != "put")
+      throw std::invalid_argument("usage: warden-mcp secret put ...");
+    o.command = "secret-put";
+    first_flag = 3;
+  }
+  if (o.command != "serve" && o.command != "stdio" && o.command != "secret-put") {
     throw std::invalid_argument("unknown command " + o.command);
   }
-  for (int i = 2; i < argc; ++i) {
+  for (int i = first_flag; i < argc; ++i) {
     std::string flag = argv[i];
     if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
     std::string value = argv[++i];
@@ -60,6 +69,12 @@ Options parse_options(int argc, char** argv) {
       o.agent_token_file = value;
     } else if (flag == "--token-file" && o.command == "stdio") {
       o.token_file = value;
+    } else if (flag == "--server" && o.command == "secret-put") {
+      o.server = value;
+    } else if (flag == "--header" && o.command == "secret-put") {
+      o.header = value;
+    } else if (flag == "--template" && o.command == "secret-put") {
+      o.secret_template = value;
     } else if (flag == "--pool") {
       o.pool_size = std::stoi(value);
       if (o.pool_size < 1 || o.pool_size > 64) throw std::invalid_argument("--pool takes 1..64");
@@ -68,6 +83,9 @@ Options parse_options(int argc, char** argv) {
     }
   }
   if (o.db.empty()) throw std::invalid_argument("--db CONNINFO is required");
+  if (o.command == "secret-put" && o.server.empty()) {
+    throw std::invalid_argument("--server NAME is required for secret put");
+  }
   if (o.command == "stdio" && o.token_file.empty()) {
     throw std::invalid_argument("--token-file is required for stdio");
   }

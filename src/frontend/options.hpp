@@ -7,7 +7,7 @@
 namespace warden::mcp {
 
 struct Options {
-  std::string command;  // "serve", "stdio", "version", "help"
+  std::string command;  // "serve", "stdio", "secret-put", "version", "help"
   std::string db;
   std::string listen_host = "127.0.0.1";
   std::string listen_port = "8719";
@@ -16,6 +16,9 @@ struct Options {
   std::vector<std::string> allowed_origins;
   std::vector<std::string> allowed_hosts;
   int pool_size = 4;
+  std::string server;                    // secret put: the upstream server
+  std::string header = "Authorization";  // secret put: header the secret goes into
+  std::string secret_template = "Bearer {secret}";
 };
 
 // Parses argv; throws std::invalid_argument with a message meant for the user.
