@@ -41,6 +41,7 @@ check:
 	@scripts/check
 
 stop:
+	@scripts/mcp stop
 	@scripts/pg stop
 
 cmake-build:
