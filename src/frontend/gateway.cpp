@@ -13,7 +13,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr std::string_view kSeparator = "__";
 constexpr int kMaxPages = 20;
 constexpr auto kCallTimeout = std::chrono::minutes(10);
 
@@ -50,15 +49,6 @@ json unavailable(const json& id, const std::string& why) {
                    "warden decision service unavailable; nothing was forwarded (" + why + ")");
 }
 
-// "server__name" -> (server, name); false when there is no separator.
-bool split_name(const std::string& full, std::string& server, std::string& name) {
-  auto at = full.find(kSeparator);
-  if (at == std::string::npos || at == 0 || at + kSeparator.size() >= full.size()) return false;
-  server = full.substr(0, at);
-  name = full.substr(at + kSeparator.size());
-  return true;
-}
-
 }  // namespace
 
 json Gateway::initialize_result(const json& params) const {
@@ -66,8 +56,10 @@ json Gateway::initialize_result(const json& params) const {
   return {{"protocolVersion", negotiate_version(requested)},
           {"capabilities",
            {{"tools", {{"listChanged", false}}},
-            {"resources", json::object()},
-            {"prompts", json::object()}}},
+            {"resources", {{"subscribe", true}}},
+            {"prompts", json::object()},
+            {"completions", json::object()},
+            {"logging", json::object()}}},
           {"serverInfo", {{"name", "warden-mcp"}, {"version", WARDEN_VERSION}}},
           {"instructions",
            "Tools of several upstream servers, named server__tool. Every call is authorized "
@@ -91,19 +83,29 @@ awaitable<json> Gateway::handle_request(const json& request, const Caller& calle
 
   if (method == "initialize") co_return rpc_result(id, initialize_result(params));
   if (!upstreams_loaded_) co_await reload_upstreams();
-  if (method == "ping" || method == "logging/setLevel") co_return rpc_result(id, json::object());
+  if (method == "ping") co_return rpc_result(id, json::object());
+  if (method == "logging/setLevel") co_return co_await set_level(id, params, caller);
+  if (method == "completion/complete") co_return co_await complete(id, std::move(params), caller);
   if (method == "tools/list") co_return co_await list_tools(id, caller);
   if (method == "prompts/list") co_return co_await list_merged(id, "prompts/list", "prompts");
   if (method == "resources/list") co_return co_await list_merged(id, "resources/list", "resources");
   if (method == "resources/templates/list") {
-    co_return rpc_result(id, {{"resourceTemplates", json::array()}});
+    co_return co_await list_merged(id, "resources/templates/list", "resourceTemplates");
+  }
+  if (method == "resources/subscribe" || method == "resources/unsubscribe") {
+    if (!params.contains("uri") || !params["uri"].is_string()) {
+      co_return rpc_error(id, rpc_code::kInvalidParams, "params.uri must be a string");
+    }
+    auto server = co_await route_uri(id, params["uri"]);
+    if (!server) co_return rpc_error(id, rpc_code::kInvalidParams, "resource not found");
+    co_return co_await relay_plain(id, *server, method, std::move(params), caller);
   }
   if (method == "tools/call" || method == "prompts/get") {
     if (!params.contains("name") || !params["name"].is_string()) {
       co_return rpc_error(id, rpc_code::kInvalidParams, "params.name must be a string");
     }
     std::string server, name;
-    if (!split_name(params["name"], server, name)) {
+    if (!resolve_name(params["name"], server, name)) {
       co_return rpc_error(
           id, rpc_code::kInvalidParams,
           "unknown name " + params["name"].get<std::string>() + " (names are server__name)");
@@ -118,13 +120,13 @@ awaitable<json> Gateway::handle_request(const json& request, const Caller& calle
       co_return rpc_error(id, rpc_code::kInvalidParams, "params.uri must be a string");
     }
     std::string uri = params["uri"];
-    if (!resource_servers_.count(uri)) co_await list_merged(id, "resources/list", "resources");
-    auto it = resource_servers_.find(uri);
-    if (it == resource_servers_.end()) {
-      co_return rpc_error(id, -32002, "resource not found: " + uri);
+    auto server = co_await route_uri(id, uri);
+    if (!server) {
+      co_return rpc_error(id, rpc_code::kInvalidParams, "resource not found: " + uri,
+                          {{"uri", uri}});
     }
     json arguments = {{"uri", uri}};
-    co_return co_await governed_call(id, it->second, uri, method, std::move(params), arguments,
+    co_return co_await governed_call(id, *server, uri, method, std::move(params), arguments,
                                      caller);
   }
   co_return rpc_error(id, rpc_code::kMethodNotFound, "method not found: " + method);
@@ -167,7 +169,7 @@ awaitable<json> Gateway::list_tools(const json& id, const Caller& caller) {
       co_return rpc_error(id, rpc_code::kInternalError, std::string("tools/list: ") + e.what());
     }
     for (auto& tool : visible) {
-      tool["name"] = server + std::string(kSeparator) + tool["name"].get<std::string>();
+      tool["name"] = shown_name(server, tool["name"].get<std::string>());
       tools.push_back(std::move(tool));
     }
   }
@@ -183,7 +185,7 @@ awaitable<json> Gateway::list_merged(const json& id, const std::string& method,
         if (key == "resources" && item.contains("uri") && item["uri"].is_string()) {
           resource_servers_[item["uri"]] = server;
         } else if (item.contains("name") && item["name"].is_string()) {
-          item["name"] = server + std::string(kSeparator) + item["name"].get<std::string>();
+          item["name"] = shown_name(server, item["name"].get<std::string>());
         }
         all.push_back(std::move(item));
       }
@@ -232,8 +234,7 @@ void Gateway::revoked(const json& event) {
 awaitable<json> Gateway::governed_call(const json& id, const std::string& server,
                                        const std::string& target, const std::string& method,
                                        json params, const json& arguments, const Caller& caller) {
-  std::string shown =
-      method == "resources/read" ? target : server + std::string(kSeparator) + target;
+  std::string shown = method == "resources/read" ? target : shown_name(server, target);
   auto started = Clock::now();
   Decision decision;
   try {
@@ -276,10 +277,11 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
     std::uint64_t call = next_call_++;
     in_flight_[call] = InFlight{decision.chain_id, decision.agent, caller.token_id, slot, hook};
     metrics_.call_started();
-    asio::co_spawn(ex_,
-                   forward(upstream, method, std::move(params),
-                           ForwardContext{traceparent, decision.credential, hook}, slot),
-                   asio::detached);
+    asio::co_spawn(
+        ex_,
+        forward(upstream, method, std::move(params),
+                ForwardContext{traceparent, decision.credential, hook, sink_for(caller)}, slot),
+        asio::detached);
     auto got = co_await slot->wait(kCallTimeout);
     in_flight_.erase(call);
     metrics_.call_finished();

@@ -3,11 +3,13 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "frontend/decisions.hpp"
 #include "frontend/event.hpp"
 #include "frontend/metrics.hpp"
+#include "frontend/session_channel.hpp"
 #include "frontend/upstreams.hpp"
 
 namespace warden::mcp {
@@ -19,6 +21,7 @@ struct Caller {
   std::string session_id;
   std::string protocol_version;
   std::string transport;  // "http" or "stdio"
+  ToClient to_client;     // the request's way back to the agent; null: none
 };
 
 // The MCP methods, independent of transport. Every call that reaches an upstream was allowed
@@ -28,6 +31,10 @@ struct Caller {
 //   prompts/get    server__prompt      -> authorize(server, prompt, arguments)
 //   resources/read uri (routed by the  -> authorize(server, uri, {"uri": uri})
 //                  last resources/list)
+// Other methods (completion/complete, resources/subscribe and unsubscribe, logging/setLevel,
+// resources/templates/list) are relayed without a decision; the transports pass them only
+// within an authenticated session. What an upstream sends during a request (progress, logging,
+// sampling, elicitation, roots) goes to that request's agent, and the agent's answers back.
 class Gateway {
  public:
   Gateway(Executor ex, Decisions& decisions, Upstreams& upstreams, Metrics& metrics)
@@ -41,8 +48,24 @@ class Gateway {
   // A revocation announced on warden_events ({"kind": "token"|"chain"|"agent", ...}): calls in
   // flight for it are cancelled upstream and answered with an error at once.
   void revoked(const json& event);
+  // Tools and prompts of `server` keep their own names (no "server__" prefix); names that are
+  // not "<another upstream>__name" are taken as that server's.
+  void expose_bare(std::string server) { bare_server_ = std::move(server); }
+  SessionChannels& channels() { return channels_; }
 
  private:
+  // "server__name" (or a bare name of the bare server) -> (server, name).
+  bool resolve_name(const std::string& full, std::string& server, std::string& name) const;
+  std::string shown_name(const std::string& server, const std::string& name) const;
+  // The upstream serving a resource URI (listed, else the bare server or the only one).
+  awaitable<std::optional<std::string>> route_uri(const json& id, const std::string& uri);
+  awaitable<json> relay_plain(const json& id, const std::string& server, const std::string& method,
+                              json params, const Caller& caller);
+  awaitable<json> set_level(const json& id, const json& params, const Caller& caller);
+  awaitable<json> complete(const json& id, json params, const Caller& caller);
+  // Where what `upstream` sends during a request of `caller` goes.
+  MessageSink sink_for(const Caller& caller);
+
   awaitable<json> list_tools(const json& id, const Caller& caller);
   awaitable<json> list_merged(const json& id, const std::string& method, const std::string& key);
   awaitable<json> governed_call(const json& id, const std::string& server,
@@ -66,7 +89,9 @@ class Gateway {
   std::map<std::string, std::string> resource_servers_;  // uri -> server
   std::map<std::uint64_t, InFlight> in_flight_;
   std::uint64_t next_call_ = 0;
-  bool upstreams_loaded_ = false;  // a request before the first load loads them itself
+  bool upstreams_loaded_ = false;
+  std::string bare_server_;
+  SessionChannels channels_;  // a request before the first load loads them itself
 };
 
 }  // namespace warden::mcp

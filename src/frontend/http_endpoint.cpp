@@ -9,8 +9,11 @@ namespace {
 constexpr auto kSessionIdle = std::chrono::hours(1);
 constexpr std::string_view kMetadataPath = "/.well-known/oauth-protected-resource";
 
+// Header values echoed into messages may hold bytes that are not UTF-8: replace, never throw.
 HttpResponse json_response(unsigned status, const json& body) {
-  return {status, {{"Content-Type", "application/json"}}, body.dump()};
+  return {status,
+          {{"Content-Type", "application/json"}},
+          body.dump(-1, ' ', false, json::error_handler_t::replace)};
 }
 
 // An HTTP-level refusal with a JSON-RPC error body (no id, as the transport spec allows).
@@ -20,6 +23,20 @@ HttpResponse refusal(unsigned status, int code, const std::string& message) {
 
 std::string path_of(const std::string& target) {
   return target.substr(0, target.find('?'));
+}
+
+HttpResponse event_stream(std::shared_ptr<SseStream> stream) {
+  return {200,
+          {{"Content-Type", "text/event-stream"}, {"Cache-Control", "no-cache, no-transform"}},
+          "",
+          std::move(stream)};
+}
+
+// Requests whose upstream may send progress, logging or requests of its own while it runs:
+// answered with an event stream that carries those, then the response.
+bool streams_messages(const std::string& method) {
+  return method == "tools/call" || method == "prompts/get" || method == "resources/read" ||
+         method == "completion/complete";
 }
 
 }  // namespace
@@ -71,9 +88,9 @@ awaitable<HttpResponse> HttpEndpoint::handle(const HttpRequest& request) {
   }
   if (request.method == "POST") co_return co_await post(request);
   if (request.method == "DELETE") co_return co_await end_session(request);
-  // No server-initiated stream yet: the transport allows 405 for GET.
+  if (request.method == "GET") co_return co_await open_stream(request);
   HttpResponse r = refusal(405, rpc_code::kInvalidRequest, "method not allowed on /mcp");
-  r.headers.emplace_back("Allow", "POST, DELETE");
+  r.headers.emplace_back("Allow", "GET, POST, DELETE");
   co_return r;
 }
 
@@ -96,9 +113,10 @@ awaitable<HttpResponse> HttpEndpoint::post(const HttpRequest& request) {
                           " (supported: " + std::string(kSupportedVersions[0]) + ", " +
                           std::string(kSupportedVersions[1]) + ")");
   }
-  json message = json::parse(request.body, nullptr, false);
+  json message = parse_message(request.body);
   if (message.is_discarded()) {
-    co_return refusal(400, rpc_code::kParseError, "parse error: the body is not valid JSON");
+    co_return refusal(400, rpc_code::kParseError,
+                      "parse error: the body is not valid JSON (or nests deeper than 128 levels)");
   }
   if (message.is_array()) {
     co_return refusal(400, rpc_code::kInvalidRequest,
@@ -135,11 +153,59 @@ awaitable<HttpResponse> HttpEndpoint::post(const HttpRequest& request) {
                       "Mcp-Session-Id header is required (send initialize first)");
   }
   if (auto refused = co_await check_binding(request, session_id, *token)) co_return *refused;
+  if (kind == MessageKind::kResponse) {
+    // The agent's answer to an upstream's request (sampling, elicitation, roots).
+    if (!gateway_.channels().deliver(session_id, message)) {
+      co_return refusal(400, rpc_code::kInvalidRequest, "no request of this session has that id");
+    }
+    co_return HttpResponse{202, {}, ""};
+  }
   if (kind != MessageKind::kRequest) co_return HttpResponse{202, {}, ""};
   const Session& session = *sessions_.find(session_id);
-  Caller caller{*token, session.token_id, session_id, session.protocol_version, "http"};
+  Caller caller{*token, session.token_id, session_id, session.protocol_version, "http", nullptr};
+  if (streams_messages(message["method"])) {
+    co_return co_await answer_streaming(std::move(message), std::move(caller));
+  }
   json response = co_await gateway_.handle_request(message, caller);
   co_return json_response(200, response);
+}
+
+awaitable<HttpResponse> HttpEndpoint::answer_streaming(json message, Caller caller) {
+  auto stream = std::make_shared<SseStream>(co_await asio::this_coro::executor);
+  caller.to_client = [stream](const json& m) { stream->push(m); };
+  asio::co_spawn(co_await asio::this_coro::executor,
+                 run_streaming(std::move(message), std::move(caller), stream), asio::detached);
+  co_return event_stream(std::move(stream));
+}
+
+awaitable<void> HttpEndpoint::run_streaming(json message, Caller caller,
+                                            std::shared_ptr<SseStream> stream) {
+  json response;
+  try {
+    response = co_await gateway_.handle_request(message, caller);
+  } catch (const std::exception& e) {
+    response = rpc_error(message["id"], rpc_code::kInternalError, e.what());
+  }
+  stream->push(response);
+  stream->finish();
+}
+
+awaitable<HttpResponse> HttpEndpoint::open_stream(const HttpRequest& request) {
+  auto token = bearer_token(request.header("authorization"));
+  if (!token) token = options_.default_token;
+  if (!token) co_return challenge(request, "");
+  if (!accepts(request.header("accept"), "text/event-stream")) {
+    co_return refusal(406, rpc_code::kInvalidRequest, "Accept must list text/event-stream");
+  }
+  std::string session_id = request.header("mcp-session-id");
+  if (session_id.empty()) {
+    co_return refusal(400, rpc_code::kInvalidRequest, "Mcp-Session-Id header is required");
+  }
+  if (auto refused = co_await check_binding(request, session_id, *token)) co_return *refused;
+  // No event history is kept: a stream resumed with Last-Event-ID starts afresh.
+  auto stream = std::make_shared<SseStream>(co_await asio::this_coro::executor);
+  gateway_.channels().attach(session_id, stream);
+  co_return event_stream(std::move(stream));
 }
 
 awaitable<HttpResponse> HttpEndpoint::initialize(const HttpRequest& request,
@@ -208,6 +274,7 @@ awaitable<HttpResponse> HttpEndpoint::end_session(const HttpRequest& request) {
   }
   if (auto refused = co_await check_binding(request, session_id, *token)) co_return *refused;
   sessions_.close(session_id);
+  gateway_.channels().forget(session_id);
   co_return HttpResponse{200, {}, ""};
 }
 

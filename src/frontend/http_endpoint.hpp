@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -8,6 +9,7 @@
 
 #include "frontend/gateway.hpp"
 #include "frontend/sessions.hpp"
+#include "frontend/sse_stream.hpp"
 
 namespace warden::mcp {
 
@@ -25,6 +27,8 @@ struct HttpResponse {
   unsigned status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // When set, the body is this event stream (text/event-stream), written as it is produced.
+  std::shared_ptr<SseStream> stream = nullptr;
 };
 
 struct EndpointOptions {
@@ -51,6 +55,11 @@ class HttpEndpoint {
  private:
   awaitable<HttpResponse> post(const HttpRequest& request);
   awaitable<HttpResponse> end_session(const HttpRequest& request);
+  // GET /mcp: the session's standalone stream of what upstreams send outside a request.
+  awaitable<HttpResponse> open_stream(const HttpRequest& request);
+  // Answers a request on an event stream: what upstreams send while it runs, then the response.
+  awaitable<HttpResponse> answer_streaming(json message, Caller caller);
+  awaitable<void> run_streaming(json message, Caller caller, std::shared_ptr<SseStream> stream);
   awaitable<HttpResponse> initialize(const HttpRequest& request, const std::string& token,
                                      const json& message);
   // Checks that the token may use the session; nullopt when it may, else the refusal.

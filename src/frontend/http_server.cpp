@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -20,6 +21,9 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr auto kIdleTimeout = std::chrono::seconds(120);
+// A comment is sent on an event stream that is quiet this long: it keeps proxies from closing
+// it and shows us a client that went away.
+constexpr auto kKeepAlive = std::chrono::seconds(15);
 
 HttpRequest to_request(const http::request<http::string_body>& in) {
   HttpRequest out;
@@ -65,6 +69,34 @@ awaitable<void> drain(beast::tcp_stream& stream) {
   }
 }
 
+// Writes a response whose body is an event stream, chunk by chunk as events come; false when
+// the client went away (the stream is then abandoned).
+awaitable<bool> write_event_stream(beast::tcp_stream& stream, const HttpResponse& in,
+                                   unsigned version, bool keep_alive) {
+  http::response<http::empty_body> head{static_cast<http::status>(in.status), version};
+  head.set(http::field::server, "warden-mcp/" WARDEN_VERSION);
+  for (const auto& [name, value] : in.headers) head.set(name, value);
+  head.keep_alive(keep_alive);
+  head.chunked(true);
+  http::response_serializer<http::empty_body> serializer{head};
+  beast::error_code ec;
+  stream.expires_after(kIdleTimeout);
+  co_await http::async_write_header(stream, serializer, asio::redirect_error(use_awaitable, ec));
+  while (!ec) {
+    auto event = co_await in.stream->next(kKeepAlive);
+    if (!event) break;
+    stream.expires_after(kIdleTimeout);
+    co_await asio::async_write(stream, http::make_chunk(asio::buffer(*event)),
+                               asio::redirect_error(use_awaitable, ec));
+  }
+  if (!ec) {
+    co_await asio::async_write(stream, http::make_chunk_last(),
+                               asio::redirect_error(use_awaitable, ec));
+  }
+  if (ec) in.stream->abandon();
+  co_return !ec;
+}
+
 awaitable<void> serve_connection(tcp::socket socket, HttpEndpoint& endpoint) {
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
@@ -99,6 +131,11 @@ awaitable<void> serve_connection(tcp::socket socket, HttpEndpoint& endpoint) {
       result = {500,
                 {{"Content-Type", "application/json"}},
                 rpc_error(nullptr, -32603, "internal error").dump()};
+    }
+    if (result.stream) {
+      bool open = co_await write_event_stream(stream, result, request.version(), keep_alive);
+      if (!open || !keep_alive) break;
+      continue;
     }
     auto response = to_response(result, request.version(), keep_alive);
     stream.expires_after(kIdleTimeout);

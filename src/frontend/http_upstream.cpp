@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include <iostream>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
@@ -10,6 +12,7 @@
 
 #include "frontend/event.hpp"
 #include "frontend/http_rules.hpp"
+#include "frontend/sse_stream.hpp"
 #include "frontend/url.hpp"
 
 namespace warden::mcp {
@@ -25,11 +28,20 @@ constexpr auto kTimeout = std::chrono::seconds(300);
 constexpr std::size_t kMaxBody = 64 * 1024 * 1024;
 constexpr std::string_view kUpstreamVersion = "2025-06-18";
 
+// What warden-mcp declares to upstreams on behalf of its agents: their requests are passed to
+// the agent whose call they belong to; an agent that cannot serve one answers with an error.
+json client_capabilities() {
+  return {{"sampling", json::object()},
+          {"elicitation", json::object()},
+          {"roots", {{"listChanged", true}}}};
+}
+
 struct Reply {
   unsigned status = 0;
   std::string session_id;
   std::string content_type;
   std::string body;
+  json message;  // the response, when it came as an event of an event stream
 };
 
 ssl::context& tls_context() {
@@ -42,51 +54,44 @@ ssl::context& tls_context() {
   return context;
 }
 
+bool is_event_stream(const std::string& content_type) {
+  return accepts(content_type, "text/event-stream") && !is_json_content_type(content_type);
+}
+
+// Writes the request and reads the reply. An event stream is read as it arrives: the response
+// with `id` ends it; other messages go to `on_message` at once (a request of the upstream must
+// reach the agent, and its answer the upstream, before the response can come).
 template <class Stream>
-awaitable<Reply> exchange(Stream& stream, http::request<http::string_body>& request) {
+awaitable<Reply> exchange(Stream& stream, http::request<http::string_body>& request, const json& id,
+                          const std::function<void(const json&)>& on_message) {
   co_await http::async_write(stream, request, use_awaitable);
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(kMaxBody);
-  co_await http::async_read(stream, buffer, parser, use_awaitable);
-  auto& response = parser.get();
-  co_return Reply{response.result_int(), std::string(response["Mcp-Session-Id"]),
-                  std::string(response[http::field::content_type]), std::move(response.body())};
-}
-
-// The JSON-RPC response with the wanted id from an SSE body (events separated by blank lines).
-json response_from_sse(const std::string& body, const json& id) {
-  std::string data;
-  auto flush = [&]() -> json {
-    json message = json::parse(data, nullptr, false);
-    data.clear();
-    if (message.is_object() && message.contains("id") && message["id"] == id &&
-        (message.contains("result") || message.contains("error"))) {
-      return message;
-    }
-    return nullptr;
-  };
-  std::size_t pos = 0;
-  while (pos <= body.size()) {
-    std::size_t end = body.find('\n', pos);
-    std::string line = body.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) {
-      if (!data.empty()) {
-        json m = flush();
-        if (!m.is_null()) return m;
-      }
-    } else if (line.rfind("data:", 0) == 0) {
-      std::string_view v = std::string_view(line).substr(5);
-      if (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-      if (!data.empty()) data += '\n';
-      data += v;
-    }
-    if (end == std::string::npos) break;
-    pos = end + 1;
+  co_await http::async_read_header(stream, buffer, parser, use_awaitable);
+  Reply reply{parser.get().result_int(),
+              std::string(parser.get()["Mcp-Session-Id"]),
+              std::string(parser.get()[http::field::content_type]),
+              {},
+              nullptr};
+  if (!is_event_stream(reply.content_type) || id.is_null()) {
+    co_await http::async_read(stream, buffer, parser, use_awaitable);
+    reply.body = std::move(parser.get().body());
+    co_return reply;
   }
-  if (!data.empty()) return flush();
-  return nullptr;
+  while (!parser.is_done()) {
+    co_await http::async_read_some(stream, buffer, parser, use_awaitable);
+    for (const auto& data : take_sse_data(parser.get().body())) {
+      json message = parse_message(data);
+      MessageKind kind = classify(message);
+      if (kind == MessageKind::kResponse && message["id"] == id) {
+        reply.message = std::move(message);
+        co_return reply;
+      }
+      if (kind == MessageKind::kRequest || kind == MessageKind::kNotification) on_message(message);
+    }
+  }
+  co_return reply;
 }
 
 class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUpstream> {
@@ -102,7 +107,7 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
       std::int64_t id = next_id_++;
       json message = {{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}};
       if (context.cancel) {
-        ForwardContext plain{context.traceparent, context.credential, nullptr};
+        ForwardContext plain{context.traceparent, context.credential, nullptr, nullptr};
         context.cancel->cancel = [weak = weak_from_this(), id, plain](const std::string& reason) {
           if (auto self = weak.lock()) {
             asio::co_spawn(self->ex_, self->notify_cancelled(self, id, reason, plain),
@@ -110,13 +115,13 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
           }
         };
       }
-      Reply reply = co_await post(message, context);
+      Reply reply = co_await post(message, context, id);
       if (reply.status == 404 && !session_id_.empty() && attempt == 0) {
         initialized_ = false;  // the upstream forgot our session: handshake again
         session_id_.clear();
         continue;
       }
-      co_return answer_of(reply, id);
+      co_return answer_of(reply);
     }
   }
 
@@ -136,14 +141,14 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
   }
 
  private:
-  json answer_of(const Reply& reply, const json& id) {
+  json answer_of(const Reply& reply) {
     if (reply.status < 200 || reply.status >= 300) {
       throw UpstreamError("upstream " + name_ + " answered HTTP " + std::to_string(reply.status));
     }
-    json message = accepts(reply.content_type, "text/event-stream") &&
-                           !is_json_content_type(reply.content_type)
-                       ? response_from_sse(reply.body, id)
-                       : json::parse(reply.body, nullptr, false);
+    // An event stream that ended without the response leaves `message` null.
+    json message = reply.message.is_object()             ? reply.message
+                   : is_event_stream(reply.content_type) ? json()
+                                                         : parse_message(reply.body);
     if (!message.is_object() || (!message.contains("result") && !message.contains("error"))) {
       throw UpstreamError("upstream " + name_ + " sent no JSON-RPC response");
     }
@@ -170,10 +175,10 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
                      {"method", "initialize"},
                      {"params",
                       {{"protocolVersion", kUpstreamVersion},
-                       {"capabilities", json::object()},
+                       {"capabilities", client_capabilities()},
                        {"clientInfo", {{"name", "warden-mcp"}, {"version", WARDEN_VERSION}}}}}};
-        Reply reply = co_await post(init, context);
-        json answer = answer_of(reply, init["id"]);
+        Reply reply = co_await post(init, context, init["id"]);
+        json answer = answer_of(reply);
         if (!answer.contains("result")) {
           throw UpstreamError("upstream " + name_ + " refused initialize: " + answer.dump());
         }
@@ -192,7 +197,40 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
     }
   }
 
-  awaitable<Reply> post(const json& message, const ForwardContext& context) {
+  // Passes a message the upstream sent during a request to the request's sink, with a way to
+  // answer it when it is a request (the answer is POSTed with the request's credential).
+  void relay(const json& message, const ForwardContext& context) {
+    Answer answer;
+    if (message.contains("id")) {
+      ForwardContext plain{context.traceparent, context.credential, nullptr, nullptr};
+      answer = [weak = weak_from_this(), plain](json response) {
+        if (auto self = weak.lock()) {
+          asio::co_spawn(self->ex_, self->send_answer(self, std::move(response), plain),
+                         asio::detached);
+        }
+      };
+      if (message["method"] == "ping") return answer(rpc_result(message["id"], json::object()));
+    }
+    if (context.on_message) return context.on_message(message, std::move(answer));
+    if (answer) {
+      answer(rpc_error(message["id"], rpc_code::kMethodNotFound,
+                       "warden-mcp has no client to pass this request to"));
+    }
+  }
+
+  awaitable<void> send_answer(std::shared_ptr<HttpUpstream> self, json response,
+                              ForwardContext context) {
+    (void)self;
+    try {
+      co_await post(response, context);
+    } catch (const UpstreamError& e) {
+      std::cerr << "warden-mcp: cannot answer upstream " << name_ << ": " << e.what() << "\n";
+    }
+  }
+
+  awaitable<Reply> post(const json& message, const ForwardContext& context,
+                        const json& id = nullptr) {
+    auto sink = [this, &context](const json& m) { relay(m, context); };
     http::request<http::string_body> request{http::verb::post, url_.target, 11};
     request.set(http::field::host, url_.host);
     request.set(http::field::user_agent, "warden-mcp/" WARDEN_VERSION);
@@ -216,7 +254,7 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
         beast::tcp_stream stream(ex_);
         stream.expires_after(kTimeout);
         co_await stream.async_connect(endpoints, use_awaitable);
-        Reply reply = co_await exchange(stream, request);
+        Reply reply = co_await exchange(stream, request, id, sink);
         beast::error_code ec;
         stream.socket().shutdown(tcp::socket::shutdown_both, ec);
         co_return reply;
@@ -229,7 +267,7 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
       beast::get_lowest_layer(stream).expires_after(kTimeout);
       co_await beast::get_lowest_layer(stream).async_connect(endpoints, use_awaitable);
       co_await stream.async_handshake(ssl::stream_base::client, use_awaitable);
-      co_return co_await exchange(stream, request);
+      co_return co_await exchange(stream, request, id, sink);
     } catch (const boost::system::system_error& e) {
       throw UpstreamError("upstream " + name_ + " (" + url_.host + ":" + url_.port +
                           ") failed: " + e.code().message());

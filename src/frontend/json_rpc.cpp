@@ -1,5 +1,9 @@
 #include "frontend/json_rpc.hpp"
 
+#include <limits>
+
+#include "core/bounded_json.hpp"
+
 namespace warden::mcp {
 
 namespace {
@@ -9,6 +13,11 @@ bool valid_id(const json& id) {
 }
 
 }  // namespace
+
+json parse_message(std::string_view text) {
+  auto parsed = parse_json_bounded(text, kMaxMessageDepth, std::numeric_limits<std::size_t>::max());
+  return parsed ? std::move(*parsed) : json(json::value_t::discarded);
+}
 
 MessageKind classify(const json& message) {
   if (!message.is_object()) return MessageKind::kInvalid;

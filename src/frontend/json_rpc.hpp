@@ -26,6 +26,14 @@ inline constexpr int kHeaderMismatch = -32020;       // Mcp-Method/Mcp-Name disa
 
 enum class MessageKind { kRequest, kNotification, kResponse, kInvalid };
 
+// Deepest nesting accepted in a message from an agent or an upstream: code that walks a value
+// (copying, comparing, dumping) recurses, so a body of a million '[' would exhaust the stack.
+inline constexpr std::size_t kMaxMessageDepth = 128;
+
+// Parses one incoming message; a discarded value (is_discarded()) when the text is not JSON or
+// is nested deeper than kMaxMessageDepth. Never throws.
+json parse_message(std::string_view text);
+
 // Classifies one decoded JSON-RPC message (not a batch).
 MessageKind classify(const json& message);
 

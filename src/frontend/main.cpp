@@ -23,6 +23,7 @@ int run(const Options& options) {
   Upstreams upstreams(io.get_executor());
   Metrics metrics;
   Gateway gateway(io.get_executor(), decisions, upstreams, metrics);
+  if (!options.bare_names.empty()) gateway.expose_bare(options.bare_names);
 
   auto reload = [&] { asio::co_spawn(io, gateway.reload_upstreams(), asio::detached); };
   auto on_event = [&](const json& event) {

@@ -10,8 +10,10 @@ std::string usage() {
          "  warden-mcp serve --db CONNINFO [--listen HOST:PORT] [--allow-origin ORIGIN]...\n"
          "                   [--allow-host HOST[:PORT]]...   (Host values besides loopback ones,\n"
          "                   checked when listening on loopback)\n"
-         "                   [--agent-token-file FILE] [--pool N]\n"
-         "  warden-mcp stdio --db CONNINFO --token-file FILE\n"
+         "                   [--agent-token-file FILE] [--pool N] [--bare-names SERVER]\n"
+         "  warden-mcp stdio --db CONNINFO --token-file FILE [--bare-names SERVER]\n"
+         "  --bare-names SERVER: that upstream's tools and prompts keep their own names (others\n"
+         "                   stay SERVER__NAME); every call is still authorized and audited.\n"
          "  warden-mcp secret put --db CONNINFO --server NAME [--header H] [--template T]\n"
          "                   (reads the secret from standard input, seals it to the vault key)\n"
          "  warden-mcp --version\n"
@@ -67,6 +69,8 @@ Options parse_options(int argc, char** argv) {
       o.allowed_hosts.push_back(value);
     } else if (flag == "--agent-token-file" && o.command == "serve") {
       o.agent_token_file = value;
+    } else if (flag == "--bare-names" && o.command != "secret-put") {
+      o.bare_names = value;
     } else if (flag == "--token-file" && o.command == "stdio") {
       o.token_file = value;
     } else if (flag == "--server" && o.command == "secret-put") {

@@ -13,6 +13,7 @@ struct Options {
   std::string listen_port = "8719";
   std::string token_file;        // stdio: the agent's token
   std::string agent_token_file;  // serve: token for requests without one (loopback only)
+  std::string bare_names;        // the upstream whose tools and prompts keep their own names
   std::vector<std::string> allowed_origins;
   std::vector<std::string> allowed_hosts;
   int pool_size = 4;

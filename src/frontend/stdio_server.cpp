@@ -27,10 +27,14 @@ class StdioServer : public std::enable_shared_from_this<StdioServer> {
         decisions_(decisions),
         in_(io, ::fcntl(0, F_DUPFD_CLOEXEC, 0)),
         out_(io, ::fcntl(1, F_DUPFD_CLOEXEC, 0)),
-        caller_{std::move(token), "", "", std::string(kLatestVersion), "stdio"} {}
+        caller_{std::move(token), "", "", std::string(kLatestVersion), "stdio", nullptr} {}
 
   // `self` keeps the server alive: a coroutine body runs only after co_spawn returns.
   awaitable<void> read_loop(std::shared_ptr<StdioServer> self) {
+    // What upstreams send during a call (progress, sampling, ...) goes out on stdout too.
+    caller_.to_client = [weak = weak_from_this()](const json& message) {
+      if (auto server = weak.lock()) server->send(message);
+    };
     asio::streambuf buffer(kMaxLine);
     for (;;) {
       boost::system::error_code ec;
@@ -52,7 +56,7 @@ class StdioServer : public std::enable_shared_from_this<StdioServer> {
  private:
   awaitable<void> handle(std::shared_ptr<StdioServer> self, std::string line) {
     (void)self;
-    json message = json::parse(line, nullptr, false);
+    json message = parse_message(line);
     if (message.is_discarded()) {
       send(rpc_error(nullptr, rpc_code::kParseError, "parse error"));
       co_return;
@@ -65,6 +69,10 @@ class StdioServer : public std::enable_shared_from_this<StdioServer> {
     if (kind == MessageKind::kInvalid) {
       send(rpc_error(message.is_object() && message.contains("id") ? message["id"] : json(nullptr),
                      rpc_code::kInvalidRequest, "invalid JSON-RPC message"));
+      co_return;
+    }
+    if (kind == MessageKind::kResponse) {  // the answer to an upstream's request
+      gateway_.channels().deliver(caller_.session_id, message);
       co_return;
     }
     if (kind != MessageKind::kRequest) co_return;

@@ -178,7 +178,22 @@ awaitable<void> StdioUpstream::ensure_ready(const json& credential) {
 awaitable<json> StdioUpstream::request(const std::string& method, json params,
                                        const ForwardContext& context) {
   co_await ensure_ready(context.credential);
-  json answer = co_await exchange(method, std::move(params), context.cancel);
+  // Progress notifications name the request's progress token: they reach its caller. Other
+  // messages of a shared child cannot be told apart by call and are not passed through.
+  std::string progress;
+  if (context.on_message && params.contains("_meta") && params["_meta"].is_object() &&
+      params["_meta"].contains("progressToken")) {
+    progress = params["_meta"]["progressToken"].dump();
+    progress_sinks_[progress] = context.on_message;
+  }
+  json answer;
+  try {
+    answer = co_await exchange(method, std::move(params), context.cancel);
+  } catch (...) {
+    progress_sinks_.erase(progress);
+    throw;
+  }
+  progress_sinks_.erase(progress);
   if (answer.contains("__closed")) {
     throw UpstreamError("upstream " + name_ + " exited before answering");
   }
@@ -261,13 +276,19 @@ awaitable<void> StdioUpstream::read_loop(std::shared_ptr<StdioUpstream> self,
 }
 
 void StdioUpstream::on_message(const std::string& line) {
-  json message = json::parse(line, nullptr, false);
+  json message = parse_message(line);
   if (message.is_discarded() || !message.is_object()) return;
   MessageKind kind = classify(message);
   if (kind == MessageKind::kResponse) {
     if (!message["id"].is_number_integer()) return;
     auto it = pending_.find(message["id"].get<std::int64_t>());
     if (it != pending_.end()) it->second->set(std::move(message));
+  } else if (kind == MessageKind::kNotification && message["method"] == "notifications/progress") {
+    const json& params = message.value("params", json::object());
+    auto it = params.is_object() && params.contains("progressToken")
+                  ? progress_sinks_.find(params["progressToken"].dump())
+                  : progress_sinks_.end();
+    if (it != progress_sinks_.end()) it->second(message, nullptr);
   } else if (kind == MessageKind::kRequest) {
     // Server-to-client requests: answer ping; the rest is not passed through yet.
     if (message["method"] == "ping") {

@@ -53,6 +53,7 @@ class StdioUpstream : public Upstream, public std::enable_shared_from_this<Stdio
   bool shut_down_ = false;
   std::int64_t next_id_ = 1;
   std::map<std::int64_t, std::shared_ptr<Pending<json>>> pending_;
+  std::map<std::string, MessageSink> progress_sinks_;  // progress token (JSON text) -> caller
 };
 
 }  // namespace warden::mcp

@@ -23,10 +23,18 @@ struct CancelHook {
   std::function<void(const std::string& reason)> cancel;
 };
 
+// Sends the response to a request the upstream made back to that upstream.
+using Answer = std::function<void(json response)>;
+// Receives what the upstream sends while one request runs besides its response: notifications
+// (progress, logging) and requests of its own (sampling, elicitation, roots), with the way to
+// answer them.
+using MessageSink = std::function<void(const json& message, Answer answer)>;
+
 struct ForwardContext {
   std::string traceparent;             // W3C trace context; empty when none
   json credential;                     // from warden.authorize: null or {"header"|"env", "value"}
   std::shared_ptr<CancelHook> cancel;  // may be null
+  MessageSink on_message;              // may be null: notifications dropped, requests refused
 };
 
 // One upstream MCP server, already initialized on first use. Requests may overlap.

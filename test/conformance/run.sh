@@ -150,9 +150,7 @@ run_direct() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# gateway mode (not wired yet: warden-mcp's HTTP front-end is being written).
-#
-# What it does once start_gateway exists:
+# gateway mode:
 #   1. run_direct's steps (fixture on a free port, suite against it) -> verdicts "direct";
 #   2. with the private cluster running (scripts/pg start), register the fixture and one agent:
 #        SELECT warden.add_human('conformance@example.com', 'Conformance');
@@ -177,11 +175,58 @@ run_direct() {
 # resources/subscribe, logging/setLevel, SSE resumption (Last-Event-ID), DELETE of a session,
 # and reject a non-loopback Host/Origin with a 4xx (dns-rebinding-protection).
 
-# start_gateway FIXTURE_URL LOGDIR: sets GATEWAY_URL, or returns 1 when it cannot. The one
-# function left to write.
+# start_gateway FIXTURE_URL LOGDIR: sets GATEWAY_URL, or returns 1 when it cannot. Uses the
+# private cluster (scripts/pg; started when it is not running) and a fresh database
+# $WARDEN_CONFORMANCE_DB (default warden_conformance); warden-mcp connects as warden_gateway, a
+# login role holding only warden_proxy, and shows the fixture's tools and prompts under their own
+# names (--bare-names fixture), since the scenarios call them so.
+CONFORMANCE_DB="${WARDEN_CONFORMANCE_DB:-warden_conformance}"
 start_gateway() {
-  echo "conformance: gateway mode is not wired yet (start_gateway in $0)" >&2
+  local fixture="$1" out="$2" bin="${WARDEN_MCP:-$ROOT/build/warden-mcp}" token port
+  [ -x "$bin" ] || { echo "conformance: $bin is missing (make, or cmake --build build)" >&2; return 1; }
+  "$ROOT/scripts/pg" status >/dev/null 2>&1 || "$ROOT/scripts/pg" start >&2 || return 1
+  eval "$("$ROOT/scripts/pg" env)"
+  sql() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
+  sql -d postgres -c "DROP DATABASE IF EXISTS $CONFORMANCE_DB WITH (FORCE)" \
+    -c "CREATE DATABASE $CONFORMANCE_DB" >"$out/setup.log" 2>&1 || { cat "$out/setup.log" >&2; return 1; }
+  sql -d "$CONFORMANCE_DB" -v url="$fixture" >>"$out/setup.log" 2>&1 <<'SQL' || { cat "$out/setup.log" >&2; return 1; }
+CREATE EXTENSION warden;
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'warden_gateway') THEN
+    CREATE ROLE warden_gateway LOGIN IN ROLE warden_proxy;
+  END IF;
+END $$;
+SELECT warden.add_human('conformance@example.com', 'Conformance');
+SELECT warden.add_agent('conformance', 'conformance@example.com', 'MCP conformance suite');
+SELECT warden.add_server('fixture', :'url');
+SELECT warden.grant('conformance', 'fixture/*', ttl => '1 hour', reason => 'conformance');
+SQL
+  token="$(sql -d "$CONFORMANCE_DB" -c "SELECT token FROM warden.start_chain(
+      'conformance@example.com', 'conformance', 'conformance run', ttl => '1 hour')")" || return 1
+  (umask 077 && printf '%s\n' "$token" >"$out/agent-token")
+  "$bin" serve --db "host=$PGHOST port=$PGPORT dbname=$CONFORMANCE_DB user=warden_gateway" \
+    --listen 127.0.0.1:0 --agent-token-file "$out/agent-token" --bare-names fixture \
+    >"$out/gateway.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 100); do
+    port="$(sed -n 's|^warden-mcp: listening on http://127\.0\.0\.1:\([0-9]*\)/mcp$|\1|p' "$out/gateway.log")"
+    if [ -n "$port" ]; then GATEWAY_URL="http://127.0.0.1:$port/mcp"; return 0; fi
+    kill -0 "${PIDS[-1]}" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$out/gateway.log" >&2
   return 1
+}
+
+# audit_summary: what warden recorded for the run's governed calls (every tools/call,
+# resources/read and prompts/get is an event with a decision and an outcome).
+audit_summary() {
+  psql -X -q -At -F ' ' -d "$CONFORMANCE_DB" -c "SELECT count(*) FILTER (WHERE allowed),
+      count(*) FILTER (WHERE NOT allowed) FROM warden.events WHERE agent = 'conformance'
+      AND kind = 'call'" 2>/dev/null |
+    while read -r allowed denied; do
+      echo "conformance gateway: audited decisions: $allowed allowed, $denied denied"
+    done
 }
 
 run_gateway() {
@@ -192,6 +237,7 @@ run_gateway() {
   start_gateway "$FIXTURE_URL" "$out" || die "no gateway"
   echo "conformance: gateway at $GATEWAY_URL in front of $FIXTURE_URL"
   run_cli "$GATEWAY_URL" "$out" "$out/verdicts"
+  audit_summary
   # Judge: a scenario that passes directly must pass through the gateway; one that fails
   # directly counts as expected, whatever the gateway does.
   awk 'NR == FNR { d[$1] = $2; next }
