@@ -1,0 +1,52 @@
+// The one client of bench/proxy: C sessions of the official MCP SDK client (Streamable HTTP),
+// each making its share of N sequential tools/call requests, all sessions at once. Prints one
+// JSON line: {target, clients, calls, p50_ms, p99_ms, calls_per_s}.
+// usage: node client.mjs TARGET URL TOOL CLIENTS CALLS [BEARER]
+import { performance } from 'node:perf_hooks';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
+const [target, url, tool, clientsArg, callsArg, bearer] = process.argv.slice(2);
+const clients = Number(clientsArg);
+const calls = Number(callsArg);
+const warmup = 20;
+
+async function connect() {
+  const c = new Client({ name: 'bench-proxy', version: '1.0.0' });
+  const headers = bearer ? { Authorization: `Bearer ${bearer}` } : {};
+  await c.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
+  return c;
+}
+
+async function call(c, i) {
+  const r = await c.callTool({ name: tool, arguments: { message: `bench ${i}` } });
+  if (r.isError || !String(r.content?.[0]?.text).includes(`bench ${i}`)) {
+    throw new Error(`${target}: unexpected answer ${JSON.stringify(r)}`);
+  }
+}
+
+const sessions = [];
+for (let i = 0; i < clients; i++) sessions.push(await connect());
+await Promise.all(sessions.map(async (c) => { for (let i = 0; i < warmup; i++) await call(c, i); }));
+
+const latencies = [];
+const share = Math.ceil(calls / clients);
+const started = performance.now();
+await Promise.all(sessions.map(async (c, n) => {
+  for (let i = 0; i < share; i++) {
+    const t = performance.now();
+    await call(c, n * share + i);
+    latencies.push(performance.now() - t);
+  }
+}));
+const seconds = (performance.now() - started) / 1000;
+await Promise.all(sessions.map((c) => c.close().catch(() => {})));
+
+latencies.sort((a, b) => a - b);
+const pct = (p) => latencies[Math.min(latencies.length - 1, Math.ceil((p / 100) * latencies.length) - 1)];
+console.log(JSON.stringify({
+  target, clients, calls: latencies.length,
+  p50_ms: Number(pct(50).toFixed(3)), p99_ms: Number(pct(99).toFixed(3)),
+  calls_per_s: Number((latencies.length / seconds).toFixed(1)),
+}));
+process.exit(0);

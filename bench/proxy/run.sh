@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# bench/proxy: one MCP client (client.mjs, the official SDK over Streamable HTTP), one upstream
+# (server-everything's `echo`, over Streamable HTTP) and the same tools/call requests, in one
+# run, through
+#   direct        the upstream itself
+#   warden-mcp    the upstream registered as an http server; a decision (warden.authorize) and an
+#                 audit event (+ warden.complete) per call, grant everything/echo
+#   supergateway  npm's stdio -> Streamable HTTP bridge (ungoverned), --stateful: one
+#                 server-everything child per session
+#   warden-stdio  (extra, not in the ratios) warden-mcp in front of server-everything over stdio,
+#                 as supergateway is, but one child shared by all sessions
+# at 1 client and at 16 concurrent clients. Prints p50/p99 latency and calls/s per target and
+# the ratios: warden-mcp p50 minus direct p50 (ms), warden-mcp calls/s / supergateway calls/s.
+# Env: BENCH_CALLS (default 2000 per run), WARDEN_MCP (default build/warden-mcp),
+# PGHOST/PGPORT/PGUSER of a superuser (scripts/pg env).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+cd "$root"
+if [ -z "${PGHOST:-}" ] && [ -x scripts/pg ]; then eval "$(scripts/pg env)"; export PGHOST PGPORT PGUSER; fi
+calls=${BENCH_CALLS:-2000}
+binary=${WARDEN_MCP:-$root/build/warden-mcp}
+db=bench_proxy
+psql=(psql -X -q -v ON_ERROR_STOP=1 -At)
+
+if [ ! -d "$here/node_modules/supergateway" ] || [ ! -d "$here/node_modules/@modelcontextprotocol/sdk" ]; then
+  (cd "$here" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+everything="$here/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
+supergateway="$here/node_modules/supergateway/dist/index.js"
+
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  "${psql[@]}" -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
+wait_port() {  # port name
+  for _ in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "bench/proxy: $2 did not listen on $1" >&2; exit 1
+}
+
+# The upstream, shared by direct and warden-mcp.
+up_port=$(free_port)
+PORT=$up_port node "$everything" streamableHttp >/tmp/bench-proxy-upstream.log 2>&1 &
+pids+=($!)
+wait_port "$up_port" server-everything
+
+# warden-mcp with its own database.
+"${psql[@]}" -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+"${psql[@]}" -d "$db" >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION warden;
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'warden_gateway') THEN
+    CREATE ROLE warden_gateway LOGIN IN ROLE warden_proxy;
+  END IF;
+END \$\$;
+SELECT warden.add_human('bench@example.com');
+SELECT warden.add_agent('bench-bot', 'bench@example.com');
+SELECT warden.add_server('everything', 'http://127.0.0.1:$up_port/mcp', 'http');
+SELECT warden.grant('bench-bot', 'everything/echo');
+SELECT warden.add_server('stdio', 'node $everything stdio', 'stdio');
+SELECT warden.grant('bench-bot', 'stdio/echo');
+SQL
+token=$("${psql[@]}" -d "$db" -c "SELECT token FROM warden.start_chain('bench@example.com', 'bench-bot', 'bench', ttl => '2 hours')")
+w_port=$(free_port)
+"$binary" serve --db "host=$PGHOST port=$PGPORT dbname=$db user=warden_gateway" --listen "127.0.0.1:$w_port" \
+  >/tmp/bench-proxy-warden.log 2>&1 &
+pids+=($!)
+wait_port "$w_port" warden-mcp
+
+s_port=$(free_port)
+node "$supergateway" --stdio "node $everything stdio" --outputTransport streamableHttp --stateful \
+  --port "$s_port" --logLevel none >/tmp/bench-proxy-supergateway.log 2>&1 &
+pids+=($!)
+wait_port "$s_port" supergateway
+
+results=$(mktemp)
+for clients in 1 16; do
+  node "$here/client.mjs" direct "http://127.0.0.1:$up_port/mcp" echo "$clients" "$calls" >>"$results"
+  node "$here/client.mjs" warden-mcp "http://127.0.0.1:$w_port/mcp" everything__echo "$clients" "$calls" "$token" >>"$results"
+  node "$here/client.mjs" supergateway "http://127.0.0.1:$s_port/mcp" echo "$clients" "$calls" >>"$results"
+  node "$here/client.mjs" warden-stdio "http://127.0.0.1:$w_port/mcp" stdio__echo "$clients" "$calls" "$token" >>"$results"
+done
+
+audited=$("${psql[@]}" -d "$db" -c "SELECT count(*) FROM warden.events WHERE kind = 'call' AND allowed")
+node - "$results" "$audited" <<'JS'
+const fs = require('fs');
+const rows = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const get = (t, c) => rows.find((r) => r.target === t && r.clients === c);
+console.log('target        clients   calls   p50 ms   p99 ms   calls/s');
+for (const r of rows) {
+  console.log(`${r.target.padEnd(13)} ${String(r.clients).padStart(7)} ${String(r.calls).padStart(7)} `
+    + `${r.p50_ms.toFixed(2).padStart(8)} ${r.p99_ms.toFixed(2).padStart(8)} ${r.calls_per_s.toFixed(0).padStart(9)}`);
+}
+for (const c of [1, 16]) {
+  const d = get('direct', c), w = get('warden-mcp', c), s = get('supergateway', c);
+  console.log(`${c} client(s): warden-mcp p50 - direct p50 = ${(w.p50_ms - d.p50_ms).toFixed(2)} ms (aim < 1 ms); `
+    + `warden-mcp calls/s / supergateway calls/s = ${(w.calls_per_s / s.calls_per_s).toFixed(2)} (aim >= 1); `
+    + `supergateway p50 - direct p50 = ${(s.p50_ms - d.p50_ms).toFixed(2)} ms`);
+}
+console.log(`warden-mcp audited ${process.argv[3]} allowed calls (one decision and event each)`);
+JS
+rm -f "$results"

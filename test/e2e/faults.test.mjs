@@ -1,0 +1,249 @@
+// Fault tests of warden-mcp: kill -9 in the middle of calls, PostgreSQL restarted under load,
+// an upstream that crashes mid-call and one that never answers.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  freshDatabase, here, modules, quote, root, sql, sqlValue, startGateway, stop,
+} from './harness.mjs';
+
+let gateway, url, token;
+
+function connect(bearer = token) {
+  const c = new Client({ name: 'warden-faults', version: '1.0.0' });
+  const transport = new StreamableHTTPClientTransport(new URL(url), {
+    requestInit: { headers: { Authorization: `Bearer ${bearer}` } },
+  });
+  return c.connect(transport).then(() => c);
+}
+
+async function restartGateway() {
+  stop(gateway?.child);
+  gateway = await startGateway();
+  url = `http://127.0.0.1:${gateway.match[1]}/mcp`;
+}
+
+const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
+
+// The outcome ('completed' event reason) of the one call of `tool` whose arguments hold marker.
+function outcomeOf(tool, marker) {
+  return sqlValue(`SELECT coalesce(c.reason, '(none)') FROM warden.events p
+                   LEFT JOIN warden.events c ON c.parent_id = p.event_id AND c.kind = 'completed'
+                   WHERE p.kind = 'call' AND p.tool = ${quote(tool)}
+                     AND p.arguments->>'marker' = ${quote(marker)}`);
+}
+
+before(async () => {
+  freshDatabase();
+  const everything = `node ${modules}/@modelcontextprotocol/server-everything/dist/index.js stdio`;
+  const faults = `node ${path.join(here, 'fixture-faults.mjs')}`;
+  sql(`SELECT warden.add_human('alice@example.com', 'Alice');
+       SELECT warden.add_agent('fault-bot', 'alice@example.com');
+       SELECT warden.add_server('everything', ${quote(everything)}, 'stdio');
+       SELECT warden.add_server('faults', ${quote(faults)}, 'stdio');
+       SELECT warden.grant('fault-bot', 'everything/echo');
+       SELECT warden.grant('fault-bot', 'faults/*');`);
+  token = sqlValue(`SELECT token FROM warden.start_chain('alice@example.com', 'fault-bot', 'faults',
+                    ttl => '1 hour')`);
+  await restartGateway();
+});
+
+after(() => stop(gateway?.child));
+
+// Raw POST to /mcp with a bearer that needs no session: the checks before any decision.
+function rawPost(body, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json, text/event-stream',
+        Authorization: 'Bearer not-a-token', ...headers },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+// Found while fuzzing the JSON-RPC handling: a body nested a million levels deep overflowed the
+// stack (nlohmann copies and dumps recursively) and killed warden-mcp with one unauthenticated
+// request; a Mcp-Method header that is not UTF-8 made the error's dump() throw (500).
+test('hostile bodies and headers are refused with 400 and the gateway keeps serving', async () => {
+  const n = 1000000;
+  const deep = await rawPost(`{"jsonrpc":"2.0","id":${'['.repeat(n)}${']'.repeat(n)}}`);
+  assert.equal(deep.status, 400);
+  assert.match(deep.text, /nests deeper than 128/);
+  const deepParams = await rawPost(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a__b","arguments":${'{"a":'.repeat(n / 2)}1${'}'.repeat(n / 2)}}}`);
+  assert.equal(deepParams.status, 400);
+  const latin1 = await rawPost(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    { 'Mcp-Method': 'tools/\xff\xfe' });
+  assert.equal(latin1.status, 400, latin1.text);
+  assert.match(latin1.text, /Mcp-Method header/);
+  assert.equal(gateway.child.exitCode, null, 'warden-mcp died');
+  assert.equal((await fetch(url.replace('/mcp', '/healthz'))).status, 200);
+});
+
+test('kill -9 mid-calls: every call the agent saw allowed has its allowed event; a restart serves again', async () => {
+  const clients = await Promise.all(Array.from({ length: 8 }, () => connect()));
+  const seen = [];
+  let failedAfterKill = 0;
+  let killed = false;
+  const loops = clients.map(async (c, n) => {
+    for (let i = 0; ; i++) {
+      const message = `k9-${n}-${i}`;
+      try {
+        const r = await c.callTool({ name: 'everything__echo', arguments: { message } }, undefined, { timeout: 5000 });
+        assert.match(r.content[0].text, new RegExp(message));
+        seen.push(message);
+      } catch (e) {
+        assert.ok(killed, `a call failed before the kill: ${e.message}`);
+        failedAfterKill++;
+        return;
+      }
+    }
+  });
+  await sleep(800);
+  killed = true;
+  gateway.child.kill('SIGKILL');
+  await Promise.all(loops);
+  assert.ok(seen.length > 20, `only ${seen.length} calls before the kill`);
+  const audited = new Set(sql(`SELECT arguments->>'message' FROM warden.events
+                               WHERE kind = 'call' AND allowed AND server = 'everything' AND tool = 'echo'
+                                 AND arguments->>'message' LIKE 'k9-%'`).map((r) => r[0]));
+  const missing = seen.filter((m) => !audited.has(m));
+  assert.deepEqual(missing, [], 'calls the agent saw allowed without an allowed call event');
+  const open = sqlValue(`SELECT count(*) FROM warden.events p WHERE p.kind = 'call' AND p.allowed
+                           AND p.arguments->>'message' LIKE 'k9-%'
+                           AND NOT EXISTS (SELECT FROM warden.events c WHERE c.parent_id = p.event_id
+                                                                        AND c.kind = 'completed')`);
+  console.log(`kill -9: ${seen.length} calls answered, ${failedAfterKill} cut off, ${audited.size} allowed events, `
+    + `${open} allowed events left without a completion (in flight at the kill)`);
+  assert.ok(Number(open) <= clients.length, 'at most one call per client was in flight');
+  await Promise.all(clients.map((c) => c.close().catch(() => {})));
+
+  await restartGateway();
+  const c = await connect();
+  try {
+    const r = await c.callTool({ name: 'everything__echo', arguments: { message: 'after restart' } });
+    assert.match(r.content[0].text, /after restart/);
+  } finally {
+    await c.close();
+  }
+});
+
+test('PostgreSQL restarted under load: clear refusals during the outage, recovery without restarting warden-mcp', async () => {
+  const pid = gateway.child.pid;
+  const clients = await Promise.all(Array.from({ length: 4 }, () => connect()));
+  const errors = new Map();
+  let ok = 0, okAfter = 0, restarted = false;
+  const restart = new Promise((resolve, reject) => {
+    const p = spawn('bash', [path.join(root, 'scripts/pg'), 'restart'], { stdio: 'ignore' });
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`scripts/pg restart exited ${code}`))));
+  }).then(() => { restarted = true; });
+  const started = Date.now();
+  const loops = clients.map(async (c, n) => {
+    for (let i = 0; Date.now() - started < 30000; i++) {
+      try {
+        await c.callTool({ name: 'everything__echo', arguments: { message: `pg-${n}-${i}` } }, undefined, { timeout: 10000 });
+        ok++;
+        if (restarted && ++okAfter >= 20) return;
+      } catch (e) {
+        const key = e.message.replace(/\(.*\)/s, '(…)');
+        errors.set(key, (errors.get(key) ?? 0) + 1);
+        await sleep(50);
+      }
+    }
+  });
+  await restart;
+  await Promise.all(loops);
+  console.log(`PostgreSQL restart: ${ok} calls allowed, refusals: ${JSON.stringify(Object.fromEntries(errors))}`);
+  for (const message of errors.keys()) {
+    assert.match(message, /decision service unavailable/, 'every refusal during the outage names the cause');
+  }
+  assert.ok(okAfter >= 20, `warden-mcp did not recover: ${okAfter} calls after the restart`);
+  assert.equal(gateway.child.exitCode, null);
+  assert.equal(gateway.child.pid, pid);
+  // Revocations still reach it: the LISTEN connection came back too.
+  const [[chain, slowToken]] = sql(`SELECT chain_id, token FROM warden.start_chain('alice@example.com',
+      'fault-bot', 'after pg restart')`);
+  const slow = await connect(slowToken);
+  try {
+    const call = slow.callTool({ name: 'faults__sleep', arguments: { ms: 10000, marker: 'listen-back' } })
+      .then(() => null, (e) => e);
+    await sleep(300);
+    sql(`SELECT warden.revoke_chain(${quote(chain)}, 'after pg restart')`);
+    const e = await Promise.race([call, sleep(5000).then(() => 'timeout')]);
+    assert.ok(e instanceof Error, 'a revocation after the PostgreSQL restart did not abort the call in flight');
+    assert.match(e.message, /chain_revoked/);
+  } finally {
+    await slow.close();
+    await Promise.all(clients.map((c) => c.close().catch(() => {})));
+  }
+});
+
+test('an upstream that exits mid-call: a clear error at once, the call completed as error, the next call restarts it', async () => {
+  const c = await connect();
+  try {
+    const started = Date.now();
+    const r = await c.callTool({ name: 'faults__crash', arguments: { ms: 200 } }).then(() => null, (e) => e);
+    assert.ok(r, 'the crashed call returned a result');
+    assert.match(r.message, /upstream faults exited/);
+    assert.ok(Date.now() - started < 3000);
+    const outcome = sqlValue(`SELECT c.reason FROM warden.events p JOIN warden.events c
+                                ON c.parent_id = p.event_id AND c.kind = 'completed'
+                              WHERE p.kind = 'call' AND p.tool = 'crash'`);
+    assert.equal(outcome, 'error');
+    const again = await c.callTool({ name: 'faults__sleep', arguments: { ms: 10, marker: 'after-crash' } });
+    assert.match(again.content[0].text, /slept 10/);
+    assert.equal(outcomeOf('sleep', 'after-crash'), 'ok');
+  } finally {
+    await c.close();
+  }
+});
+
+// warden-mcp bounds an upstream call only by fixed constants: 300 s in the stdio and HTTP
+// upstreams (kRequestTimeout, kTimeout), 10 minutes in the gateway (kCallTimeout); there is no
+// per-server setting, and an agent's own notifications/cancelled is not passed upstream. So a
+// hung upstream holds the call, and its event stays open, for 5 minutes. This test waits for
+// that only when WARDEN_FAULTS_HANG=1; the quick check below shows the operator's way out.
+test('a hung upstream: a clear error once the upstream timeout passes (300 s; WARDEN_FAULTS_HANG=1)',
+  { skip: process.env.WARDEN_FAULTS_HANG ? false : 'takes 300 s: the upstream timeout is a fixed constant' },
+  async () => {
+    const c = await connect();
+    try {
+      const r = await c.callTool({ name: 'faults__hang', arguments: {} }, undefined, { timeout: 400000 })
+        .then(() => null, (e) => e);
+      assert.ok(r);
+      assert.match(r.message, /did not answer/);
+      const outcome = sqlValue(`SELECT c.reason FROM warden.events p JOIN warden.events c
+                                  ON c.parent_id = p.event_id AND c.kind = 'completed'
+                                WHERE p.kind = 'call' AND p.tool = 'hang'`);
+      assert.match(outcome, /^(error|timeout)$/);
+    } finally {
+      await c.close();
+    }
+  });
+
+test('a hung upstream call is ended by revoking its chain, and completed as revoked', async () => {
+  const [[chain, hangToken]] = sql(`SELECT chain_id, token FROM warden.start_chain('alice@example.com',
+      'fault-bot', 'hang')`);
+  const c = await connect(hangToken);
+  try {
+    const call = c.callTool({ name: 'faults__hang', arguments: { marker: 'hung' } }).then(() => null, (e) => e);
+    await sleep(300);
+    sql(`SELECT warden.revoke_chain(${quote(chain)}, 'hung upstream')`);
+    const e = await call;
+    assert.ok(e);
+    assert.match(e.message, /chain_revoked/);
+    assert.equal(outcomeOf('hang', 'hung'), 'revoked');
+  } finally {
+    await c.close();
+  }
+});
