@@ -318,13 +318,17 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
                  {"method", method}};
   if (answer.contains("error")) detail["error"] = answer["error"].value("message", "");
   if (answer.contains("result") && !ok) detail["is_error"] = true;
-  try {
-    co_await decisions_.complete(decision.event_id, status, detail);
-  } catch (const std::exception& e) {
-    std::cerr << "warden-mcp: cannot record the outcome of " << decision.event_id << ": "
-              << e.what() << "\n";
-  }
+  asio::co_spawn(ex_, record_outcome(decision.event_id, status, std::move(detail)), asio::detached);
   co_return relay(id, answer);
+}
+
+awaitable<void> Gateway::record_outcome(std::string event_id, std::string status, json detail) {
+  try {
+    co_await decisions_.complete(event_id, status, detail);
+  } catch (const std::exception& e) {
+    std::cerr << "warden-mcp: cannot record the outcome of " << event_id << ": " << e.what()
+              << "\n";
+  }
 }
 
 }  // namespace warden::mcp

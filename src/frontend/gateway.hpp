@@ -68,6 +68,9 @@ class Gateway {
 
   awaitable<json> list_tools(const json& id, const Caller& caller);
   awaitable<json> list_merged(const json& id, const std::string& method, const std::string& key);
+  // Records a call's outcome (warden.complete) after the agent has its answer: the decision
+  // and its audit event committed before forwarding; the outcome need not delay the reply.
+  awaitable<void> record_outcome(std::string event_id, std::string status, json detail);
   awaitable<json> governed_call(const json& id, const std::string& server,
                                 const std::string& target, const std::string& method, json params,
                                 const json& arguments, const Caller& caller);
