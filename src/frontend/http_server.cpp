@@ -98,6 +98,10 @@ awaitable<bool> write_event_stream(beast::tcp_stream& stream, const HttpResponse
 }
 
 awaitable<void> serve_connection(tcp::socket socket, HttpEndpoint& endpoint) {
+  // Replies are written in several pieces (headers, event-stream chunks); without TCP_NODELAY
+  // Nagle's algorithm holds the later pieces until the client's delayed ACK, ~40 ms a call.
+  boost::system::error_code nodelay_error;
+  socket.set_option(tcp::no_delay(true), nodelay_error);
   beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
   for (;;) {

@@ -254,6 +254,7 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
         beast::tcp_stream stream(ex_);
         stream.expires_after(kTimeout);
         co_await stream.async_connect(endpoints, use_awaitable);
+        stream.socket().set_option(tcp::no_delay(true));  // see http_server.cpp
         Reply reply = co_await exchange(stream, request, id, sink);
         beast::error_code ec;
         stream.socket().shutdown(tcp::socket::shutdown_both, ec);
