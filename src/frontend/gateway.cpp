@@ -14,7 +14,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int kMaxPages = 20;
-constexpr auto kCallTimeout = std::chrono::minutes(10);
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -282,7 +281,7 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
         forward(upstream, method, std::move(params),
                 ForwardContext{traceparent, decision.credential, hook, sink_for(caller)}, slot),
         asio::detached);
-    auto got = co_await slot->wait(kCallTimeout);
+    auto got = co_await slot->wait(call_timeout_);
     in_flight_.erase(call);
     metrics_.call_finished();
     if (got) {

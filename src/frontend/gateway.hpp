@@ -37,8 +37,13 @@ struct Caller {
 // sampling, elicitation, roots) goes to that request's agent, and the agent's answers back.
 class Gateway {
  public:
-  Gateway(Executor ex, Decisions& decisions, Upstreams& upstreams, Metrics& metrics)
-      : ex_(std::move(ex)), decisions_(decisions), upstreams_(upstreams), metrics_(metrics) {}
+  Gateway(Executor ex, Decisions& decisions, Upstreams& upstreams, Metrics& metrics,
+          std::chrono::seconds call_timeout = std::chrono::seconds(60))
+      : ex_(std::move(ex)),
+        decisions_(decisions),
+        upstreams_(upstreams),
+        metrics_(metrics),
+        call_timeout_(call_timeout) {}
 
   json initialize_result(const json& params) const;
   // The response to one JSON-RPC request (already validated as a request).
@@ -95,6 +100,7 @@ class Gateway {
   bool upstreams_loaded_ = false;
   std::string bare_server_;
   SessionChannels channels_;  // a request before the first load loads them itself
+  std::chrono::seconds call_timeout_;
 };
 
 }  // namespace warden::mcp

@@ -22,7 +22,8 @@ int run(const Options& options) {
   Decisions decisions(pool);
   Upstreams upstreams(io.get_executor());
   Metrics metrics;
-  Gateway gateway(io.get_executor(), decisions, upstreams, metrics);
+  Gateway gateway(io.get_executor(), decisions, upstreams, metrics,
+                  std::chrono::seconds(options.call_timeout_seconds));
   if (!options.bare_names.empty()) gateway.expose_bare(options.bare_names);
 
   auto reload = [&] { asio::co_spawn(io, gateway.reload_upstreams(), asio::detached); };

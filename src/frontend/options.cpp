@@ -10,7 +10,8 @@ std::string usage() {
          "  warden-mcp serve --db CONNINFO [--listen HOST:PORT] [--allow-origin ORIGIN]...\n"
          "                   [--allow-host HOST[:PORT]]...   (Host values besides loopback ones,\n"
          "                   checked when listening on loopback)\n"
-         "                   [--agent-token-file FILE] [--pool N] [--bare-names SERVER]\n"
+         "                   [--agent-token-file FILE] [--pool N] [--call-timeout SECONDS (60)] "
+         "[--bare-names SERVER]\n"
          "  warden-mcp stdio --db CONNINFO --token-file FILE [--bare-names SERVER]\n"
          "  --bare-names SERVER: that upstream's tools and prompts keep their own names (others\n"
          "                   stay SERVER__NAME); every call is still authorized and audited.\n"
@@ -79,6 +80,12 @@ Options parse_options(int argc, char** argv) {
       o.header = value;
     } else if (flag == "--template" && o.command == "secret-put") {
       o.secret_template = value;
+    } else if (flag == "--call-timeout" && (o.command == "serve" || o.command == "stdio")) {
+      o.call_timeout_seconds = std::stoi(value);
+      // The upstream clients give up on their own after 300 s; this must come first.
+      if (o.call_timeout_seconds < 1 || o.call_timeout_seconds > 290) {
+        throw std::invalid_argument("--call-timeout takes 1..290 seconds");
+      }
     } else if (flag == "--pool") {
       o.pool_size = std::stoi(value);
       if (o.pool_size < 1 || o.pool_size > 64) throw std::invalid_argument("--pool takes 1..64");

@@ -13,8 +13,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import {
   binary, freshDatabase, gatewayConninfo, here, modules, quote, sql, sqlValue, startGateway,
-  startProcess, stop,
-} from './harness.mjs';
+  startProcess, stop, settled } from './harness.mjs';
 
 const folder = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'warden-e2e-')));
 const inside = path.join(folder, 'notes.txt');
@@ -141,7 +140,7 @@ test('an argument constraint blocks a path outside the granted folder', async ()
   assert.match(e.message, /constraint_failed/);
 });
 
-test('every call is audited with its agent and human', () => {
+test('every call is audited with its agent and human', async () => {
   const rows = sql(`SELECT tool, allowed, reason, agent, human FROM warden.events
                     WHERE kind = 'call' ORDER BY at`);
   const calls = rows.map(([tool, allowed, reason, agent, human]) => ({ tool, allowed, reason, agent, human }));
@@ -152,8 +151,9 @@ test('every call is audited with its agent and human', () => {
   assert.ok(calls.some((c) => c.tool === 'echo' && c.allowed === 't'));
   assert.ok(calls.some((c) => c.tool === 'get-sum' && c.allowed === 'f' && c.reason === 'no_grant'));
   assert.ok(calls.some((c) => c.tool === 'read_text_file' && c.reason === 'constraint_failed'));
-  const completed = sqlValue(`SELECT count(*) FROM warden.events e JOIN warden.events p
-      ON e.parent_id = p.event_id WHERE e.kind = 'completed' AND p.tool = 'echo' AND e.reason = 'ok'`);
+  const completed = await settled(() => sqlValue(`SELECT count(*) FROM warden.events e JOIN warden.events p
+      ON e.parent_id = p.event_id WHERE e.kind = 'completed' AND p.tool = 'echo' AND e.reason = 'ok'`),
+  (v) => Number(v) >= 1);
   assert.ok(Number(completed) >= 1);
 });
 
@@ -432,8 +432,9 @@ test('revoking a chain aborts its call in flight at once', async () => {
     assert.ok(e, 'the call finished instead of being aborted');
     assert.match(e.message, /warden revoked everything__trigger-long-running-operation while it ran: chain_revoked/);
     assert.ok(Date.now() - started < 10000, 'aborted long before the upstream would have finished');
-    const outcome = sqlValue(`SELECT e.reason FROM warden.events e JOIN warden.events p ON e.parent_id = p.event_id
-                              WHERE e.kind = 'completed' AND p.chain_id = ${quote(chain)}`);
+    const outcome = await settled(() => sqlValue(`SELECT e.reason FROM warden.events e JOIN warden.events p
+                              ON e.parent_id = p.event_id
+                              WHERE e.kind = 'completed' AND p.chain_id = ${quote(chain)}`), (v) => v === 'revoked');
     assert.equal(outcome, 'revoked');
   } finally {
     await slow.close();

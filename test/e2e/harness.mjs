@@ -71,3 +71,15 @@ export function startGateway(args = [], db = database) {
 export function stop(child) {
   if (child && child.exitCode === null) child.kill('SIGTERM');
 }
+
+// warden-mcp records a call's outcome (warden.complete) just after answering the agent: poll
+// for it instead of expecting it at once. Returns the last value read.
+export async function settled(read, done, ms = 3000) {
+  const until = Date.now() + ms;
+  let value = read();
+  while (!done(value) && Date.now() < until) {
+    await new Promise((res) => setTimeout(res, 50));
+    value = read();
+  }
+  return value;
+}
