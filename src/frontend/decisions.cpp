@@ -68,4 +68,17 @@ awaitable<void> Decisions::complete(const std::string& event_id, const std::stri
   co_await pool_.query("SELECT warden.complete($1::uuid, $2, $3::jsonb)", params);
 }
 
+awaitable<std::vector<std::pair<std::string, std::string>>> Decisions::dead_tokens(
+    const std::vector<std::string>& token_ids) {
+  std::string array = "{";
+  for (std::size_t i = 0; i < token_ids.size(); ++i) array += (i ? "," : "") + token_ids[i];
+  array += "}";
+  std::vector<Param> params{array};
+  auto rows =
+      co_await pool_.query("SELECT token_id, reason FROM warden.dead_tokens($1::uuid[])", params);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& r : rows) out.emplace_back(text(r[0]), text(r[1]));
+  co_return out;
+}
+
 }  // namespace warden::mcp

@@ -39,6 +39,9 @@ class Decisions {
                                 const json& context);
   awaitable<void> complete(const std::string& event_id, const std::string& status,
                            const json& detail);
+  // Of these token ids, those that are revoked (or whose chain or agent is), with the reason.
+  awaitable<std::vector<std::pair<std::string, std::string>>> dead_tokens(
+      const std::vector<std::string>& token_ids);
   awaitable<bool> ping() { return pool_.ping(); }
 
  private:

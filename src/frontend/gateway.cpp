@@ -205,6 +205,28 @@ awaitable<void> Gateway::forward(std::shared_ptr<Upstream> upstream, std::string
   }
 }
 
+awaitable<void> Gateway::recheck_in_flight() {
+  std::vector<std::string> ids;
+  for (const auto& [call, flight] : in_flight_) {
+    if (!flight.token_id.empty()) ids.push_back(flight.token_id);
+  }
+  if (ids.empty()) co_return;
+  std::vector<std::pair<std::string, std::string>> dead;
+  try {
+    dead = co_await decisions_.dead_tokens(ids);
+  } catch (const std::exception& e) {
+    std::cerr << "warden-mcp: cannot re-check calls in flight: " << e.what() << "\n";
+    co_return;
+  }
+  for (const auto& [token_id, reason] : dead) {
+    for (auto& [call, flight] : in_flight_) {
+      if (flight.token_id != token_id) continue;
+      if (flight.cancel && flight.cancel->cancel) flight.cancel->cancel("warden: " + reason);
+      flight.answer->set(json{{"revoked", reason}});
+    }
+  }
+}
+
 void Gateway::revoked(const json& event) {
   std::string kind = event.value("kind", "");
   std::string chain = event.contains("chain_id") && event["chain_id"].is_string()

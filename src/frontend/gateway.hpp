@@ -50,6 +50,9 @@ class Gateway {
   awaitable<json> handle_request(const json& request, const Caller& caller);
   // Re-reads warden.upstreams(); keeps the old list when the database cannot be reached.
   awaitable<void> reload_upstreams();
+  // After the revocation listener reconnects: aborts calls in flight whose token died while
+  // notifications could not arrive.
+  awaitable<void> recheck_in_flight();
   // A revocation announced on warden_events ({"kind": "token"|"chain"|"agent", ...}): calls in
   // flight for it are cancelled upstream and answered with an error at once.
   void revoked(const json& event);

@@ -26,7 +26,11 @@ int run(const Options& options) {
                   std::chrono::seconds(options.call_timeout_seconds));
   if (!options.bare_names.empty()) gateway.expose_bare(options.bare_names);
 
-  auto reload = [&] { asio::co_spawn(io, gateway.reload_upstreams(), asio::detached); };
+  // Called on every (re)connect of the listener: nothing announced meanwhile reached us.
+  auto reload = [&] {
+    asio::co_spawn(io, gateway.reload_upstreams(), asio::detached);
+    asio::co_spawn(io, gateway.recheck_in_flight(), asio::detached);
+  };
   auto on_event = [&](const json& event) {
     std::string kind = event.value("kind", "");
     if (kind == "servers") {

@@ -245,3 +245,24 @@ test('a hung upstream call is ended by revoking its chain, and completed as revo
     await c.close();
   }
 });
+
+test('a revocation made while the listener is reconnecting still aborts the call in flight', async () => {
+  const [[chain, hangToken]] = sql(`SELECT chain_id, token FROM warden.start_chain('alice@example.com',
+      'fault-bot', 'listener gap')`);
+  const c = await connect(hangToken);
+  try {
+    const call = c.callTool({ name: 'faults__hang', arguments: { marker: 'gap' } }).then(() => null, (e) => e);
+    await sleep(300);
+    // Drop the gateway's LISTEN connection and revoke before it can reconnect (it waits 250 ms):
+    // the notification is lost, so only the re-check after reconnecting can abort the call.
+    sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+          WHERE usename = 'warden_gateway' AND query LIKE 'LISTEN%';
+         SELECT warden.revoke_chain(${quote(chain)}, 'revoked during the listener gap')`);
+    const e = await call;
+    assert.ok(e, 'the call must be aborted');
+    assert.match(e.message, /chain_revoked/);
+    assert.equal(await outcomeOf('hang', 'gap'), 'revoked');
+  } finally {
+    await c.close();
+  }
+});

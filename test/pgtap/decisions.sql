@@ -13,6 +13,7 @@ SELECT is(
         ORDER BY 1),
   ARRAY['warden.authorize(text,text,text,jsonb,jsonb)',
         'warden.complete(uuid,text,jsonb)',
+        'warden.dead_tokens(uuid[])',
         'warden.open_session(text,jsonb)',
         'warden.public_keys()',
         'warden.upstreams()',

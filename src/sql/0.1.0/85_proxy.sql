@@ -54,3 +54,22 @@ CREATE TRIGGER servers_announce AFTER INSERT OR UPDATE OR DELETE ON warden.serve
   FOR EACH STATEMENT EXECUTE FUNCTION warden._announce_servers();
 
 GRANT EXECUTE ON FUNCTION warden.upstreams(), warden.open_session(text, jsonb) TO warden_proxy;
+
+-- Which of these tokens may no longer be used, and why. A front-end whose LISTEN connection
+-- was lost asks this for its calls in flight when it reconnects, since revocations announced
+-- meanwhile never reached it. Reveals only the state of tokens the caller already holds ids of.
+CREATE FUNCTION warden.dead_tokens(token_ids uuid[])
+RETURNS TABLE (token_id uuid, reason text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT t.token_id,
+         CASE WHEN a.status <> 'active' THEN 'agent_suspended'
+              WHEN c.revoked_at IS NOT NULL THEN 'chain_revoked'
+              ELSE 'token_revoked' END
+  FROM warden.tokens t
+  JOIN warden.chains c ON c.chain_id = t.chain_id
+  JOIN warden.agents a ON a.agent_id = t.agent_id
+  WHERE t.token_id = ANY (token_ids)
+    AND (t.revoked_at IS NOT NULL OR c.revoked_at IS NOT NULL OR a.status <> 'active')
+$$;
+GRANT EXECUTE ON FUNCTION warden.dead_tokens(uuid[]) TO warden_proxy;
