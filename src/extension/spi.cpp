@@ -29,7 +29,10 @@ uint64_t Statement::run(const std::vector<Datum>& args, std::string_view nulls, 
                         long limit) {
   if (plan_ == nullptr) {
     plan_ = pg_call([&] {
-      SPIPlanPtr p = SPI_prepare(sql_, static_cast<int>(types_.size()), types_.data());
+      // Generic plans: these are key lookups whose best plan does not depend on the values,
+      // and a custom plan would re-plan the statement on every call.
+      SPIPlanPtr p = SPI_prepare_cursor(sql_, static_cast<int>(types_.size()), types_.data(),
+                                        CURSOR_OPT_GENERIC_PLAN);
       if (p == nullptr)
         elog(ERROR, "warden: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
       SPI_keepplan(p);
