@@ -19,7 +19,7 @@ ConstraintError error(std::string path, std::string predicate, std::string messa
 std::optional<ConstraintError> check_operand(const std::string& key, const std::string& name,
                                              const nlohmann::json& operand,
                                              PatternEngine& patterns) {
-  auto wrong = [&](std::string message, std::string hint) {
+  auto wrong = [&](const std::string& message, std::string hint) {
     return error(key, name, key + ": \"" + name + "\" " + message, std::move(hint));
   };
   if (name == "optional") {

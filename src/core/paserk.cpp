@@ -89,6 +89,8 @@ std::optional<std::string> local_id(std::span<const uint8_t> key) {
   auto serialized = serialize_local(key);
   if (!serialized) return std::nullopt;
   auto id = make_id("k4.lid.", *serialized);
+  // make_id takes a const& and reallocates nothing; the analyzer cannot see that.
+  // NOLINTNEXTLINE(clang-analyzer-cplusplus.InnerPointer)
   sodium_memzero(serialized->data(), serialized->size());
   return id;
 }
@@ -103,6 +105,8 @@ std::optional<std::string> secret_id(std::span<const uint8_t> key) {
   auto serialized = serialize_secret(key);
   if (!serialized) return std::nullopt;
   auto id = make_id("k4.sid.", *serialized);
+  // make_id takes a const& and reallocates nothing; the analyzer cannot see that.
+  // NOLINTNEXTLINE(clang-analyzer-cplusplus.InnerPointer)
   sodium_memzero(serialized->data(), serialized->size());
   return id;
 }

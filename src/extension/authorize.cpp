@@ -289,8 +289,10 @@ class Authorizer {
   // suspended.
   void load_ancestors() {
     static Statement above(
-        "SELECT array_agg(aa.name ORDER BY x.o)::text, count(*) FILTER (WHERE aa.status <> 'active') "
-        "FROM unnest($1::uuid[]) WITH ORDINALITY x(id, o) JOIN warden.agents aa ON aa.agent_id = x.id",
+        "SELECT array_agg(aa.name ORDER BY x.o)::text, count(*) FILTER (WHERE aa.status <> "
+        "'active') "
+        "FROM unnest($1::uuid[]) WITH ORDINALITY x(id, o) JOIN warden.agents aa ON aa.agent_id = "
+        "x.id",
         {TEXTOID});
     std::string ids = "{";
     for (size_t i = 0; i < ancestors_.size(); ++i) ids += (i ? "," : "") + ancestors_[i];

@@ -137,7 +137,7 @@ std::string write_event(const EventRow& row) {
   }
   if (state.writer.empty()) state.writer = random_uuid();
 
-  const std::string event_id = row.event_id ? *row.event_id : random_uuid();
+  std::string event_id = row.event_id ? *row.event_id : random_uuid();
   const TimestampTz at = GetCurrentTimestamp();
   const std::string& actor = session_user_name();
   StoredJson stored_arguments = stored_json(row.arguments_json);
@@ -148,11 +148,23 @@ std::string write_event(const EventRow& row) {
   if (row.allowed) allowed = *row.allowed ? "t" : "f";
 
   EventLink link{state.writer, state.pending.seq + 1, state.pending.mac};
-  EventColumns columns = {
-      event_id,      micros_text(at),   row.kind,     row.chain_id, row.token_id,
-      row.parent_id, row.agent,         row.human,    row.server,   row.tool,
-      allowed,       row.reason,        row.trace_id, arguments,    row.arguments_digest_hex,
-      detail,        actor};
+  EventColumns columns = {event_id,
+                          micros_text(at),
+                          row.kind,
+                          row.chain_id,
+                          row.token_id,
+                          row.parent_id,
+                          row.agent,
+                          row.human,
+                          row.server,
+                          row.tool,
+                          allowed,
+                          row.reason,
+                          row.trace_id,
+                          arguments,
+                          row.arguments_digest_hex,
+                          detail,
+                          actor};
   Mac mac = event_mac(ring.subkey(Subkey::kAuditMac), link, columns);
 
   auto opt_text = [](const std::optional<std::string>& v) { return v ? text_datum(*v) : Datum(0); };

@@ -4,7 +4,7 @@
 
 extern "C" {
 PG_MODULE_MAGIC;
-void _PG_init(void);
+void _PG_init(void);  // NOLINT(bugprone-reserved-identifier): the name PostgreSQL calls
 }
 
 namespace {
@@ -34,7 +34,7 @@ int maintenance_interval_seconds() {
 void register_maintenance_worker();
 }  // namespace warden::pg
 
-void _PG_init(void) {
+void _PG_init(void) {  // NOLINT(bugprone-reserved-identifier)
   // Both settings are superuser-only (invisible in SHOW and pg_settings to other roles) and
   // fixed at server start, because the key is read exactly once, before any session exists.
   DefineCustomStringVariable(

@@ -77,6 +77,7 @@ awaitable<std::vector<std::pair<std::string, std::string>>> Decisions::dead_toke
   auto rows =
       co_await pool_.query("SELECT token_id, reason FROM warden.dead_tokens($1::uuid[])", params);
   std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(rows.size());
   for (const auto& r : rows) out.emplace_back(text(r[0]), text(r[1]));
   co_return out;
 }
