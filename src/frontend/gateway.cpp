@@ -32,17 +32,6 @@ json decision_context(const json& id, const Caller& caller) {
           {"transport", caller.transport}};
 }
 
-json relay(const json& id, const json& answer) {
-  json out = {{"jsonrpc", "2.0"}, {"id", id}};
-  if (answer.contains("result")) {
-    out["result"] = answer["result"];
-  } else {
-    out["error"] = answer.value(
-        "error", json{{"code", rpc_code::kUpstreamFailed}, {"message", "upstream sent no result"}});
-  }
-  return out;
-}
-
 json unavailable(const json& id, const std::string& why) {
   return rpc_error(id, rpc_code::kDecisionUnavailable,
                    "warden decision service unavailable; nothing was forwarded (" + why + ")");
@@ -340,7 +329,7 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
   if (answer.contains("error")) detail["error"] = answer["error"].value("message", "");
   if (answer.contains("result") && !ok) detail["is_error"] = true;
   asio::co_spawn(ex_, record_outcome(decision.event_id, status, std::move(detail)), asio::detached);
-  co_return relay(id, answer);
+  co_return reply_from_answer(id, answer);
 }
 
 awaitable<void> Gateway::record_outcome(std::string event_id, std::string status, json detail) {

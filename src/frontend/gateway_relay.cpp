@@ -19,17 +19,6 @@ bool split_name(const std::string& full, std::string& server, std::string& name)
   return true;
 }
 
-json relay_answer(const json& id, const json& answer) {
-  json out = {{"jsonrpc", "2.0"}, {"id", id}};
-  if (answer.contains("result")) {
-    out["result"] = answer["result"];
-  } else {
-    out["error"] = answer.value(
-        "error", json{{"code", rpc_code::kUpstreamFailed}, {"message", "upstream sent no result"}});
-  }
-  return out;
-}
-
 }  // namespace
 
 bool Gateway::resolve_name(const std::string& full, std::string& server, std::string& name) const {
@@ -90,7 +79,7 @@ awaitable<json> Gateway::relay_plain(const json& id, const std::string& server,
   ForwardContext context{"", nullptr, nullptr, sink_for(caller)};
   try {
     json answer = co_await upstream->request(method, std::move(params), context);
-    co_return relay_answer(id, answer);
+    co_return reply_from_answer(id, answer);
   } catch (const UpstreamError& e) {
     co_return rpc_error(id, rpc_code::kUpstreamFailed, e.what());
   }

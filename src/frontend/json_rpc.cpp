@@ -50,4 +50,15 @@ json rpc_result(const json& id, json result) {
   return {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}};
 }
 
+json reply_from_answer(const json& id, const json& answer) {
+  json out = {{"jsonrpc", "2.0"}, {"id", id}};
+  if (answer.contains("result")) {
+    out["result"] = answer["result"];
+  } else {
+    out["error"] = answer.value(
+        "error", json{{"code", rpc_code::kUpstreamFailed}, {"message", "upstream sent no result"}});
+  }
+  return out;
+}
+
 }  // namespace warden::mcp

@@ -39,5 +39,7 @@ MessageKind classify(const json& message);
 
 json rpc_error(const json& id, int code, std::string_view message, const json& data = nullptr);
 json rpc_result(const json& id, json result);
+// The agent's response for an upstream's answer ({"result": …} or {"error": …}) to request id.
+json reply_from_answer(const json& id, const json& answer);
 
 }  // namespace warden::mcp
