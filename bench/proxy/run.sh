@@ -7,10 +7,13 @@
 #                 audit event (+ warden.complete) per call, grant everything/echo
 #   supergateway  npm's stdio -> Streamable HTTP bridge (ungoverned), --stateful: one
 #                 server-everything child per session
-#   warden-stdio  (extra, not in the ratios) warden-mcp in front of server-everything over stdio,
-#                 as supergateway is, but one child shared by all sessions
+#   warden-stdio  warden-mcp in front of server-everything over stdio, as supergateway is (but
+#                 one child shared by all sessions)
 # at 1 client and at 16 concurrent clients. Prints p50/p99 latency and calls/s per target and
-# the ratios: warden-mcp p50 minus direct p50 (ms), warden-mcp calls/s / supergateway calls/s.
+# the ratios, each between two targets with the same upstream transport: warden-mcp p50 minus
+# direct p50 (both on server-everything's Streamable HTTP), and warden-stdio calls/s over
+# supergateway calls/s (both on server-everything over stdio). warden-mcp over
+# supergateway is printed too, but its upstreams differ (HTTP vs stdio).
 # Env: BENCH_CALLS (default 2000 per run), WARDEN_MCP (default build/warden-mcp),
 # PGHOST/PGPORT/PGUSER of a superuser (scripts/pg env).
 set -euo pipefail
@@ -100,10 +103,11 @@ for (const r of rows) {
     + `${r.p50_ms.toFixed(2).padStart(8)} ${r.p99_ms.toFixed(2).padStart(8)} ${r.calls_per_s.toFixed(0).padStart(9)}`);
 }
 for (const c of [1, 16]) {
-  const d = get('direct', c), w = get('warden-mcp', c), s = get('supergateway', c);
-  console.log(`${c} client(s): warden-mcp p50 - direct p50 = ${(w.p50_ms - d.p50_ms).toFixed(2)} ms (aim < 1 ms); `
-    + `warden-mcp calls/s / supergateway calls/s = ${(w.calls_per_s / s.calls_per_s).toFixed(2)} (aim >= 1); `
-    + `supergateway p50 - direct p50 = ${(s.p50_ms - d.p50_ms).toFixed(2)} ms`);
+  const d = get('direct', c), w = get('warden-mcp', c), s = get('supergateway', c), ws = get('warden-stdio', c);
+  const same = ws ? `warden-stdio calls/s / supergateway calls/s = ${(ws.calls_per_s / s.calls_per_s).toFixed(2)} (aim >= 1, same stdio upstream); ` : '';
+  console.log(`${c} client(s): warden-mcp p50 - direct p50 = ${(w.p50_ms - d.p50_ms).toFixed(2)} ms (aim < 1 ms, same HTTP upstream); `
+    + same
+    + `warden-mcp (HTTP upstream) calls/s / supergateway (stdio upstream) calls/s = ${(w.calls_per_s / s.calls_per_s).toFixed(2)}`);
 }
 console.log(`warden-mcp audited ${process.argv[3]} allowed calls (one decision and event each)`);
 JS
