@@ -13,6 +13,7 @@
 #include "core/constraints.hpp"
 #include "core/json_values.hpp"
 #include "core/redaction.hpp"
+#include "../unit/test_pattern_engine.hpp"
 
 namespace {
 
@@ -20,31 +21,6 @@ using nlohmann::json;
 
 constexpr size_t kMaxDepth = 64;
 constexpr size_t kMaxBytes = 1 << 20;
-
-// Literal-with-anchors stand-in for PostgreSQL regexes, as in the unit tests.
-class FuzzPatterns : public warden::PatternEngine {
- public:
-  std::optional<std::string> compile_error(std::string_view pattern) override {
-    if (strip(pattern).find_first_of("()[]{}*+?|\\.^$") != std::string_view::npos) return "bad";
-    return std::nullopt;
-  }
-  bool matches(std::string_view pattern, std::string_view value) override {
-    const bool head = pattern.starts_with('^');
-    const bool tail = pattern.size() > (head ? 1u : 0u) && pattern.ends_with('$');
-    const std::string_view body = strip(pattern);
-    if (head && tail) return value == body;
-    if (head) return value.starts_with(body);
-    if (tail) return value.ends_with(body);
-    return value.find(body) != std::string_view::npos;
-  }
-
- private:
-  static std::string_view strip(std::string_view p) {
-    if (p.starts_with('^')) p.remove_prefix(1);
-    if (p.ends_with('$')) p.remove_suffix(1);
-    return p;
-  }
-};
 
 void check_canonical(const json& value) {
   const std::string canon = warden::canonical_json(value);
@@ -79,7 +55,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const json& parent = docs[1];
   const json& arguments = docs[2];
 
-  FuzzPatterns patterns;
+  // The unit tests' literal-with-anchors stand-in for PostgreSQL's regex engine.
+  warden::testing::LiteralPatternEngine patterns;
   const bool child_valid = !warden::validate_constraints(child, patterns).has_value();
   const bool parent_valid = !warden::validate_constraints(parent, patterns).has_value();
   const warden::Verdict child_verdict = warden::evaluate_constraints(child, arguments, patterns);
