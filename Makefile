@@ -6,10 +6,23 @@
 
 EXTENSION = warden
 MODULE_big = warden
-# The install script is assembled from one file per topic (src/sql/0.1.0/NN_topic.sql), in name
-# order, so that each part stays reviewable on its own.
-DATA = src/sql/warden--0.1.0.sql
-EXTRA_CLEAN = src/sql/warden--0.1.0.sql
+# SQL scripts are assembled (see src/sql/README.md):
+#   src/sql/0.1.0/        the base schema as 0.1.0 shipped it (frozen; never edited)
+#   src/sql/updates/A--B/ run-once changes from release A to release B
+#   src/sql/functions/    replayable definitions (CREATE OR REPLACE), each with its grants
+# A fresh install is guard + base + every update in order + functions; an update script is
+# that update's changes + functions. So a fresh install and an updated database run the same
+# statements, which the upgrade test checks on the catalog.
+EXTVERSION = 0.2.0
+UPDATES = 0.1.0--0.2.0
+SQL_HEADER = \echo Use "CREATE EXTENSION warden" to load this file. \quit
+SQL_UPDATE_HEADER = \echo Use "ALTER EXTENSION warden UPDATE" to load this file. \quit
+BASE_SQL = $(sort $(wildcard src/sql/0.1.0/*.sql))
+UPDATE_SQL = $(foreach u,$(UPDATES),$(sort $(wildcard src/sql/updates/$(u)/*.sql)))
+FUNCTION_SQL = $(sort $(wildcard src/sql/functions/*.sql))
+GENERATED_SQL = src/sql/warden--$(EXTVERSION).sql $(foreach u,$(UPDATES),src/sql/warden--$(u).sql)
+DATA = $(GENERATED_SQL)
+EXTRA_CLEAN = $(GENERATED_SQL) src/sql/warden--0.1.0.sql
 OBJS = $(patsubst %.cpp,%.o,$(wildcard src/core/*.cpp src/extension/*.cpp))
 
 REGRESS = $(sort $(basename $(notdir $(wildcard sql/*.sql))))
@@ -20,8 +33,8 @@ ISOLATION_OPTS = --inputdir=test/isolation --dbname=warden_isolation
 PG_CONFIG ?= pg_config
 # PostgreSQL's headers are not clean under C++20 with -Wextra -Werror; -isystem silences them
 # and wins over PGXS's own -I for the same folder.
-PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) -I$(CURDIR)/src
-PG_CXXFLAGS = -std=c++20 -Wall -Wextra -Werror
+PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) -I$(CURDIR)/src -DWARDEN_VERSION='"$(EXTVERSION)"'
+PG_CXXFLAGS = -std=c++20 -Wall -Wextra $(if $(WARDEN_WERROR),-Werror)
 SHLIB_LINK += -lstdc++ -lsodium
 
 # PGXS would compile every .cpp again to LLVM bitcode without -std=c++20; warden has no use for JIT inlining.
@@ -72,8 +85,15 @@ include $(PGXS)
 # include it, or objects disagree about a struct's layout.
 $(OBJS): $(wildcard src/core/*.hpp src/extension/*.hpp)
 
-all: src/sql/warden--0.1.0.sql
-src/sql/warden--0.1.0.sql: $(sort $(wildcard src/sql/0.1.0/*.sql))
-	@{ printf '%s\n' '\echo Use "CREATE EXTENSION warden" to load this file. \quit'; \
-	   for f in $^; do echo; echo "-- from $$f"; cat "$$f"; done; } > $@
+# One recipe assembles every script: a header line, then each part with a "-- from" marker.
+assemble_sql = { printf '%s\n' '$(1)'; for f in $(2); do echo; echo "-- from $$f"; cat "$$f"; done; } > $@
+
+all: $(GENERATED_SQL)
+src/sql/warden--$(EXTVERSION).sql: src/sql/install/guard.sql $(BASE_SQL) $(UPDATE_SQL) $(FUNCTION_SQL)
+	@$(call assemble_sql,$(SQL_HEADER),$^)
+src/sql/warden--0.1.0--0.2.0.sql: $(sort $(wildcard src/sql/updates/0.1.0--0.2.0/*.sql)) $(FUNCTION_SQL)
+	@$(call assemble_sql,$(SQL_UPDATE_HEADER),$^)
+# The 0.1.0 install script exactly as it shipped (the upgrade test compares it with v0.1.0's).
+src/sql/warden--0.1.0.sql: $(BASE_SQL)
+	@$(call assemble_sql,$(SQL_HEADER),$^)
 endif

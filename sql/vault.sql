@@ -111,32 +111,45 @@ SELECT warden.add_human('vault-alice@example.com') IS NOT NULL AS human,
 SELECT count(warden.grant('vault-bot', s || '/*')) AS grants
 FROM unnest(ARRAY['vault-sec', 'vault-std', 'vault-jwt', 'vault-paseto']) s;
 SELECT token AS vault_token FROM warden.start_chain('vault-alice@example.com', 'vault-bot', 'vault regress', '10 minutes') \gset
--- The superuser holds every role's privileges, warden_proxy's included, so it is handed
--- credentials; a stored secret that does not open (here: the fake rows above) never reaches an
+-- authorize never returns a credential (since 0.2.0): warden.credential vends one for the
+-- committed decision, once. The superuser holds every role's privileges, warden_proxy's
+-- included; a stored secret that does not open (here: the fake rows above) never reaches an
 -- upstream.
-SELECT allowed, reason, credential ->> 'kind' AS kind, credential ->> 'header' AS header,
-       (credential ->> 'value') LIKE 'Bearer %' AS bearer, credential ? 'key_id' AS key_id,
-       (credential ->> 'expires_at')::bigint - extract(epoch FROM now())::bigint BETWEEN 0 AND 61 AS expires_within_60s
-FROM warden.authorize(:'vault_token', 'vault-jwt', 'search');
-SELECT allowed, reason, credential ->> 'kind' AS kind,
-       (credential ->> 'expires_at')::bigint - extract(epoch FROM now())::bigint BETWEEN 0 AND 2 AS expires_within_1s
-FROM warden.authorize(:'vault_token', 'vault-paseto', 'search');
-SELECT regress.try(format('SELECT allowed FROM warden.authorize(%L, %L, %L)', :'vault_token', 'vault-sec', 'search')) AS unopenable_secret;
+SELECT allowed, reason, credential IS NULL AS authorize_returns_none, event_id AS jwt_call
+FROM warden.authorize(:'vault_token', 'vault-jwt', 'search') \gset
+SELECT :'allowed' AS allowed, :'reason' AS reason, :'authorize_returns_none' AS authorize_returns_none;
+SELECT c ->> 'kind' AS kind, c ->> 'header' AS header, (c ->> 'value') LIKE 'Bearer %' AS bearer,
+       c ? 'key_id' AS key_id,
+       (c ->> 'expires_at')::bigint - extract(epoch FROM now())::bigint BETWEEN 0 AND 61 AS expires_within_60s
+FROM warden.credential(:'jwt_call') c;
+-- Once per decision.
+SELECT regress.try(format('SELECT warden.credential(%L)', :'jwt_call')) AS second_vend;
+SELECT event_id AS paseto_call FROM warden.authorize(:'vault_token', 'vault-paseto', 'search') \gset
+SELECT c ->> 'kind' AS kind,
+       (c ->> 'expires_at')::bigint - extract(epoch FROM now())::bigint BETWEEN 0 AND 2 AS expires_within_1s
+FROM warden.credential(:'paseto_call') c;
+SELECT allowed, reason, event_id AS sec_call FROM warden.authorize(:'vault_token', 'vault-sec', 'search') \gset
+SELECT :'allowed' AS allowed, :'reason' AS reason;
+SELECT regress.try(format('SELECT warden.credential(%L)', :'sec_call')) AS unopenable_secret;
 DELETE FROM warden.secrets;
-SELECT allowed, reason, credential IS NULL AS no_credential
-FROM warden.authorize(:'vault_token', 'vault-sec', 'search');
-SELECT allowed, reason, credential IS NULL AS no_credential
-FROM warden.authorize(:'vault_token', 'vault-std', 'run');
--- Denied calls never carry a credential.
-SELECT allowed, reason, credential IS NULL AS no_credential
-FROM warden.authorize(:'vault_token', 'vault-jwt', '');
-SELECT allowed, reason, credential IS NULL AS no_credential
-FROM warden.authorize(:'vault_token', 'no-such-server', 'search');
-SELECT allowed, reason, credential IS NULL AS no_credential
-FROM warden.authorize('v4.local.not-a-token', 'vault-jwt', 'search');
--- The audit trail names the credential vended, never its value.
-SELECT detail -> 'credential' ->> 'kind' AS kind, detail -> 'credential' ? 'value' AS has_value,
-       detail -> 'credential' ? 'key_id' AS has_key_id, reason
-FROM warden.events WHERE kind = 'call' AND server LIKE 'vault-%' ORDER BY at, event_id;
+SELECT event_id AS sec_call FROM warden.authorize(:'vault_token', 'vault-sec', 'search') \gset
+SELECT regress.try(format('SELECT warden.credential(%L)', :'sec_call')) AS no_secret_stored;
+SELECT event_id AS std_call FROM warden.authorize(:'vault_token', 'vault-std', 'run') \gset
+SELECT regress.try(format('SELECT warden.credential(%L)', :'std_call')) AS no_secret_stored;
+-- Denied calls never get a credential.
+SELECT allowed, reason, event_id AS denied_call FROM warden.authorize(:'vault_token', 'vault-jwt', '') \gset
+SELECT :'allowed' AS allowed, :'reason' AS reason,
+       regress.try(format('SELECT warden.credential(%L)', :'denied_call')) AS vend;
+SELECT allowed, reason, event_id AS denied_call FROM warden.authorize(:'vault_token', 'no-such-server', 'search') \gset
+SELECT :'allowed' AS allowed, :'reason' AS reason,
+       regress.try(format('SELECT warden.credential(%L)', :'denied_call')) AS vend;
+SELECT regress.try(format('SELECT warden.credential(%L)', gen_random_uuid())) AS unknown_event;
+-- The audit trail names each credential vended (a child event of the call), never its value.
+SELECT v.detail ->> 'kind' AS kind, v.detail ? 'value' AS has_value, v.detail ? 'key_id' AS has_key_id,
+       v.reason, c.server
+FROM warden.events v JOIN warden.events c ON c.event_id = v.parent_id
+WHERE v.kind = 'credential_vended' AND c.server LIKE 'vault-%' ORDER BY v.at, v.event_id;
+SELECT count(*) AS call_events_naming_a_credential FROM warden.events
+WHERE kind = 'call' AND server LIKE 'vault-%' AND detail ? 'credential';
 
 DROP FUNCTION regress.vault_stored();

@@ -17,6 +17,9 @@ struct CredentialClaims {
   std::string event_id;
   int64_t issued_at = 0;
   int64_t expires_at = 0;  // at most 60 seconds after issued_at
+  // The call was let through only because the agent is in observe mode: the credential says
+  // so ("warden_mode": "observe"), so an upstream can refuse what was observed, not granted.
+  bool observed = false;
 };
 
 inline constexpr int64_t kMaxCredentialSeconds = 60;

@@ -75,19 +75,45 @@ class AuditVerifier {
     pg_call([&] { SPI_cursor_close(portal); });
   }
 
+  struct Seal {
+    std::string id, token;
+    std::optional<std::vector<uint8_t>> public_key;
+  };
+
+  // The seals stored in warden.seals.
   void check_seals() {
     static Statement seals(
         "SELECT s.seal_id, s.token, k.public_key FROM warden.seals s "
         "LEFT JOIN warden.keys k ON k.key_id = s.key_id ORDER BY s.sealed_at",
         {});
     uint64_t n = seals.run({}, {}, true);
-    struct Seal {
-      std::string id, token;
-      std::optional<std::vector<uint8_t>> public_key;
-    };
     std::vector<Seal> list;
     for (uint64_t i = 0; i < n; ++i)
       list.push_back({*result_text(i, 0), *result_text(i, 1), result_bytea(i, 2)});
+    check_seal_list(list);
+  }
+
+  // Seal tokens kept outside the database (warden-mcp --witness): each is verified with the
+  // signing key its footer names, then every writer head it names must still be in the
+  // database with the same MAC. A superuser holding the root key can rewrite events and their
+  // MAC chain and delete stored seals, but cannot make a witnessed head match again.
+  void check_witnessed(const std::vector<std::string>& tokens) {
+    static Statement key("SELECT public_key FROM warden.keys WHERE key_id = $1", {TEXTOID});
+    std::vector<Seal> list;
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      Seal seal{"witnessed#" + std::to_string(i + 1), tokens[i], std::nullopt};
+      std::optional<std::string> footer = paseto::peek_footer(tokens[i]);
+      nlohmann::json kid = footer ? nlohmann::json::parse(*footer, nullptr, false) : nlohmann::json();
+      if (kid.is_object() && kid.contains("kid") && kid["kid"].is_string() &&
+          key.run({text_datum(kid["kid"].get<std::string>())}, {}, true, 1) == 1) {
+        seal.public_key = result_bytea(0, 0);
+      }
+      list.push_back(std::move(seal));
+    }
+    check_seal_list(list);
+  }
+
+  void check_seal_list(const std::vector<Seal>& list) {
     static Statement head(
         "SELECT encode(mac, 'hex') FROM warden.events WHERE writer = $1 AND seq = $2",
         {UUIDOID, INT8OID});
@@ -105,7 +131,7 @@ class AuditVerifier {
       }
       ++seals_checked_;
       nlohmann::json payload = nlohmann::json::parse(opened.value().payload, nullptr, false);
-      if (!payload.is_object() || !payload["heads"].is_object()) {
+      if (!payload.is_object() || !payload.contains("heads") || !payload["heads"].is_object()) {
         problem({{"problem", "seal_unreadable"}, {"seal_id", s.id}});
         continue;
       }
@@ -232,6 +258,33 @@ class AuditVerifier {
 
 }  // namespace
 
+WARDEN_SQL_FUNCTION(warden_verify_witnessed) {
+  std::vector<std::string> tokens;
+  if (!PG_ARGISNULL(0)) {
+    ArrayType* array = pg_call([&] { return PG_GETARG_ARRAYTYPE_P(0); });
+    Datum* items = nullptr;
+    bool* nulls = nullptr;
+    int count = 0;
+    pg_call([&] { deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &items, &nulls, &count); });
+    for (int i = 0; i < count; ++i) {
+      if (!nulls[i]) tokens.push_back(text_string(items[i]));
+    }
+  }
+  const KeyRing& ring = require_key_ring();
+  AuditVerifier verifier(ring.subkey(Subkey::kAuditMac));
+  spi_connect();
+  verifier.check_events(std::nullopt);
+  verifier.check_seals();
+  verifier.check_witnessed(tokens);
+  spi_finish();
+  std::string problems = verifier.result_problems().dump();
+  Datum problems_jsonb =
+      pg_call([&] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(problems.c_str())); });
+  return composite_result(
+      fcinfo, {BoolGetDatum(verifier.ok()), Int64GetDatum(verifier.checked()), problems_jsonb},
+      {false, false, false});
+}
+
 WARDEN_SQL_FUNCTION(warden_verify_audit) {
   std::optional<TimestampTz> since = arg_timestamptz(fcinfo, 0);
   const KeyRing& ring = require_key_ring();
@@ -256,18 +309,27 @@ WARDEN_SQL_FUNCTION(warden_seal_audit) {
   current_key.run({});
   std::string key_id = *result_text(0, 0);
   std::vector<uint8_t> secret = open_sealed_key(key_id, "public", *result_bytea(0, 1));
+  // Each writer's newest event, one index probe per writer (a loose scan of events_writer)
+  // rather than a pass over every event: seals come every few seconds.
   static Statement heads(
-      "SELECT DISTINCT ON (writer) writer, seq, encode(mac, 'hex') FROM warden.events ORDER BY "
-      "writer, seq DESC",
+      "WITH RECURSIVE w(writer) AS ("
+      "  (SELECT e.writer FROM warden.events e ORDER BY e.writer LIMIT 1)"
+      "  UNION ALL"
+      "  SELECT (SELECT e.writer FROM warden.events e WHERE e.writer > w.writer ORDER BY e.writer "
+      "LIMIT 1) FROM w WHERE w.writer IS NOT NULL) "
+      "SELECT w.writer, h.seq, encode(h.mac, 'hex') FROM w, LATERAL (SELECT e.seq, e.mac FROM "
+      "warden.events e WHERE e.writer = w.writer ORDER BY e.seq DESC LIMIT 1) h "
+      "WHERE w.writer IS NOT NULL",
       {});
   uint64_t n = heads.run({}, {}, true);
   nlohmann::json head_map = nlohmann::json::object();
+  // A writer's events are numbered 1, 2, 3… with no gap (its position only advances when its
+  // transaction commits), so the heads' numbers add up to the count of events.
+  int64_t events = 0;
   for (uint64_t i = 0; i < n; ++i) {
     head_map[*result_text(i, 0)] = {{"seq", *result_int(i, 1)}, {"mac", *result_text(i, 2)}};
+    events += *result_int(i, 1);
   }
-  static Statement count("SELECT count(*) FROM warden.events", {});
-  count.run({}, {}, true);
-  int64_t events = *result_int(0, 0);
   const std::string seal_id = random_uuid();
   const std::string sealed_at = format_rfc3339(unix_seconds(GetCurrentTimestamp()));
   nlohmann::json payload = {{"type", "warden.audit-seal"},

@@ -15,12 +15,13 @@
 #include "extension/spi.hpp"
 #include "extension/sql_values.hpp"
 #include "extension/token_keys.hpp"
-#include "extension/vault.hpp"
 
 // warden.authorize: the decision every governed tool call takes. One transaction: verify the
 // token, load token, chain and agent state, match live grants for the caller and every agent
 // above it in the delegation tree, evaluate argument constraints, consume budget, write the
 // audit event. A denial is a result, never an exception, and is audited like an allowance.
+// It never returns a credential: warden.credential vends one only once this decision has
+// committed (src/extension/credential.cpp).
 
 using namespace warden;
 using namespace warden::pg;
@@ -38,9 +39,10 @@ struct Decision {
   std::optional<std::string> chain_id, token_id, trace_id, agent, human;
   std::optional<std::string> grant_id;
   bool observed = false;  // allowed only because the agent is in observe mode
+  // A denial observe mode must not soften: the token's own tool list and every delegating
+  // agent's grants bound a delegation whatever mode the sub-agent is in.
+  bool enforced = false;
   std::string event_id = random_uuid();
-  std::optional<std::string> credential;  // JSON; only for an allowed call asked by warden_proxy
-  std::string credential_note;            // what the audit records about it (never the value)
 };
 
 struct Grant {
@@ -55,6 +57,15 @@ struct Grant {
 bool observable(const std::string& reason) {
   return reason == "no_grant" || reason == "constraint_failed" || reason == "budget_exhausted" ||
          reason == "tool_changed";
+}
+
+// Names are compared as whole byte strings everywhere (libpq, C strings, the upstream): a
+// control character could make them differ, so names holding one are refused.
+bool has_control_character(const std::string& s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) return true;
+  }
+  return false;
 }
 
 bool tool_list_covers(const std::vector<std::string>& patterns, const std::string& server,
@@ -111,30 +122,13 @@ class Authorizer {
   Decision decide() {
     Decision d;
     decide_into(d);
-    if (!d.allowed && !d.reason.empty() && observe_mode_ && observable(d.reason)) {
+    if (!d.allowed && !d.reason.empty() && !d.enforced && observe_mode_ &&
+        observable(d.reason)) {
       d.allowed = true;
       d.observed = true;
       d.reason = "observe:" + d.reason;
     }
     if (d.allowed && !d.observed) d.reason = "granted";
-    if (d.allowed && caller_is_proxy()) {
-      d.credential = vend_credential(
-          VendRequest{server_id_, *server_, *tool_, credential_descriptor_, d.agent.value_or(""),
-                      d.human.value_or(""), d.chain_id.value_or(""), d.event_id});
-      if (d.credential) {
-        nlohmann::json c = nlohmann::json::parse(*d.credential);
-        if (c.contains("error")) {
-          // Fail closed: a call the upstream cannot authenticate is not sent at all.
-          d.allowed = false;
-          d.reason = "credential_unavailable";
-          d.detail = c["error"].get<std::string>();
-          d.credential.reset();
-          return d;
-        }
-        c.erase("value");
-        d.credential_note = c.dump();
-      }
-    }
     return d;
   }
 
@@ -164,7 +158,6 @@ class Authorizer {
     if (!d.detail.empty()) detail["detail"] = d.detail;
     if (d.grant_id) detail["grant_id"] = *d.grant_id;
     if (d.observed) detail["mode"] = "observe";
-    if (!d.credential_note.empty()) detail["credential"] = nlohmann::json::parse(d.credential_note);
     if (context_text_) {
       auto context = parse_json_bounded(*context_text_, 16, 64 * 1024);
       if (context && context->is_object())
@@ -187,7 +180,18 @@ class Authorizer {
     if (!server_ || !tool_ || server_->empty() || tool_->empty()) {
       return deny(d, "invalid_request", "server and tool must be named");
     }
+    if (has_control_character(*server_) || has_control_character(*tool_)) {
+      return deny(d, "invalid_request", "server and tool names must not hold control characters");
+    }
     arguments_ = parse_json_bounded(arguments_text_, kMaxArgumentDepth, kMaxArgumentBytes);
+    // The front-end could not pass the arguments as jsonb (a \u0000 escape, say): the call is
+    // still decided and audited, and denied.
+    if (context_text_) {
+      auto context = parse_json_bounded(*context_text_, 16, 64 * 1024);
+      if (context && context->is_object() && context->contains("arguments_error")) {
+        arguments_invalid_ = true;
+      }
+    }
     auto opened = open_task_token(*token_);
     if (auto* refusal = std::get_if<TokenRefusal>(&opened)) {
       if (*refusal == TokenRefusal::expired)
@@ -205,6 +209,13 @@ class Authorizer {
     if (chain_revoked_) return deny(d, "chain_revoked", "the chain was revoked");
     if (token_revoked_) return deny(d, "token_revoked", "the token was revoked");
     if (chain_expired_) return deny(d, "token_expired", "the chain has ended");
+    if (ancestor_token_revoked_) {
+      return deny(d, "token_revoked", "a token this one was delegated from was revoked");
+    }
+    if (arguments_invalid_) {
+      d.enforced = true;
+      return deny(d, "invalid_arguments", "the arguments cannot be represented as JSON text");
+    }
     if (!arguments_ || !arguments_->is_object()) {
       return deny(d, "invalid_arguments",
                   "arguments must be a JSON object (at most 64 levels deep, 16 MiB)");
@@ -216,6 +227,7 @@ class Authorizer {
                       " changed and awaits warden.approve_tool");
     }
     if (token_tools_ && !tool_list_covers(*token_tools_, *server_, *tool_)) {
+      d.enforced = true;
       return deny(d, "no_grant", "the token does not include " + *server_ + "/" + *tool_);
     }
     match_grants(d, claims);
@@ -234,7 +246,8 @@ class Authorizer {
         "SELECT t.revoked_at IS NOT NULL, c.revoked_at IS NOT NULL, c.expires_at <= now(), "
         "a.status, a.mode, a.name, h.subject, t.tools::text, t.ancestor_agents::text, c.trace_id, "
         "s.server_id IS NOT NULL, coalesce(tl.digest IS DISTINCT FROM tl.approved_digest, false), "
-        "s.server_id, s.credential::text, "
+        "EXISTS (SELECT FROM warden.tokens up WHERE up.token_id = ANY (t.ancestor_tokens) "
+        "        AND up.revoked_at IS NOT NULL), "
         "(SELECT json_agg(json_build_array(g.grant_id, g.agent_id, g.constraints, g.max_calls) "
         "                 ORDER BY g.max_calls IS NOT NULL, g.created_at) "
         "   FROM warden.grants g "
@@ -267,9 +280,8 @@ class Authorizer {
     d.trace_id = result_text(0, 9);
     server_known_ = *result_bool(0, 10);
     tool_changed_ = *result_bool(0, 11);
-    server_id_ = result_text(0, 12).value_or("");
-    credential_descriptor_ = result_text(0, 13).value_or("{}");
-    read_grants(result_text(0, 14).value_or("[]"));
+    ancestor_token_revoked_ = *result_bool(0, 12);
+    read_grants(result_text(0, 13).value_or("[]"));
     if (!ancestors_.empty()) load_ancestors();
     return true;
   }
@@ -309,6 +321,7 @@ class Authorizer {
       std::string why;
       if (!passing_grant(ancestors_[i], patterns, why)) {
         const std::string& name = i < ancestor_names_.size() ? ancestor_names_[i] : ancestors_[i];
+        d.enforced = true;
         return deny(d, why.empty() ? "no_grant" : "constraint_failed",
                     "delegating agent " + name +
                         (why.empty() ? " holds no grant for this call" : ": " + why));
@@ -364,9 +377,9 @@ class Authorizer {
   bool token_revoked_ = false, chain_revoked_ = false, chain_expired_ = false,
        observe_mode_ = false;
   bool server_known_ = false, tool_changed_ = false;
+  bool ancestor_token_revoked_ = false, arguments_invalid_ = false;
   int64_t suspended_ancestors_ = 0;
   std::string agent_status_;
-  std::string server_id_, credential_descriptor_;
   std::optional<std::vector<std::string>> token_tools_;
   std::vector<std::string> ancestors_;
   std::vector<std::string> ancestor_names_;  // same order as ancestors_
@@ -389,17 +402,13 @@ WARDEN_SQL_FUNCTION(warden_authorize) {
   Decision d = authorizer.decide();
   std::string event_id = authorizer.audit(d);
   spi_finish();
-  // Built after SPI_finish so that it lives in the caller's memory context.
-  Datum credential = d.credential ? pg_call([&] {
-    return DirectFunctionCall1(jsonb_in, CStringGetDatum(d.credential->c_str()));
-  })
-                                  : Datum(0);
-  // Columns: allowed, reason, event_id, chain_id, trace_id, agent, human, credential.
+  // Columns: allowed, reason, event_id, chain_id, trace_id, agent, human, credential (always
+  // NULL since 0.2.0; kept so that the result type is unchanged).
   auto opt_text = [](const std::optional<std::string>& v) { return v ? text_datum(*v) : Datum(0); };
   return composite_result(
       fcinfo,
       {BoolGetDatum(d.allowed), text_datum(d.reason), uuid_datum(event_id),
        d.chain_id ? uuid_datum(*d.chain_id) : Datum(0), opt_text(d.trace_id), opt_text(d.agent),
-       opt_text(d.human), credential},
-      {false, false, false, !d.chain_id, !d.trace_id, !d.agent, !d.human, !d.credential});
+       opt_text(d.human), Datum(0)},
+      {false, false, false, !d.chain_id, !d.trace_id, !d.agent, !d.human, true});
 }

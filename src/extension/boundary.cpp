@@ -4,6 +4,7 @@
 #include <new>
 
 #include "core/error.hpp"
+#include "extension/catalog_version.hpp"
 
 namespace warden::pg {
 
@@ -85,6 +86,7 @@ void capture_current_exception(PendingError& pending) {
 Datum sql_entry(FunctionCallInfo fcinfo, Datum (*body)(FunctionCallInfo)) {
   PendingError pending;
   try {
+    require_catalog_version();
     return body(fcinfo);
   } catch (...) {
     capture_current_exception(pending);

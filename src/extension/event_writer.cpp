@@ -31,9 +31,20 @@ WriterState state;
 
 void on_xact(XactEvent event, void*) {
   switch (event) {
+    case XACT_EVENT_PRE_PREPARE:
+      // A prepared transaction's events can still be rolled back from another session, which
+      // would leave a gap in this writer's MAC chain that verify_audit must report as deleted
+      // events: a false alarm anyone with PREPARE could plant. Decisions never need 2PC.
+      if (state.pending.seq != state.committed.seq) {
+        ereport(ERROR,
+                (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                 errmsg("warden events cannot be written in a transaction that is prepared"),
+                 errhint("Run warden functions outside PREPARE TRANSACTION; their decisions "
+                         "commit on their own.")));
+      }
+      break;
     case XACT_EVENT_COMMIT:
     case XACT_EVENT_PARALLEL_COMMIT:
-    case XACT_EVENT_PREPARE:
       state.committed = state.pending;
       state.saved.clear();
       break;
@@ -116,6 +127,23 @@ std::string random_uuid() {
   return s;
 }
 
+namespace {
+
+// The default partition of warden.events is created on the first event of a database (it is
+// not an extension member; see src/sql/functions/event_partitions.sql). Two syscache look-ups
+// per event tell whether it exists (a backend cannot cache the answer: DROP EXTENSION drops it).
+void ensure_default_partition() {
+  bool exists = pg_call([] {
+    Oid schema = get_namespace_oid("warden", true);
+    return schema != InvalidOid && OidIsValid(get_relname_relid("events_default", schema));
+  });
+  if (exists) return;
+  static Statement ensure("SELECT warden._ensure_default_event_partition()", {});
+  ensure.run({});
+}
+
+}  // namespace
+
 std::string write_event(const EventRow& row) {
   static Statement insert(
       "INSERT INTO warden.events (event_id, at, kind, chain_id, token_id, parent_id, agent, human, "
@@ -136,6 +164,7 @@ std::string write_event(const EventRow& row) {
     state.callbacks_registered = true;
   }
   if (state.writer.empty()) state.writer = random_uuid();
+  ensure_default_partition();
 
   std::string event_id = row.event_id ? *row.event_id : random_uuid();
   const TimestampTz at = GetCurrentTimestamp();

@@ -1,8 +1,11 @@
 #include "extension/postgres_headers.hpp"
 
+#include "extension/catalog_version.hpp"
+
 extern "C" {
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
@@ -20,6 +23,7 @@ PGDLLEXPORT void warden_maintenance_main(Datum);
 namespace warden::pg {
 const char* maintenance_database();
 int maintenance_interval_seconds();
+int seal_interval_seconds();
 }  // namespace warden::pg
 
 namespace {
@@ -33,17 +37,23 @@ void on_sigterm(SIGNAL_ARGS) {
   errno = saved_errno;
 }
 
-void run_maintenance_once() {
+// Runs `call` (a warden function returning something) in its own transaction.
+void run_once(const char* call) {
   SetCurrentStatementStartTimestamp();
   StartTransactionCommand();
   SPI_connect();
   PushActiveSnapshot(GetTransactionSnapshot());
-  pgstat_report_activity(STATE_RUNNING, "SELECT warden.maintenance()");
-  int rc = SPI_execute(
-      "SELECT CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'warden') "
-      "THEN warden.maintenance()::text END",
-      false, 1);
-  if (rc != SPI_OK_SELECT) elog(WARNING, "warden maintenance: query failed with %d", rc);
+  // Only against SQL objects of this library's release: after a package upgrade, the database
+  // keeps the old objects until ALTER EXTENSION warden UPDATE, and until then there is nothing
+  // this worker may safely do.
+  char query[512];
+  snprintf(query, sizeof query,
+           "SELECT CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'warden' "
+           "AND extversion = '%s') THEN %s::text END",
+           warden::pg::library_version(), call);
+  pgstat_report_activity(STATE_RUNNING, query);
+  int rc = SPI_execute(query, false, 1);
+  if (rc != SPI_OK_SELECT) elog(WARNING, "warden maintenance: %s failed with %d", call, rc);
   SPI_finish();
   PopActiveSnapshot();
   CommitTransactionCommand();
@@ -54,18 +64,33 @@ void run_maintenance_once() {
 
 void warden_maintenance_main(Datum) {
   pqsignal(SIGTERM, on_sigterm);
+  pqsignal(SIGHUP, SignalHandlerForConfigReload);
   BackgroundWorkerUnblockSignals();
   BackgroundWorkerInitializeConnection(warden::pg::maintenance_database(), nullptr, 0);
   elog(LOG, "warden maintenance worker started for database \"%s\"",
        warden::pg::maintenance_database());
+  // Full maintenance every maintenance_interval; a seal, when one is due, every seal_interval
+  // in between (both settings may change on reload).
+  TimestampTz next_maintenance = 0;
   while (!terminate_requested) {
-    run_maintenance_once();
+    if (GetCurrentTimestamp() >= next_maintenance) {
+      run_once("warden.maintenance()");
+      next_maintenance = TimestampTzPlusMilliseconds(
+          GetCurrentTimestamp(),
+          static_cast<int64>(warden::pg::maintenance_interval_seconds()) * 1000);
+    } else {
+      run_once("warden._seal_if_due()");
+    }
     int rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-                       static_cast<long>(warden::pg::maintenance_interval_seconds()) * 1000L,
+                       static_cast<long>(warden::pg::seal_interval_seconds()) * 1000L,
                        PG_WAIT_EXTENSION);
     ResetLatch(MyLatch);
     (void)rc;
     CHECK_FOR_INTERRUPTS();
+    if (ConfigReloadPending) {
+      ConfigReloadPending = false;
+      ProcessConfigFile(PGC_SIGHUP);
+    }
   }
   proc_exit(0);
 }

@@ -13,6 +13,7 @@ char* root_key_command_setting = nullptr;
 int key_rotation_interval_setting = 86400;
 char* maintenance_database_setting = nullptr;
 int maintenance_interval_setting = 300;
+int seal_interval_setting = 10;
 }  // namespace
 
 namespace warden::pg {
@@ -30,6 +31,9 @@ const char* maintenance_database() {
 }
 int maintenance_interval_seconds() {
   return maintenance_interval_setting;
+}
+int seal_interval_seconds() {
+  return seal_interval_setting;
 }
 void register_maintenance_worker();
 }  // namespace warden::pg
@@ -59,6 +63,12 @@ void _PG_init(void) {  // NOLINT(bugprone-reserved-identifier)
                           "Seconds between runs of warden.maintenance().", nullptr,
                           &maintenance_interval_setting, 300, 10, 86400, PGC_SIGHUP, GUC_UNIT_S,
                           nullptr, nullptr, nullptr);
+  DefineCustomIntVariable("warden.seal_interval",
+                          "Seconds between seals of the audit trail while events are written.",
+                          "Tampering by a superuser is caught by a witness (warden-mcp --witness) "
+                          "for every event older than one seal interval.",
+                          &seal_interval_setting, 10, 1, 3600, PGC_SIGHUP, GUC_UNIT_S, nullptr,
+                          nullptr, nullptr);
   MarkGUCPrefixReserved("warden");
 
   if (process_shared_preload_libraries_in_progress) {

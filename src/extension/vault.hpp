@@ -5,13 +5,15 @@
 
 namespace warden::pg {
 
-// What authorize knows when it vends a credential for an allowed call.
+// What warden.credential knows when it vends a credential for a committed, allowed call.
 struct VendRequest {
   std::string server_id;
   std::string server;
   std::string tool;
   std::string credential_descriptor;  // warden.servers.credential as JSON text
   std::string agent, human, chain_id, event_id;
+  // Allowed only by observe mode: never a vaulted secret; a minted credential says so.
+  bool observed = false;
 };
 
 // The credential for one allowed call as JSON text, or nullopt when the server takes none:

@@ -21,7 +21,6 @@ struct SessionGrant {
 struct Decision {
   bool allowed = false;
   std::string reason, event_id, chain_id, trace_id, agent, human;
-  json credential;  // null, or {"kind": ..., "header"|"env": ..., "value": ...}
 };
 
 // The warden SQL functions the proxy role may call, typed. Tokens and arguments travel as
@@ -37,11 +36,21 @@ class Decisions {
   awaitable<Decision> authorize(const std::string& token, const std::string& server,
                                 const std::string& tool, const json& arguments,
                                 const json& context);
+  // The upstream credential for a committed, allowed decision: null when the server takes
+  // none, else {"kind": ..., "header"|"env": ..., "value": ...}. Throws DbError when warden
+  // refuses it (revoked since, too old, already vended, no secret stored).
+  awaitable<json> credential(const std::string& event_id);
   awaitable<void> complete(const std::string& event_id, const std::string& status,
                            const json& detail);
+  // Of these names (prompts, resource URIs or templates of `server`), those the token may use.
+  awaitable<std::vector<std::string>> callable(const std::string& token, const std::string& server,
+                                               const std::vector<std::string>& names);
   // Of these token ids, those that are revoked (or whose chain or agent is), with the reason.
   awaitable<std::vector<std::pair<std::string, std::string>>> dead_tokens(
       const std::vector<std::string>& token_ids);
+  // A stored audit seal (empty seal_id: the newest) as {id, token}; nullopt when none.
+  awaitable<std::optional<std::pair<std::string, std::string>>> seal_token(
+      const std::string& seal_id);
   awaitable<bool> ping() { return pool_.ping(); }
 
  private:

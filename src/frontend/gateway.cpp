@@ -72,13 +72,22 @@ awaitable<json> Gateway::handle_request(const json& request, const Caller& calle
   if (method == "initialize") co_return rpc_result(id, initialize_result(params));
   if (!upstreams_loaded_) co_await reload_upstreams();
   if (method == "ping") co_return rpc_result(id, json::object());
+  // tools/call, prompts/get and resources/read are decided by warden.authorize; everything
+  // else is relayed or listed for the session, so its token must still be live.
+  if (method != "tools/call" && method != "prompts/get" && method != "resources/read") {
+    if (auto refused = co_await refuse_dead_session(id, caller)) co_return std::move(*refused);
+  }
   if (method == "logging/setLevel") co_return co_await set_level(id, params, caller);
   if (method == "completion/complete") co_return co_await complete(id, std::move(params), caller);
   if (method == "tools/list") co_return co_await list_tools(id, caller);
-  if (method == "prompts/list") co_return co_await list_merged(id, "prompts/list", "prompts");
-  if (method == "resources/list") co_return co_await list_merged(id, "resources/list", "resources");
+  if (method == "prompts/list") {
+    co_return co_await list_merged(id, "prompts/list", "prompts", caller);
+  }
+  if (method == "resources/list") {
+    co_return co_await list_merged(id, "resources/list", "resources", caller);
+  }
   if (method == "resources/templates/list") {
-    co_return co_await list_merged(id, "resources/templates/list", "resourceTemplates");
+    co_return co_await list_merged(id, "resources/templates/list", "resourceTemplates", caller);
   }
   if (method == "resources/subscribe" || method == "resources/unsubscribe") {
     if (!params.contains("uri") || !params["uri"].is_string()) {
@@ -165,23 +174,85 @@ awaitable<json> Gateway::list_tools(const json& id, const Caller& caller) {
 }
 
 awaitable<json> Gateway::list_merged(const json& id, const std::string& method,
-                                     const std::string& key) {
+                                     const std::string& key, const Caller& caller) {
+  // What names an item for its decision: prompts/get decides on the prompt's name,
+  // resources/read on the URI (a template's URI pattern stands for the URIs it makes).
+  const char* name_field = key == "resources"           ? "uri"
+                           : key == "resourceTemplates" ? "uriTemplate"
+                                                        : "name";
   json all = json::array();
   for (const auto& server : upstreams_.names()) {
+    json offered;
     try {
-      for (auto item : co_await collect(server, method, key)) {
-        if (key == "resources" && item.contains("uri") && item["uri"].is_string()) {
-          resource_servers_[item["uri"]] = server;
-        } else if (item.contains("name") && item["name"].is_string()) {
-          item["name"] = shown_name(server, item["name"].get<std::string>());
-        }
-        all.push_back(std::move(item));
-      }
+      offered = co_await collect(server, method, key);
     } catch (const UpstreamError& e) {
       std::cerr << "warden-mcp: " << method << " of " << server << " failed: " << e.what() << "\n";
+      continue;
+    }
+    std::vector<std::string> names;
+    for (const auto& item : offered) {
+      if (item.contains(name_field) && item[name_field].is_string()) {
+        names.push_back(item[name_field].get<std::string>());
+      }
+    }
+    std::vector<std::string> usable;
+    try {
+      usable = co_await decisions_.callable(caller.token, server, names);
+    } catch (const DbUnavailable& e) {
+      co_return unavailable(id, e.what());
+    } catch (const DbError& e) {
+      co_return rpc_error(id, rpc_code::kInternalError, method + ": " + e.what());
+    }
+    for (auto item : offered) {
+      if (!item.contains(name_field) || !item[name_field].is_string() ||
+          std::find(usable.begin(), usable.end(), item[name_field].get<std::string>()) ==
+              usable.end()) {
+        continue;
+      }
+      if (key == "resources") {
+        resource_servers_[item["uri"]] = server;
+      } else if (item.contains("name") && item["name"].is_string()) {
+        item["name"] = shown_name(server, item["name"].get<std::string>());
+      }
+      all.push_back(std::move(item));
     }
   }
   co_return rpc_result(id, {{key, std::move(all)}});
+}
+
+awaitable<std::optional<json>> Gateway::refuse_dead_session(const json& id,
+                                                            const Caller& caller) {
+  std::optional<json> refusal;
+  if (caller.token_id.empty()) co_return refusal;
+  auto now = Clock::now();
+  auto known = live_until_.find(caller.token_id);
+  if (known != live_until_.end() && known->second > now) co_return refusal;
+  std::vector<std::pair<std::string, std::string>> dead;
+  std::string unreachable;
+  std::vector<std::string> ids(1, caller.token_id);
+  try {
+    dead = co_await decisions_.dead_tokens(ids);
+  } catch (const std::exception& e) {
+    unreachable = e.what();
+  }
+  if (!unreachable.empty()) {
+    refusal = unavailable(id, unreachable);
+    co_return refusal;
+  }
+  if (!dead.empty()) {
+    live_until_.erase(caller.token_id);
+    const std::string reason = dead.front().second;
+    json data = json::object();
+    data["reason"] = reason;
+    refusal = rpc_error(id, rpc_code::kDenied,
+                        "warden denied the request: the session's token is no longer valid (" +
+                            reason + ")",
+                        data);
+    co_return refusal;
+  }
+  if (live_until_.size() > 10000) live_until_.clear();
+  live_until_[caller.token_id] = now + std::chrono::seconds(1);
+  co_return refusal;
 }
 
 awaitable<void> Gateway::forward(std::shared_ptr<Upstream> upstream, std::string method,
@@ -195,6 +266,7 @@ awaitable<void> Gateway::forward(std::shared_ptr<Upstream> upstream, std::string
 }
 
 awaitable<void> Gateway::recheck_in_flight() {
+  live_until_.clear();  // sessions ask again on their next request
   std::vector<std::string> ids;
   for (const auto& [call, flight] : in_flight_) {
     if (!flight.token_id.empty()) ids.push_back(flight.token_id);
@@ -210,34 +282,13 @@ awaitable<void> Gateway::recheck_in_flight() {
   for (const auto& [token_id, reason] : dead) {
     for (auto& [call, flight] : in_flight_) {
       if (flight.token_id != token_id) continue;
-      if (flight.cancel && flight.cancel->cancel) flight.cancel->cancel("warden: " + reason);
+      if (flight.cancel && flight.cancel->cancel) {
+        flight.cancel->cancel("warden: " + reason);
+      } else if (flight.cancel) {
+        flight.cancel->ended_before_sent = reason;
+      }
       flight.answer->set(json{{"revoked", reason}});
     }
-  }
-}
-
-void Gateway::revoked(const json& event) {
-  std::string kind = event.value("kind", "");
-  std::string chain = event.contains("chain_id") && event["chain_id"].is_string()
-                          ? event["chain_id"].get<std::string>()
-                          : "";
-  std::string agent = event.contains("agent") && event["agent"].is_string()
-                          ? event["agent"].get<std::string>()
-                          : "";
-  json ids = event.value("token_ids", json::array());
-  if (!ids.is_array()) ids = json::array();
-  // The payload lists at most 100 token ids: beyond that, match the whole chain.
-  bool truncated = event.value("token_count", 0) > static_cast<int>(ids.size());
-  for (auto& [call, flight] : in_flight_) {
-    bool hit = (kind == "chain" && !chain.empty() && flight.chain_id == chain) ||
-               (kind == "agent" && !agent.empty() && flight.agent == agent) ||
-               (!flight.token_id.empty() &&
-                std::find(ids.begin(), ids.end(), flight.token_id) != ids.end()) ||
-               (truncated && !chain.empty() && flight.chain_id == chain);
-    if (!hit) continue;
-    std::string reason = kind + "_revoked";
-    if (flight.cancel && flight.cancel->cancel) flight.cancel->cancel("warden: " + reason);
-    flight.answer->set(json{{"revoked", reason}});
   }
 }
 
@@ -274,6 +325,26 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
   if (!params.contains("_meta") || !params["_meta"].is_object()) params["_meta"] = json::object();
   if (!traceparent.empty()) params["_meta"]["traceparent"] = traceparent;
 
+  // The credential comes only now, for the committed decision (warden.credential): a
+  // decision that did not commit never yields one.
+  json credential;
+  if (upstreams_.credential_kind(server) != "none") {
+    try {
+      credential = co_await decisions_.credential(decision.event_id);
+    } catch (const std::exception& e) {
+      metrics_.count_decision("denied");
+      asio::co_spawn(ex_,
+                     record_outcome(decision.event_id, "error",
+                                    {{"error", "credential_unavailable"}, {"detail", e.what()}}),
+                     asio::detached);
+      co_return rpc_error(id, rpc_code::kDenied,
+                          "warden denied " + shown + ": credential_unavailable",
+                          {{"reason", "credential_unavailable"},
+                           {"event_id", decision.event_id},
+                           {"trace_id", decision.trace_id}});
+    }
+  }
+
   json answer;
   auto upstream = upstreams_.find(server);
   auto forwarded = Clock::now();
@@ -290,7 +361,7 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
     asio::co_spawn(
         ex_,
         forward(upstream, method, std::move(params),
-                ForwardContext{traceparent, decision.credential, hook, sink_for(caller)}, slot),
+                ForwardContext{traceparent, std::move(credential), hook, sink_for(caller)}, slot),
         asio::detached);
     auto got = co_await slot->wait(call_timeout_);
     in_flight_.erase(call);
@@ -298,7 +369,11 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
     if (got) {
       answer = std::move(*got);
     } else {
-      if (hook->cancel) hook->cancel("warden: timeout");
+      if (hook->cancel) {
+        hook->cancel("warden: timeout");
+      } else {
+        hook->ended_before_sent = "timeout";
+      }
       answer = {{"timeout", true},
                 {"error",
                  {{"code", rpc_code::kUpstreamFailed},

@@ -50,12 +50,11 @@ class Gateway {
   awaitable<json> handle_request(const json& request, const Caller& caller);
   // Re-reads warden.upstreams(); keeps the old list when the database cannot be reached.
   awaitable<void> reload_upstreams();
-  // After the revocation listener reconnects: aborts calls in flight whose token died while
-  // notifications could not arrive.
+  // Asks warden.dead_tokens about every call in flight and aborts those whose token, chain or
+  // agent was revoked: on each revocation notice (a hint only; any login may send one) and
+  // after the listener reconnects (notices sent meanwhile never arrived).
   awaitable<void> recheck_in_flight();
-  // A revocation announced on warden_events ({"kind": "token"|"chain"|"agent", ...}): calls in
-  // flight for it are cancelled upstream and answered with an error at once.
-  void revoked(const json& event);
+
   // Tools and prompts of `server` keep their own names (no "server__" prefix); names that are
   // not "<another upstream>__name" are taken as that server's.
   void expose_bare(std::string server) { bare_server_ = std::move(server); }
@@ -75,7 +74,12 @@ class Gateway {
   MessageSink sink_for(const Caller& caller);
 
   awaitable<json> list_tools(const json& id, const Caller& caller);
-  awaitable<json> list_merged(const json& id, const std::string& method, const std::string& key);
+  awaitable<json> list_merged(const json& id, const std::string& method, const std::string& key,
+                              const Caller& caller);
+  // An error reply when the session's token is no longer live (revoked, suspended, expired),
+  // for requests relayed without a decision of their own. Asked at most once a second per
+  // token, and again at once after any revocation notice.
+  awaitable<std::optional<json>> refuse_dead_session(const json& id, const Caller& caller);
   // Records a call's outcome (warden.complete) after the agent has its answer: the decision
   // and its audit event committed before forwarding; the outcome need not delay the reply.
   awaitable<void> record_outcome(std::string event_id, std::string status, json detail);
@@ -99,6 +103,7 @@ class Gateway {
   Metrics& metrics_;
   std::map<std::string, std::string> resource_servers_;  // uri -> server
   std::map<std::uint64_t, InFlight> in_flight_;
+  std::map<std::string, std::chrono::steady_clock::time_point> live_until_;  // token id ->
   std::uint64_t next_call_ = 0;
   bool upstreams_loaded_ = false;
   std::string bare_server_;

@@ -35,7 +35,20 @@ std::string Gateway::shown_name(const std::string& server, const std::string& na
 }
 
 awaitable<std::optional<std::string>> Gateway::route_uri(const json& id, const std::string& uri) {
-  if (!resource_servers_.count(uri)) co_await list_merged(id, "resources/list", "resources");
+  // Routing is not a permission: every upstream's resources are learnt here, whatever the
+  // caller may read (warden.authorize decides on the read itself).
+  if (!resource_servers_.count(uri)) {
+    for (const auto& server : upstreams_.names()) {
+      try {
+        for (const auto& item : co_await collect(server, "resources/list", "resources")) {
+          if (item.contains("uri") && item["uri"].is_string()) resource_servers_[item["uri"]] = server;
+        }
+      } catch (const UpstreamError&) {
+        // An upstream that cannot list now simply routes nothing.
+      }
+    }
+  }
+  (void)id;
   if (auto it = resource_servers_.find(uri); it != resource_servers_.end()) co_return it->second;
   // Not listed (a URI of a resource template, say): the bare server's, or the only upstream's.
   if (!bare_server_.empty()) co_return bare_server_;

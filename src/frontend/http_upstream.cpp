@@ -106,6 +106,9 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
       co_await ensure_initialized(context);
       std::int64_t id = next_id_++;
       json message = {{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}};
+      if (context.cancel && !context.cancel->ended_before_sent.empty()) {
+        throw UpstreamError("not sent: " + context.cancel->ended_before_sent);
+      }
       if (context.cancel) {
         ForwardContext plain{context.traceparent, context.credential, nullptr, nullptr};
         context.cancel->cancel = [weak = weak_from_this(), id, plain](const std::string& reason) {

@@ -2,9 +2,11 @@
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include <boost/asio/signal_set.hpp>
 
+#include "frontend/audit_witness.hpp"
 #include "frontend/db_listener.hpp"
 #include "frontend/gateway.hpp"
 #include "frontend/http_server.hpp"
@@ -16,6 +18,17 @@ using namespace warden::mcp;
 
 namespace {
 
+// Keeps one seal (empty id: the newest) in the witness file.
+awaitable<void> witness_seal(Decisions& decisions, AuditWitness& witness, std::string seal_id) {
+  if (!seal_id.empty() && witness.holds(seal_id)) co_return;
+  try {
+    auto seal = co_await decisions.seal_token(seal_id);
+    if (seal) witness.keep(seal->first, seal->second);
+  } catch (const std::exception& e) {
+    std::cerr << "warden-mcp: cannot keep audit seal " << seal_id << ": " << e.what() << "\n";
+  }
+}
+
 int run(const Options& options) {
   asio::io_context io;
   DbPool pool(io.get_executor(), options.db, static_cast<std::size_t>(options.pool_size));
@@ -25,18 +38,28 @@ int run(const Options& options) {
   Gateway gateway(io.get_executor(), decisions, upstreams, metrics,
                   std::chrono::seconds(options.call_timeout_seconds));
   if (!options.bare_names.empty()) gateway.expose_bare(options.bare_names);
+  std::optional<AuditWitness> witness;
+  if (!options.witness_file.empty()) witness.emplace(options.witness_file);
 
   // Called on every (re)connect of the listener: nothing announced meanwhile reached us.
   auto reload = [&] {
     asio::co_spawn(io, gateway.reload_upstreams(), asio::detached);
     asio::co_spawn(io, gateway.recheck_in_flight(), asio::detached);
+    if (witness) asio::co_spawn(io, witness_seal(decisions, *witness, ""), asio::detached);
   };
   auto on_event = [&](const json& event) {
     std::string kind = event.value("kind", "");
     if (kind == "servers") {
       reload();
-    } else if (kind == "token" || kind == "chain" || kind == "agent") {
-      gateway.revoked(event);
+    } else if (kind == "seal") {
+      if (witness && event.contains("seal_id") && event["seal_id"].is_string()) {
+        asio::co_spawn(io, witness_seal(decisions, *witness, event["seal_id"].get<std::string>()),
+                       asio::detached);
+      }
+    } else {
+      // Anyone who can log in to the database can NOTIFY warden_events, so a notification is
+      // only a hint: the database says which calls in flight are really dead.
+      asio::co_spawn(io, gateway.recheck_in_flight(), asio::detached);
     }
   };
   asio::co_spawn(io, listen_for_events(io.get_executor(), options.db, on_event, reload),
@@ -78,6 +101,7 @@ int main(int argc, char** argv) {
       std::cout << usage();
       return 0;
     }
+    if (options.command == "verify-audit") return run_verify_audit(options.db, options.witness_file);
     if (options.command == "secret-put") {
       return run_secret_put(options.db, options.server, options.header, options.secret_template);
     }

@@ -17,6 +17,9 @@ std::string usage() {
          "                   stay SERVER__NAME); every call is still authorized and audited.\n"
          "  warden-mcp secret put --db CONNINFO --server NAME [--header H] [--template T]\n"
          "                   (reads the secret from standard input, seals it to the vault key)\n"
+         "  warden-mcp serve|stdio ... --witness FILE   keep every audit seal in FILE (append-only)\n"
+         "  warden-mcp verify-audit --db CONNINFO --witness FILE\n"
+         "                   (names every event changed or missing since a witnessed seal)\n"
          "  warden-mcp --version\n"
          "CONNINFO names a role that holds warden_proxy, e.g. \"host=/run/pg dbname=warden "
          "user=gateway\".\n";
@@ -45,7 +48,8 @@ Options parse_options(int argc, char** argv) {
     o.command = "secret-put";
     first_flag = 3;
   }
-  if (o.command != "serve" && o.command != "stdio" && o.command != "secret-put") {
+  if (o.command != "serve" && o.command != "stdio" && o.command != "secret-put" &&
+      o.command != "verify-audit") {
     throw std::invalid_argument("unknown command " + o.command);
   }
   for (int i = first_flag; i < argc; ++i) {
@@ -72,6 +76,8 @@ Options parse_options(int argc, char** argv) {
       o.agent_token_file = value;
     } else if (flag == "--bare-names" && o.command != "secret-put") {
       o.bare_names = value;
+    } else if (flag == "--witness" && o.command != "secret-put") {
+      o.witness_file = value;
     } else if (flag == "--token-file" && o.command == "stdio") {
       o.token_file = value;
     } else if (flag == "--server" && o.command == "secret-put") {
@@ -96,6 +102,9 @@ Options parse_options(int argc, char** argv) {
   if (o.db.empty()) throw std::invalid_argument("--db CONNINFO is required");
   if (o.command == "secret-put" && o.server.empty()) {
     throw std::invalid_argument("--server NAME is required for secret put");
+  }
+  if (o.command == "verify-audit" && o.witness_file.empty()) {
+    throw std::invalid_argument("--witness FILE is required for verify-audit");
   }
   if (o.command == "stdio" && o.token_file.empty()) {
     throw std::invalid_argument("--token-file is required for stdio");

@@ -7,13 +7,14 @@
 namespace warden::mcp {
 
 struct Options {
-  std::string command;  // "serve", "stdio", "secret-put", "version", "help"
+  std::string command;  // "serve", "stdio", "secret-put", "verify-audit", "version", "help"
   std::string db;
   std::string listen_host = "127.0.0.1";
   std::string listen_port = "8719";
   std::string token_file;        // stdio: the agent's token
   std::string agent_token_file;  // serve: token for requests without one (loopback only)
   std::string bare_names;        // the upstream whose tools and prompts keep their own names
+  std::string witness_file;      // serve/stdio: keep audit seals here; verify-audit: read them
   std::vector<std::string> allowed_origins;
   std::vector<std::string> allowed_hosts;
   int pool_size = 4;

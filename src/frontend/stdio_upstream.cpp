@@ -178,13 +178,26 @@ awaitable<void> StdioUpstream::ensure_ready(const json& credential) {
 awaitable<json> StdioUpstream::request(const std::string& method, json params,
                                        const ForwardContext& context) {
   co_await ensure_ready(context.credential);
-  // Progress notifications name the request's progress token: they reach its caller. Other
-  // messages of a shared child cannot be told apart by call and are not passed through.
+  // Progress notifications name the request's progress token: they reach its caller, with
+  // the token the caller chose. The child sees a token of the gateway's, unique to this
+  // request, so that two sessions choosing the same token never receive each other's
+  // progress. Other messages of a shared child cannot be told apart by call and are not
+  // passed through.
   std::string progress;
-  if (context.on_message && params.contains("_meta") && params["_meta"].is_object() &&
+  if (params.contains("_meta") && params["_meta"].is_object() &&
       params["_meta"].contains("progressToken")) {
-    progress = params["_meta"]["progressToken"].dump();
-    progress_sinks_[progress] = context.on_message;
+    json chosen = params["_meta"]["progressToken"];
+    std::string ours = "warden-progress-" + std::to_string(next_progress_++);
+    params["_meta"]["progressToken"] = ours;
+    if (context.on_message) {
+      progress = json(ours).dump();
+      progress_sinks_[progress] = [sink = context.on_message, chosen](const json& message,
+                                                                        Answer answer) {
+        json relayed = message;
+        relayed["params"]["progressToken"] = chosen;
+        sink(relayed, std::move(answer));
+      };
+    }
   }
   json answer;
   try {
@@ -202,6 +215,9 @@ awaitable<json> StdioUpstream::request(const std::string& method, json params,
 
 awaitable<json> StdioUpstream::exchange(const std::string& method, json params,
                                         const std::shared_ptr<CancelHook>& hook) {
+  if (hook && !hook->ended_before_sent.empty()) {
+    throw UpstreamError("not sent: " + hook->ended_before_sent);
+  }
   std::int64_t id = next_id_++;
   if (hook) {
     hook->cancel = [weak = weak_from_this(), id](const std::string& reason) {

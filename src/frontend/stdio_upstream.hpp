@@ -53,7 +53,10 @@ class StdioUpstream : public Upstream, public std::enable_shared_from_this<Stdio
   bool shut_down_ = false;
   std::int64_t next_id_ = 1;
   std::map<std::int64_t, std::shared_ptr<Pending<json>>> pending_;
+  // Progress tokens are the gateway's own ("warden-progress-N"), one per forwarded request:
+  // agents of different sessions choose the same tokens (often their request ids).
   std::map<std::string, MessageSink> progress_sinks_;  // progress token (JSON text) -> caller
+  std::uint64_t next_progress_ = 1;
 };
 
 }  // namespace warden::mcp

@@ -21,6 +21,9 @@ class UpstreamError : public std::runtime_error {
 // (notifications/cancelled) when the call's token, chain or agent is revoked.
 struct CancelHook {
   std::function<void(const std::string& reason)> cancel;
+  // Set when the call was revoked or timed out before the upstream took it (no `cancel` yet):
+  // the upstream then never sends it. A revoked call must not start after its revocation.
+  std::string ended_before_sent;
 };
 
 // Sends the response to a request the upstream made back to that upstream.

@@ -47,6 +47,13 @@ std::shared_ptr<Upstream> Upstreams::find(const std::string& name) const {
   return it == entries_.end() ? nullptr : it->second.upstream;
 }
 
+std::string Upstreams::credential_kind(const std::string& name) const {
+  auto it = entries_.find(name);
+  return it == entries_.end() || it->second.row.credential_kind.empty()
+             ? std::string("none")
+             : it->second.row.credential_kind;
+}
+
 std::vector<std::string> Upstreams::names() const {
   std::vector<std::string> out;
   for (const auto& [name, entry] : entries_) out.push_back(name);

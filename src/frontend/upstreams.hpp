@@ -19,6 +19,9 @@ class Upstreams {
 
   void reload(const std::vector<UpstreamRow>& rows);
   std::shared_ptr<Upstream> find(const std::string& name) const;
+  // How calls to the upstream are credentialed ("none", "secret", "jwt", "paseto"); "none"
+  // for an unknown name.
+  std::string credential_kind(const std::string& name) const;
   std::vector<std::string> names() const;
 
  private:

@@ -374,31 +374,82 @@ test('a stdio upstream that dies is started again', async () => {
   assert.match(r.content[0].text, /restarted/);
 });
 
-test('resources/read and prompts/get go through the same decision', async () => {
+// Finding 8 of the 0.1.0 review: prompts, resources and resource templates are listed only as
+// far as the session's token may use them, like tools; reading or getting one that is not
+// listed is still decided (and refused, and audited) by warden.authorize.
+test('resources/read and prompts/get go through the same decision; lists are filtered by grants', async () => {
+  sql(`SELECT warden.add_agent('lister-bot', 'alice@example.com');
+       SELECT warden.grant('lister-bot', 'everything/*');`);
+  const lister = await connect(sqlValue(`SELECT token FROM warden.start_chain('alice@example.com',
+      'lister-bot', 'e2e lists')`));
+  let all;
+  let allPrompts;
+  try {
+    ({ resources: all } = await lister.listResources());
+    ({ prompts: allPrompts } = await lister.listPrompts());
+  } finally {
+    await lister.close();
+  }
+  const everythingResource = all.find((r) => !r.uri.startsWith('fixture'));
+  assert.ok(everythingResource, 'server-everything lists resources to an agent granted everything/*');
   const { resources } = await client.listResources();
-  assert.ok(resources.length > 0);
+  assert.ok(!resources.some((r) => r.uri === everythingResource.uri),
+    'a resource the agent may not read is not listed');
+  const { prompts } = await client.listPrompts();
+  assert.ok(prompts.every((p) => !p.name.startsWith('everything__')), 'ungranted prompts are not listed');
   let e;
   try {
-    await client.readResource({ uri: resources[0].uri });
+    await client.readResource({ uri: everythingResource.uri });
   } catch (err) {
     e = err;
   }
   assert.ok(e, 'reading an ungranted resource was not refused');
   assert.equal(e.code, -32001);
   assert.match(e.message, /no_grant/);
-  const { prompts } = await client.listPrompts();
-  assert.ok(prompts.every((p) => p.name.includes('__')), 'prompts are named server__prompt');
+  const everythingPrompt = allPrompts.find((p) => p.name.startsWith('everything__'));
+  assert.ok(everythingPrompt, 'server-everything lists prompts');
   e = undefined;
   try {
-    await client.getPrompt({ name: prompts[0].name, arguments: {} });
+    await client.getPrompt({ name: everythingPrompt.name, arguments: {} });
   } catch (err) {
     e = err;
   }
   assert.ok(e, 'an ungranted prompt was not refused');
   assert.match(e.message, /warden denied .*: no_grant/);
   const audited = sqlValue(`SELECT count(*) FROM warden.events WHERE kind = 'call'
-                            AND tool = ${quote(resources[0].uri)} AND NOT allowed`);
+                            AND tool = ${quote(everythingResource.uri)} AND NOT allowed`);
   assert.equal(audited, '1');
+});
+
+// Finding 8: after revoke_token, a session's relayed requests (completion/complete, lists)
+// are refused too, not only its tool calls.
+test('a revoked token\'s session reaches no upstream any more', async () => {
+  const [[chainId, revokedToken]] = sql(`SELECT chain_id, token FROM warden.start_chain('alice@example.com',
+      'triage-bot', 'e2e revoked session')`);
+  const tokenId = sqlValue(`SELECT token_id FROM warden.tokens WHERE chain_id = ${quote(chainId)}`);
+  const doomed = await connect(revokedToken);
+  try {
+    await doomed.listPrompts();
+    sql(`SELECT warden.revoke_token(${quote(tokenId)}, 'e2e: revoked session')`);
+    await new Promise((res) => setTimeout(res, 300));
+    for (const attempt of [
+      () => doomed.complete({ ref: { type: 'ref/prompt', name: 'everything__complex_prompt' },
+        argument: { name: 'temperature', value: '1' } }),
+      () => doomed.listPrompts(),
+      () => doomed.listResources(),
+    ]) {
+      let e;
+      try {
+        await attempt();
+      } catch (err) {
+        e = err;
+      }
+      assert.ok(e, 'a request of a revoked session was relayed');
+      assert.match(e.message, /token_revoked/);
+    }
+  } finally {
+    await doomed.close();
+  }
 });
 
 test('--agent-token-file: a loopback gateway uses that token when a request has none', async () => {
@@ -438,5 +489,53 @@ test('revoking a chain aborts its call in flight at once', async () => {
     assert.equal(outcome, 'revoked');
   } finally {
     await slow.close();
+  }
+});
+
+// Finding 9 of the 0.1.0 review (spoofed_notify_aborts_calls): any database login can NOTIFY
+// warden_events. A forged notice in 0.1.0's format naming the chain no longer aborts its call
+// in flight: the gateway asks warden.dead_tokens, which says the token is alive. The real
+// revocation afterwards still aborts it.
+test('a forged revocation notice does not abort a call in flight', async () => {
+  const [[chain, slowToken]] = sql(`SELECT chain_id, token FROM warden.start_chain('alice@example.com',
+      'slow-bot', 'e2e forged notice')`);
+  const slow = await connect(slowToken);
+  try {
+    let finished = false;
+    const call = slow.callTool({ name: 'everything__trigger-long-running-operation',
+      arguments: { duration: 20, steps: 4 } }).then(() => null, (e) => e).finally(() => { finished = true; });
+    await new Promise((res) => setTimeout(res, 700));
+    const tokenId = sqlValue(`SELECT token_id FROM warden.tokens WHERE chain_id = ${quote(chain)}`);
+    sql(`SELECT pg_notify('warden_events', ${quote(JSON.stringify({ kind: 'chain', chain_id: chain,
+      token_ids: [tokenId], token_count: 1 }))})`);
+    sql(`SELECT pg_notify('warden_events', '{"kind": "revocation"}')`);
+    await new Promise((res) => setTimeout(res, 1500));
+    assert.equal(finished, false, 'a forged notice aborted the call');
+    sql(`SELECT warden.revoke_chain(${quote(chain)}, 'e2e: after the forged notice')`);
+    const e = await call;
+    assert.ok(e, 'the real revocation did not abort the call');
+    assert.match(e.message, /chain_revoked/);
+  } finally {
+    await slow.close();
+  }
+});
+
+// Finding 10 of the 0.1.0 review (progress_crosses_sessions): two sessions on the same stdio
+// upstream choose the same progress token (the SDK uses the request id); each must receive
+// exactly its own progress, with its own token.
+test('progress notifications stay with their session', async () => {
+  const tokens = sql(`SELECT s.token FROM generate_series(1, 2) i,
+      warden.start_chain('alice@example.com', 'slow-bot', 'e2e progress ' || i) s`).map((r) => r[0]);
+  const [a, b] = await Promise.all(tokens.map((t) => connect(t)));
+  try {
+    const seen = { a: [], b: [] };
+    const call = (c, who) => c.callTool(
+      { name: 'everything__trigger-long-running-operation', arguments: { duration: 2, steps: 4 } },
+      undefined, { onprogress: (p) => seen[who].push(p.progress) });
+    await Promise.all([call(a, 'a'), call(b, 'b')]);
+    assert.equal(seen.a.length, 4, `session A got ${seen.a.length} progress notifications`);
+    assert.equal(seen.b.length, 4, `session B got ${seen.b.length} progress notifications`);
+  } finally {
+    await Promise.all([a.close(), b.close()]);
   }
 });

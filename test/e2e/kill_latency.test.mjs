@@ -98,6 +98,10 @@ test(`kill latency over ${trials} trials: commit to agent error; other chains un
   try {
     // Warm-up: both upstreams started, the first decision made.
     await bystander.callTool({ name: 'everything__trigger-long-running-operation', arguments: { duration: 0.1, steps: 1 } });
+    const warm = await connect(sqlValue(`SELECT token FROM warden.start_chain('alice@example.com',
+        'victim-bot', 'kill latency warm-up')`));
+    await warm.callTool({ name: 'faults__sleep', arguments: { ms: 1, marker: 'warm-up' } });
+    await warm.close();
     for (let i = 0; i < trials; i++) {
       const [[chain, token]] = sql(`SELECT chain_id, token FROM warden.start_chain('alice@example.com',
           'victim-bot', 'kill latency trial ${i}')`);

@@ -12,15 +12,18 @@ SELECT is(
         WHERE p.pronamespace = 'warden'::regnamespace AND has_function_privilege('warden_proxy', p.oid, 'EXECUTE')
         ORDER BY 1),
   ARRAY['warden.authorize(text,text,text,jsonb,jsonb)',
+        'warden.callable(text,text,text[])',
         'warden.complete(uuid,text,jsonb)',
+        'warden.credential(uuid)',
         'warden.dead_tokens(uuid[])',
         'warden.open_session(text,jsonb)',
         'warden.public_keys()',
+        'warden.seal_token(uuid)',
         'warden.upstreams()',
         'warden.vault_public_key()',
         'warden.visible_tools(text,text,jsonb)']
   COLLATE "C",
-  'warden_proxy executes authorize, complete, visible_tools and the front-end start-up functions, nothing else');
+  'warden_proxy executes authorize, credential, complete, visible_tools, callable and the front-end start-up functions (and seal_token for a witness), nothing else');
 SELECT is(
   (SELECT count(*)::int FROM pg_proc p
    WHERE p.pronamespace = 'warden'::regnamespace AND has_function_privilege('warden_proxy', p.oid, 'EXECUTE')

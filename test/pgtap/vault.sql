@@ -8,7 +8,7 @@
 -- cluster's vault key; psql runs it (pg_prove runs from the repository root). The plaintext
 -- never appears in SQL text: the helper prints the box and the SHA-256 of the plaintext.
 BEGIN;
-SELECT plan(49);
+SELECT plan(50);
 
 CREATE ROLE tap_vault_admin LOGIN IN ROLE warden_admin;
 CREATE ROLE tap_vault_issuer LOGIN IN ROLE warden_issuer;
@@ -119,27 +119,28 @@ FROM unnest(ARRAY['tap_vault_admin', 'tap_vault_issuer', 'tap_vault_auditor']) r
 
 -- ---------------------------------------------------------------- the proxy, allowed calls only
 
+-- Since 0.2.0 authorize never returns a credential, and warden.credential vends one only for
+-- a decision that has committed. Everything here runs in one open transaction: the proxy's
+-- allowed decision yields no credential at all (finding 2, credential_without_committed_decision:
+-- BEGIN; authorize; ROLLBACK used to leave the proxy holding a minted credential).
+-- test/shell/vault_credentials.sh checks the vended plaintext after commit.
 INSERT INTO tap_vault.saved
 SELECT 'proxy_http', tap_vault.as_role('tap_vault_proxy',
-  format('SELECT credential::text FROM warden.authorize(%L, %L, %L)',
-         (SELECT val FROM tap_vault.saved WHERE name = 'token'), 'tap-vault-sec', 'read'));
-SELECT is((SELECT val::jsonb - 'value' FROM tap_vault.saved WHERE name = 'proxy_http'),
-          '{"kind": "secret", "header": "Authorization", "version": 1}'::jsonb,
-          'the proxy''s allowed call carries the secret credential (kind, header, version)');
-SELECT is((SELECT encode(sha256(convert_to(substr(val::jsonb ->> 'value', 8), 'UTF8')), 'hex')
+  format('SELECT concat_ws(%L, allowed, reason, coalesce(credential::text, %L), event_id) FROM warden.authorize(%L, %L, %L)',
+         ' ', 'NULL', (SELECT val FROM tap_vault.saved WHERE name = 'token'), 'tap-vault-sec', 'read'));
+SELECT is((SELECT split_part(val, ' ', 1) || ' ' || split_part(val, ' ', 2) || ' ' || split_part(val, ' ', 3)
            FROM tap_vault.saved WHERE name = 'proxy_http'),
-          (SELECT val FROM tap_vault.saved WHERE name = 'sha256'),
-          'its value is ''Bearer '' followed by the sealed plaintext');
-SELECT is((SELECT left(val::jsonb ->> 'value', 7) FROM tap_vault.saved WHERE name = 'proxy_http'), 'Bearer ',
-          'rendered through the default template');
-INSERT INTO tap_vault.saved
-SELECT 'proxy_std', tap_vault.as_role('tap_vault_proxy',
-  format('SELECT credential::text FROM warden.authorize(%L, %L, %L)',
-         (SELECT val FROM tap_vault.saved WHERE name = 'token'), 'tap-vault-std', 'run'));
-SELECT is((SELECT encode(sha256(convert_to(val::jsonb ->> 'value', 'UTF8')), 'hex') || ' ' || (val::jsonb ->> 'env')
-           FROM tap_vault.saved WHERE name = 'proxy_std'),
-          (SELECT val FROM tap_vault.saved WHERE name = 'sha256') || ' TAP_KEY',
-          'a stdio server''s credential is the plaintext for env TAP_KEY');
+          't granted NULL', 'the proxy''s allowed call: authorize returns no credential');
+SELECT is(tap_vault.as_role('tap_vault_proxy',
+            format('SELECT warden.credential(%L)::text', (SELECT split_part(val, ' ', 4) FROM tap_vault.saved WHERE name = 'proxy_http'))),
+          'ERROR 25001', 'credential_without_committed_decision: no credential for a decision of the open transaction');
+SELECT is(tap_vault.as_role('tap_vault_proxy', format('SELECT warden.credential(%L)::text', gen_random_uuid())),
+          'ERROR 42704', 'no credential for an unknown decision');
+SELECT is(ARRAY(SELECT r FROM unnest(ARRAY['warden_admin', 'warden_issuer', 'warden_proxy', 'warden_auditor']) r
+                WHERE has_function_privilege(r, 'warden.credential(uuid)', 'EXECUTE')),
+          ARRAY['warden_proxy'], 'only warden_proxy may execute credential');
+SELECT is((SELECT count(*)::int FROM warden.events WHERE kind = 'credential_vended'), 0,
+          'nothing was vended');
 
 -- Denied calls: a tool not granted, an agent without a grant for the server, a bad token, a
 -- revoked chain. Each is denied and carries no credential.
@@ -173,8 +174,8 @@ REVOKE EXECUTE ON FUNCTION warden.authorize(text, text, text, jsonb, jsonb) FROM
 
 SELECT is(tap_vault.as_role('tap_vault_proxy',
             format('SELECT concat_ws(%L, allowed, reason, coalesce(credential::text, %L)) FROM warden.authorize(%L, %L, %L)',
-                   ' ', 'NULL', (SELECT val FROM tap_vault.saved WHERE name = 'token'), 'tap-vault-sec', 'read')) LIKE 't granted {%',
-          true, 'control: the proxy is still handed the credential for the same call');
+                   ' ', 'NULL', (SELECT val FROM tap_vault.saved WHERE name = 'token'), 'tap-vault-sec', 'read')) = 't granted NULL',
+          true, 'control: the same call is allowed for the proxy');
 SELECT lives_ok(format('SELECT warden.revoke_chain(%L)',
                        (SELECT chain_id FROM warden.chains WHERE purpose = 'pgtap vault'
                         AND root_agent_id = (SELECT agent_id FROM warden.agents WHERE name = 'tap-vault-bot'))),
@@ -189,8 +190,8 @@ SELECT is(tap_vault.as_role('tap_vault_proxy',
 -- What the roles can read: the audit trail, secrets_status, every view. None holds the value.
 SELECT is(tap_vault.as_role('tap_vault_auditor',
             format('SELECT count(*) FROM warden.events e WHERE strpos(e::text, %L) > 0',
-                   (SELECT val::jsonb ->> 'value' FROM tap_vault.saved WHERE name = 'proxy_http'))),
-          '0', 'the audit trail the auditor reads does not hold the secret');
+                   (SELECT left(val, 64) FROM tap_vault.saved WHERE name = 'sealed'))),
+          '0', 'the audit trail the auditor reads does not hold the sealed box');
 SELECT is(tap_vault.as_role('tap_vault_auditor',
             'SELECT count(*) FROM warden.events WHERE kind = ''call'' AND detail -> ''credential'' ? ''value'''),
           '0', 'call events name the credential without its value');
@@ -198,10 +199,9 @@ SELECT is(tap_vault.as_role('tap_vault_auditor',
             'SELECT string_agg(detail ->> ''version'', '','') FROM warden.events WHERE kind = ''secret_stored'''),
           '1,1', 'secret_stored events name the version');
 SELECT is(tap_vault.as_role(r,
-            format('SELECT count(*) FROM warden.secrets_status() s WHERE strpos(s::text, %L) > 0 OR strpos(s::text, %L) > 0',
-                   (SELECT substr(val::jsonb ->> 'value', 8) FROM tap_vault.saved WHERE name = 'proxy_http'),
+            format('SELECT count(*) FROM warden.secrets_status() s WHERE strpos(s::text, %L) > 0',
                    (SELECT left(val, 64) FROM tap_vault.saved WHERE name = 'sealed'))),
-          '0', r || ': secrets_status() shows neither the secret nor the sealed box')
+          '0', r || ': secrets_status() does not show the sealed box')
 FROM unnest(ARRAY['tap_vault_admin', 'tap_vault_auditor']) r;
 SELECT is(tap_vault.as_role('tap_vault_auditor', 'SELECT string_agg(server || '':'' || version, '','' ORDER BY server) FROM warden.secrets_status()'),
           'tap-vault-sec:1,tap-vault-std:1', 'secrets_status() lists the versions');

@@ -26,7 +26,8 @@ out="$(printf '%s\n' "$secret" | "$mcp" secret put --db "$conn" --server vaulted
 check "secret put reports the version" "$out" "stored secret version 1 for server vaulted"
 check "the output never echoes the secret" "$(grep -c "$secret" <<<"$out" || true)" "0"
 token="$(psql -X -tA -d "$db" -c "SELECT token FROM warden.start_chain('sp@example.com', 'sp-bot', 'put test')")"
-vended="$(psql -X -tA -d "$db" -U "$proxy" -c "SELECT credential->>'header', credential->>'value' FROM warden.authorize('$token', 'vaulted', 'x')")"
+call="$(psql -X -tA -d "$db" -U "$proxy" -c "SELECT event_id FROM warden.authorize('$token', 'vaulted', 'x')")"
+vended="$(psql -X -tA -d "$db" -U "$proxy" -c "SELECT c->>'header', c->>'value' FROM warden.credential('$call') c")"
 check "warden_proxy receives the rendered secret" "$vended" "X-Api-Key|Key $secret"
 
 set +e

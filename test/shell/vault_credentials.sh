@@ -32,8 +32,20 @@ check() { # check DESCRIPTION ACTUAL EXPECTED
 }
 q() { psql -X -q -v ON_ERROR_STOP=1 -tA -d "$db" -c "$1"; }
 qas() { psql -X -q -v ON_ERROR_STOP=1 -tA -d "$db" -U "$1" -c "$2"; }
-# The decision of warden.authorize as JSON, called by login role $1.
-authz() { qas "$1" "SELECT to_jsonb(d) FROM warden.authorize('$2', '$3', '$4') d"; }
+# The decision of warden.authorize as JSON, called by login role $1, with the credential
+# warden.credential then vends for it (a separate transaction: the decision has committed),
+# the way warden-mcp asks. A refused vend reads as the denial warden-mcp answers with.
+authz() {
+  local d eid c
+  d="$(qas "$1" "SELECT to_jsonb(d) - 'credential' FROM warden.authorize('$2', '$3', '$4') d")"
+  if [ "$(jq -r .allowed <<<"$d")" != true ]; then jq -c '. + {credential: null}' <<<"$d"; return; fi
+  eid="$(jq -r .event_id <<<"$d")"
+  if c="$(qas "$1" "SELECT coalesce(warden.credential('$eid')::text, 'null')" 2>/dev/null)"; then
+    jq -c --argjson c "$c" '. + {credential: $c}' <<<"$d"
+  else
+    jq -c '. + {allowed: false, reason: "credential_unavailable", credential: null}' <<<"$d"
+  fi
+}
 seal() { (cd "$root/test/verifiers" && node seal.mjs "$1"); }   # plaintext on stdin
 # verify KIND TOKEN AUDIENCE [UNIX_TIME]: the verifier's JSON verdict.
 verify() {
@@ -181,12 +193,12 @@ check "secret server without a stored secret: denied credential_unavailable, no 
 q "INSERT INTO warden.secrets (server_id, version, header, template, wrapped)
    SELECT (SELECT server_id FROM warden.servers WHERE name = 'emptysrv'), version, header, template, wrapped
    FROM warden.secrets sc JOIN warden.servers s USING (server_id) WHERE s.name = 'secsrv'"
-r="$(psql -X -q -tA -d "$db" -U "$proxy" -c "SELECT allowed, reason, credential IS NULL FROM warden.authorize('$token', 'emptysrv', 'list')" 2>&1 || true)"
-check "a secret copied to another server does not open" "$r" "f|credential_unavailable|t"
+r="$(authz "$proxy" "$token" emptysrv list | jq -r '[.allowed, .reason, .credential == null] | join("|")')"
+check "a secret copied to another server does not open" "$r" "false|credential_unavailable|true"
 q "DELETE FROM warden.secrets sc USING warden.servers s WHERE s.server_id = sc.server_id AND s.name = 'emptysrv';
    UPDATE warden.secrets sc SET version = 9 FROM warden.servers s WHERE s.server_id = sc.server_id AND s.name = 'secsrv'"
-r="$(psql -X -q -tA -d "$db" -U "$proxy" -c "SELECT allowed, reason, credential IS NULL FROM warden.authorize('$token', 'secsrv', 'list')" 2>&1 || true)"
-check "a secret renumbered to another version does not open" "$r" "f|credential_unavailable|t"
+r="$(authz "$proxy" "$token" secsrv list | jq -r '[.allowed, .reason, .credential == null] | join("|")')"
+check "a secret renumbered to another version does not open" "$r" "false|credential_unavailable|true"
 q "UPDATE warden.secrets sc SET version = 2 FROM warden.servers s WHERE s.server_id = sc.server_id AND s.name = 'secsrv'"
 
 # Secrets are copied into HTTP header values and environment variables: CR/LF would inject
@@ -198,8 +210,8 @@ for bad in 'crlf:abc\r\nX-Injected: 1' 'lf:abc\ndef' 'nul:abc\000def' 'not-utf8:
   sealed_bad="$(printf "${bad#*:}" | seal "$vault_pk")"
   r="$(psql -X -q -tA -v VERBOSITY=sqlstate -d "$db" -U "$admin" -c "SELECT warden.put_secret('secsrv', decode('$sealed_bad', 'hex'))" 2>&1 || true)"
   check "a secret with $name is refused (22023)" "$r" "ERROR:  22023"
-  r="$(psql -X -q -tA -v VERBOSITY=sqlstate -d "$db" -U "$proxy" -c "SELECT concat_ws(' ', allowed, credential->>'version') FROM warden.authorize('$token', 'secsrv', 'list')" 2>&1 || true)"
-  check "after refusing the secret with $name, version 2 is still served" "$r" "t 2"
+  r="$(authz "$proxy" "$token" secsrv list | jq -r '[.allowed, .credential.version] | join(" ")')"
+  check "after refusing the secret with $name, version 2 is still served" "$r" "true 2"
 done
 # (Until they are refused, each of them replaced the secret: store a good one again.)
 qas "$admin" "SELECT warden.put_secret('secsrv', decode('$sealed2', 'hex'))" >/dev/null
@@ -215,18 +227,21 @@ r="$(qas "$admin" "SELECT count(*) FROM warden.authorize('$token', 'secsrv', 'li
 if grep -q 'permission denied for function authorize' <<<"$r"; then pass "warden_admin cannot execute authorize"; else fail "warden_admin executing authorize: $r"; fi
 r="$(qas "$admin" "SELECT count(*) FROM warden.secrets" 2>&1 || true)"
 if grep -q 'permission denied' <<<"$r"; then pass "warden_admin cannot read warden.secrets"; else fail "warden_admin reading warden.secrets: $r"; fi
-# Even if an operator grants EXECUTE on authorize to a non-proxy role, it never sees a credential.
+# Even if an operator grants EXECUTE on authorize to a non-proxy role, it is allowed the call
+# but warden.credential stays the proxy's alone.
 q "GRANT EXECUTE ON FUNCTION warden.authorize(text, text, text, jsonb, jsonb) TO $admin"
 for s in secsrv jwtsrv pasetosrv stdsrv; do
-  d="$(authz "$admin" "$token" "$s" list)"
-  check "non-proxy (warden_admin member) with EXECUTE on authorize: $s allowed, credential NULL" \
-    "$(jq -r '[.allowed, (.credential == null)] | join(" ")' <<<"$d")" "true true"
+  eid="$(qas "$admin" "SELECT event_id FROM warden.authorize('$token', '$s', 'list') WHERE allowed")"
+  r="$(qas "$admin" "SELECT warden.credential('$eid')" 2>&1 || true)"
+  if [ -n "$eid" ] && grep -q 'permission denied for function credential' <<<"$r"; then
+    pass "non-proxy (warden_admin member) with EXECUTE on authorize: $s allowed, credential refused"
+  else fail "non-proxy with EXECUTE on authorize: $s: event '$eid', credential: $r"; fi
 done
 q "REVOKE EXECUTE ON FUNCTION warden.authorize(text, text, text, jsonb, jsonb) FROM $admin"
 check "the audit trail records which credential was vended, never its value" \
-  "$(q "SELECT count(*) FILTER (WHERE detail->'credential' ? 'value'), count(*) FILTER (WHERE detail->'credential'->>'kind' = 'secret' AND detail->'credential' ? 'version') > 0,
-               count(*) FILTER (WHERE detail->'credential'->>'key_id' LIKE 'k4.pid.%') > 0
-        FROM warden.events WHERE kind = 'call'")" "0|t|t"
+  "$(q "SELECT count(*) FILTER (WHERE detail ? 'value'), count(*) FILTER (WHERE detail->>'kind' = 'secret' AND detail ? 'version') > 0,
+               count(*) FILTER (WHERE detail->>'key_id' LIKE 'k4.pid.%') > 0
+        FROM warden.events WHERE kind = 'credential_vended'")" "0|t|t"
 
 # ---------------------------------------------------------------- signing key rotation
 dj="$(authz "$proxy" "$token" longjwt before_rotation)"

@@ -95,11 +95,16 @@ qas "$admin" "SELECT warden.put_secret('npstdio', decode('$sealed', 'hex'), temp
 if [ "$v1 $v2" = "1 2" ]; then pass "secret stored as versions 1 and 2"; else fail "put_secret returned '$v1 $v2'"; fi
 
 # Use it, as the proxy.
-value="$(qas "$proxy" "SELECT credential->>'value' FROM warden.authorize('$token', 'npsrv', 'read', '{\"q\": 1}')")"
+vend() {  # the credential of a committed decision, as warden-mcp asks for it
+  local eid
+  eid="$(qas "$proxy" "SELECT event_id FROM warden.authorize('$token', '$1', '$2', '${3:-{\}}')")"
+  qas "$proxy" "SELECT c->>'value' FROM warden.credential('$eid') c"
+}
+value="$(vend npsrv read '{"q": 1}')"
 if [ "$value" = "Key $secret" ]; then pass "the proxy receives the secret rendered through its template"; else fail "the proxy did not receive 'Key <secret>'"; fi
-value="$(qas "$proxy" "SELECT credential->>'value' FROM warden.authorize('$token', 'npstdio', 'run')")"
+value="$(vend npstdio run)"
 if [ "$value" = "$secret" ]; then pass "the proxy receives the stdio secret"; else fail "the proxy did not receive the stdio secret"; fi
-for _ in 1 2 3; do qas "$proxy" "SELECT allowed FROM warden.authorize('$token', 'npsrv', 'read')" >/dev/null; done
+for _ in 1 2 3; do vend npsrv read >/dev/null; done
 qas "$admin" "SELECT * FROM warden.secrets_status()" >"$work/status.txt"
 qas "$admin" "SELECT warden.maintenance()" >/dev/null
 q "ANALYZE"   # statistics (pg_statistic) hold sampled column values

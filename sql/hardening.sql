@@ -1,0 +1,127 @@
+-- Findings of the 0.1.0 adversarial review (issue 11), one section per finding that the
+-- database closes, named after it. Each section shows the attack and that it now fails.
+-- (Schema squatting needs its own database: test/shell/schema_squatting.sh. The kill against
+-- open transactions of every role: test/isolation/specs/kill_vs_open_transactions.spec.)
+SELECT warden.add_human('hd-alice@example.com') IS NOT NULL AS human,
+       warden.add_agent('hd-bot', 'hd-alice@example.com') IS NOT NULL AS agent,
+       warden.add_agent('hd-sub', 'hd-alice@example.com') IS NOT NULL AS sub_agent,
+       warden.add_server('hd-files', 'http://127.0.0.1:9/mcp', 'http', '{"kind": "jwt"}') IS NOT NULL AS files,
+       warden.add_server('hd-jw', 'http://127.0.0.1:9/mcp', 'http', '{"kind": "jwt"}') IS NOT NULL AS jw,
+       warden.add_server('hd-vault', 'http://127.0.0.1:9/mcp', 'http', '{"kind": "secret"}') IS NOT NULL AS vault,
+       warden.add_server('hd-budget', 'http://127.0.0.1:9/mcp') IS NOT NULL AS budget;
+SELECT count(*) AS grants FROM (VALUES
+  (warden.grant('hd-bot', 'hd-files/*')), (warden.grant('hd-bot', 'hd-jw/*')),
+  (warden.grant('hd-bot', 'hd-vault/*')), (warden.grant('hd-sub', 'hd-files/read')),
+  (warden.grant('hd-bot', 'hd-budget/once', max_calls => 1))) g(id);
+SELECT token AS hd_token FROM warden.start_chain('hd-alice@example.com', 'hd-bot', 'hardening', '1 hour') \gset
+
+-- ---------------------------------------------------------------- 2. credential_without_committed_decision
+-- A decision rolled back leaves nothing to vend: authorize itself returns no credential, and
+-- warden.credential refuses a decision of the open transaction.
+BEGIN;
+SELECT allowed, reason, credential IS NULL AS no_credential, event_id AS rolled_back_call
+FROM warden.authorize(:'hd_token', 'hd-budget', 'once') \gset
+SELECT :'allowed' AS allowed, :'no_credential' AS authorize_returns_no_credential,
+       regress.try(format('SELECT warden.credential(%L)', :'rolled_back_call')) AS same_transaction;
+ROLLBACK;
+SELECT regress.try(format('SELECT warden.credential(%L)', :'rolled_back_call')) AS after_rollback;
+-- The budget of one call was not spent by the rolled-back decision, and the committed one
+-- spends it: the next is denied.
+SELECT allowed, reason FROM warden.authorize(:'hd_token', 'hd-budget', 'once');
+SELECT allowed, reason FROM warden.authorize(:'hd_token', 'hd-budget', 'once');
+-- Inside a savepoint that is rolled back: the same.
+BEGIN;
+SAVEPOINT s;
+SELECT event_id AS savepoint_call FROM warden.authorize(:'hd_token', 'hd-files', 'read') \gset
+SELECT regress.try(format('SELECT warden.credential(%L)', :'savepoint_call')) AS in_savepoint;
+ROLLBACK TO SAVEPOINT s;
+COMMIT;
+SELECT regress.try(format('SELECT warden.credential(%L)', :'savepoint_call')) AS after_savepoint_rollback;
+
+-- ---------------------------------------------------------------- 16a. prepared_transaction_false_alarm
+-- An event written in a prepared transaction could be rolled back from another session later,
+-- leaving a gap that verify_audit reports as deleted events. Refused at PREPARE.
+BEGIN;
+SELECT allowed FROM warden.authorize(:'hd_token', 'hd-files', 'read');
+PREPARE TRANSACTION 'hd_prepared';
+SELECT count(*) AS prepared_transactions FROM pg_prepared_xacts WHERE gid = 'hd_prepared';
+SELECT ok, problems FROM warden.verify_audit();
+
+-- ---------------------------------------------------------------- 4. observe_mode_widens_delegation
+-- A sub-agent in observe mode with a token limited to hd-files/read: a call outside the token
+-- and outside the delegating agent's grants stays denied; its own missing grant is observed.
+SELECT warden.set_mode('hd-sub', 'observe');
+SELECT token AS sub_token FROM warden.delegate(:'hd_token', 'hd-sub', ARRAY['hd-files/read']) \gset
+SELECT allowed, reason FROM warden.authorize(:'sub_token', 'hd-jw', 'delete_everything');
+SELECT allowed, reason FROM warden.authorize(:'sub_token', 'hd-files', 'read');
+SELECT token AS sub_wide FROM warden.delegate(:'hd_token', 'hd-sub', ARRAY['hd-files/*', 'hd-vault/*']) \gset
+-- hd-files/write: within the token and the delegator's grants, not the sub-agent's own grant.
+SELECT allowed, reason, event_id AS observed_call FROM warden.authorize(:'sub_wide', 'hd-files', 'write') \gset
+SELECT :'allowed' AS allowed, :'reason' AS reason;
+-- A minted credential for an observed call says so; an observed call gets no vaulted secret.
+SELECT c ->> 'kind' AS kind,
+       convert_from(decode(translate(split_part(split_part(c ->> 'value', ' ', 2), '.', 2), '-_', '+/')
+                           || repeat('=', (4 - length(split_part(split_part(c ->> 'value', ' ', 2), '.', 2)) % 4) % 4),
+                           'base64'), 'UTF8')::jsonb ->> 'warden_mode' AS claim_warden_mode
+FROM warden.credential(:'observed_call') c;
+SELECT allowed, reason, event_id AS observed_vault_call FROM warden.authorize(:'sub_wide', 'hd-vault', 'get') \gset
+SELECT :'allowed' AS allowed, :'reason' AS reason,
+       regress.try(format('SELECT warden.credential(%L)', :'observed_vault_call')) AS vaulted_secret;
+SELECT warden.set_mode('hd-sub', 'enforce');
+
+-- ---------------------------------------------------------------- 14. nul_in_tool_name
+-- text cannot hold NUL; every other control character in a name is refused, and audited.
+SELECT allowed, reason FROM warden.authorize(:'hd_token', 'hd-files', 'read' || chr(1) || 'forged');
+SELECT allowed, reason FROM warden.authorize(:'hd_token', 'hd-files' || chr(10), 'read');
+SELECT count(*) AS audited FROM warden.events WHERE kind = 'call' AND reason = 'invalid_request'
+  AND tool = 'read' || chr(1) || 'forged';
+
+-- ---------------------------------------------------------------- 15. nul_in_arguments
+-- A front-end that cannot pass the arguments as jsonb (a \u0000 escape) still has the call
+-- decided and audited, as invalid_arguments, even in observe mode.
+SELECT allowed, reason FROM warden.authorize(:'hd_token', 'hd-files', 'read', '{}', '{"arguments_error": "NUL"}');
+SELECT count(*) AS audited FROM warden.events WHERE kind = 'call' AND reason = 'invalid_arguments' AND tool = 'read';
+
+-- ---------------------------------------------------------------- 16c. seals_append_only
+SELECT warden.seal_audit() ? 'seal' AS sealed;
+SELECT regress.try('UPDATE warden.seals SET events = 0') AS update_seal;
+SELECT regress.try('DELETE FROM warden.seals') AS delete_seal;
+SELECT regress.try('TRUNCATE warden.seals') AS truncate_seals;
+
+-- ---------------------------------------------------------------- 17. visible_tools_invalid_token
+-- A listing through an invalid token shows nothing and records nothing (it used to pin tool
+-- definitions for everyone).
+SELECT warden.visible_tools('v4.local.forged', 'hd-files', '[{"name": "planted", "description": "x"}]') AS visible;
+SELECT count(*) AS recorded FROM warden.tools t JOIN warden.servers s USING (server_id)
+WHERE s.name = 'hd-files' AND t.name = 'planted';
+SELECT jsonb_array_length(warden.visible_tools(:'hd_token', 'hd-files', '[{"name": "read"}]')) AS visible_with_live_token;
+
+-- ---------------------------------------------------------------- 3 (delegation part). revoked_parent_concurrent_delegation
+-- A token delegated while its parent is being revoked (the revocation no longer waits for the
+-- delegation) is refused at first use: its ancestry names the revoked token.
+SELECT token AS mid_token, token_id AS mid_id FROM warden.delegate(:'hd_token', 'hd-sub', ARRAY['hd-files/read']) \gset
+SELECT token AS leaf_token, token_id AS leaf_id FROM warden.delegate(:'mid_token', 'hd-sub', ARRAY['hd-files/read']) \gset
+UPDATE warden.tokens SET revoked_at = now() WHERE token_id = :'mid_id';  -- the parent only, as a late commit leaves it
+SELECT revoked_at IS NULL AS leaf_not_marked FROM warden.tokens WHERE token_id = :'leaf_id';
+SELECT allowed, reason FROM warden.authorize(:'leaf_token', 'hd-files', 'read');
+SELECT token_id = :'leaf_id' AS listed, reason FROM warden.dead_tokens(ARRAY[:'leaf_id']::uuid[]);
+SELECT regress.try(format('SELECT warden.delegate(%L, %L, ARRAY[%L])', :'leaf_token', 'hd-sub', 'hd-files/read')) AS delegate_from_it;
+
+-- ---------------------------------------------------------------- 9. notification_names_nothing
+SELECT prosrc ~ 'token_ids|chain_id|agent' AS payload_names_something
+FROM pg_proc WHERE oid = 'warden._notify_revocation(text, uuid, text, uuid[])'::regprocedure;
+
+-- ---------------------------------------------------------------- 17. server_name_trailing_underscore
+-- Tools appear as server__tool: a server "a_" would make "a___b" ambiguous.
+SELECT regress.try($$SELECT warden.add_server('hd-amb_', 'http://127.0.0.1:9/mcp')$$) AS trailing_underscore;
+SELECT regress.try($$SELECT warden.add_server('hd_amb', 'http://127.0.0.1:9/mcp')$$) AS inner_underscore;
+
+-- ---------------------------------------------------------------- 16d. seals_every_interval
+-- A seal is due when events were written since the last one and it is older than
+-- warden.seal_interval (10 s by default); the count a seal records comes from the writers'
+-- heads and equals the number of events.
+SELECT setting AS seal_interval FROM pg_settings WHERE name = 'warden.seal_interval';
+SELECT warden._event_count() = (SELECT count(*) FROM warden.events) AS count_from_heads;
+SELECT (warden.seal_audit() ->> 'events')::bigint AS sealed_events \gset
+SELECT :sealed_events = (SELECT count(*) FROM warden.events) - 1 AS seal_counted_every_event_before_its_own;
+SELECT warden._seal_if_due() IS NULL AS not_due_right_after_a_seal;

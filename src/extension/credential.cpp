@@ -1,0 +1,152 @@
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "core/error.hpp"
+#include "extension/event_writer.hpp"
+#include "extension/spi.hpp"
+#include "extension/sql_values.hpp"
+#include "extension/vault.hpp"
+
+// warden.credential(event_id): the upstream credential for one allowed call, vended only when
+// the decision that allowed it has committed. authorize never returns a credential, so a
+// caller that rolls its decision back (ROLLBACK, ROLLBACK PREPARED, a failing statement) never
+// holds one: no credential leaves the database without a durable audit event and a spent
+// budget behind it. Each decision vends at most once, within 60 seconds, while its token,
+// chain and agents are still live; the vend is recorded as a child event (never the value).
+
+using namespace warden;
+using namespace warden::pg;
+
+namespace {
+
+constexpr int kVendWindowSeconds = 60;
+
+[[noreturn]] void refuse(const char* sqlstate, const std::string& message,
+                         const std::string& hint = {}) {
+  throw Error(sqlstate, message, {}, hint);
+}
+
+struct CallEvent {
+  std::string event_id, kind, server, tool, agent, human, chain_id, token_id, server_id;
+  std::string credential_descriptor;
+  bool allowed = false, observed = false, fresh = false, vended = false;
+  std::optional<std::string> dead_reason;
+  TransactionId xmin = InvalidTransactionId;
+};
+
+std::optional<CallEvent> load_call(const std::string& event_id) {
+  // Racing vends of one decision serialise here; the loser then sees the winner's vend event.
+  static Statement serialise("SELECT pg_catalog.pg_advisory_xact_lock(7, pg_catalog.hashtext($1::text))",
+                             {UUIDOID});
+  serialise.run({uuid_datum(event_id)});
+  static Statement load(
+      "SELECT e.kind, e.allowed, e.xmin::text, e.at > pg_catalog.now() - $2::int * interval '1 "
+      "second', coalesce(e.detail->>'mode' = 'observe', false), e.server, e.tool, e.agent, "
+      "e.human, e.chain_id::text, e.token_id::text, s.server_id::text, s.credential::text, "
+      "EXISTS (SELECT FROM warden.events v WHERE v.parent_id = e.event_id "
+      "        AND v.kind = 'credential_vended'), "
+      "(SELECT CASE WHEN t.revoked_at IS NOT NULL THEN 'token_revoked' "
+      "             WHEN c.revoked_at IS NOT NULL THEN 'chain_revoked' "
+      "             WHEN a.status <> 'active' THEN 'agent_suspended' "
+      "             WHEN t.expires_at <= pg_catalog.now() OR c.expires_at <= pg_catalog.now() "
+      "               THEN 'token_expired' "
+      "             WHEN EXISTS (SELECT FROM warden.agents aa WHERE aa.agent_id = ANY "
+      "(t.ancestor_agents) AND aa.status <> 'active') THEN 'agent_suspended' "
+      "             WHEN EXISTS (SELECT FROM warden.tokens up WHERE up.token_id = ANY "
+      "(t.ancestor_tokens) AND up.revoked_at IS NOT NULL) THEN 'token_revoked' END "
+      "   FROM warden.tokens t JOIN warden.chains c ON c.chain_id = t.chain_id "
+      "   JOIN warden.agents a ON a.agent_id = t.agent_id WHERE t.token_id = e.token_id) "
+      "FROM warden.events e LEFT JOIN warden.servers s ON s.name = e.server "
+      "WHERE e.event_id = $1",
+      {UUIDOID, INT4OID});
+  if (load.run({uuid_datum(event_id), Int32GetDatum(kVendWindowSeconds)}, {}, false, 2) != 1) {
+    return std::nullopt;
+  }
+  CallEvent e;
+  e.event_id = event_id;
+  e.kind = result_text(0, 0).value_or("");
+  e.allowed = result_bool(0, 1).value_or(false);
+  e.xmin = static_cast<TransactionId>(std::stoul(result_text(0, 2).value_or("0")));
+  e.fresh = result_bool(0, 3).value_or(false);
+  e.observed = result_bool(0, 4).value_or(false);
+  e.server = result_text(0, 5).value_or("");
+  e.tool = result_text(0, 6).value_or("");
+  e.agent = result_text(0, 7).value_or("");
+  e.human = result_text(0, 8).value_or("");
+  e.chain_id = result_text(0, 9).value_or("");
+  e.token_id = result_text(0, 10).value_or("");
+  e.server_id = result_text(0, 11).value_or("");
+  e.credential_descriptor = result_text(0, 12).value_or("{\"kind\":\"none\"}");
+  e.vended = result_bool(0, 13).value_or(false);
+  e.dead_reason = result_text(0, 14);
+  return e;
+}
+
+void record_vend(const CallEvent& e, const nlohmann::json& note) {
+  // The decision itself committed durably; this record only marks the vend (single use, and
+  // for the audit trail). Not waiting for its fsync keeps a credentialed call at one durable
+  // commit; a crash inside the WAL writer's window can lose the record, never the decision.
+  static Statement async_commit("SELECT pg_catalog.set_config('synchronous_commit', 'off', true)",
+                                {});
+  async_commit.run({});
+  EventRow row;
+  row.kind = "credential_vended";
+  row.parent_id = e.event_id;
+  row.chain_id = e.chain_id;
+  row.token_id = e.token_id;
+  row.agent = e.agent;
+  row.human = e.human;
+  row.server = e.server;
+  row.tool = e.tool;
+  row.allowed = true;
+  row.reason = "vended";
+  row.detail_json = note.dump();
+  write_event(row);
+}
+
+}  // namespace
+
+WARDEN_SQL_FUNCTION(warden_credential) {
+  if (PG_ARGISNULL(0)) refuse("22004", "warden.credential needs the event_id of an allowed call");
+  const std::string event_id = uuid_string(PG_GETARG_DATUM(0));
+  spi_connect();
+  std::optional<CallEvent> found = load_call(event_id);
+  if (!found) {
+    refuse("42704", "no committed decision with this event_id",
+           "Pass the event_id warden.authorize returned, after its transaction has committed.");
+  }
+  const CallEvent& e = *found;
+  if (pg_call([&] { return TransactionIdIsCurrentTransactionId(e.xmin); })) {
+    refuse("25001", "the decision has not committed yet",
+           "Call warden.authorize and warden.credential in separate transactions: a credential "
+           "is vended only for a decision that has committed.");
+  }
+  if (e.kind != "call" || !e.allowed) {
+    refuse("42501", "the event is not an allowed call");
+  }
+  if (e.vended) refuse("55000", "a credential was already vended for this call");
+  if (!e.fresh) {
+    refuse("55000", "the decision is older than 60 seconds",
+           "Ask warden.authorize again.");
+  }
+  if (e.dead_reason) refuse("42501", "the call may no longer proceed: " + *e.dead_reason);
+  if (e.server_id.empty()) refuse("42704", "server \"" + e.server + "\" no longer exists");
+
+  std::optional<std::string> credential =
+      vend_credential(VendRequest{e.server_id, e.server, e.tool, e.credential_descriptor, e.agent,
+                                  e.human, e.chain_id, e.event_id, e.observed});
+  if (!credential) {
+    spi_finish();
+    PG_RETURN_NULL();
+  }
+  nlohmann::json vended = nlohmann::json::parse(*credential);
+  if (vended.contains("error")) {
+    refuse("55000", "no credential for " + e.server + ": " + vended["error"].get<std::string>());
+  }
+  nlohmann::json note = vended;
+  note.erase("value");
+  record_vend(e, note);
+  spi_finish();
+  return pg_call([&] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(credential->c_str())); });
+}
