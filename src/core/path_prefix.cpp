@@ -1,11 +1,42 @@
 #include "core/path_prefix.hpp"
 
+#include <array>
+#include <cstdint>
 #include <vector>
 
 #include "core/control_characters.hpp"
 
 namespace warden {
 namespace {
+
+// Characters that Unicode compatibility normalisation (NFKC) or Windows "best fit" code-page
+// conversion turn into '/', '\\', '.' or '%': an upstream doing either would see separators
+// or dots that were not there when the segments were compared.
+constexpr std::array<char32_t, 11> kSeparatorLookalikes = {
+    U'\uFF0F', U'\uFF3C', U'\uFE68', U'\u2215', U'\u29F5',  // slashes and backslashes
+    U'\uFF0E', U'\uFE52', U'\u2024', U'\u2025',             // dots and dot leaders
+    U'\uFF05', U'\uFE6A'};                                  // percent sign
+
+// text is well-formed UTF-8 (checked before): decodes each code point and looks it up.
+bool has_separator_lookalike(std::string_view text) {
+  for (size_t at = 0; at < text.size();) {
+    const auto lead = static_cast<uint8_t>(text[at]);
+    if (lead < 0x80) {
+      ++at;
+      continue;
+    }
+    const size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+    char32_t code = lead & (0xFF >> (length + 1));
+    for (size_t i = 1; i < length && at + i < text.size(); ++i) {
+      code = (code << 6) | (static_cast<uint8_t>(text[at + i]) & 0x3F);
+    }
+    for (char32_t lookalike : kSeparatorLookalikes) {
+      if (code == lookalike) return true;
+    }
+    at += length;
+  }
+  return false;
+}
 
 struct PathShape {
   bool absolute = false;
@@ -23,6 +54,9 @@ std::optional<std::string> walk_path(std::string_view text, bool is_prefix, Path
   if (text.find('\\') != std::string_view::npos) return "contains a backslash";
   if (text.find('%') != std::string_view::npos) {
     return "contains '%' (percent-escapes are not decoded, so '%' is refused)";
+  }
+  if (has_separator_lookalike(text)) {
+    return "contains a character that normalises to '/', '\\', '.' or '%' (e.g. U+FF0F)";
   }
   *shape = PathShape{};
   shape->absolute = text.front() == '/';

@@ -13,8 +13,9 @@ namespace warden {
 //     kind as its prefix. "/" alone is the root: absolute with no segments.
 //   - refused anywhere, in values and prefixes: "." and ".." segments, empty segments ("a//b"),
 //     backslashes, '%' (percent-escapes would be decoded by some upstreams, so any '%' is
-//     refused rather than guessing), and control characters or malformed UTF-8
-//     (control_characters.hpp).
+//     refused rather than guessing), control characters or malformed UTF-8
+//     (control_characters.hpp), and the few characters that NFKC or Windows best-fit conversion
+//     turn into '/', '\\', '.' or '%' (fullwidth and small forms, dot leaders, division slash).
 //   - a value may not end with '/': the same directory has one spelling only ("/srv/public").
 //   - a prefix may end with a single '/', and that means "strictly beneath": "/srv/public/"
 //     allows "/srv/public/a" but not "/srv/public" itself, as a byte prefix did before;

@@ -39,6 +39,13 @@ TEST(PathPrefix, Finding12RefusesClimbingAndAmbiguousSpellings) {
     EXPECT_EQ(judgement.placement, PathPlacement::kMalformedValue) << value;
     EXPECT_FALSE(judgement.problem.empty()) << value;
   }
+  // Characters an NFKC-normalising or best-fit-converting upstream would turn into ".." or "/".
+  for (const char* value : {"/srv/public/\uFF0E\uFF0E/etc", "/srv/public/a\uFF0F..\uFF0F..",
+                            "/srv/public/\u2025/x", "/srv/public/a\uFF3Cb", "/srv/public/a\u2215b",
+                            "/srv/public/\uFE52\uFE52", "/srv/public/\uFF05\uFF12e"}) {
+    EXPECT_EQ(place(value, prefix), PathPlacement::kMalformedValue) << value;
+  }
+  EXPECT_EQ(place("/srv/public/caf\u00E9/\u6587\u66F8", prefix), PathPlacement::kWithin);
   EXPECT_EQ(place(std::string_view("/srv/public/a\0/..", 17), prefix),
             PathPlacement::kMalformedValue);
   // A climbing segment is refused even where it would stay inside.
