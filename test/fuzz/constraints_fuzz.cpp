@@ -3,7 +3,9 @@
 // canonical JSON is idempotent and value-preserving, that delegation checks are sound (if child
 // is narrower than parent, any call the child allows the parent allows too), that a verdict's
 // kind agrees with allowed, and that no verdict ever quotes a secret planted under sensitive keys
-// anywhere in the arguments.
+// anywhere in the arguments. Strings found in the documents are also tried as paths and
+// path_prefix operands against one another: a path judged inside a prefix starts with it, has no
+// climbing segment, and is inside every prefix that one was proven narrower than.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -15,6 +17,7 @@
 #include "core/canonical_json.hpp"
 #include "core/constraints.hpp"
 #include "core/json_values.hpp"
+#include "core/path_prefix.hpp"
 #include "core/redaction.hpp"
 #include "../unit/test_pattern_engine.hpp"
 
@@ -91,6 +94,52 @@ void check_secret_never_quoted(const json& constraints, const json& arguments,
   }
 }
 
+// Up to limit strings (values and keys) of value, appended to out.
+void collect_strings(const json& value, size_t depth, size_t limit, std::vector<std::string>& out) {
+  if (out.size() >= limit || depth > 8) return;
+  if (value.is_string()) {
+    out.push_back(value.get<std::string>());
+  } else if (value.is_structured()) {
+    for (auto it = value.cbegin(); it != value.cend() && out.size() < limit; ++it) {
+      if (value.is_object()) out.push_back(it.key());
+      collect_strings(it.value(), depth + 1, limit, out);
+    }
+  }
+}
+
+bool has_climbing_segment(std::string_view path) {
+  for (size_t start = 0; start <= path.size();) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    const std::string_view segment = path.substr(start, end - start);
+    if (segment == "." || segment == "..") return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+void check_paths(const std::vector<std::string>& strings) {
+  using warden::PathPlacement;
+  for (const std::string& prefix : strings) {
+    const bool prefix_ok = !warden::path_prefix_operand_error(prefix).has_value();
+    for (const std::string& value : strings) {
+      const auto judgement = warden::judge_path(value, prefix);
+      if ((judgement.placement == PathPlacement::kMalformedPrefix) == prefix_ok) abort();
+      if (judgement.placement != PathPlacement::kWithin) continue;
+      if (!value.starts_with(prefix) || has_climbing_segment(value) ||
+          value.find_first_of("\\%") != std::string::npos) {
+        abort();
+      }
+      for (const std::string& wider : strings) {
+        if (warden::path_prefix_within(prefix, wider) &&
+            warden::judge_path(value, wider).placement != PathPlacement::kWithin) {
+          abort();  // narrowing would have widened a delegated path_prefix
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -132,6 +181,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (narrower && child_valid && parent_valid && child_verdict.allowed && !parent_verdict.allowed) {
     abort();  // delegation would have widened the grant
   }
+
+  std::vector<std::string> strings;
+  for (const json& doc : docs) collect_strings(doc, 0, strings.size() + 8, strings);
+  check_paths(strings);
 
   for (const json& doc : docs) {
     check_canonical(doc);
