@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "core/canonical_json.hpp"
 #include "core/redaction.hpp"
 
 namespace warden {
@@ -24,6 +25,12 @@ nlohmann::json audit_copy_of_arguments(const nlohmann::json& arguments, size_t m
   nlohmann::json copy = redact_arguments(arguments);
   shorten_strings(copy, max_string_bytes, 0);
   return copy;
+}
+
+std::string redacted_excerpt(const nlohmann::json& value, size_t max_bytes) {
+  // Scalars hold no keys to redact; not copying them keeps a 16 MiB string cheap to quote.
+  if (!value.is_structured()) return canonical_json_truncated(value, max_bytes);
+  return canonical_json_truncated(redact_arguments(value), max_bytes);
 }
 
 }  // namespace warden

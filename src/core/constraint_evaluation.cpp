@@ -9,8 +9,9 @@
 namespace warden {
 namespace {
 
-Verdict deny(std::string argument, std::string predicate, std::string detail) {
-  return {false, std::move(argument), std::move(predicate), std::move(detail)};
+Verdict deny(std::string argument, std::string predicate, std::string detail,
+             VerdictKind kind = VerdictKind::constraint_failed) {
+  return {false, kind, std::move(argument), std::move(predicate), std::move(detail)};
 }
 
 // Argument names come from the caller and may be huge; the verdict ends up in error messages.
@@ -25,7 +26,9 @@ std::string shorten(const std::string& name) {
 Verdict evaluate(const nlohmann::json& constraints, const nlohmann::json& arguments,
                  PatternEngine& patterns) {
   if (!constraints.is_object()) return deny("", "", "constraints are not an object");
-  if (!arguments.is_object()) return deny("", "", "arguments are not an object");
+  if (!arguments.is_object()) {
+    return deny("", "", "arguments are not an object", VerdictKind::invalid_arguments);
+  }
   bool additional = true;
   std::set<std::string, std::less<>> named;
   for (auto entry = constraints.cbegin(); entry != constraints.cend(); ++entry) {
@@ -53,7 +56,10 @@ Verdict evaluate(const nlohmann::json& constraints, const nlohmann::json& argume
     for (auto predicate = predicates.cbegin(); predicate != predicates.cend(); ++predicate) {
       auto check = check_predicate(predicate.key(), predicate.value(), *value, &patterns, reveal);
       if (check.outcome != PredicateOutcome::kPass) {
-        return deny(key, shorten(predicate.key()), std::move(check.detail));
+        const auto kind = check.outcome == PredicateOutcome::kInvalid
+                              ? VerdictKind::invalid_arguments
+                              : VerdictKind::constraint_failed;
+        return deny(key, shorten(predicate.key()), std::move(check.detail), kind);
       }
     }
   }

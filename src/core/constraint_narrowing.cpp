@@ -8,6 +8,7 @@
 #include "core/constraint_predicates.hpp"
 #include "core/constraints.hpp"
 #include "core/json_values.hpp"
+#include "core/path_prefix.hpp"
 
 namespace warden {
 namespace {
@@ -37,13 +38,21 @@ const nlohmann::json* find(const nlohmann::json& predicates, const char* name) {
   return it == predicates.end() ? nullptr : &*it;
 }
 
-// True if a child predicate other than pattern provably rejects value.
+// True if a child predicate other than pattern and search provably rejects value.
 bool child_rejects(const nlohmann::json& child, const nlohmann::json& value) {
   for (auto it = child.cbegin(); it != child.cend(); ++it) {
-    if (check_predicate(it.key(), it.value(), value, nullptr, true).outcome ==
-        PredicateOutcome::kFail) {
-      return true;
-    }
+    const auto outcome = check_predicate(it.key(), it.value(), value, nullptr, true).outcome;
+    if (outcome == PredicateOutcome::kFail || outcome == PredicateOutcome::kInvalid) return true;
+  }
+  return false;
+}
+
+// True if the child, having no eq or in, denies every value that is or contains a number beyond
+// the safe range: not_in, min and max refuse such values, and the string predicates refuse
+// anything but a string. A parent's not_in refuses them, so a child must too.
+bool child_refuses_unsafe_numbers(const nlohmann::json& child) {
+  for (const char* name : {"not_in", "min", "max", "prefix", "path_prefix", "pattern", "search"}) {
+    if (find(child, name) != nullptr) return true;
   }
   return false;
 }
@@ -52,11 +61,22 @@ bool same_string(const nlohmann::json* a, const nlohmann::json& b) {
   return a != nullptr && a->is_string() && b.is_string() && *a == b;
 }
 
+// True if the child's own regular expressions imply parent predicate (name, operand), which is
+// pattern or search: only identical text can be compared without an engine. A whole-value match
+// is also a match somewhere, so pattern P implies search P.
+bool child_patterns_imply(const nlohmann::json& child, const std::string& name,
+                          const nlohmann::json& operand) {
+  if (same_string(find(child, "pattern"), operand)) return true;
+  return name == "search" && same_string(find(child, "search"), operand);
+}
+
 // Every value child's eq/in can produce satisfies parent predicate (name, operand).
 bool candidates_satisfy(const std::vector<const nlohmann::json*>& candidates,
                         const nlohmann::json& child, const std::string& name,
                         const nlohmann::json& operand) {
-  if (name == "pattern" && same_string(find(child, "pattern"), operand)) return true;
+  if ((name == "pattern" || name == "search") && child_patterns_imply(child, name, operand)) {
+    return true;
+  }
   for (const auto* candidate : candidates) {
     if (check_predicate(name, operand, *candidate, nullptr, true).outcome !=
         PredicateOutcome::kPass) {
@@ -71,7 +91,7 @@ bool bound_implies(const nlohmann::json& child, const std::string& name,
                    const nlohmann::json& operand) {
   const nlohmann::json* own = find(child, name.c_str());
   if (name == "not_in") {
-    if (!operand.is_array()) return false;
+    if (!operand.is_array() || !child_refuses_unsafe_numbers(child)) return false;
     for (const auto& forbidden : operand) {
       const bool listed = own != nullptr && own->is_array() &&
                           std::any_of(own->begin(), own->end(), [&](const nlohmann::json& v) {
@@ -81,12 +101,26 @@ bool bound_implies(const nlohmann::json& child, const std::string& name,
     }
     return true;
   }
-  if (own == nullptr) return false;
+  if (name == "pattern" || name == "search") return child_patterns_imply(child, name, operand);
   if (name == "prefix") {
-    return own->is_string() && operand.is_string() &&
-           own->get_ref<const std::string&>().starts_with(operand.get_ref<const std::string&>());
+    if (!operand.is_string()) return false;
+    const auto& wanted = operand.get_ref<const std::string&>();
+    if (own != nullptr && own->is_string() &&
+        own->get_ref<const std::string&>().starts_with(wanted)) {
+      return true;
+    }
+    // Every path inside a well-formed path_prefix starts with its text, byte for byte.
+    const nlohmann::json* path = find(child, "path_prefix");
+    return path != nullptr && path->is_string() &&
+           !path_prefix_operand_error(path->get_ref<const std::string&>()) &&
+           path->get_ref<const std::string&>().starts_with(wanted);
   }
-  if (name == "pattern") return same_string(own, operand);
+  if (own == nullptr) return false;
+  if (name == "path_prefix") {
+    return own->is_string() && operand.is_string() &&
+           path_prefix_within(own->get_ref<const std::string&>(),
+                              operand.get_ref<const std::string&>());
+  }
   if (name == "min") return compare_json_numbers(*own, operand) >= 0;
   if (name == "max") return compare_json_numbers(*own, operand) <= 0;
   if (name == "max_length") {

@@ -3,6 +3,7 @@
 #include "core/constraint_predicates.hpp"
 #include "core/constraints.hpp"
 #include "core/json_values.hpp"
+#include "core/path_prefix.hpp"
 
 namespace warden {
 namespace {
@@ -45,7 +46,7 @@ std::optional<ConstraintError> check_operand(const std::string& key, const std::
           "has elements nesting deeper than " + std::to_string(kMaxOperandDepth) + " levels",
           "constrain nested values with a path key instead");
     }
-  } else if (name == "prefix" || name == "pattern") {
+  } else if (name == "prefix" || name == "path_prefix" || name == "pattern" || name == "search") {
     if (!operand.is_string()) {
       return wrong("must be a string", "write \"" + name + "\": \"...\"");
     }
@@ -54,10 +55,28 @@ std::optional<ConstraintError> check_operand(const std::string& key, const std::
       return wrong("is longer than " + std::to_string(kMaxOperandStringBytes) + " bytes",
                    "shorten it");
     }
-    if (name == "pattern") {
+    if (name == "path_prefix") {
+      if (auto problem = path_prefix_operand_error(text)) {
+        return wrong("is not a plain path: it " + *problem,
+                     "write a path such as \"/srv/public\" (the directory and what is beneath "
+                     "it) or \"/srv/public/\" (only what is beneath it): no \".\", \"..\" or "
+                     "empty segments, backslashes, '%' or control characters");
+      }
+    }
+    if (name == "pattern" || name == "search") {
       if (auto compile_error = patterns.compile_error(text)) {
         return wrong("is not a valid regular expression: " + *compile_error,
                      "patterns use PostgreSQL regular expression syntax");
+      }
+    }
+    // Compiling the pattern alone first guarantees it cannot escape the anchoring group.
+    if (name == "pattern") {
+      if (auto compile_error = patterns.compile_error(whole_value_pattern(text))) {
+        return wrong(
+            "cannot be anchored to match the whole value as ^(?:pattern)$: " + *compile_error,
+            "embedded options such as (?i) and directors such as ***= cannot be "
+            "anchored; spell the pattern without them, or use \"search\" for an "
+            "unanchored match");
       }
     }
   } else if (name == "min" || name == "max") {

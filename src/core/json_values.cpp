@@ -27,6 +27,34 @@ std::partial_ordering compare_int_double(Int128 i, double d) {
   return std::partial_ordering::equivalent;
 }
 
+bool integer_typed(const nlohmann::json& v) {
+  return v.is_number_integer();  // int64 or uint64, never a double
+}
+
+// Shared walk of json_values_equal and json_values_identical; numbers_match decides leaves.
+template <typename NumbersMatch>
+bool values_match(const nlohmann::json& a, const nlohmann::json& b, NumbersMatch numbers_match) {
+  if (a.is_number() || b.is_number()) return a.is_number() && b.is_number() && numbers_match(a, b);
+  if (a.type() != b.type()) return false;
+  if (a.is_object()) {
+    if (a.size() != b.size()) return false;
+    for (auto ia = a.cbegin(), ib = b.cbegin(); ia != a.cend(); ++ia, ++ib) {
+      if (ia.key() != ib.key() || !values_match(ia.value(), ib.value(), numbers_match)) {
+        return false;
+      }
+    }
+    return true;
+  }
+  if (a.is_array()) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+      if (!values_match(a[i], b[i], numbers_match)) return false;
+    }
+    return true;
+  }
+  return a == b;
+}
+
 }  // namespace
 
 std::partial_ordering compare_json_numbers(const nlohmann::json& a, const nlohmann::json& b) {
@@ -40,23 +68,42 @@ std::partial_ordering compare_json_numbers(const nlohmann::json& a, const nlohma
 }
 
 bool json_values_equal(const nlohmann::json& a, const nlohmann::json& b) {
-  if (a.is_number() || b.is_number()) return compare_json_numbers(a, b) == 0;
-  if (a.type() != b.type()) return false;
-  if (a.is_object()) {
-    if (a.size() != b.size()) return false;
-    for (auto ia = a.cbegin(), ib = b.cbegin(); ia != a.cend(); ++ia, ++ib) {
-      if (ia.key() != ib.key() || !json_values_equal(ia.value(), ib.value())) return false;
-    }
-    return true;
+  return values_match(a, b, [](const nlohmann::json& x, const nlohmann::json& y) {
+    return compare_json_numbers(x, y) == 0;
+  });
+}
+
+bool beyond_safe_json_integer(const nlohmann::json& value) {
+  if (value.is_number_unsigned()) return value.get<uint64_t>() > kMaxSafeJsonInteger;
+  if (value.is_number_integer()) {
+    const int64_t n = value.get<int64_t>();
+    return n > static_cast<int64_t>(kMaxSafeJsonInteger) ||
+           n < -static_cast<int64_t>(kMaxSafeJsonInteger);
   }
-  if (a.is_array()) {
-    if (a.size() != b.size()) return false;
-    for (size_t i = 0; i < a.size(); ++i) {
-      if (!json_values_equal(a[i], b[i])) return false;
-    }
-    return true;
+  if (value.is_number_float()) {
+    // NaN cannot come from JSON text; treat it as unsafe all the same.
+    const double d = value.get<double>();
+    return !(std::fabs(d) <= static_cast<double>(kMaxSafeJsonInteger));
   }
-  return a == b;
+  return false;
+}
+
+bool contains_number_beyond_safe_json_integer(const nlohmann::json& value, size_t max_depth) {
+  if (!value.is_structured()) return beyond_safe_json_integer(value);
+  if (max_depth == 0) return false;
+  for (const auto& child : value) {
+    if (contains_number_beyond_safe_json_integer(child, max_depth - 1)) return true;
+  }
+  return false;
+}
+
+bool json_values_identical(const nlohmann::json& a, const nlohmann::json& b) {
+  return values_match(a, b, [](const nlohmann::json& x, const nlohmann::json& y) {
+    if (beyond_safe_json_integer(x) || beyond_safe_json_integer(y)) {
+      if (!integer_typed(x) || !integer_typed(y)) return false;
+    }
+    return compare_json_numbers(x, y) == 0;
+  });
 }
 
 bool json_depth_exceeds(const nlohmann::json& value, size_t limit) {

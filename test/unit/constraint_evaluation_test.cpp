@@ -2,6 +2,7 @@
 
 #include "core/bounded_json.hpp"
 #include "core/constraints.hpp"
+#include "ecmascript_pattern_engine.hpp"
 #include "test_pattern_engine.hpp"
 
 namespace warden {
@@ -25,6 +26,28 @@ void expect_denied(const json& constraints, const json& arguments, const std::st
 void expect_allowed(const json& constraints, const json& arguments) {
   Verdict v = evaluate(constraints, arguments);
   EXPECT_TRUE(v.allowed) << arguments.dump() << ": " << v.message();
+  EXPECT_EQ(v.kind, VerdictKind::allowed) << arguments.dump();
+}
+
+// Denied by argument/predicate as a constraint failure (not invalid arguments).
+void expect_constraint_failed(const json& constraints, const json& arguments,
+                              const std::string& argument, const std::string& predicate) {
+  expect_denied(constraints, arguments, argument, predicate);
+  EXPECT_EQ(evaluate(constraints, arguments).kind, VerdictKind::constraint_failed)
+      << arguments.dump();
+}
+
+// Denied because the value cannot be judged faithfully: reason invalid_arguments.
+void expect_invalid(const json& constraints, const json& arguments, const std::string& argument,
+                    const std::string& predicate) {
+  expect_denied(constraints, arguments, argument, predicate);
+  Verdict v = evaluate(constraints, arguments);
+  EXPECT_EQ(v.kind, VerdictKind::invalid_arguments) << arguments.dump() << ": " << v.message();
+  EXPECT_NE(v.detail.find("2^53"), std::string::npos) << v.message();
+}
+
+json parse(const char* text) {
+  return json::parse(text);
 }
 
 const json kTriage = json::parse(R"({"field": {"in": ["priority"]}, "additional": false})");
@@ -85,7 +108,7 @@ TEST(ConstraintEvaluation, Prefix) {
 
 TEST(ConstraintEvaluation, PatternUsesSuppliedEngine) {
   testing::LiteralPatternEngine engine;
-  json c = {{"name", {{"pattern", "^tmp-"}}}};
+  json c = {{"name", {{"pattern", "tmp-1"}}}};
   EXPECT_TRUE(evaluate_constraints(c, {{"name", "tmp-1"}}, engine).allowed);
   Verdict v = evaluate_constraints(c, {{"name", "x-tmp-1"}}, engine);
   EXPECT_FALSE(v.allowed);
@@ -111,24 +134,25 @@ TEST(ConstraintEvaluation, MinMaxAcrossNumberRepresentations) {
   expect_denied(c, {{"n", 2.5000000001}}, "n", "max");
   expect_denied(c, {{"n", 3u}}, "n", "max");
   expect_denied(c, {{"n", -1.0000001}}, "n", "min");
-  expect_denied(c, {{"n", INT64_MIN}}, "n", "min");
+  expect_invalid(c, {{"n", INT64_MIN}}, "n", "max");  // beyond 2^53; max is checked first
   expect_denied(c, {{"n", "1"}}, "n", "max");
   expect_denied(c, {{"n", true}}, "n", "max");
 
   // Beyond 2^53 doubles are not exact: the uint64 2^63+1 is above the double 2^63.
-  json big = {{"n", {{"max", 9223372036854775808.0}}}};
-  expect_allowed(big, {{"n", 9223372036854775808ull}});
-  expect_denied(big, {{"n", 9223372036854775809ull}}, "n", "max");
-  expect_denied({{"n", {{"min", 18446744073709551615ull}}}}, {{"n", 1.8446744073709550e19}}, "n",
+  // Beyond 2^53 values are invalid arguments (Finding12BigIntegersAreInvalidArguments); bounds
+  // there still compare exactly against values in range.
+  expect_allowed({{"n", {{"max", 9223372036854775808.0}}}}, {{"n", 9007199254740991ull}});
+  expect_denied({{"n", {{"min", 18446744073709551615ull}}}}, {{"n", 9007199254740991ull}}, "n",
                 "min");
-  expect_allowed({{"n", {{"min", INT64_MIN}}}}, {{"n", -9223372036854775808.0}});
-  expect_denied({{"n", {{"max", -1}}}}, {{"n", 18446744073709551615ull}}, "n", "max");
+  expect_allowed({{"n", {{"min", INT64_MIN}}}}, {{"n", -9007199254740991}});
+  expect_denied({{"n", {{"max", -1}}}}, {{"n", 9007199254740991ull}}, "n", "max");
   expect_allowed({{"n", {{"min", 0}, {"max", 0}}}}, {{"n", -0.0}});
   // Integers compare exactly even where doubles could not tell them apart.
   expect_denied({{"n", {{"min", int64_t{9007199254740993}}}}}, {{"n", 9007199254740992ull}}, "n",
                 "min");
   expect_denied({{"n", {{"eq", int64_t{9007199254740993}}}}}, {{"n", 9007199254740992ull}}, "n",
                 "eq");
+  expect_allowed({{"n", {{"max", int64_t{9007199254740993}}}}}, {{"n", 1e10}});
 }
 
 TEST(ConstraintEvaluation, MaxLengthCountsCodePointsAndElements) {
@@ -141,6 +165,179 @@ TEST(ConstraintEvaluation, MaxLengthCountsCodePointsAndElements) {
   expect_denied(c, {{"s", 5}}, "s", "max_length");
   expect_denied(c, {{"s", json::object()}}, "s", "max_length");
   expect_allowed({{"s", {{"max_length", 0}}}}, {{"s", ""}});
+}
+
+TEST(ConstraintEvaluation, Finding12PathPrefixComparesSegments) {
+  const json grant = {{"path", {{"path_prefix", "/srv/public/"}}}};
+  expect_allowed(grant, {{"path", "/srv/public/a"}});
+  expect_allowed(grant, {{"path", "/srv/public/a/b.txt"}});
+  // The review's example: a byte prefix lets it through, path_prefix does not.
+  const json escape = {{"path", "/srv/public/../../etc/shadow"}};
+  expect_allowed({{"path", {{"prefix", "/srv/public/"}}}}, escape);
+  expect_constraint_failed(grant, escape, "path", "path_prefix");
+  EXPECT_NE(evaluate(grant, escape).detail.find("'..' segment"), std::string::npos);
+  for (const char* refused :
+       {"/srv/public/./a", "/srv/public//a", "/srv/public/a/", "/srv/public/a\\..\\..\\x",
+        "/srv/public/%2e%2e/etc", "/srv/public/a\nb", "/srv/public", "/srv/publicity/a",
+        "srv/public/a", "/srv/Public/a", "/srv/public/.."}) {
+    expect_constraint_failed(grant, {{"path", refused}}, "path", "path_prefix");
+  }
+  expect_constraint_failed(grant, {{"path", std::string("/srv/public/a\0b", 15)}}, "path",
+                           "path_prefix");
+  expect_constraint_failed(grant, {{"path", 5}}, "path", "path_prefix");
+  // Without the trailing slash the directory itself is inside too.
+  const json with_directory = {{"path", {{"path_prefix", "/srv/public"}}}};
+  expect_allowed(with_directory, {{"path", "/srv/public"}});
+  expect_allowed(with_directory, {{"path", "/srv/public/a"}});
+  expect_constraint_failed(with_directory, {{"path", "/srv/publicity"}}, "path", "path_prefix");
+  // Relative prefixes admit only relative values.
+  const json relative = {{"file", {{"path_prefix", "docs"}}}};
+  expect_allowed(relative, {{"file", "docs/api.md"}});
+  expect_constraint_failed(relative, {{"file", "/docs/api.md"}}, "file", "path_prefix");
+  expect_constraint_failed(relative, {{"file", "docs/../secrets"}}, "file", "path_prefix");
+  // A malformed operand (a grant made before validation knew it) fails closed.
+  expect_constraint_failed({{"p", {{"path_prefix", "/srv/../etc"}}}}, {{"p", "/srv/../etc/x"}}, "p",
+                           "path_prefix");
+}
+
+TEST(ConstraintEvaluation, Finding12PatternMatchesWholeValue) {
+  testing::EcmaScriptPatternEngine engine;
+  const json grant = {{"name", {{"pattern", "[a-z]+"}}}};
+  EXPECT_TRUE(evaluate_constraints(grant, {{"name", "abc"}}, engine).allowed);
+  EXPECT_EQ(engine.last_pattern, "^(?:[a-z]+)$");
+  // The review's example: an unanchored search would have accepted it.
+  Verdict v = evaluate_constraints(grant, {{"name", "abc; rm -rf / #"}}, engine);
+  EXPECT_FALSE(v.allowed);
+  EXPECT_EQ(v.kind, VerdictKind::constraint_failed);
+  EXPECT_EQ(v.predicate, "pattern");
+  EXPECT_NE(v.detail.find("as a whole"), std::string::npos) << v.message();
+  EXPECT_FALSE(evaluate_constraints(grant, {{"name", "abc\nrm -rf /"}}, engine).allowed);
+  EXPECT_FALSE(evaluate_constraints(grant, {{"name", "; abc"}}, engine).allowed);
+  // Anchoring covers every alternative, not just the first and last.
+  const json alternatives = {{"mode", {{"pattern", "read|write"}}}};
+  EXPECT_TRUE(evaluate_constraints(alternatives, {{"mode", "write"}}, engine).allowed);
+  EXPECT_FALSE(evaluate_constraints(alternatives, {{"mode", "read; drop"}}, engine).allowed);
+  EXPECT_FALSE(evaluate_constraints(alternatives, {{"mode", "overwrite"}}, engine).allowed);
+  // Patterns that anchor themselves keep working.
+  EXPECT_TRUE(
+      evaluate_constraints({{"n", {{"pattern", "^tmp-[0-9]+$"}}}}, {{"n", "tmp-12"}}, engine)
+          .allowed);
+  // The seam is kept: the literal test engine sees the same anchored form.
+  expect_allowed({{"n", {{"pattern", "tmp"}}}}, {{"n", "tmp"}});
+  expect_constraint_failed({{"n", {{"pattern", "tmp"}}}}, {{"n", "x-tmp-1"}}, "n", "pattern");
+}
+
+TEST(ConstraintEvaluation, Finding12SearchKeepsTheUnanchoredMeaning) {
+  testing::EcmaScriptPatternEngine engine;
+  const json grant = {{"q", {{"search", "[a-z]+"}}}};
+  EXPECT_TRUE(evaluate_constraints(grant, {{"q", "abc; rm -rf / #"}}, engine).allowed);
+  EXPECT_EQ(engine.last_pattern, "[a-z]+");
+  Verdict v = evaluate_constraints(grant, {{"q", "123"}}, engine);
+  EXPECT_FALSE(v.allowed);
+  EXPECT_EQ(v.predicate, "search");
+  expect_allowed({{"q", {{"search", "tmp"}}}}, {{"q", "x-tmp-1"}});
+  expect_constraint_failed({{"q", {{"search", "^tmp"}}}}, {{"q", "x-tmp-1"}}, "q", "search");
+  expect_constraint_failed({{"q", {{"search", "tmp"}}}}, {{"q", 1}}, "q", "search");
+}
+
+TEST(ConstraintEvaluation, Finding12BigIntegersAreInvalidArguments) {
+  // The review's example: a JavaScript upstream reads 2^53+1 as the forbidden 2^53.
+  const json forbidden = parse(R"({"n": {"not_in": [9007199254740992]}})");
+  expect_invalid(forbidden, parse(R"({"n": 9007199254740993})"), "n", "not_in");
+  expect_invalid(forbidden, parse(R"({"n": 9007199254740992})"), "n", "not_in");
+  expect_invalid(forbidden, parse(R"({"n": -9007199254740993})"), "n", "not_in");
+  expect_allowed(forbidden, parse(R"({"n": 9007199254740991})"));
+  expect_allowed(forbidden, parse(R"({"n": -9007199254740991})"));
+  // Nested numbers too: the upstream could read the object as a forbidden one.
+  expect_invalid(parse(R"({"o": {"not_in": [{"id": 9007199254740992}]}})"),
+                 parse(R"({"o": {"id": 9007199254740993}})"), "o", "not_in");
+  expect_invalid(parse(R"({"o": {"not_in": []}})"), parse(R"({"o": [1, [9007199254740993]]})"), "o",
+                 "not_in");
+  // min and max.
+  expect_invalid(parse(R"({"n": {"max": 10}})"), parse(R"({"n": 18446744073709551615})"), "n",
+                 "max");
+  expect_invalid(parse(R"({"n": {"min": 0}})"), parse(R"({"n": 9007199254740993})"), "n", "min");
+  expect_invalid(parse(R"({"n": {"min": 0}})"), parse(R"({"n": 1e300})"), "n", "min");
+  // eq and in allow the identical integer literal, and nothing else, beyond 2^53.
+  const json pinned = parse(R"({"id": {"eq": 9007199254740993}})");
+  expect_allowed(pinned, parse(R"({"id": 9007199254740993})"));
+  expect_invalid(pinned, parse(R"({"id": 9007199254740993.0})"), "id", "eq");
+  expect_invalid(pinned, parse(R"({"id": 9007199254740992})"), "id", "eq");
+  expect_allowed(parse(R"({"id": {"in": [1, 9007199254740993]}})"),
+                 parse(R"({"id": 9007199254740993})"));
+  expect_invalid(parse(R"({"id": {"in": [1, 9007199254740993.0]}})"),
+                 parse(R"({"id": 9007199254740993})"), "id", "in");
+  expect_allowed(parse(R"({"o": {"eq": {"id": 9007199254740993}}})"),
+                 parse(R"({"o": {"id": 9007199254740993}})"));
+  // Integer text beyond 64 bits becomes a double: it never matches, even itself.
+  const json huge = parse(R"({"id": {"in": [100000000000000000000]}})");
+  expect_invalid(huge, parse(R"({"id": 100000000000000000000})"), "id", "in");
+  // Arguments that no numeric predicate inspects are not judged.
+  expect_allowed(parse(R"({"id": {}, "s": {"max_length": 2}})"),
+                 parse(R"({"id": 9007199254740993, "s": [9007199254740993], "x": 1e300})"));
+  // The first failure decides: a constraint failure before the number is looked at.
+  expect_constraint_failed(parse(R"({"a": {"eq": 1}, "n": {"max": 5}})"),
+                           parse(R"({"a": 2, "n": 9007199254740993})"), "a", "eq");
+}
+
+TEST(ConstraintEvaluation, Finding12VerdictKinds) {
+  Verdict allowed = evaluate(kTriage, {{"field", "priority"}});
+  EXPECT_EQ(allowed.kind, VerdictKind::allowed);
+  EXPECT_EQ(evaluate(kTriage, {{"field", "status"}}).kind, VerdictKind::constraint_failed);
+  EXPECT_EQ(evaluate(kTriage, json::object()).kind, VerdictKind::constraint_failed);
+  EXPECT_EQ(evaluate(kTriage, {{"field", "priority"}, {"x", 1}}).kind,
+            VerdictKind::constraint_failed);
+  EXPECT_EQ(evaluate({{"f", {{"bogus", 1}}}}, {{"f", 1}}).kind, VerdictKind::constraint_failed);
+  EXPECT_EQ(evaluate(kTriage, json::array()).kind, VerdictKind::invalid_arguments);
+  for (const json& args : {parse(R"({"field": "status"})"), parse(R"({"n": 9007199254740993})")}) {
+    Verdict v = evaluate(parse(R"({"field": {"in": ["priority"]}, "n": {"max": 1}})"), args);
+    EXPECT_FALSE(v.allowed);
+    EXPECT_NE(v.kind, VerdictKind::allowed);
+  }
+}
+
+// A sensitive key nested inside a value that fails each kind of predicate: the value appears in
+// the verdict only with the sensitive member redacted.
+TEST(ConstraintEvaluation, Finding13NestedSensitiveValuesAreRedactedInMessages) {
+  const json secret_value = parse(R"({"password": "hunter2", "note": {"api_key": ["hunter2"]}})");
+  const json secret_in_array = json::array({secret_value});
+  struct Case {
+    const char* constraint;
+    json value;
+  };
+  const Case cases[] = {
+      {R"({"q": {"eq": "x"}})", secret_value},
+      {R"({"q": {"in": ["x", 2]}})", secret_value},
+      {R"({"q": {"not_in": [{"password": "hunter2", "note": {"api_key": ["hunter2"]}}]}})",
+       secret_value},
+      {R"({"q": {"prefix": "/srv/"}})", secret_value},
+      {R"({"q": {"path_prefix": "/srv/"}})", secret_value},
+      {R"({"q": {"pattern": "x"}})", secret_value},
+      {R"({"q": {"search": "x"}})", secret_value},
+      {R"({"q": {"min": 1}})", secret_value},
+      {R"({"q": {"max": 1}})", secret_value},
+      {R"({"q": {"max_length": 1}})", secret_value},
+      {R"({"q": {"max_length": 0}})", secret_in_array},
+      {R"({"q": {"eq": 1}})", secret_in_array},
+      {R"({"q": {"min": 1}})", secret_in_array},
+      {R"({"q": {"in": [1]}, "additional": false})", secret_in_array},
+  };
+  for (const auto& c : cases) {
+    const json constraints = parse(c.constraint);
+    const std::string predicate = constraints["q"].begin().key();
+    Verdict v = evaluate(constraints, {{"q", c.value}});
+    EXPECT_FALSE(v.allowed) << c.constraint;
+    EXPECT_EQ(v.predicate, predicate) << c.constraint;
+    EXPECT_EQ(v.message().find("hunter2"), std::string::npos) << v.message();
+  }
+  // The redacted shape is still shown, so the caller learns what was wrong.
+  Verdict v = evaluate(parse(R"({"q": {"prefix": "/srv/"}})"), {{"q", secret_value}});
+  EXPECT_EQ(v.message(),
+            R"(q: value {"note":{"api_key":"[redacted]"},"password":"[redacted]"} is not a )"
+            R"(string)");
+  // Operands with sensitive members are redacted as well.
+  v = evaluate(parse(R"({"q": {"eq": {"token": "s3cr3t"}}})"), {{"q", 1}});
+  EXPECT_EQ(v.message().find("s3cr3t"), std::string::npos) << v.message();
 }
 
 TEST(ConstraintEvaluation, HugeStringWithMaxLengthAndPrefix) {

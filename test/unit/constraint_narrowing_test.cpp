@@ -59,6 +59,65 @@ TEST(ConstraintNarrowing, PrefixAndPattern) {
   expect_not_narrower(R"({"p": {"pattern": "^xy"}})", R"({"p": {"pattern": "^x"}})", "p");
 }
 
+TEST(ConstraintNarrowing, Finding12PathPrefix) {
+  EXPECT_TRUE(narrower(R"({"p": {"path_prefix": "/srv/public/a"}})",
+                       R"({"p": {"path_prefix": "/srv/public/"}})"));
+  EXPECT_TRUE(narrower(R"({"p": {"path_prefix": "/srv/public/"}})",
+                       R"({"p": {"path_prefix": "/srv/public"}})"));
+  EXPECT_TRUE(narrower(R"({"p": {"path_prefix": "/srv/public/"}})",
+                       R"({"p": {"path_prefix": "/srv/public/"}})"));
+  EXPECT_TRUE(narrower(R"({"p": {"path_prefix": "/srv"}})", R"({"p": {"path_prefix": "/"}})"));
+  // "/srv/public" admits the directory itself, which "/srv/public/" does not.
+  expect_not_narrower(R"({"p": {"path_prefix": "/srv/public"}})",
+                      R"({"p": {"path_prefix": "/srv/public/"}})", "p");
+  expect_not_narrower(R"({"p": {"path_prefix": "/srv/publicity"}})",
+                      R"({"p": {"path_prefix": "/srv/public"}})", "p");
+  expect_not_narrower(R"({"p": {"path_prefix": "srv/public/a"}})",
+                      R"({"p": {"path_prefix": "/srv/public"}})", "p");
+  expect_not_narrower(R"({"p": {"path_prefix": "/srv/public/../x"}})",
+                      R"({"p": {"path_prefix": "/srv/public"}})", "p");
+  // A byte prefix never implies path_prefix: it admits "..".
+  expect_not_narrower(R"({"p": {"prefix": "/srv/public/a/"}})",
+                      R"({"p": {"path_prefix": "/srv/public"}})", "p");
+  // path_prefix implies a byte prefix its text starts with.
+  EXPECT_TRUE(
+      narrower(R"({"p": {"path_prefix": "/srv/public/a"}})", R"({"p": {"prefix": "/srv/pub"}})"));
+  expect_not_narrower(R"({"p": {"path_prefix": "/srv"}})", R"({"p": {"prefix": "/srv/"}})", "p");
+  // Enumerated values are checked with the path rules.
+  EXPECT_TRUE(
+      narrower(R"({"p": {"eq": "/srv/public/a"}})", R"({"p": {"path_prefix": "/srv/public/"}})"));
+  expect_not_narrower(R"({"p": {"eq": "/srv/public/../../etc/shadow"}})",
+                      R"({"p": {"path_prefix": "/srv/public/"}})", "p");
+}
+
+TEST(ConstraintNarrowing, Finding12PatternAndSearch) {
+  EXPECT_TRUE(narrower(R"({"p": {"pattern": "[a-z]+"}})", R"({"p": {"pattern": "[a-z]+"}})"));
+  EXPECT_TRUE(narrower(R"({"p": {"search": "[a-z]+"}})", R"({"p": {"search": "[a-z]+"}})"));
+  // A whole-value match is a match somewhere; the converse does not hold.
+  EXPECT_TRUE(narrower(R"({"p": {"pattern": "[a-z]+"}})", R"({"p": {"search": "[a-z]+"}})"));
+  expect_not_narrower(R"({"p": {"search": "[a-z]+"}})", R"({"p": {"pattern": "[a-z]+"}})", "p");
+  EXPECT_TRUE(
+      narrower(R"({"p": {"eq": "abc", "pattern": "[a-z]+"}})", R"({"p": {"search": "[a-z]+"}})"));
+  expect_not_narrower(R"({"p": {"eq": "abc"}})", R"({"p": {"search": "b"}})", "p");
+}
+
+TEST(ConstraintNarrowing, Finding12BigIntegersNeverWiden) {
+  // The parent's not_in refuses numbers beyond 2^53 as invalid; a child that admits any value
+  // would allow them.
+  expect_not_narrower(R"({"n": {}})", R"({"n": {"not_in": []}})", "n");
+  expect_not_narrower(R"({"n": {"max_length": 5}})", R"({"n": {"not_in": [1]}})", "n");
+  EXPECT_TRUE(narrower(R"({"n": {"not_in": [1]}})", R"({"n": {"not_in": []}})"));
+  EXPECT_TRUE(narrower(R"({"n": {"min": 0}})", R"({"n": {"not_in": [-1]}})"));
+  EXPECT_TRUE(narrower(R"({"n": {"prefix": "a"}})", R"({"n": {"not_in": [5]}})"));
+  // An exactly pinned big integer satisfies an identical eq/in, but no range or not_in.
+  EXPECT_TRUE(
+      narrower(R"({"n": {"eq": 9007199254740993}})", R"({"n": {"in": [9007199254740993, 1]}})"));
+  expect_not_narrower(R"({"n": {"eq": 9007199254740993}})",
+                      R"({"n": {"in": [9007199254740993.0]}})", "n");
+  expect_not_narrower(R"({"n": {"eq": 9007199254740993}})", R"({"n": {"max": 1e17}})", "n");
+  expect_not_narrower(R"({"n": {"eq": 9007199254740993}})", R"({"n": {"not_in": [1]}})", "n");
+}
+
 TEST(ConstraintNarrowing, NotIn) {
   EXPECT_TRUE(narrower(R"({"f": {"not_in": ["a", "b"]}})", R"({"f": {"not_in": ["a"]}})"));
   expect_not_narrower(R"({"f": {"not_in": ["b"]}})", R"({"f": {"not_in": ["a"]}})", "f");

@@ -30,6 +30,8 @@ TEST(ConstraintValidation, AcceptsEveryPredicate) {
     "ticket": {"min": 1, "max": 1e6},
     "title": {"max_length": 200, "prefix": "BUG-", "not_in": ["BUG-0"]},
     "path": {"pattern": "^/srv/", "optional": true},
+    "dir": {"path_prefix": "/srv/public/"},
+    "query": {"search": "urgent"},
     "mode": {"eq": {"a": [1, 2]}},
     "$.options.path": {"prefix": "/tmp/"},
     "files[0]": {},
@@ -81,6 +83,57 @@ TEST(ConstraintValidation, RejectsPatternThatDoesNotCompile) {
   EXPECT_EQ(error->predicate, "pattern");
   EXPECT_NE(error->message.find("unsupported metacharacter"), std::string::npos);
   EXPECT_EQ(engine.compiles, 1);
+}
+
+TEST(ConstraintValidation, Finding12PathPrefixMustBeAPlainPath) {
+  for (const char* ok : {"/srv/public/", "/srv/public", "/", "docs", "docs/api/", "/a b/ü"}) {
+    EXPECT_FALSE(validate({{"p", {{"path_prefix", ok}}}}).has_value()) << ok;
+  }
+  expect_error({{"p", {{"path_prefix", 1}}}}, "p", "path_prefix", "must be a string");
+  expect_error({{"p", {{"path_prefix", ""}}}}, "p", "path_prefix", "is empty");
+  expect_error({{"p", {{"path_prefix", "/srv/../etc/"}}}}, "p", "path_prefix", "'..' segment");
+  expect_error({{"p", {{"path_prefix", "/srv/./public"}}}}, "p", "path_prefix", "'.' segment");
+  expect_error({{"p", {{"path_prefix", "/srv//public"}}}}, "p", "path_prefix", "empty segment");
+  expect_error({{"p", {{"path_prefix", "/srv/public//"}}}}, "p", "path_prefix", "empty segment");
+  expect_error({{"p", {{"path_prefix", "//"}}}}, "p", "path_prefix", "empty segment");
+  expect_error({{"p", {{"path_prefix", "C:\\srv"}}}}, "p", "path_prefix", "backslash");
+  expect_error({{"p", {{"path_prefix", "/srv/%2e%2e/"}}}}, "p", "path_prefix", "'%'");
+  expect_error({{"p", {{"path_prefix", std::string("/srv\0/", 6)}}}}, "p", "path_prefix",
+               "control character");
+  expect_error({{"p", {{"path_prefix", "/srv\x85/"}}}}, "p", "path_prefix", "control character");
+  expect_error({{"p", {{"path_prefix", std::string(kMaxOperandStringBytes + 1, 'a')}}}}, "p",
+               "path_prefix", "longer");
+}
+
+TEST(ConstraintValidation, Finding12PatternMustCompileAnchoredAndSearchCompiles) {
+  expect_error({{"f", {{"search", "a(b"}}}}, "f", "search", "not a valid regular expression");
+  expect_error({{"f", {{"search", 1}}}}, "f", "search", "must be a string");
+  // ARE accepts directors and embedded options only at the very start, so their anchored form
+  // does not compile; this engine imitates that rule.
+  struct StartOnlyDirectors : testing::LiteralPatternEngine {
+    std::optional<std::string> compile_error(std::string_view pattern) override {
+      if (pattern.starts_with("***=")) return std::nullopt;
+      if (pattern.find("***=") != std::string_view::npos) return "director not at start";
+      return LiteralPatternEngine::compile_error(pattern);
+    }
+  } engine;
+  EXPECT_FALSE(validate_constraints({{"f", {{"search", "***=a.b"}}}}, engine).has_value());
+  auto error = validate_constraints({{"f", {{"pattern", "***=a.b"}}}}, engine);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->predicate, "pattern");
+  EXPECT_NE(error->message.find("anchored"), std::string::npos) << error->message;
+  EXPECT_NE(error->hint.find("search"), std::string::npos) << error->hint;
+  // The pattern is compiled alone (so it cannot escape the group) and anchored.
+  testing::LiteralPatternEngine counting;
+  EXPECT_FALSE(validate_constraints({{"f", {{"pattern", "abc"}}}}, counting).has_value());
+  EXPECT_EQ(counting.compiles, 2);
+}
+
+TEST(ConstraintValidation, Finding12UnknownPredicateHintListsNewPredicates) {
+  auto error = validate({{"f", {{"regex", "x"}}}});
+  ASSERT_TRUE(error.has_value());
+  EXPECT_NE(error->hint.find("path_prefix"), std::string::npos) << error->hint;
+  EXPECT_NE(error->hint.find("search"), std::string::npos) << error->hint;
 }
 
 TEST(ConstraintValidation, RejectsMinGreaterThanMax) {

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "core/audit_arguments.hpp"
 #include "core/bounded_json.hpp"
 #include "core/redaction.hpp"
 
@@ -62,6 +63,19 @@ TEST(Redaction, TruncatesBeyondDepthLimit) {
 TEST(Redaction, ShallowValuesAreNotTruncated) {
   json args = json::parse(R"({"a": [[[{"b": [1]}]]]})");
   EXPECT_EQ(redact_arguments(args), args);
+}
+
+TEST(Redaction, Finding13RedactedExcerptRedactsLikeTheAuditCopy) {
+  json value = json::parse(R"({"a": [{"Password": "hunter2"}], "token": {"x": "hunter2"}})");
+  EXPECT_EQ(redacted_excerpt(value, 200),
+            R"({"a":[{"Password":"[redacted]"}],"token":"[redacted]"})");
+  EXPECT_EQ(json::parse(redacted_excerpt(value, 200)), audit_copy_of_arguments(value, 200));
+  // Scalars carry no keys; long ones are cut, not copied whole.
+  EXPECT_EQ(redacted_excerpt("hunter2", 200), R"("hunter2")");
+  EXPECT_EQ(redacted_excerpt(std::string(1 << 20, 'x'), 10), R"("xxxxxxxxx...)");
+  // Cutting happens after redaction, so a cut never exposes part of a secret.
+  json long_secret = {{"secret", std::string(100, 's')}, {"z", 1}};
+  EXPECT_EQ(redacted_excerpt(long_secret, 20).find("sss"), std::string::npos);
 }
 
 }  // namespace
