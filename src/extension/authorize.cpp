@@ -9,6 +9,7 @@
 #include "core/bounded_json.hpp"
 #include "core/canonical_json.hpp"
 #include "core/constraints.hpp"
+#include "core/control_characters.hpp"
 #include "extension/event_writer.hpp"
 #include "extension/keys.hpp"
 #include "extension/pg_pattern_engine.hpp"
@@ -57,15 +58,6 @@ struct Grant {
 bool observable(const std::string& reason) {
   return reason == "no_grant" || reason == "constraint_failed" || reason == "budget_exhausted" ||
          reason == "tool_changed";
-}
-
-// Names are compared as whole byte strings everywhere (libpq, C strings, the upstream): a
-// control character could make them differ, so names holding one are refused.
-bool has_control_character(const std::string& s) {
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f) return true;
-  }
-  return false;
 }
 
 bool tool_list_covers(const std::vector<std::string>& patterns, const std::string& server,
@@ -180,7 +172,9 @@ class Authorizer {
     if (!server_ || !tool_ || server_->empty() || tool_->empty()) {
       return deny(d, "invalid_request", "server and tool must be named");
     }
-    if (has_control_character(*server_) || has_control_character(*tool_)) {
+    // Names are compared as whole byte strings everywhere (libpq, C strings, the upstream) and
+    // reach audit rows and logs: a control character could make them differ or forge lines.
+    if (has_control_characters(*server_) || has_control_characters(*tool_)) {
       return deny(d, "invalid_request", "server and tool names must not hold control characters");
     }
     arguments_ = parse_json_bounded(arguments_text_, kMaxArgumentDepth, kMaxArgumentBytes);
@@ -319,22 +313,24 @@ class Authorizer {
     // Every agent above the caller must itself be allowed this call: delegation only narrows.
     for (size_t i = 0; i < ancestors_.size(); ++i) {
       std::string why;
-      if (!passing_grant(ancestors_[i], patterns, why)) {
+      VerdictKind why_kind = VerdictKind::allowed;
+      if (!passing_grant(ancestors_[i], patterns, why, why_kind)) {
         const std::string& name = i < ancestor_names_.size() ? ancestor_names_[i] : ancestors_[i];
         d.enforced = true;
-        return deny(d, why.empty() ? "no_grant" : "constraint_failed",
+        return deny(d, why.empty() ? "no_grant" : denial_reason(why_kind),
                     "delegating agent " + name +
                         (why.empty() ? " holds no grant for this call" : ": " + why));
       }
     }
     std::string why;
+    VerdictKind why_kind = VerdictKind::allowed;
     const std::string full = *server_ + "/" + *tool_;
     bool any_constraints_passed = false;
     for (const Grant& g : grants_) {
       if (g.agent_id != claims.agent_id) continue;
       Verdict v = evaluate_constraints(g.constraints, *arguments_, patterns);
       if (!v.allowed) {
-        if (why.empty()) why = v.message();
+        remember_refusal(v, why, why_kind);
         continue;
       }
       any_constraints_passed = true;
@@ -346,19 +342,35 @@ class Authorizer {
     if (any_constraints_passed) {
       return deny(d, "budget_exhausted", "every matching grant has used its call budget");
     }
-    if (!why.empty()) return deny(d, "constraint_failed", why);
+    if (!why.empty()) return deny(d, denial_reason(why_kind), why);
     deny(d, "no_grant", "no live grant for " + full);
   }
 
   // Budgets are the caller's to spend; an ancestor only has to be allowed the call at all.
-  bool passing_grant(const std::string& agent_id, PatternEngine& patterns, std::string& why) {
+  bool passing_grant(const std::string& agent_id, PatternEngine& patterns, std::string& why,
+                     VerdictKind& why_kind) {
     for (const Grant& g : grants_) {
       if (g.agent_id != agent_id) continue;
       Verdict v = evaluate_constraints(g.constraints, *arguments_, patterns);
       if (v.allowed) return true;
-      if (why.empty()) why = v.message();
+      remember_refusal(v, why, why_kind);
     }
     return false;
+  }
+
+  // The refusal to report when several grants refuse: the first, unless a later one found the
+  // arguments themselves invalid (a number beyond +-2^53, say), which outranks it.
+  static void remember_refusal(const Verdict& v, std::string& why, VerdictKind& why_kind) {
+    const bool outranks =
+        v.kind == VerdictKind::invalid_arguments && why_kind != VerdictKind::invalid_arguments;
+    if (why.empty() || outranks) {
+      why = v.message();
+      why_kind = v.kind;
+    }
+  }
+
+  static const char* denial_reason(VerdictKind kind) {
+    return kind == VerdictKind::invalid_arguments ? "invalid_arguments" : "constraint_failed";
   }
 
   // Exact under concurrency: the row lock serialises racers and the loser re-reads calls_used.

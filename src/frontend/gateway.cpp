@@ -4,6 +4,7 @@
 #include <chrono>
 #include <iostream>
 
+#include "core/control_characters.hpp"
 #include "frontend/http_rules.hpp"
 #include "frontend/random.hpp"
 
@@ -30,6 +31,23 @@ json decision_context(const json& id, const Caller& caller) {
           {"request_id", id},
           {"protocol_version", caller.protocol_version},
           {"transport", caller.transport}};
+}
+
+// PostgreSQL's jsonb cannot hold U+0000: such arguments cannot be passed to the decision as
+// they are, yet the call must still be decided (denied) and audited.
+bool holds_nul(const json& value) {
+  if (value.is_string()) return value.get_ref<const std::string&>().find('\0') != std::string::npos;
+  if (value.is_array()) {
+    for (const auto& item : value) {
+      if (holds_nul(item)) return true;
+    }
+  }
+  if (value.is_object()) {
+    for (const auto& [key, item] : value.items()) {
+      if (key.find('\0') != std::string::npos || holds_nul(item)) return true;
+    }
+  }
+  return false;
 }
 
 json unavailable(const json& id, const std::string& why) {
@@ -100,6 +118,11 @@ awaitable<json> Gateway::handle_request(const json& request, const Caller& calle
   if (method == "tools/call" || method == "prompts/get") {
     if (!params.contains("name") || !params["name"].is_string()) {
       co_return rpc_error(id, rpc_code::kInvalidParams, "params.name must be a string");
+    }
+    // A NUL would end the name early in C strings (decided as "echo", sent as "echo\0x").
+    if (has_control_characters(params["name"].get_ref<const std::string&>())) {
+      co_return rpc_error(id, rpc_code::kInvalidParams,
+                          "params.name must not contain control characters");
     }
     std::string server, name;
     if (!resolve_name(params["name"], server, name)) {
@@ -299,8 +322,16 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
   auto started = Clock::now();
   Decision decision;
   try {
-    decision = co_await decisions_.authorize(caller.token, server, target, arguments,
-                                             decision_context(id, caller));
+    // Locals, not temporaries, across the co_await (GCC 12 mishandles a conditional's
+    // temporary that lives through a suspension).
+    json context = decision_context(id, caller);
+    json decided_arguments = arguments;
+    if (holds_nul(arguments)) {
+      context["arguments_error"] = "an argument holds U+0000";
+      decided_arguments = json::object();
+    }
+    decision = co_await decisions_.authorize(caller.token, server, target, decided_arguments,
+                                             context);
   } catch (const DbUnavailable& e) {
     metrics_.count_decision("unavailable");
     co_return unavailable(id, e.what());
@@ -328,20 +359,28 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
   // The credential comes only now, for the committed decision (warden.credential): a
   // decision that did not commit never yields one.
   json credential;
+  std::string refused_credential;
+  bool credential_refused = false;
   if (upstreams_.credential_kind(server) != "none") {
     try {
       credential = co_await decisions_.credential(decision.event_id);
     } catch (const std::exception& e) {
       metrics_.count_decision("denied");
-      asio::co_spawn(ex_,
-                     record_outcome(decision.event_id, "error",
-                                    {{"error", "credential_unavailable"}, {"detail", e.what()}}),
+      refused_credential = e.what();
+      credential_refused = true;
+    }
+    if (credential_refused) {
+      json outcome = json::object();
+      outcome["error"] = "credential_unavailable";
+      outcome["detail"] = refused_credential;
+      asio::co_spawn(ex_, record_outcome(decision.event_id, "error", std::move(outcome)),
                      asio::detached);
+      json data = json::object();
+      data["reason"] = "credential_unavailable";
+      data["event_id"] = decision.event_id;
+      data["trace_id"] = decision.trace_id;
       co_return rpc_error(id, rpc_code::kDenied,
-                          "warden denied " + shown + ": credential_unavailable",
-                          {{"reason", "credential_unavailable"},
-                           {"event_id", decision.event_id},
-                           {"trace_id", decision.trace_id}});
+                          "warden denied " + shown + ": credential_unavailable", data);
     }
   }
 

@@ -539,3 +539,27 @@ test('progress notifications stay with their session', async () => {
     await Promise.all([a.close(), b.close()]);
   }
 });
+
+// Findings 14 and 15 of the 0.1.0 review: a tool name holding NUL was decided as the name
+// before the NUL and forwarded whole; arguments holding \u0000 failed the ::jsonb cast, so the
+// call was neither decided nor audited. Now the name is invalid params, and such arguments are
+// decided (denied, invalid_arguments) and audited, without their text.
+test('a name holding NUL is refused; arguments holding NUL are denied and audited', async () => {
+  const session = await rawSession(token);
+  const headers = { 'Mcp-Session-Id': session, 'MCP-Protocol-Version': '2025-06-18' };
+  let r = await post({ jsonrpc: '2.0', id: 71, method: 'tools/call',
+    params: { name: 'everything__echo\u0000forged', arguments: { message: 'x' } } }, headers);
+  let body = await r.text();
+  assert.match(body, /-32602/, `a NUL in the name: ${body}`);
+  const before = Number(sqlValue(`SELECT count(*) FROM warden.events WHERE kind = 'call'
+                                  AND tool = 'echo' AND reason = 'invalid_arguments'`));
+  r = await post({ jsonrpc: '2.0', id: 72, method: 'tools/call',
+    params: { name: 'everything__echo', arguments: { message: 'a\u0000b', password: 'hunter2' } } }, headers);
+  body = await r.text();
+  assert.match(body, /invalid_arguments/, `a NUL in the arguments: ${body}`);
+  const after = Number(sqlValue(`SELECT count(*) FROM warden.events WHERE kind = 'call'
+                                 AND tool = 'echo' AND reason = 'invalid_arguments'`));
+  assert.equal(after, before + 1, 'the call was decided and audited');
+  assert.equal(sqlValue(`SELECT count(*) FROM warden.events WHERE strpos(arguments::text, 'hunter2') > 0
+                         OR strpos(detail::text, 'hunter2') > 0`), '0');
+});
