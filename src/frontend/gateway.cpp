@@ -124,7 +124,7 @@ awaitable<json> Gateway::collect(const std::string& server, const std::string& m
                                  const std::string& key) {
   json items = json::array();
   auto upstream = upstreams_.find(server);
-  if (!upstream) co_return items;
+  if (!upstream || upstream->refusal(nullptr)) co_return items;
   json params = json::object();
   for (int page = 0; page < kMaxPages; ++page) {
     ForwardContext none;
@@ -270,12 +270,24 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
   }
   metrics_.count_decision(decision.reason.rfind("observe:", 0) == 0 ? "observe" : "allowed");
 
+  auto upstream = upstreams_.find(server);
+  if (upstream) {
+    if (auto refused = upstream->refusal(decision.credential)) {
+      std::cerr << "warden-mcp: refused a call to " << shown << " (event " << decision.event_id
+                << "): " << *refused << "\n";
+      asio::co_spawn(ex_, record_outcome(decision.event_id, "error", {{"error", *refused}}),
+                     asio::detached);
+      co_return rpc_error(
+          id, rpc_code::kDenied, "warden denied " + shown + ": " + *refused,
+          {{"reason", *refused}, {"event_id", decision.event_id}, {"trace_id", decision.trace_id}});
+    }
+  }
+
   std::string traceparent = traceparent_for(decision.trace_id);
   if (!params.contains("_meta") || !params["_meta"].is_object()) params["_meta"] = json::object();
   if (!traceparent.empty()) params["_meta"]["traceparent"] = traceparent;
 
   json answer;
-  auto upstream = upstreams_.find(server);
   auto forwarded = Clock::now();
   if (!upstream) {
     answer = {{"error",
