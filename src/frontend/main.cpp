@@ -99,7 +99,8 @@ int run(const Options& options) {
   Sessions sessions;
   std::optional<HttpEndpoint> endpoint;
   if (options.command == "serve") {
-    EndpointOptions endpoint_options{options.allowed_origins, std::nullopt, std::nullopt};
+    EndpointOptions endpoint_options;
+    endpoint_options.allowed_origins = options.allowed_origins;
     if (is_loopback_host(options.listen_host)) {
       endpoint_options.allowed_hosts = options.allowed_hosts;
     }
