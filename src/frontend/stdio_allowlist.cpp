@@ -38,7 +38,9 @@ ProgramResolver resolver_on_path(std::string search_path) {
     std::string dir;
     while (std::getline(dirs, dir, ':')) {
       if (dir.empty() || dir.front() != '/') continue;
-      if (auto found = executable_file(dir + "/" + word)) return found;
+      std::string candidate = dir;
+      candidate.append("/").append(word);
+      if (auto found = executable_file(candidate)) return found;
     }
     return std::optional<std::string>();
   };

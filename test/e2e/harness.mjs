@@ -68,7 +68,9 @@ export function startProcess(command, args, ready, options = {}) {
 // The stdio commands the tests' gateways may start (--stdio-allow): the npm servers and the
 // fixtures, each as an argv prefix. Nothing else runs, whatever warden.servers says.
 export function writeStdioAllowlist(lines = []) {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'warden-allow-')), 'stdio-allow');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-allow-'));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'stdio-allow');
   fs.writeFileSync(file, ['# the e2e tests\' stdio upstreams',
     `node ${modules}/@modelcontextprotocol/server-everything/dist/index.js`,
     `node ${modules}/@modelcontextprotocol/server-filesystem/dist/index.js`,
