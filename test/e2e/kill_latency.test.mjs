@@ -83,7 +83,8 @@ before(async () => {
        SELECT warden.add_server('faults', ${quote(faults)}, 'stdio');
        SELECT warden.grant('victim-bot', 'everything/trigger-long-running-operation');
        SELECT warden.grant('victim-bot', 'faults/sleep');
-       SELECT warden.grant('bystander-bot', 'everything/trigger-long-running-operation');`);
+       SELECT warden.grant('bystander-bot', 'everything/trigger-long-running-operation');
+       SELECT warden.grant('bystander-bot', 'faults/sleep');`);
   gateway = await startGateway();
   url = `http://127.0.0.1:${gateway.match[1]}/mcp`;
 });
@@ -102,6 +103,7 @@ test(`kill latency over ${trials} trials: commit to agent error; other chains un
   try {
     // Warm-up: both upstreams started, the first decision made.
     await bystander.callTool({ name: 'everything__trigger-long-running-operation', arguments: { duration: 0.1, steps: 1 } });
+    await bystander.callTool({ name: 'faults__sleep', arguments: { ms: 1, marker: 'warm-up' } });
     for (let i = 0; i < trials; i++) {
       const [[chain, token]] = sql(`SELECT chain_id, token FROM warden.start_chain('alice@example.com',
           'victim-bot', 'kill latency trial ${i}')`);

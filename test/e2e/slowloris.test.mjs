@@ -89,12 +89,16 @@ test('finding 7: out of file descriptors, /healthz still answers and the accept 
     for (let i = 0; i < 200; ++i) held.push(await slowClient(port));
     await new Promise((res) => setTimeout(res, 500));
     const before = cpuSeconds(g.child.pid);
+    const started = Date.now();
     for (let i = 0; i < 5; ++i) {
       assert.equal(await healthz(port), 200, `health check ${i} under attack`);
-      await new Promise((res) => setTimeout(res, 400));
+      await new Promise((res) => setTimeout(res, 500));
     }
+    // A spinning accept loop burns a whole core (the old code: ~2 s of CPU here even on a busy
+    // machine); an idle one next to nothing.
     const used = cpuSeconds(g.child.pid) - before;
-    assert.ok(used < 1.0, `warden-mcp used ${used.toFixed(2)} s of CPU in ~2.5 s under attack`);
+    const seconds = (Date.now() - started) / 1000;
+    assert.ok(used < 0.5, `warden-mcp used ${used.toFixed(2)} s of CPU in ${seconds.toFixed(1)} s under attack`);
   } finally {
     for (const c of held) c.socket.destroy();
     stop(g.child);
