@@ -23,6 +23,30 @@ namespace {
 constexpr const char* kDefaultPath = "/usr/local/bin:/usr/bin:/bin";
 constexpr const char* kDefaultLang = "C.UTF-8";
 
+// What the child was doing when it failed, reported to the parent with errno.
+enum class ChildStep : int { kDescriptors, kSwitchUser, kEnterHome, kExecute };
+
+std::string describe(ChildStep step, const std::string& program, const std::string& home,
+                     const std::optional<StdioUser>& user) {
+  switch (step) {
+    case ChildStep::kDescriptors:
+      return "cannot set up the process group and pipes of " + program;
+    case ChildStep::kSwitchUser:
+      return "cannot switch to the OS user " + (user ? user->name : std::string("?")) + " for " +
+             program;
+    case ChildStep::kEnterHome:
+      return "cannot enter the child's HOME " + home + " (can its user reach that folder?)";
+    case ChildStep::kExecute:
+      break;
+  }
+  return "cannot execute " + program;
+}
+
+struct ChildFailure {
+  ChildStep step;
+  int error;
+};
+
 std::string env_or(const char* name, const char* fallback) {
   const char* value = std::getenv(name);
   return value && *value ? value : fallback;
@@ -39,29 +63,31 @@ std::string env_or(const char* name, const char* fallback) {
   defaults.sa_handler = SIG_DFL;
   sigaction(SIGPIPE, &defaults, nullptr);
   sigaction(SIGCHLD, &defaults, nullptr);
-  int step_errno = 0;
-  auto fail = [&](int err) {
-    step_errno = err;
-    [[maybe_unused]] ssize_t n = ::write(report, &step_errno, sizeof step_errno);
+  ChildFailure failure{ChildStep::kDescriptors, 0};
+  auto fail = [&](ChildStep step, int err) {
+    failure = {step, err};
+    [[maybe_unused]] ssize_t n = ::write(report, &failure, sizeof failure);
     ::_exit(127);
   };
-  if (::setpgid(0, 0) != 0) fail(errno);
-  if (::dup2(launch.stdin_fd, 0) < 0 || ::dup2(launch.stdout_fd, 1) < 0) fail(errno);
-  if (::dup2(report, 3) < 0) fail(errno);
+  if (::setpgid(0, 0) != 0) fail(ChildStep::kDescriptors, errno);
+  if (::dup2(launch.stdin_fd, 0) < 0 || ::dup2(launch.stdout_fd, 1) < 0) {
+    fail(ChildStep::kDescriptors, errno);
+  }
+  if (::dup2(report, 3) < 0) fail(ChildStep::kDescriptors, errno);
   report = 3;
   ::fcntl(report, F_SETFD, FD_CLOEXEC);
   ::syscall(SYS_close_range, 4U, ~0U, 0U);
   if (launch.user) {
     if (::setgroups(0, nullptr) != 0 || ::setgid(launch.user->gid) != 0 ||
         ::setuid(launch.user->uid) != 0) {
-      fail(errno);
+      fail(ChildStep::kSwitchUser, errno);
     }
   }
   // The parent-death signal is cleared by a change of credentials: set it afterwards.
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-  if (::chdir(launch.home.c_str()) != 0) fail(errno);
+  if (::chdir(launch.home.c_str()) != 0) fail(ChildStep::kEnterHome, errno);
   ::execve(launch.program.c_str(), argv, envp);
-  fail(errno);
+  fail(ChildStep::kExecute, errno);
   ::_exit(127);
 }
 
@@ -133,16 +159,16 @@ pid_t launch_child(const ChildLaunch& launch) {
     exec_child(launch, argv.data(), envp.data(), report[1]);
   }
   ::close(report[1]);
-  int child_errno = 0;
+  ChildFailure failure{};
   ssize_t n;
   do {
-    n = ::read(report[0], &child_errno, sizeof child_errno);
+    n = ::read(report[0], &failure, sizeof failure);
   } while (n < 0 && errno == EINTR);
   ::close(report[0]);
-  if (n == static_cast<ssize_t>(sizeof child_errno)) {
+  if (n == static_cast<ssize_t>(sizeof failure)) {
     ::waitpid(pid, nullptr, 0);  // SIGCHLD is ignored, so this just waits for the exit
-    throw std::runtime_error("cannot execute " + launch.program + ": " +
-                             std::strerror(child_errno));
+    throw std::runtime_error(describe(failure.step, launch.program, launch.home, launch.user) +
+                             ": " + std::strerror(failure.error));
   }
   return pid;
 }
