@@ -37,10 +37,17 @@ constexpr auto kAcceptPauseMax = std::chrono::milliseconds(1000);
 struct ServerState {
   ServerLimits limits;
   ConnectionTable table;
+  Metrics& metrics;
   int reserve_fd = -1;  // kept open to be given up for refusing one connection when out of fds
 
-  explicit ServerState(const ServerLimits& l)
-      : limits(l), table(l.max_connections, l.max_connections_per_address) {}
+  ServerState(const ServerLimits& l, Metrics& m)
+      : limits(l), table(l.max_connections, l.max_connections_per_address), metrics(m) {}
+
+  bool shed_oldest_idle() {
+    if (!table.shed_oldest_idle()) return false;
+    metrics.count_dropped_connection("shed_idle");
+    return true;
+  }
 };
 
 // The client's address for the per-address cap and for loopback checks: an IPv4-mapped IPv6
@@ -144,12 +151,22 @@ awaitable<void> serve_connection(tcp::socket socket, HttpEndpoint& endpoint,
   boost::system::error_code nodelay_error;
   socket.set_option(tcp::no_delay(true), nodelay_error);
   beast::tcp_stream stream(std::move(socket));
+  bool shed = state->table.size() >= state->limits.max_connections;
   auto admitted = state->table.admit(peer, [&stream] { stream.close(); });
-  if (!admitted) co_return;  // over a cap: closed before reading anything
+  if (!admitted) {  // over a cap: closed before reading anything
+    bool address_full = state->table.count(peer) >= state->limits.max_connections_per_address;
+    state->metrics.count_dropped_connection(address_full ? "per_address" : "refused");
+    co_return;
+  }
+  if (shed) state->metrics.count_dropped_connection("shed_idle");
+  state->metrics.set_open_connections(state->table.size());
   struct Release {
     ServerState& state;
     std::uint64_t id;
-    ~Release() { state.table.remove(id); }
+    ~Release() {
+      state.table.remove(id);
+      state.metrics.set_open_connections(state.table.size());
+    }
   } release{*state, *admitted};
 
   beast::flat_buffer buffer;
@@ -163,10 +180,14 @@ awaitable<void> serve_connection(tcp::socket socket, HttpEndpoint& endpoint,
     stream.expires_after(state->limits.header_timeout);
     co_await http::async_read_header(stream, buffer, parser,
                                      asio::redirect_error(use_awaitable, ec));
-    if (!ec) {
+    bool headers_in = !ec;
+    if (headers_in) {
       state->table.set_idle(*admitted, false);
       stream.expires_after(state->limits.body_timeout);
       co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    }
+    if (ec == beast::error::timeout) {
+      state->metrics.count_dropped_connection(headers_in ? "body_timeout" : "header_timeout");
     }
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
@@ -218,7 +239,10 @@ bool refuse_one_with_reserve(tcp::acceptor& acceptor, ServerState& state) {
   ::close(state.reserve_fd);
   boost::system::error_code ec;
   tcp::socket refused = acceptor.accept(ec);  // the acceptor is non-blocking: never waits
-  if (!ec) refused.close(ec);
+  if (!ec) {
+    refused.close(ec);
+    state.metrics.count_dropped_connection("refused");
+  }
   state.reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   return !ec;
 }
@@ -235,7 +259,7 @@ awaitable<void> accept_loop(tcp::acceptor acceptor, HttpEndpoint& endpoint,
       if (!out_of_descriptors(ec)) continue;  // about one connection only (e.g. ECONNABORTED)
       // Out of descriptors: idle connections (a slowloris) make room first, so that /healthz
       // and real clients still get in.
-      if (state->table.shed_oldest_idle() || refuse_one_with_reserve(acceptor, *state)) continue;
+      if (state->shed_oldest_idle() || refuse_one_with_reserve(acceptor, *state)) continue;
       pause_timer.expires_after(pause);
       co_await pause_timer.async_wait(asio::redirect_error(use_awaitable, ec));
       pause = std::min(pause * 2, kAcceptPauseMax);
@@ -250,7 +274,7 @@ awaitable<void> accept_loop(tcp::acceptor acceptor, HttpEndpoint& endpoint,
 }  // namespace
 
 void start_http_server(asio::io_context& io, const std::string& host, const std::string& port,
-                       HttpEndpoint& endpoint, const ServerLimits& limits) {
+                       HttpEndpoint& endpoint, const ServerLimits& limits, Metrics& metrics) {
   tcp::resolver resolver(io);
   auto endpoints = resolver.resolve(host, port);
   tcp::acceptor acceptor(io);
@@ -260,7 +284,7 @@ void start_http_server(asio::io_context& io, const std::string& host, const std:
   acceptor.bind(where);
   acceptor.listen();
   acceptor.non_blocking(true);
-  auto state = std::make_shared<ServerState>(limits);
+  auto state = std::make_shared<ServerState>(limits, metrics);
   state->reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   std::cerr << "warden-mcp: at most " << limits.max_connections << " connections, "
             << limits.max_connections_per_address << " per client address; headers within "

@@ -16,9 +16,9 @@ struct ServerLimits {
   std::size_t max_connections_per_address = 64;
 };
 
-// Accepts HTTP/1.1 connections on host:port and hands each request to the endpoint.
-// Throws when the address cannot be bound.
+// Accepts HTTP/1.1 connections on host:port and hands each request to the endpoint; counts
+// connections the limits drop in `metrics`. Throws when the address cannot be bound.
 void start_http_server(asio::io_context& io, const std::string& host, const std::string& port,
-                       HttpEndpoint& endpoint, const ServerLimits& limits);
+                       HttpEndpoint& endpoint, const ServerLimits& limits, Metrics& metrics);
 
 }  // namespace warden::mcp

@@ -113,7 +113,7 @@ int run(const Options& options) {
     }
     endpoint.emplace(gateway, decisions, sessions, metrics, std::move(endpoint_options));
     start_http_server(io, options.listen_host, options.listen_port, *endpoint,
-                      server_limits(options));
+                      server_limits(options), metrics);
   } else {
     start_stdio_server(io, gateway, decisions, read_token_file(options.token_file));
   }

@@ -36,6 +36,13 @@ function slowClient(port, localAddress = attackerAddress) {
   });
 }
 
+// warden_http_connections_dropped_total{reason} from /metrics.
+async function dropped(port, reason) {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const m = text.match(new RegExp(`^warden_http_connections_dropped_total\\{reason="${reason}"\\} (\\d+)$`, 'm'));
+  return m ? Number(m[1]) : NaN;
+}
+
 async function healthz(port, ms = 3000) {
   const r = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(ms) });
   return r.status;
@@ -59,6 +66,7 @@ test('finding 7: headers that do not arrive within --header-timeout close the co
     const closedAt = await within(slow.closed, 5000);
     assert.ok(closedAt, 'the gateway kept a connection whose headers never came');
     assert.ok(closedAt - started < 4000, `closed after ${closedAt - started} ms`);
+    assert.ok(await dropped(g.match[1], 'header_timeout') >= 1);
   } finally {
     stop(g.child);
   }
@@ -73,6 +81,7 @@ test('finding 7: --max-connections-per-address refuses one address\'s excess, no
     assert.ok(await within(excess.closed, 2000), 'a 4th connection from one address was kept');
     assert.equal(await within(held[0].closed, 300), null, 'an admitted connection was closed');
     assert.equal(await healthz(g.match[1]), 200);
+    assert.equal(await dropped(g.match[1], 'per_address'), 1);
   } finally {
     for (const c of held) c.socket.destroy();
     stop(g.child);
@@ -99,6 +108,7 @@ test('finding 7: out of file descriptors, /healthz still answers and the accept 
     const used = cpuSeconds(g.child.pid) - before;
     const seconds = (Date.now() - started) / 1000;
     assert.ok(used < 0.5, `warden-mcp used ${used.toFixed(2)} s of CPU in ${seconds.toFixed(1)} s under attack`);
+    assert.ok(await dropped(port, 'shed_idle') > 0, 'no idle connection was shed');
   } finally {
     for (const c of held) c.socket.destroy();
     stop(g.child);
