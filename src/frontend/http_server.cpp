@@ -66,6 +66,7 @@ bool out_of_descriptors(const boost::system::error_code& ec) {
   return ec == asio::error::no_descriptors || ec.value() == ENFILE ||
          ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
 }
+
 // A comment is sent on an event stream that is quiet this long: it keeps proxies from closing
 // it and shows us a client that went away.
 constexpr auto kKeepAlive = std::chrono::seconds(15);

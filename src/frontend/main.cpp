@@ -71,11 +71,12 @@ ServerLimits server_limits(const Options& options) {
 
 int run(const Options& options) {
   StdioPolicy stdio = stdio_policy(options);
+  // Outlives the io_context: connection frames destroyed with it still update the metrics.
+  Metrics metrics;
   asio::io_context io;
   DbPool pool(io.get_executor(), options.db, static_cast<std::size_t>(options.pool_size));
   Decisions decisions(pool);
   Upstreams upstreams(io.get_executor(), std::move(stdio));
-  Metrics metrics;
   Gateway gateway(io.get_executor(), decisions, upstreams, metrics,
                   std::chrono::seconds(options.call_timeout_seconds));
   if (!options.bare_names.empty()) gateway.expose_bare(options.bare_names);
