@@ -73,8 +73,11 @@ SELECT warden.grant('bench-bot', 'stdio/echo');
 SQL
 token=$("${psql[@]}" -d "$db" -c "SELECT token FROM warden.start_chain('bench@example.com', 'bench-bot', 'bench', ttl => '2 hours')")
 w_port=$(free_port)
+# The gateway host allows exactly the stdio upstream the benchmark registers.
+allow="$(mktemp)"
+printf 'node %s stdio\n' "$everything" >"$allow"
 "$binary" serve --db "host=$PGHOST port=$PGPORT dbname=$db user=warden_gateway" --listen "127.0.0.1:$w_port" \
-  >/tmp/bench-proxy-warden.log 2>&1 &
+  --stdio-allow "$allow" >/tmp/bench-proxy-warden.log 2>&1 &
 pids+=($!)
 wait_port "$w_port" warden-mcp
 

@@ -156,7 +156,7 @@ awaitable<json> Gateway::collect(const std::string& server, const std::string& m
                                  const std::string& key) {
   json items = json::array();
   auto upstream = upstreams_.find(server);
-  if (!upstream) co_return items;
+  if (!upstream || upstream->refusal(nullptr)) co_return items;
   json params = json::object();
   for (int page = 0; page < kMaxPages; ++page) {
     ForwardContext none;
@@ -352,6 +352,33 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
   }
   metrics_.count_decision(decision.reason.rfind("observe:", 0) == 0 ? "observe" : "allowed");
 
+  // This host's own refusals come before any credential is vended: a stand-in says whether
+  // the call would carry one.
+  const std::string credential_kind = upstreams_.credential_kind(server);
+  auto upstream = upstreams_.find(server);
+  if (upstream) {
+    json would_carry;
+    if (credential_kind != "none") {
+      would_carry = json::object();
+      would_carry["kind"] = credential_kind;
+      would_carry["value"] = "(vended after this check)";
+    }
+    if (auto refused = upstream->refusal(would_carry)) {
+      std::cerr << "warden-mcp: refused a call to " << shown << " (event " << decision.event_id
+                << "): " << *refused << "\n";
+      json outcome = json::object();
+      outcome["error"] = *refused;
+      asio::co_spawn(ex_, record_outcome(decision.event_id, "error", std::move(outcome)),
+                     asio::detached);
+      json data = json::object();
+      data["reason"] = *refused;
+      data["event_id"] = decision.event_id;
+      data["trace_id"] = decision.trace_id;
+      co_return rpc_error(id, rpc_code::kDenied, "warden denied " + shown + ": " + *refused,
+                          data);
+    }
+  }
+
   std::string traceparent = traceparent_for(decision.trace_id);
   if (!params.contains("_meta") || !params["_meta"].is_object()) params["_meta"] = json::object();
   if (!traceparent.empty()) params["_meta"]["traceparent"] = traceparent;
@@ -361,7 +388,7 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
   json credential;
   std::string refused_credential;
   bool credential_refused = false;
-  if (upstreams_.credential_kind(server) != "none") {
+  if (upstream && credential_kind != "none") {
     try {
       credential = co_await decisions_.credential(decision.event_id);
     } catch (const std::exception& e) {
@@ -385,7 +412,6 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
   }
 
   json answer;
-  auto upstream = upstreams_.find(server);
   auto forwarded = Clock::now();
   if (!upstream) {
     answer = {{"error",

@@ -1,6 +1,9 @@
 #include "frontend/http_endpoint.hpp"
 
+#include <openssl/crypto.h>
+
 #include "frontend/http_rules.hpp"
+#include "frontend/loopback.hpp"
 
 namespace warden::mcp {
 
@@ -65,6 +68,24 @@ HttpResponse HttpEndpoint::metadata(const HttpRequest& request) const {
                              {"resource_name", "warden-mcp"}});
 }
 
+std::optional<HttpResponse> HttpEndpoint::metrics_refusal(const HttpRequest& request) const {
+  if (is_loopback_host(request.peer_address) || options_.metrics_allow_remote) return std::nullopt;
+  if (options_.metrics_token) {
+    auto presented = bearer_token(request.header("authorization"));
+    const std::string& expected = *options_.metrics_token;
+    if (presented && presented->size() == expected.size() &&
+        CRYPTO_memcmp(presented->data(), expected.data(), expected.size()) == 0) {
+      return std::nullopt;
+    }
+    HttpResponse r = refusal(401, rpc_code::kDenied, "/metrics needs the metrics bearer token");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"metrics\"");
+    return r;
+  }
+  return refusal(403, rpc_code::kInvalidRequest,
+                 "/metrics is served to loopback clients only (start warden-mcp with "
+                 "--metrics-token-file or --metrics-allow-remote to open it)");
+}
+
 awaitable<HttpResponse> HttpEndpoint::handle(const HttpRequest& request) {
   std::string path = path_of(request.target);
   if (path == "/healthz" && request.method == "GET") {
@@ -72,6 +93,7 @@ awaitable<HttpResponse> HttpEndpoint::handle(const HttpRequest& request) {
     co_return json_response(up ? 200 : 503, {{"status", up ? "ok" : "database unreachable"}});
   }
   if (path == "/metrics" && request.method == "GET") {
+    if (auto refused = metrics_refusal(request)) co_return *refused;
     co_return HttpResponse{200, {{"Content-Type", "text/plain; version=0.0.4"}}, metrics_.render()};
   }
   if ((path == kMetadataPath || path == std::string(kMetadataPath) + "/mcp") &&

@@ -19,6 +19,7 @@ struct HttpRequest {
   std::string target;
   std::map<std::string, std::string> headers;
   std::string body;
+  std::string peer_address;  // the client's IP address (IPv4-mapped IPv6 as IPv4)
 
   std::string header(const std::string& lowercase_name) const;
 };
@@ -36,6 +37,9 @@ struct EndpointOptions {
   // Host headers accepted besides loopback ones; unset = any Host (a non-loopback listener).
   std::optional<std::vector<std::string>> allowed_hosts;
   std::optional<std::string> default_token;  // --agent-token-file, loopback only
+  // /metrics answers loopback clients; others only with this set, or with the bearer token.
+  bool metrics_allow_remote = false;
+  std::optional<std::string> metrics_token;  // --metrics-token-file
 };
 
 // The Streamable HTTP transport of MCP at /mcp, plus /healthz, /metrics and the RFC 9728
@@ -68,6 +72,8 @@ class HttpEndpoint {
                                                        const std::string& token);
   HttpResponse challenge(const HttpRequest& request, const std::string& error) const;
   HttpResponse metadata(const HttpRequest& request) const;
+  // Nullopt when the client may read /metrics, else the refusal.
+  std::optional<HttpResponse> metrics_refusal(const HttpRequest& request) const;
 
   Gateway& gateway_;
   Decisions& decisions_;

@@ -1,5 +1,8 @@
 #include "frontend/http_server.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <utility>
 
 #include <algorithm>
@@ -8,9 +11,12 @@
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+
+#include "frontend/connection_table.hpp"
 
 namespace warden::mcp {
 
@@ -20,13 +26,54 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
+// Writing a response (or one event) to a client that does not read it.
 constexpr auto kIdleTimeout = std::chrono::seconds(120);
+// Out of file descriptors with nothing to shed: how long the accept loop waits before trying
+// again (doubling up to the maximum), instead of spinning on the same error.
+constexpr auto kAcceptPauseFirst = std::chrono::milliseconds(10);
+constexpr auto kAcceptPauseMax = std::chrono::milliseconds(1000);
+
+// What the listener and its connections share.
+struct ServerState {
+  ServerLimits limits;
+  ConnectionTable table;
+  Metrics& metrics;
+  int reserve_fd = -1;  // kept open to be given up for refusing one connection when out of fds
+
+  ServerState(const ServerLimits& l, Metrics& m)
+      : limits(l), table(l.max_connections, l.max_connections_per_address), metrics(m) {}
+
+  bool shed_oldest_idle() {
+    if (!table.shed_oldest_idle()) return false;
+    metrics.count_dropped_connection("shed_idle");
+    return true;
+  }
+};
+
+// The client's address for the per-address cap and for loopback checks: an IPv4-mapped IPv6
+// address counts as the IPv4 address it carries.
+std::string address_of(const tcp::socket& socket) {
+  boost::system::error_code ec;
+  auto address = socket.remote_endpoint(ec).address();
+  if (ec) return {};
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).to_string();
+  }
+  return address.to_string();
+}
+
+bool out_of_descriptors(const boost::system::error_code& ec) {
+  return ec == asio::error::no_descriptors || ec.value() == ENFILE ||
+         ec == asio::error::no_buffer_space || ec == asio::error::no_memory;
+}
+
 // A comment is sent on an event stream that is quiet this long: it keeps proxies from closing
 // it and shows us a client that went away.
 constexpr auto kKeepAlive = std::chrono::seconds(15);
 
-HttpRequest to_request(const http::request<http::string_body>& in) {
+HttpRequest to_request(const http::request<http::string_body>& in, const std::string& peer) {
   HttpRequest out;
+  out.peer_address = peer;
   out.method = std::string(in.method_string());
   out.target = std::string(in.target());
   for (const auto& field : in) {
@@ -97,21 +144,55 @@ awaitable<bool> write_event_stream(beast::tcp_stream& stream, const HttpResponse
   co_return !ec;
 }
 
-awaitable<void> serve_connection(tcp::socket socket, HttpEndpoint& endpoint) {
+awaitable<void> serve_connection(tcp::socket socket, HttpEndpoint& endpoint,
+                                 std::shared_ptr<ServerState> state) {
+  std::string peer = address_of(socket);
   // Replies are written in several pieces (headers, event-stream chunks); without TCP_NODELAY
   // Nagle's algorithm holds the later pieces until the client's delayed ACK, ~40 ms a call.
   boost::system::error_code nodelay_error;
   socket.set_option(tcp::no_delay(true), nodelay_error);
   beast::tcp_stream stream(std::move(socket));
+  bool shed = state->table.size() >= state->limits.max_connections;
+  auto admitted = state->table.admit(peer, [&stream] { stream.close(); });
+  if (!admitted) {  // over a cap: closed before reading anything
+    bool address_full = state->table.count(peer) >= state->limits.max_connections_per_address;
+    state->metrics.count_dropped_connection(address_full ? "per_address" : "refused");
+    co_return;
+  }
+  if (shed) state->metrics.count_dropped_connection("shed_idle");
+  state->metrics.set_open_connections(state->table.size());
+  struct Release {
+    ServerState& state;
+    std::uint64_t id;
+    ~Release() {
+      state.table.remove(id);
+      state.metrics.set_open_connections(state.table.size());
+    }
+  } release{*state, *admitted};
+
   beast::flat_buffer buffer;
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(kMaxRequestBody);
-    stream.expires_after(kIdleTimeout);
     beast::error_code ec;
-    co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    // The headers must arrive within the header timeout (a client that trickles them holds a
+    // connection for nothing), the body within its own once the headers are in.
+    state->table.set_idle(*admitted, true);
+    stream.expires_after(state->limits.header_timeout);
+    co_await http::async_read_header(stream, buffer, parser,
+                                     asio::redirect_error(use_awaitable, ec));
+    bool headers_in = !ec;
+    if (headers_in) {
+      state->table.set_idle(*admitted, false);
+      stream.expires_after(state->limits.body_timeout);
+      co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    }
+    if (ec == beast::error::timeout) {
+      state->metrics.count_dropped_connection(headers_in ? "body_timeout" : "header_timeout");
+    }
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+        ec == asio::error::bad_descriptor) {
       break;
     }
     if (ec) {
@@ -121,6 +202,7 @@ awaitable<void> serve_connection(tcp::socket socket, HttpEndpoint& endpoint) {
                                                   std::to_string(kMaxRequestBody) + " bytes")
                            : plain_error(400, "malformed HTTP request: " + ec.message());
       auto response = to_response(r, 11, false);
+      stream.expires_after(kIdleTimeout);
       co_await http::async_write(stream, response, asio::redirect_error(use_awaitable, ec));
       co_await drain(stream);
       co_return;
@@ -129,7 +211,7 @@ awaitable<void> serve_connection(tcp::socket socket, HttpEndpoint& endpoint) {
     bool keep_alive = request.keep_alive();
     HttpResponse result;
     try {
-      result = co_await endpoint.handle(to_request(request));
+      result = co_await endpoint.handle(to_request(request, peer));
     } catch (const std::exception& e) {
       std::cerr << "warden-mcp: request failed: " << e.what() << "\n";
       result = {500,
@@ -150,15 +232,42 @@ awaitable<void> serve_connection(tcp::socket socket, HttpEndpoint& endpoint) {
   stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-awaitable<void> accept_loop(tcp::acceptor acceptor, HttpEndpoint& endpoint) {
+// Out of file descriptors and no idle connection to shed: give up the reserve descriptor for
+// a moment to accept the oldest waiting connection and close it at once, so that clients are
+// refused rather than left hanging in the backlog. False when there was nothing to refuse.
+bool refuse_one_with_reserve(tcp::acceptor& acceptor, ServerState& state) {
+  if (state.reserve_fd < 0) return false;
+  ::close(state.reserve_fd);
+  boost::system::error_code ec;
+  tcp::socket refused = acceptor.accept(ec);  // the acceptor is non-blocking: never waits
+  if (!ec) {
+    refused.close(ec);
+    state.metrics.count_dropped_connection("refused");
+  }
+  state.reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  return !ec;
+}
+
+awaitable<void> accept_loop(tcp::acceptor acceptor, HttpEndpoint& endpoint,
+                            std::shared_ptr<ServerState> state) {
+  asio::steady_timer pause_timer(acceptor.get_executor());
+  auto pause = kAcceptPauseFirst;
   for (;;) {
     beast::error_code ec;
     tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
     if (ec) {
       if (ec == asio::error::operation_aborted) co_return;
+      if (!out_of_descriptors(ec)) continue;  // about one connection only (e.g. ECONNABORTED)
+      // Out of descriptors: idle connections (a slowloris) make room first, so that /healthz
+      // and real clients still get in.
+      if (state->shed_oldest_idle() || refuse_one_with_reserve(acceptor, *state)) continue;
+      pause_timer.expires_after(pause);
+      co_await pause_timer.async_wait(asio::redirect_error(use_awaitable, ec));
+      pause = std::min(pause * 2, kAcceptPauseMax);
       continue;
     }
-    asio::co_spawn(acceptor.get_executor(), serve_connection(std::move(socket), endpoint),
+    pause = kAcceptPauseFirst;
+    asio::co_spawn(acceptor.get_executor(), serve_connection(std::move(socket), endpoint, state),
                    asio::detached);
   }
 }
@@ -166,7 +275,7 @@ awaitable<void> accept_loop(tcp::acceptor acceptor, HttpEndpoint& endpoint) {
 }  // namespace
 
 void start_http_server(asio::io_context& io, const std::string& host, const std::string& port,
-                       HttpEndpoint& endpoint) {
+                       HttpEndpoint& endpoint, const ServerLimits& limits, Metrics& metrics) {
   tcp::resolver resolver(io);
   auto endpoints = resolver.resolve(host, port);
   tcp::acceptor acceptor(io);
@@ -175,8 +284,15 @@ void start_http_server(asio::io_context& io, const std::string& host, const std:
   acceptor.set_option(tcp::acceptor::reuse_address(true));
   acceptor.bind(where);
   acceptor.listen();
+  acceptor.non_blocking(true);
+  auto state = std::make_shared<ServerState>(limits, metrics);
+  state->reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  std::cerr << "warden-mcp: at most " << limits.max_connections << " connections, "
+            << limits.max_connections_per_address << " per client address; headers within "
+            << limits.header_timeout.count() << " s, bodies within " << limits.body_timeout.count()
+            << " s\n";
   std::cerr << "warden-mcp: listening on http://" << acceptor.local_endpoint() << "/mcp\n";
-  asio::co_spawn(io, accept_loop(std::move(acceptor), endpoint), asio::detached);
+  asio::co_spawn(io, accept_loop(std::move(acceptor), endpoint, state), asio::detached);
 }
 
 }  // namespace warden::mcp

@@ -12,6 +12,7 @@
 
 #include "frontend/event.hpp"
 #include "frontend/http_rules.hpp"
+#include "frontend/loopback.hpp"
 #include "frontend/sse_stream.hpp"
 #include "frontend/url.hpp"
 
@@ -52,6 +53,13 @@ ssl::context& tls_context() {
     return c;
   }();
   return context;
+}
+
+// A credential on a plain http:// connection is readable by anyone on the path; only the
+// loopback interface keeps it on this host.
+bool sends_credential_in_clear(const Url& url, const json& credential) {
+  return !url.tls && !is_loopback_host(url.host) && credential.is_object() &&
+         credential.contains("value");
 }
 
 bool is_event_stream(const std::string& content_type) {
@@ -129,6 +137,10 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
   }
 
   void shutdown() override { shut_down_ = true; }
+  std::optional<std::string> refusal(const json& credential) const override {
+    if (sends_credential_in_clear(url_, credential)) return "credential_needs_tls";
+    return std::nullopt;
+  }
 
   awaitable<void> notify_cancelled(std::shared_ptr<HttpUpstream> self, std::int64_t id,
                                    std::string reason, ForwardContext context) {
@@ -243,6 +255,10 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
     if (!session_id_.empty()) request.set("Mcp-Session-Id", session_id_);
     if (!context.traceparent.empty()) request.set("traceparent", context.traceparent);
     const json& cred = context.credential;
+    if (sends_credential_in_clear(url_, cred)) {
+      throw UpstreamError("upstream " + name_ + " is plain http:// on a non-loopback host: " +
+                          "refusing to send it a credential");
+    }
     if (cred.is_object() && cred.contains("header") && cred.contains("value")) {
       request.set(cred["header"].get<std::string>(), cred["value"].get<std::string>());
     }

@@ -1,6 +1,11 @@
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <optional>
 
@@ -10,6 +15,7 @@
 #include "frontend/db_listener.hpp"
 #include "frontend/gateway.hpp"
 #include "frontend/http_server.hpp"
+#include "frontend/loopback.hpp"
 #include "frontend/options.hpp"
 #include "frontend/secret_command.hpp"
 #include "frontend/stdio_server.hpp"
@@ -29,12 +35,61 @@ awaitable<void> witness_seal(Decisions& decisions, AuditWitness& witness, std::s
   }
 }
 
+// What this host lets stdio upstreams run, and as whom. Said once at startup, so that an
+// operator who sees stdio upstreams refused knows why.
+StdioPolicy stdio_policy(const Options& options) {
+  const char* path = std::getenv("PATH");
+  StdioPolicy policy{std::nullopt, options.stdio_allow_file, std::nullopt,
+                     resolver_on_path(path && *path ? path : "/usr/local/bin:/usr/bin:/bin")};
+  if (options.stdio_allow_file.empty()) {
+    std::cerr << "warden-mcp: no --stdio-allow FILE: every stdio upstream is refused (list the "
+                 "commands this host may run in a file, one per line, and pass --stdio-allow "
+                 "FILE)\n";
+  } else {
+    policy.allowlist = StdioAllowlist::read_file(options.stdio_allow_file, policy.resolve);
+    std::cerr << "warden-mcp: " << policy.allowlist->size() << " stdio command(s) allowed by "
+              << options.stdio_allow_file << "\n";
+  }
+  if (::geteuid() == 0) {
+    policy.user = lookup_stdio_user(options.stdio_user.empty() ? "nobody" : options.stdio_user);
+    std::cerr << "warden-mcp: stdio upstreams run as " << policy.user->name << "\n";
+  } else if (!options.stdio_user.empty()) {
+    throw std::invalid_argument("--stdio-user needs warden-mcp to run as root");
+  }
+  return policy;
+}
+
+// The connection caps, fitted under the open-file limit: descriptors are also needed for the
+// database pool, the listener, upstream pipes and connections.
+ServerLimits server_limits(const Options& options) {
+  ServerLimits limits;
+  limits.header_timeout = std::chrono::seconds(options.header_timeout_seconds);
+  limits.body_timeout = std::chrono::seconds(options.body_timeout_seconds);
+  limits.max_connections_per_address =
+      static_cast<std::size_t>(options.max_connections_per_address);
+  if (options.max_connections > 0) {
+    limits.max_connections = static_cast<std::size_t>(options.max_connections);
+  } else {
+    constexpr rlim_t kReservedDescriptors = 64;
+    struct rlimit files {};
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY) {
+      rlim_t room = files.rlim_cur > 2 * kReservedDescriptors
+                        ? files.rlim_cur - kReservedDescriptors
+                        : files.rlim_cur / 2;
+      limits.max_connections = std::min<std::size_t>(limits.max_connections, room);
+    }
+  }
+  return limits;
+}
+
 int run(const Options& options) {
+  StdioPolicy stdio = stdio_policy(options);
+  // Outlives the io_context: connection frames destroyed with it still update the metrics.
+  Metrics metrics;
   asio::io_context io;
   DbPool pool(io.get_executor(), options.db, static_cast<std::size_t>(options.pool_size));
   Decisions decisions(pool);
-  Upstreams upstreams(io.get_executor());
-  Metrics metrics;
+  Upstreams upstreams(io.get_executor(), std::move(stdio));
   Gateway gateway(io.get_executor(), decisions, upstreams, metrics,
                   std::chrono::seconds(options.call_timeout_seconds));
   if (!options.bare_names.empty()) gateway.expose_bare(options.bare_names);
@@ -68,13 +123,21 @@ int run(const Options& options) {
   Sessions sessions;
   std::optional<HttpEndpoint> endpoint;
   if (options.command == "serve") {
-    EndpointOptions endpoint_options{options.allowed_origins, std::nullopt, std::nullopt};
-    if (is_loopback(options.listen_host)) endpoint_options.allowed_hosts = options.allowed_hosts;
+    EndpointOptions endpoint_options;
+    endpoint_options.allowed_origins = options.allowed_origins;
+    if (is_loopback_host(options.listen_host)) {
+      endpoint_options.allowed_hosts = options.allowed_hosts;
+    }
     if (!options.agent_token_file.empty()) {
       endpoint_options.default_token = read_token_file(options.agent_token_file);
     }
+    endpoint_options.metrics_allow_remote = options.metrics_allow_remote;
+    if (!options.metrics_token_file.empty()) {
+      endpoint_options.metrics_token = read_token_file(options.metrics_token_file);
+    }
     endpoint.emplace(gateway, decisions, sessions, metrics, std::move(endpoint_options));
-    start_http_server(io, options.listen_host, options.listen_port, *endpoint);
+    start_http_server(io, options.listen_host, options.listen_port, *endpoint,
+                      server_limits(options), metrics);
   } else {
     start_stdio_server(io, gateway, decisions, read_token_file(options.token_file));
   }
@@ -89,6 +152,10 @@ int run(const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Not dumpable: /proc/<pid>/environ, mem and fd of this process become root's, so another
+  // process of the same user (a stdio upstream when we are not root) cannot read the database
+  // password or vended secrets from them, nor attach a debugger. No core dumps either.
+  ::prctl(PR_SET_DUMPABLE, 0);
   ::signal(SIGPIPE, SIG_IGN);
   ::signal(SIGCHLD, SIG_IGN);  // upstream children are reaped by the kernel
   try {

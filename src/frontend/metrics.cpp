@@ -48,6 +48,19 @@ std::string Metrics::render() const {
   out += "# HELP warden_calls_in_flight Calls forwarded upstream and not yet answered.\n";
   out += "# TYPE warden_calls_in_flight gauge\n";
   out += "warden_calls_in_flight " + std::to_string(in_flight_) + "\n";
+  out += "# HELP warden_http_connections_open HTTP connections open to clients.\n";
+  out += "# TYPE warden_http_connections_open gauge\n";
+  out += "warden_http_connections_open " + std::to_string(open_connections_) + "\n";
+  out +=
+      "# HELP warden_http_connections_dropped_total Connections closed by the listener's "
+      "limits (a slowloris or a flood shows here), by reason.\n";
+  out += "# TYPE warden_http_connections_dropped_total counter\n";
+  for (const char* reason :
+       {"per_address", "shed_idle", "refused", "header_timeout", "body_timeout"}) {
+    auto it = dropped_connections_.find(reason);
+    out += std::string("warden_http_connections_dropped_total{reason=\"") + reason + "\"} " +
+           std::to_string(it == dropped_connections_.end() ? 0 : it->second) + "\n";
+  }
   return out;
 }
 

@@ -31,6 +31,11 @@ class Metrics {
   Histogram& upstream_latency() { return upstream_latency_; }
   void call_started() { ++in_flight_; }
   void call_finished() { --in_flight_; }
+  // HTTP connections closed by the listener's limits; reason: per_address (over
+  // --max-connections-per-address), shed_idle (an idle one closed to make room), refused (no
+  // room at all), header_timeout (includes idle keep-alive connections), body_timeout.
+  void count_dropped_connection(const std::string& reason) { ++dropped_connections_[reason]; }
+  void set_open_connections(std::size_t n) { open_connections_ = n; }
   std::string render() const;
 
  private:
@@ -38,6 +43,8 @@ class Metrics {
   Histogram decision_latency_;
   Histogram upstream_latency_;
   std::int64_t in_flight_ = 0;
+  std::map<std::string, std::uint64_t> dropped_connections_;
+  std::size_t open_connections_ = 0;
 };
 
 }  // namespace warden::mcp

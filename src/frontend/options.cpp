@@ -1,32 +1,90 @@
 #include "frontend/options.hpp"
 
+#include <libpq-fe.h>
+
+#include <cstdlib>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
+
+#include "frontend/loopback.hpp"
 
 namespace warden::mcp {
 
+namespace {
+
+int int_option(const std::string& flag, const std::string& value, int low, int high) {
+  int n = 0;
+  try {
+    std::size_t used = 0;
+    n = std::stoi(value, &used);
+    if (used != value.size()) throw std::invalid_argument(value);
+  } catch (const std::exception&) {
+    throw std::invalid_argument(flag + " takes a number");
+  }
+  if (n < low || n > high) {
+    throw std::invalid_argument(flag + " takes " + std::to_string(low) + ".." +
+                                std::to_string(high));
+  }
+  return n;
+}
+
+// True when libpq would read a password out of the connection string itself.
+bool has_password(const std::string& conninfo) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+  if (options == nullptr) {
+    std::string why = error ? error : "malformed";
+    PQfreemem(error);
+    throw std::invalid_argument("the connection string is not valid: " + why);
+  }
+  bool found = false;
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (std::string(o->keyword) == "password" && o->val != nullptr && *o->val != '\0') found = true;
+  }
+  PQconninfoFree(options);
+  return found;
+}
+
+std::string read_db_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::invalid_argument("cannot read --db-file " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string conninfo = text.str();
+  auto last = conninfo.find_last_not_of(" \t\r\n");
+  conninfo.erase(last == std::string::npos ? 0 : last + 1);
+  return conninfo;
+}
+
+}  // namespace
+
 std::string usage() {
   return "usage:\n"
-         "  warden-mcp serve --db CONNINFO [--listen HOST:PORT] [--allow-origin ORIGIN]...\n"
+         "  warden-mcp serve [DB] [--listen HOST:PORT] [--allow-origin ORIGIN]...\n"
          "                   [--allow-host HOST[:PORT]]...   (Host values besides loopback ones,\n"
          "                   checked when listening on loopback)\n"
          "                   [--agent-token-file FILE] [--pool N] [--call-timeout SECONDS (60)] "
          "[--bare-names SERVER]\n"
-         "  warden-mcp stdio --db CONNINFO --token-file FILE [--bare-names SERVER]\n"
+         "                   [STDIO] [--header-timeout SECONDS (10)] [--body-timeout SECONDS "
+         "(30)]\n"
+         "                   [--max-connections N (1024)] [--max-connections-per-address N (64)]\n"
+         "                   [--metrics-allow-remote] [--metrics-token-file FILE]\n"
+         "  warden-mcp stdio [DB] --token-file FILE [--bare-names SERVER] [STDIO]\n"
          "  --bare-names SERVER: that upstream's tools and prompts keep their own names (others\n"
          "                   stay SERVER__NAME); every call is still authorized and audited.\n"
-         "  warden-mcp secret put --db CONNINFO --server NAME [--header H] [--template T]\n"
+         "  warden-mcp secret put [DB] --server NAME [--header H] [--template T]\n"
          "                   (reads the secret from standard input, seals it to the vault key)\n"
          "  warden-mcp serve|stdio ... --witness FILE   keep every audit seal in FILE (append-only)\n"
          "  warden-mcp verify-audit --db CONNINFO --witness FILE\n"
          "                   (names every event changed or missing since a witnessed seal)\n"
          "  warden-mcp --version\n"
-         "CONNINFO names a role that holds warden_proxy, e.g. \"host=/run/pg dbname=warden "
-         "user=gateway\".\n";
-}
-
-bool is_loopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+         "DB: --db CONNINFO (no password in it: the command line is readable by every local\n"
+         "    user), or --db-file FILE, or the environment: WARDEN_DB, or libpq's PGHOST, PGUSER,\n"
+         "    PGDATABASE, PGPASSFILE... CONNINFO names a role that holds warden_proxy, e.g.\n"
+         "    \"host=/run/pg dbname=warden user=gateway\".\n"
+         "STDIO: --stdio-allow FILE (the stdio upstream commands this host may run; without it\n"
+         "    none runs) [--stdio-user NAME (nobody when run as root)]\n";
 }
 
 Options parse_options(int argc, char** argv) {
@@ -52,12 +110,20 @@ Options parse_options(int argc, char** argv) {
       o.command != "verify-audit") {
     throw std::invalid_argument("unknown command " + o.command);
   }
+  bool gateway = o.command == "serve" || o.command == "stdio";
+  std::string db_flag, db_file;
   for (int i = first_flag; i < argc; ++i) {
     std::string flag = argv[i];
+    if (flag == "--metrics-allow-remote" && o.command == "serve") {
+      o.metrics_allow_remote = true;
+      continue;
+    }
     if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
     std::string value = argv[++i];
     if (flag == "--db") {
-      o.db = value;
+      db_flag = value;
+    } else if (flag == "--db-file") {
+      db_file = value;
     } else if (flag == "--listen" && o.command == "serve") {
       auto colon = value.rfind(':');
       if (colon == std::string::npos || colon + 1 == value.size()) {
@@ -74,7 +140,7 @@ Options parse_options(int argc, char** argv) {
       o.allowed_hosts.push_back(value);
     } else if (flag == "--agent-token-file" && o.command == "serve") {
       o.agent_token_file = value;
-    } else if (flag == "--bare-names" && o.command != "secret-put") {
+    } else if (flag == "--bare-names" && gateway) {
       o.bare_names = value;
     } else if (flag == "--witness" && o.command != "secret-put") {
       o.witness_file = value;
@@ -86,20 +152,45 @@ Options parse_options(int argc, char** argv) {
       o.header = value;
     } else if (flag == "--template" && o.command == "secret-put") {
       o.secret_template = value;
-    } else if (flag == "--call-timeout" && (o.command == "serve" || o.command == "stdio")) {
-      o.call_timeout_seconds = std::stoi(value);
+    } else if (flag == "--call-timeout" && gateway) {
       // The upstream clients give up on their own after 300 s; this must come first.
-      if (o.call_timeout_seconds < 1 || o.call_timeout_seconds > 290) {
-        throw std::invalid_argument("--call-timeout takes 1..290 seconds");
-      }
-    } else if (flag == "--pool") {
-      o.pool_size = std::stoi(value);
-      if (o.pool_size < 1 || o.pool_size > 64) throw std::invalid_argument("--pool takes 1..64");
+      o.call_timeout_seconds = int_option(flag, value, 1, 290);
+    } else if (flag == "--pool" && gateway) {
+      o.pool_size = int_option(flag, value, 1, 64);
+    } else if (flag == "--stdio-allow" && gateway) {
+      o.stdio_allow_file = value;
+    } else if (flag == "--stdio-user" && gateway) {
+      o.stdio_user = value;
+    } else if (flag == "--header-timeout" && o.command == "serve") {
+      o.header_timeout_seconds = int_option(flag, value, 1, 300);
+    } else if (flag == "--body-timeout" && o.command == "serve") {
+      o.body_timeout_seconds = int_option(flag, value, 1, 3600);
+    } else if (flag == "--max-connections" && o.command == "serve") {
+      o.max_connections = int_option(flag, value, 1, 1000000);
+    } else if (flag == "--max-connections-per-address" && o.command == "serve") {
+      o.max_connections_per_address = int_option(flag, value, 1, 1000000);
+    } else if (flag == "--metrics-token-file" && o.command == "serve") {
+      o.metrics_token_file = value;
     } else {
       throw std::invalid_argument("unknown option " + flag + " for " + o.command);
     }
   }
-  if (o.db.empty()) throw std::invalid_argument("--db CONNINFO is required");
+  if (!db_flag.empty() && !db_file.empty()) {
+    throw std::invalid_argument("give --db or --db-file, not both");
+  }
+  if (!db_flag.empty()) {
+    if (has_password(db_flag)) {
+      throw std::invalid_argument(
+          "--db contains a password, which every local user can read in /proc/<pid>/cmdline; "
+          "put the connection string in --db-file FILE (mode 0600) or WARDEN_DB, or the "
+          "password in a PGPASSFILE (~/.pgpass)");
+    }
+    o.db = db_flag;
+  } else if (!db_file.empty()) {
+    o.db = read_db_file(db_file);
+  } else if (const char* env = std::getenv("WARDEN_DB")) {
+    o.db = env;
+  }
   if (o.command == "secret-put" && o.server.empty()) {
     throw std::invalid_argument("--server NAME is required for secret put");
   }
@@ -109,7 +200,7 @@ Options parse_options(int argc, char** argv) {
   if (o.command == "stdio" && o.token_file.empty()) {
     throw std::invalid_argument("--token-file is required for stdio");
   }
-  if (!o.agent_token_file.empty() && !is_loopback(o.listen_host)) {
+  if (!o.agent_token_file.empty() && !is_loopback_host(o.listen_host)) {
     throw std::invalid_argument("--agent-token-file is allowed only with a loopback --listen");
   }
   return o;

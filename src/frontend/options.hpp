@@ -8,6 +8,8 @@ namespace warden::mcp {
 
 struct Options {
   std::string command;  // "serve", "stdio", "secret-put", "verify-audit", "version", "help"
+  // The connection string: from --db (never with a password: argv is world-readable in
+  // /proc), --db-file, or WARDEN_DB; empty leaves it all to libpq (PG* variables, PGPASSFILE).
   std::string db;
   std::string listen_host = "127.0.0.1";
   std::string listen_port = "8719";
@@ -22,12 +24,19 @@ struct Options {
   std::string server;                    // secret put: the upstream server
   std::string header = "Authorization";  // secret put: header the secret goes into
   std::string secret_template = "Bearer {secret}";
+  std::string stdio_allow_file;  // the stdio commands this host may run; none without it
+  std::string stdio_user;        // children run as this user (`nobody` when we are root)
+  int header_timeout_seconds = 10;
+  int body_timeout_seconds = 30;
+  int max_connections = 0;  // 0: 1024, lowered to fit the open-file limit
+  int max_connections_per_address = 64;
+  bool metrics_allow_remote = false;
+  std::string metrics_token_file;
 };
 
 // Parses argv; throws std::invalid_argument with a message meant for the user.
 Options parse_options(int argc, char** argv);
 std::string usage();
-bool is_loopback(const std::string& host);
 // The first line of a token file, trimmed; throws std::runtime_error when unreadable or empty.
 std::string read_token_file(const std::string& path);
 

@@ -2,18 +2,14 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <iostream>
 #include <vector>
 
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
-
-extern char** environ;
 
 namespace warden::mcp {
 
@@ -24,32 +20,14 @@ constexpr auto kRequestTimeout = std::chrono::seconds(300);
 constexpr std::size_t kMaxLine = 64 * 1024 * 1024;
 constexpr std::string_view kUpstreamVersion = "2025-06-18";
 
-// The child's environment: ours, without the server's credential variable (only the vault
-// sets it) and with the vended entry when there is one.
-std::vector<std::string> child_environment(const std::optional<std::string>& entry,
-                                           const std::string& credential_env) {
-  std::vector<std::string> env;
-  std::string name = entry ? entry->substr(0, entry->find('=') + 1) : std::string();
-  std::string configured = credential_env.empty() ? std::string() : credential_env + "=";
-  for (char** e = environ; *e; ++e) {
-    if (!name.empty() && std::strncmp(*e, name.c_str(), name.size()) == 0) continue;
-    if (!configured.empty() && std::strncmp(*e, configured.c_str(), configured.size()) == 0) {
-      continue;
-    }
-    env.emplace_back(*e);
-  }
-  if (entry) env.push_back(*entry);
-  return env;
-}
-
 }  // namespace
 
-StdioUpstream::StdioUpstream(const Executor& ex, std::string name, std::string command,
-                             std::string credential_env)
+StdioUpstream::StdioUpstream(const Executor& ex, std::string name, StdioAllowlist::Launch launch,
+                             std::optional<StdioUser> user)
     : ex_(ex),
       name_(std::move(name)),
-      command_(std::move(command)),
-      credential_env_(std::move(credential_env)),
+      launch_(std::move(launch)),
+      user_(std::move(user)),
       state_changed_(ex) {}
 
 StdioUpstream::~StdioUpstream() {
@@ -73,9 +51,10 @@ void StdioUpstream::stop_child() {
     }
   }
   if (pid_ > 0) {
-    ::kill(-pid_, SIGTERM);  // the child leads its own process group (sh and what it runs)
+    ::kill(-pid_, SIGTERM);  // the child leads its own process group (and what it starts)
     pid_ = -1;
   }
+  home_.reset();
   for (auto& [id, p] : pending_) p->set(json{{"__closed", true}});
   pending_.clear();
   outbox_.clear();
@@ -90,41 +69,21 @@ awaitable<void> StdioUpstream::start(std::optional<std::string> env_entry) {
     ::close(to[1]);
     throw UpstreamError("cannot create a pipe");
   }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, to[0], 0);
-  posix_spawn_file_actions_adddup2(&actions, from[1], 1);
-  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF);
-  posix_spawnattr_setpgroup(&attr, 0);
-  sigset_t defaults;
-  sigemptyset(&defaults);
-  sigaddset(&defaults, SIGPIPE);
-  sigaddset(&defaults, SIGCHLD);
-  posix_spawnattr_setsigdefault(&attr, &defaults);
-
-  std::vector<std::string> env = child_environment(env_entry, credential_env_);
-  std::vector<char*> envp;
-  envp.reserve(env.size() + 1);
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::string sh = "/bin/sh", dash_c = "-c", command = command_;
-  char* argv[] = {sh.data(), dash_c.data(), command.data(), nullptr};
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, "/bin/sh", &actions, &attr, argv, envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  ::close(to[0]);
-  ::close(from[1]);
-  if (rc != 0) {
-    ::close(to[1]);
-    ::close(from[0]);
+  try {
+    auto home = std::make_unique<ChildHome>(user_);
+    pid = launch_child(ChildLaunch{launch_.program, launch_.argv,
+                                   clean_child_environment(home->path(), env_entry), home->path(),
+                                   user_, to[0], from[1]});
+    home_ = std::move(home);
+  } catch (const std::exception& e) {
+    for (int fd : {to[0], to[1], from[0], from[1]}) ::close(fd);
     state_ = State::kStopped;
     state_changed_.notify_all();
-    throw UpstreamError("cannot start upstream " + name_ + ": " + std::strerror(rc));
+    throw UpstreamError("cannot start upstream " + name_ + ": " + e.what());
   }
+  ::close(to[0]);
+  ::close(from[1]);
   pid_ = pid;
   env_entry_ = std::move(env_entry);
   to_child_ = std::make_shared<asio::posix::stream_descriptor>(ex_, to[1]);

@@ -9,18 +9,29 @@
 #include <sys/types.h>
 
 #include "frontend/event.hpp"
+#include "frontend/stdio_allowlist.hpp"
+#include "frontend/stdio_child.hpp"
 #include "frontend/upstream.hpp"
 
 namespace warden::mcp {
 
-// An upstream started as `/bin/sh -c COMMAND`, speaking newline-delimited JSON-RPC on its
-// stdin/stdout (stderr is inherited). Started on first use, initialized with the MCP
-// handshake, and restarted after it exits. A credential with "env" is put in the child's
-// environment; when its value changes the child is restarted with the new one.
+// How this host runs stdio upstreams: only commands its allowlist admits (none without one),
+// as `user` when set, each child with a clean environment and a private HOME.
+struct StdioPolicy {
+  std::optional<StdioAllowlist> allowlist;
+  std::string allowlist_path;
+  std::optional<StdioUser> user;
+  ProgramResolver resolve;
+};
+
+// An upstream executed directly (execve of an allowlisted program, never a shell), speaking
+// newline-delimited JSON-RPC on its stdin/stdout (stderr is inherited). Started on first use,
+// initialized with the MCP handshake, and restarted after it exits. A credential with "env" is
+// put in the child's environment; when its value changes the child is restarted with it.
 class StdioUpstream : public Upstream, public std::enable_shared_from_this<StdioUpstream> {
  public:
-  StdioUpstream(const Executor& ex, std::string name, std::string command,
-                std::string credential_env);
+  StdioUpstream(const Executor& ex, std::string name, StdioAllowlist::Launch launch,
+                std::optional<StdioUser> user);
   ~StdioUpstream() override;
 
   awaitable<json> request(const std::string& method, json params,
@@ -41,7 +52,10 @@ class StdioUpstream : public Upstream, public std::enable_shared_from_this<Stdio
   void stop_child();
 
   Executor ex_;
-  std::string name_, command_, credential_env_;
+  std::string name_;
+  StdioAllowlist::Launch launch_;
+  std::optional<StdioUser> user_;
+  std::unique_ptr<ChildHome> home_;  // the running child's HOME
   State state_ = State::kStopped;
   Broadcast state_changed_;
   std::uint64_t generation_ = 0;

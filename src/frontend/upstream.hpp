@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -48,6 +49,13 @@ class Upstream {
   virtual awaitable<json> request(const std::string& method, json params,
                                   const ForwardContext& context) = 0;
   virtual void shutdown() = 0;
+  // Why this host will not forward a call carrying `credential` (null: none) to this upstream,
+  // as a stable reason ("stdio_command_not_allowed", "credential_needs_tls"); nullopt when it
+  // will. Asked after an allowed decision: the agent gets a denial, the call an error outcome.
+  virtual std::optional<std::string> refusal(const json& credential) const {
+    (void)credential;
+    return std::nullopt;
+  }
 };
 
 }  // namespace warden::mcp

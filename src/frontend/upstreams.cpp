@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "frontend/http_upstream.hpp"
-#include "frontend/stdio_upstream.hpp"
+#include "frontend/refused_upstream.hpp"
 
 namespace warden::mcp {
 
@@ -28,7 +28,7 @@ void Upstreams::reload(const std::vector<UpstreamRow>& rows) {
     try {
       std::shared_ptr<Upstream> upstream;
       if (row.transport == "stdio") {
-        upstream = std::make_shared<StdioUpstream>(ex_, row.name, row.endpoint, row.credential_env);
+        upstream = make_stdio(row);
       } else {
         upstream = make_http_upstream(ex_, row.name, row.endpoint);
       }
@@ -40,6 +40,30 @@ void Upstreams::reload(const std::vector<UpstreamRow>& rows) {
   for (auto& [name, entry] : entries_) entry.upstream->shutdown();
   entries_ = std::move(next);
   std::cerr << "warden-mcp: " << entries_.size() << " upstream server(s)\n";
+}
+
+std::shared_ptr<Upstream> Upstreams::make_stdio(const UpstreamRow& row) const {
+  constexpr const char* kNotAllowed = "stdio_command_not_allowed";
+  if (!stdio_.allowlist) {
+    std::cerr << "warden-mcp: refusing stdio upstream " << row.name
+              << ": no --stdio-allow FILE was given, so no stdio upstream may run on this host\n";
+    return std::make_shared<RefusedUpstream>(row.name, kNotAllowed);
+  }
+  std::optional<StdioAllowlist::Launch> launch;
+  try {
+    launch = stdio_.allowlist->admit(row.endpoint, stdio_.resolve);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "warden-mcp: refusing stdio upstream " << row.name << ": its command "
+              << row.endpoint << " cannot be split into words: " << e.what() << "\n";
+    return std::make_shared<RefusedUpstream>(row.name, kNotAllowed);
+  }
+  if (!launch) {
+    std::cerr << "warden-mcp: refusing stdio upstream " << row.name << ": its command "
+              << row.endpoint << " is not allowed by " << stdio_.allowlist_path
+              << " (add it, or a prefix of it, as a line there and restart warden-mcp)\n";
+    return std::make_shared<RefusedUpstream>(row.name, kNotAllowed);
+  }
+  return std::make_shared<StdioUpstream>(ex_, row.name, std::move(*launch), stdio_.user);
 }
 
 std::shared_ptr<Upstream> Upstreams::find(const std::string& name) const {

@@ -8,7 +8,10 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { z } from 'zod';
 
-const log = process.env.FAULTS_LOG;
+// Where cancellations are noted: `--log FILE` (a stdio upstream of warden-mcp gets a clean
+// environment), or $FAULTS_LOG.
+const logFlag = process.argv.indexOf('--log');
+const log = logFlag > 0 ? process.argv[logFlag + 1] : process.env.FAULTS_LOG;
 const note = (line) => { if (log) fs.appendFileSync(log, `${line}\n`); };
 
 const server = new McpServer({ name: 'warden-faults-fixture', version: '1.0.0' });

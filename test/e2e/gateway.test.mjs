@@ -13,9 +13,11 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import {
   binary, freshDatabase, gatewayConninfo, here, modules, quote, sql, sqlValue, startGateway,
-  startProcess, stop, settled } from './harness.mjs';
+  startProcess, stdioAllowFile, stop, settled } from './harness.mjs';
 
 const folder = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'warden-e2e-')));
+// server-filesystem runs as an unprivileged user when the gateway runs as root.
+fs.chmodSync(folder, 0o755);
 const inside = path.join(folder, 'notes.txt');
 fs.writeFileSync(inside, 'granted content\n');
 const outside = path.join(fs.realpathSync(os.tmpdir()), `warden-e2e-outside-${process.pid}.txt`);
@@ -301,7 +303,9 @@ test('stdio mode: the same gateway over stdin/stdout', async () => {
   fs.writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
   const c = new Client({ name: 'warden-e2e-stdio', version: '1.0.0' });
   await c.connect(new StdioClientTransport({
-    command: binary, args: ['stdio', '--db', gatewayConninfo(), '--token-file', tokenFile], stderr: 'ignore',
+    command: binary,
+    args: ['stdio', '--db', gatewayConninfo(), '--token-file', tokenFile, '--stdio-allow', stdioAllowFile],
+    stderr: 'ignore',
   }));
   try {
     const { tools } = await c.listTools();

@@ -1,6 +1,8 @@
 // Shared setup for the end-to-end tests: a fresh database, the gateway role, and processes
 // that print a line when ready. Needs PGHOST/PGPORT/PGUSER of a superuser (scripts/pg env).
 import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -63,9 +65,25 @@ export function startProcess(command, args, ready, options = {}) {
   });
 }
 
-export function startGateway(args = [], db = database) {
+// The stdio commands the tests' gateways may start (--stdio-allow): the npm servers and the
+// fixtures, each as an argv prefix. Nothing else runs, whatever warden.servers says.
+export function writeStdioAllowlist(lines = []) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-allow-'));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'stdio-allow');
+  fs.writeFileSync(file, ['# the e2e tests\' stdio upstreams',
+    `node ${modules}/@modelcontextprotocol/server-everything/dist/index.js`,
+    `node ${modules}/@modelcontextprotocol/server-filesystem/dist/index.js`,
+    `node ${here}/fixture-faults.mjs`,
+    ...lines, ''].join('\n'));
+  return file;
+}
+export const stdioAllowFile = writeStdioAllowlist();
+
+export function startGateway(args = [], db = database, options = {}) {
+  const allow = args.includes('--stdio-allow') ? [] : ['--stdio-allow', stdioAllowFile];
   return startProcess(binary, ['serve', '--db', gatewayConninfo(db), '--listen', '127.0.0.1:0',
-    ...args], /listening on http:\/\/127\.0\.0\.1:(\d+)\/mcp/);
+    ...allow, ...args], /listening on http:\/\/127\.0\.0\.1:(\d+)\/mcp/, options);
 }
 
 export function stop(child) {
