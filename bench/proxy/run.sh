@@ -9,6 +9,9 @@
 #                 server-everything child per session
 #   warden-stdio  warden-mcp in front of server-everything over stdio, as supergateway is (but
 #                 one child shared by all sessions)
+#   warden-jwt    as warden-mcp, but the upstream is registered with {"kind": "jwt"}: each call
+#                 also fetches a minted credential for its committed decision (warden.credential)
+#                 and records the vend; warden-jwt / warden-mcp calls/s is what that step costs
 # at 1 client and at 16 concurrent clients. Prints p50/p99 latency and calls/s per target and
 # the ratios, each between two targets with the same upstream transport: warden-mcp p50 minus
 # direct p50 (both on server-everything's Streamable HTTP), and warden-stdio calls/s over
@@ -68,6 +71,8 @@ SELECT warden.add_human('bench@example.com');
 SELECT warden.add_agent('bench-bot', 'bench@example.com');
 SELECT warden.add_server('everything', 'http://127.0.0.1:$up_port/mcp', 'http');
 SELECT warden.grant('bench-bot', 'everything/echo');
+SELECT warden.add_server('everything-jwt', 'http://127.0.0.1:$up_port/mcp', 'http', '{"kind": "jwt"}');
+SELECT warden.grant('bench-bot', 'everything-jwt/echo');
 SELECT warden.add_server('stdio', 'node $everything stdio', 'stdio');
 SELECT warden.grant('bench-bot', 'stdio/echo');
 SQL
@@ -93,6 +98,7 @@ for clients in 1 16; do
   node "$here/client.mjs" warden-mcp "http://127.0.0.1:$w_port/mcp" everything__echo "$clients" "$calls" "$token" >>"$results"
   node "$here/client.mjs" supergateway "http://127.0.0.1:$s_port/mcp" echo "$clients" "$calls" >>"$results"
   node "$here/client.mjs" warden-stdio "http://127.0.0.1:$w_port/mcp" stdio__echo "$clients" "$calls" "$token" >>"$results"
+  node "$here/client.mjs" warden-jwt "http://127.0.0.1:$w_port/mcp" everything-jwt__echo "$clients" "$calls" "$token" >>"$results"
 done
 
 audited=$("${psql[@]}" -d "$db" -c "SELECT count(*) FROM warden.events WHERE kind = 'call' AND allowed")
@@ -107,6 +113,11 @@ for (const r of rows) {
 }
 for (const c of [1, 16]) {
   const d = get('direct', c), w = get('warden-mcp', c), s = get('supergateway', c), ws = get('warden-stdio', c);
+  const wj = get('warden-jwt', c);
+  if (wj) {
+    console.log(`${c} client(s): warden-jwt calls/s / warden-mcp calls/s = ${(wj.calls_per_s / w.calls_per_s).toFixed(2)} `
+      + `(the credential step: warden.credential after the decision; aim >= 0.9); p50 +${(wj.p50_ms - w.p50_ms).toFixed(2)} ms`);
+  }
   const same = ws ? `warden-stdio calls/s / supergateway calls/s = ${(ws.calls_per_s / s.calls_per_s).toFixed(2)} (aim >= 1, same stdio upstream); ` : '';
   console.log(`${c} client(s): warden-mcp p50 - direct p50 = ${(w.p50_ms - d.p50_ms).toFixed(2)} ms (aim < 1 ms, same HTTP upstream); `
     + same

@@ -103,7 +103,8 @@ class AuditVerifier {
     for (size_t i = 0; i < tokens.size(); ++i) {
       Seal seal{"witnessed#" + std::to_string(i + 1), tokens[i], std::nullopt};
       std::optional<std::string> footer = paseto::peek_footer(tokens[i]);
-      nlohmann::json kid = footer ? nlohmann::json::parse(*footer, nullptr, false) : nlohmann::json();
+      nlohmann::json kid =
+          footer ? nlohmann::json::parse(*footer, nullptr, false) : nlohmann::json();
       if (kid.is_object() && kid.contains("kid") && kid["kid"].is_string() &&
           key.run({text_datum(kid["kid"].get<std::string>())}, {}, true, 1) == 1) {
         seal.public_key = result_bytea(0, 0);
@@ -258,6 +259,20 @@ class AuditVerifier {
 
 }  // namespace
 
+namespace {
+
+// (ok, events_checked, problems): the result row of verify_audit and verify_witnessed.
+Datum verdict_row(FunctionCallInfo fcinfo, const AuditVerifier& verifier) {
+  std::string problems = verifier.result_problems().dump();
+  Datum problems_jsonb =
+      pg_call([&] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(problems.c_str())); });
+  return composite_result(
+      fcinfo, {BoolGetDatum(verifier.ok()), Int64GetDatum(verifier.checked()), problems_jsonb},
+      {false, false, false});
+}
+
+}  // namespace
+
 WARDEN_SQL_FUNCTION(warden_verify_witnessed) {
   std::vector<std::string> tokens;
   if (!PG_ARGISNULL(0)) {
@@ -265,7 +280,9 @@ WARDEN_SQL_FUNCTION(warden_verify_witnessed) {
     Datum* items = nullptr;
     bool* nulls = nullptr;
     int count = 0;
-    pg_call([&] { deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &items, &nulls, &count); });
+    pg_call([&] {
+      deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &items, &nulls, &count);
+    });
     for (int i = 0; i < count; ++i) {
       if (!nulls[i]) tokens.push_back(text_string(items[i]));
     }
@@ -277,12 +294,7 @@ WARDEN_SQL_FUNCTION(warden_verify_witnessed) {
   verifier.check_seals();
   verifier.check_witnessed(tokens);
   spi_finish();
-  std::string problems = verifier.result_problems().dump();
-  Datum problems_jsonb =
-      pg_call([&] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(problems.c_str())); });
-  return composite_result(
-      fcinfo, {BoolGetDatum(verifier.ok()), Int64GetDatum(verifier.checked()), problems_jsonb},
-      {false, false, false});
+  return verdict_row(fcinfo, verifier);
 }
 
 WARDEN_SQL_FUNCTION(warden_verify_audit) {
@@ -293,12 +305,7 @@ WARDEN_SQL_FUNCTION(warden_verify_audit) {
   verifier.check_events(since);
   verifier.check_seals();
   spi_finish();
-  std::string problems = verifier.result_problems().dump();
-  Datum problems_jsonb =
-      pg_call([&] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(problems.c_str())); });
-  return composite_result(
-      fcinfo, {BoolGetDatum(verifier.ok()), Int64GetDatum(verifier.checked()), problems_jsonb},
-      {false, false, false});
+  return verdict_row(fcinfo, verifier);
 }
 
 // Signs every writer's newest event with the current signing key: a checkpoint an auditor

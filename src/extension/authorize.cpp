@@ -114,8 +114,7 @@ class Authorizer {
   Decision decide() {
     Decision d;
     decide_into(d);
-    if (!d.allowed && !d.reason.empty() && !d.enforced && observe_mode_ &&
-        observable(d.reason)) {
+    if (!d.allowed && !d.reason.empty() && !d.enforced && observe_mode_ && observable(d.reason)) {
       d.allowed = true;
       d.observed = true;
       d.reason = "observe:" + d.reason;

@@ -37,8 +37,8 @@ struct CallEvent {
 
 std::optional<CallEvent> load_call(const std::string& event_id) {
   // Racing vends of one decision serialise here; the loser then sees the winner's vend event.
-  static Statement serialise("SELECT pg_catalog.pg_advisory_xact_lock(7, pg_catalog.hashtext($1::text))",
-                             {UUIDOID});
+  static Statement serialise(
+      "SELECT pg_catalog.pg_advisory_xact_lock(7, pg_catalog.hashtext($1::text))", {UUIDOID});
   serialise.run({uuid_datum(event_id)});
   static Statement load(
       "SELECT e.kind, e.allowed, e.xmin::text, e.at > pg_catalog.now() - $2::int * interval '1 "
@@ -127,8 +127,7 @@ WARDEN_SQL_FUNCTION(warden_credential) {
   }
   if (e.vended) refuse("55000", "a credential was already vended for this call");
   if (!e.fresh) {
-    refuse("55000", "the decision is older than 60 seconds",
-           "Ask warden.authorize again.");
+    refuse("55000", "the decision is older than 60 seconds", "Ask warden.authorize again.");
   }
   if (e.dead_reason) refuse("42501", "the call may no longer proceed: " + *e.dead_reason);
   if (e.server_id.empty()) refuse("42704", "server \"" + e.server + "\" no longer exists");
@@ -148,5 +147,6 @@ WARDEN_SQL_FUNCTION(warden_credential) {
   note.erase("value");
   record_vend(e, note);
   spi_finish();
-  return pg_call([&] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(credential->c_str())); });
+  return pg_call(
+      [&] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(credential->c_str())); });
 }

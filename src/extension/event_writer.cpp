@@ -36,11 +36,10 @@ void on_xact(XactEvent event, void*) {
       // would leave a gap in this writer's MAC chain that verify_audit must report as deleted
       // events: a false alarm anyone with PREPARE could plant. Decisions never need 2PC.
       if (state.pending.seq != state.committed.seq) {
-        ereport(ERROR,
-                (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                 errmsg("warden events cannot be written in a transaction that is prepared"),
-                 errhint("Run warden functions outside PREPARE TRANSACTION; their decisions "
-                         "commit on their own.")));
+        ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                        errmsg("warden events cannot be written in a transaction that is prepared"),
+                        errhint("Run warden functions outside PREPARE TRANSACTION; their decisions "
+                                "commit on their own.")));
       }
       break;
     case XACT_EVENT_COMMIT:

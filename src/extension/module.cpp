@@ -63,12 +63,11 @@ void _PG_init(void) {  // NOLINT(bugprone-reserved-identifier)
                           "Seconds between runs of warden.maintenance().", nullptr,
                           &maintenance_interval_setting, 300, 10, 86400, PGC_SIGHUP, GUC_UNIT_S,
                           nullptr, nullptr, nullptr);
-  DefineCustomIntVariable("warden.seal_interval",
-                          "Seconds between seals of the audit trail while events are written.",
-                          "Tampering by a superuser is caught by a witness (warden-mcp --witness) "
-                          "for every event older than one seal interval.",
-                          &seal_interval_setting, 10, 1, 3600, PGC_SIGHUP, GUC_UNIT_S, nullptr,
-                          nullptr, nullptr);
+  DefineCustomIntVariable(
+      "warden.seal_interval", "Seconds between seals of the audit trail while events are written.",
+      "Tampering by a superuser is caught by a witness (warden-mcp --witness) "
+      "for every event older than one seal interval.",
+      &seal_interval_setting, 10, 1, 3600, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
   MarkGUCPrefixReserved("warden");
 
   if (process_shared_preload_libraries_in_progress) {

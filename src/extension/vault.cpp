@@ -92,8 +92,9 @@ std::optional<std::string> vend_credential(const VendRequest& r) {
   if (kind == "secret") {
     if (r.observed) {
       // Observe mode records what would have been denied; it must not hand out the keys.
-      return nlohmann::json({{"kind", "secret"},
-                             {"error", "a call allowed only in observe mode gets no vaulted secret"}})
+      return nlohmann::json(
+                 {{"kind", "secret"},
+                  {"error", "a call allowed only in observe mode gets no vaulted secret"}})
           .dump();
     }
     static Statement latest(
@@ -137,8 +138,8 @@ std::optional<std::string> vend_credential(const VendRequest& r) {
 
   int64_t ttl = descriptor.is_object() ? descriptor.value("ttl_seconds", int64_t{30}) : 30;
   ttl = std::clamp<int64_t>(ttl, 1, kMaxCredentialSeconds);
-  CredentialClaims claims{r.agent, r.human,    r.chain_id,    r.server,
-                          r.tool,  r.event_id, now_seconds(), 0,          r.observed};
+  CredentialClaims claims{r.agent,    r.human,       r.chain_id, r.server,  r.tool,
+                          r.event_id, now_seconds(), 0,          r.observed};
   claims.expires_at = claims.issued_at + ttl;
   std::string token =
       kind == "jwt" ? mint_jwt(sk, key_id, claims) : mint_paseto(sk, key_id, claims);

@@ -82,8 +82,8 @@ awaitable<std::optional<std::pair<std::string, std::string>>> Decisions::seal_to
 }
 
 awaitable<std::vector<std::string>> Decisions::callable(const std::string& token,
-                                                         const std::string& server,
-                                                         const std::vector<std::string>& names) {
+                                                        const std::string& server,
+                                                        const std::vector<std::string>& names) {
   std::vector<Param> params{token, server, json(names).dump()};
   auto rows = co_await pool_.query(
       "SELECT n FROM unnest(warden.callable($1, $2, ARRAY(SELECT "

@@ -111,7 +111,7 @@ awaitable<json> Gateway::handle_request(const json& request, const Caller& calle
     if (!params.contains("uri") || !params["uri"].is_string()) {
       co_return rpc_error(id, rpc_code::kInvalidParams, "params.uri must be a string");
     }
-    auto server = co_await route_uri(id, params["uri"]);
+    auto server = co_await route_uri(params["uri"], caller);
     if (!server) co_return rpc_error(id, rpc_code::kInvalidParams, "resource not found");
     co_return co_await relay_plain(id, *server, method, std::move(params), caller);
   }
@@ -140,7 +140,7 @@ awaitable<json> Gateway::handle_request(const json& request, const Caller& calle
       co_return rpc_error(id, rpc_code::kInvalidParams, "params.uri must be a string");
     }
     std::string uri = params["uri"];
-    auto server = co_await route_uri(id, uri);
+    auto server = co_await route_uri(uri, caller);
     if (!server) {
       co_return rpc_error(id, rpc_code::kInvalidParams, "resource not found: " + uri,
                           {{"uri", uri}});
@@ -153,9 +153,9 @@ awaitable<json> Gateway::handle_request(const json& request, const Caller& calle
 }
 
 awaitable<json> Gateway::collect(const std::string& server, const std::string& method,
-                                 const std::string& key) {
+                                 const std::string& key, const std::string& agent) {
   json items = json::array();
-  auto upstream = upstreams_.find(server);
+  auto upstream = upstreams_.find(server, agent);
   if (!upstream || upstream->refusal(nullptr)) co_return items;
   json params = json::object();
   for (int page = 0; page < kMaxPages; ++page) {
@@ -175,7 +175,7 @@ awaitable<json> Gateway::list_tools(const json& id, const Caller& caller) {
   for (const auto& server : upstreams_.names()) {
     json offered;
     try {
-      offered = co_await collect(server, "tools/list", "tools");
+      offered = co_await collect(server, "tools/list", "tools", caller.agent);
     } catch (const UpstreamError& e) {
       std::cerr << "warden-mcp: tools/list of " << server << " failed: " << e.what() << "\n";
       continue;
@@ -207,7 +207,7 @@ awaitable<json> Gateway::list_merged(const json& id, const std::string& method,
   for (const auto& server : upstreams_.names()) {
     json offered;
     try {
-      offered = co_await collect(server, method, key);
+      offered = co_await collect(server, method, key, caller.agent);
     } catch (const UpstreamError& e) {
       std::cerr << "warden-mcp: " << method << " of " << server << " failed: " << e.what() << "\n";
       continue;
@@ -243,8 +243,7 @@ awaitable<json> Gateway::list_merged(const json& id, const std::string& method,
   co_return rpc_result(id, {{key, std::move(all)}});
 }
 
-awaitable<std::optional<json>> Gateway::refuse_dead_session(const json& id,
-                                                            const Caller& caller) {
+awaitable<std::optional<json>> Gateway::refuse_dead_session(const json& id, const Caller& caller) {
   std::optional<json> refusal;
   if (caller.token_id.empty()) co_return refusal;
   auto now = Clock::now();
@@ -267,10 +266,9 @@ awaitable<std::optional<json>> Gateway::refuse_dead_session(const json& id,
     const std::string reason = dead.front().second;
     json data = json::object();
     data["reason"] = reason;
-    refusal = rpc_error(id, rpc_code::kDenied,
-                        "warden denied the request: the session's token is no longer valid (" +
-                            reason + ")",
-                        data);
+    refusal = rpc_error(
+        id, rpc_code::kDenied,
+        "warden denied the request: the session's token is no longer valid (" + reason + ")", data);
     co_return refusal;
   }
   if (live_until_.size() > 10000) live_until_.clear();
@@ -330,8 +328,8 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
       context["arguments_error"] = "an argument holds U+0000";
       decided_arguments = json::object();
     }
-    decision = co_await decisions_.authorize(caller.token, server, target, decided_arguments,
-                                             context);
+    decision =
+        co_await decisions_.authorize(caller.token, server, target, decided_arguments, context);
   } catch (const DbUnavailable& e) {
     metrics_.count_decision("unavailable");
     co_return unavailable(id, e.what());
@@ -355,7 +353,21 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
   // This host's own refusals come before any credential is vended: a stand-in says whether
   // the call would carry one.
   const std::string credential_kind = upstreams_.credential_kind(server);
-  auto upstream = upstreams_.find(server);
+  // The agent's own session with the upstream (its own child process over stdio).
+  std::shared_ptr<Upstream> upstream;
+  std::string no_room;
+  try {
+    upstream = upstreams_.find(server, decision.agent);
+  } catch (const UpstreamError& e) {
+    no_room = e.what();
+  }
+  if (!no_room.empty()) {
+    json outcome = json::object();
+    outcome["error"] = no_room;
+    asio::co_spawn(ex_, record_outcome(decision.event_id, "error", std::move(outcome)),
+                   asio::detached);
+    co_return rpc_error(id, rpc_code::kUpstreamFailed, no_room);
+  }
   if (upstream) {
     json would_carry;
     if (credential_kind != "none") {
@@ -374,8 +386,7 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
       data["reason"] = *refused;
       data["event_id"] = decision.event_id;
       data["trace_id"] = decision.trace_id;
-      co_return rpc_error(id, rpc_code::kDenied, "warden denied " + shown + ": " + *refused,
-                          data);
+      co_return rpc_error(id, rpc_code::kDenied, "warden denied " + shown + ": " + *refused, data);
     }
   }
 

@@ -18,6 +18,7 @@ namespace warden::mcp {
 struct Caller {
   std::string token;  // the agent's task token; used for decisions, never sent upstream
   std::string token_id;
+  std::string agent;  // whose upstream sessions this caller's requests use (never shared)
   std::string session_id;
   std::string protocol_version;
   std::string transport;  // "http" or "stdio"
@@ -65,7 +66,7 @@ class Gateway {
   bool resolve_name(const std::string& full, std::string& server, std::string& name) const;
   std::string shown_name(const std::string& server, const std::string& name) const;
   // The upstream serving a resource URI (listed, else the bare server or the only one).
-  awaitable<std::optional<std::string>> route_uri(const json& id, const std::string& uri);
+  awaitable<std::optional<std::string>> route_uri(const std::string& uri, const Caller& caller);
   awaitable<json> relay_plain(const json& id, const std::string& server, const std::string& method,
                               json params, const Caller& caller);
   awaitable<json> set_level(const json& id, const json& params, const Caller& caller);
@@ -87,7 +88,7 @@ class Gateway {
                                 const std::string& target, const std::string& method, json params,
                                 const json& arguments, const Caller& caller);
   awaitable<json> collect(const std::string& server, const std::string& method,
-                          const std::string& key);
+                          const std::string& key, const std::string& agent);
 
   struct InFlight {
     std::string chain_id, agent, token_id;

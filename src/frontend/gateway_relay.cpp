@@ -23,7 +23,7 @@ bool split_name(const std::string& full, std::string& server, std::string& name)
 
 bool Gateway::resolve_name(const std::string& full, std::string& server, std::string& name) const {
   bool split = split_name(full, server, name);
-  if (split && (bare_server_.empty() || upstreams_.find(server))) return true;
+  if (split && (bare_server_.empty() || upstreams_.has(server))) return true;
   if (bare_server_.empty()) return false;
   server = bare_server_;
   name = full;
@@ -34,21 +34,23 @@ std::string Gateway::shown_name(const std::string& server, const std::string& na
   return server == bare_server_ ? name : server + std::string(kSeparator) + name;
 }
 
-awaitable<std::optional<std::string>> Gateway::route_uri(const json& id, const std::string& uri) {
+awaitable<std::optional<std::string>> Gateway::route_uri(const std::string& uri,
+                                                         const Caller& caller) {
   // Routing is not a permission: every upstream's resources are learnt here, whatever the
   // caller may read (warden.authorize decides on the read itself).
   if (!resource_servers_.count(uri)) {
     for (const auto& server : upstreams_.names()) {
       try {
-        for (const auto& item : co_await collect(server, "resources/list", "resources")) {
-          if (item.contains("uri") && item["uri"].is_string()) resource_servers_[item["uri"]] = server;
+        for (const auto& item :
+             co_await collect(server, "resources/list", "resources", caller.agent)) {
+          if (item.contains("uri") && item["uri"].is_string())
+            resource_servers_[item["uri"]] = server;
         }
       } catch (const UpstreamError&) {
         // An upstream that cannot list now simply routes nothing.
       }
     }
   }
-  (void)id;
   if (auto it = resource_servers_.find(uri); it != resource_servers_.end()) co_return it->second;
   // Not listed (a URI of a resource template, say): the bare server's, or the only upstream's.
   if (!bare_server_.empty()) co_return bare_server_;
@@ -85,7 +87,14 @@ MessageSink Gateway::sink_for(const Caller& caller) {
 
 awaitable<json> Gateway::relay_plain(const json& id, const std::string& server,
                                      const std::string& method, json params, const Caller& caller) {
-  auto upstream = upstreams_.find(server);
+  std::shared_ptr<Upstream> upstream;
+  std::string no_room;
+  try {
+    upstream = upstreams_.find(server, caller.agent);
+  } catch (const UpstreamError& e) {
+    no_room = e.what();
+  }
+  if (!no_room.empty()) co_return rpc_error(id, rpc_code::kUpstreamFailed, no_room);
   if (!upstream) {
     co_return rpc_error(id, rpc_code::kInvalidParams, "no upstream server named " + server);
   }
@@ -121,7 +130,7 @@ awaitable<json> Gateway::complete(const json& id, json params, const Caller& cal
       params["ref"]["name"] = name;
     }
   } else if (type == "ref/resource" && ref.contains("uri") && ref["uri"].is_string()) {
-    server = co_await route_uri(id, ref["uri"]);
+    server = co_await route_uri(ref["uri"], caller);
   }
   if (!server) {
     co_return rpc_error(id, rpc_code::kInvalidParams,

@@ -184,7 +184,8 @@ awaitable<HttpResponse> HttpEndpoint::post(const HttpRequest& request) {
   }
   if (kind != MessageKind::kRequest) co_return HttpResponse{202, {}, ""};
   const Session& session = *sessions_.find(session_id);
-  Caller caller{*token, session.token_id, session_id, session.protocol_version, "http", nullptr};
+  Caller caller{*token, session.token_id, session.agent, session_id, session.protocol_version,
+                "http", nullptr};
   if (streams_messages(message["method"])) {
     co_return co_await answer_streaming(std::move(message), std::move(caller));
   }

@@ -89,7 +89,10 @@ int run(const Options& options) {
   asio::io_context io;
   DbPool pool(io.get_executor(), options.db, static_cast<std::size_t>(options.pool_size));
   Decisions decisions(pool);
-  Upstreams upstreams(io.get_executor(), std::move(stdio));
+  UpstreamSharing sharing;
+  sharing.max_agents_per_upstream = static_cast<std::size_t>(options.upstream_agents_max);
+  sharing.idle = std::chrono::seconds(options.upstream_idle_seconds);
+  Upstreams upstreams(io.get_executor(), std::move(stdio), sharing);
   Gateway gateway(io.get_executor(), decisions, upstreams, metrics,
                   std::chrono::seconds(options.call_timeout_seconds));
   if (!options.bare_names.empty()) gateway.expose_bare(options.bare_names);
@@ -168,7 +171,8 @@ int main(int argc, char** argv) {
       std::cout << usage();
       return 0;
     }
-    if (options.command == "verify-audit") return run_verify_audit(options.db, options.witness_file);
+    if (options.command == "verify-audit")
+      return run_verify_audit(options.db, options.witness_file);
     if (options.command == "secret-put") {
       return run_secret_put(options.db, options.server, options.header, options.secret_template);
     }

@@ -75,7 +75,13 @@ std::string usage() {
          "                   stay SERVER__NAME); every call is still authorized and audited.\n"
          "  warden-mcp secret put [DB] --server NAME [--header H] [--template T]\n"
          "                   (reads the secret from standard input, seals it to the vault key)\n"
-         "  warden-mcp serve|stdio ... --witness FILE   keep every audit seal in FILE (append-only)\n"
+         "  warden-mcp serve|stdio ... --witness FILE   keep every audit seal in FILE "
+         "(append-only)\n"
+         "  warden-mcp serve|stdio ... [--upstream-agents-max N (16)] [--upstream-idle SECONDS "
+         "(300)]\n"
+         "                   each agent gets its own session (stdio: process) per upstream, up to "
+         "N\n"
+         "                   agents at once; an unused one is shut down after SECONDS\n"
          "  warden-mcp verify-audit --db CONNINFO --witness FILE\n"
          "                   (names every event changed or missing since a witnessed seal)\n"
          "  warden-mcp --version\n"
@@ -161,6 +167,10 @@ Options parse_options(int argc, char** argv) {
       o.stdio_allow_file = value;
     } else if (flag == "--stdio-user" && gateway) {
       o.stdio_user = value;
+    } else if (flag == "--upstream-agents-max" && o.command != "secret-put") {
+      o.upstream_agents_max = int_option(flag, value, 1, 4096);
+    } else if (flag == "--upstream-idle" && o.command != "secret-put") {
+      o.upstream_idle_seconds = int_option(flag, value, 1, 86400);
     } else if (flag == "--header-timeout" && o.command == "serve") {
       o.header_timeout_seconds = int_option(flag, value, 1, 300);
     } else if (flag == "--body-timeout" && o.command == "serve") {

@@ -27,7 +27,7 @@ class StdioServer : public std::enable_shared_from_this<StdioServer> {
         decisions_(decisions),
         in_(io, ::fcntl(0, F_DUPFD_CLOEXEC, 0)),
         out_(io, ::fcntl(1, F_DUPFD_CLOEXEC, 0)),
-        caller_{std::move(token), "", "", std::string(kLatestVersion), "stdio", nullptr} {}
+        caller_{std::move(token), "", "", "", std::string(kLatestVersion), "stdio", nullptr} {}
 
   // `self` keeps the server alive: a coroutine body runs only after co_spawn returns.
   awaitable<void> read_loop(std::shared_ptr<StdioServer> self) {
@@ -89,7 +89,7 @@ class StdioServer : public std::enable_shared_from_this<StdioServer> {
 
   awaitable<void> initialize(const json& message) {
     json params = message.value("params", json::object());
-    std::string token_id;
+    std::string token_id, agent;
     try {
       json context = {{"transport", "stdio"},
                       {"client", params.value("clientInfo", json::object())}};
@@ -100,6 +100,7 @@ class StdioServer : public std::enable_shared_from_this<StdioServer> {
         co_return;
       }
       token_id = grant.token_id;
+      agent = grant.agent;
     } catch (const std::exception& e) {
       send(rpc_error(message["id"], rpc_code::kDecisionUnavailable,
                      std::string("warden decision service unavailable: ") + e.what()));
@@ -107,6 +108,7 @@ class StdioServer : public std::enable_shared_from_this<StdioServer> {
     }
     json result = gateway_.initialize_result(params);
     caller_.token_id = token_id;
+    caller_.agent = agent;
     caller_.protocol_version = result["protocolVersion"];
     initialized_ = true;
     send(rpc_result(message["id"], std::move(result)));

@@ -151,7 +151,7 @@ awaitable<json> StdioUpstream::request(const std::string& method, json params,
     if (context.on_message) {
       progress = json(ours).dump();
       progress_sinks_[progress] = [sink = context.on_message, chosen](const json& message,
-                                                                        Answer answer) {
+                                                                      Answer answer) {
         json relayed = message;
         relayed["params"]["progressToken"] = chosen;
         sink(relayed, std::move(answer));

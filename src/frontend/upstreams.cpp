@@ -16,6 +16,11 @@ bool same(const UpstreamRow& a, const UpstreamRow& b) {
 
 }  // namespace
 
+void Upstreams::shut_down(std::map<std::string, Instance>& agents) {
+  for (auto& [agent, instance] : agents) instance.upstream->shutdown();
+  agents.clear();
+}
+
 void Upstreams::reload(const std::vector<UpstreamRow>& rows) {
   std::map<std::string, Entry> next;
   for (const auto& row : rows) {
@@ -26,20 +31,84 @@ void Upstreams::reload(const std::vector<UpstreamRow>& rows) {
       continue;
     }
     try {
-      std::shared_ptr<Upstream> upstream;
+      Entry entry{row, nullptr, {}};
+      // Checked now, once: a command this host does not admit is refused for every agent.
       if (row.transport == "stdio") {
-        upstream = make_stdio(row);
+        std::shared_ptr<Upstream> probe = make_stdio(row);
+        if (std::dynamic_pointer_cast<RefusedUpstream>(probe)) entry.refused = probe;
       } else {
-        upstream = make_http_upstream(ex_, row.name, row.endpoint);
+        make_http_upstream(ex_, row.name, row.endpoint);  // throws on a URL it cannot use
       }
-      next.emplace(row.name, Entry{row, std::move(upstream)});
+      next.emplace(row.name, std::move(entry));
     } catch (const std::exception& e) {
       std::cerr << "warden-mcp: skipping upstream " << row.name << ": " << e.what() << "\n";
     }
   }
-  for (auto& [name, entry] : entries_) entry.upstream->shutdown();
+  for (auto& [name, entry] : entries_) {
+    shut_down(entry.agents);
+    if (entry.refused) entry.refused->shutdown();
+  }
   entries_ = std::move(next);
   std::cerr << "warden-mcp: " << entries_.size() << " upstream server(s)\n";
+}
+
+std::shared_ptr<Upstream> Upstreams::make(const UpstreamRow& row) const {
+  if (row.transport == "stdio") return make_stdio(row);
+  return make_http_upstream(ex_, row.name, row.endpoint);
+}
+
+void Upstreams::reap_idle(std::chrono::steady_clock::time_point now) {
+  for (auto& [name, entry] : entries_) {
+    for (auto it = entry.agents.begin(); it != entry.agents.end();) {
+      // use_count 1: only this map holds it, so no call of that agent is running on it.
+      if (now - it->second.last_used > sharing_.idle && it->second.upstream.use_count() == 1) {
+        it->second.upstream->shutdown();
+        it = entry.agents.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+}
+
+std::shared_ptr<Upstream> Upstreams::find(const std::string& name, const std::string& agent) {
+  auto it = entries_.find(name);
+  if (it == entries_.end()) return nullptr;
+  Entry& entry = it->second;
+  if (entry.refused) return entry.refused;
+  auto now = std::chrono::steady_clock::now();
+  reap_idle(now);
+  auto mine = entry.agents.find(agent);
+  if (mine != entry.agents.end()) {
+    mine->second.last_used = now;
+    return mine->second.upstream;
+  }
+  if (entry.agents.size() >= sharing_.max_agents_per_upstream) {
+    // Make room from the least recently used instance nobody is calling through.
+    auto oldest = entry.agents.end();
+    for (auto i = entry.agents.begin(); i != entry.agents.end(); ++i) {
+      if (i->second.upstream.use_count() == 1 &&
+          (oldest == entry.agents.end() || i->second.last_used < oldest->second.last_used)) {
+        oldest = i;
+      }
+    }
+    if (oldest == entry.agents.end()) {
+      throw UpstreamError("upstream " + name + " already serves its maximum of " +
+                          std::to_string(sharing_.max_agents_per_upstream) +
+                          " agents, all busy; try again later");
+    }
+    oldest->second.upstream->shutdown();
+    entry.agents.erase(oldest);
+  }
+  std::shared_ptr<Upstream> upstream = make(entry.row);
+  entry.agents.emplace(agent, Instance{upstream, now});
+  return upstream;
+}
+
+std::size_t Upstreams::open_instances() const {
+  std::size_t n = 0;
+  for (const auto& [name, entry] : entries_) n += entry.agents.size();
+  return n;
 }
 
 std::shared_ptr<Upstream> Upstreams::make_stdio(const UpstreamRow& row) const {
@@ -64,11 +133,6 @@ std::shared_ptr<Upstream> Upstreams::make_stdio(const UpstreamRow& row) const {
     return std::make_shared<RefusedUpstream>(row.name, kNotAllowed);
   }
   return std::make_shared<StdioUpstream>(ex_, row.name, std::move(*launch), stdio_.user);
-}
-
-std::shared_ptr<Upstream> Upstreams::find(const std::string& name) const {
-  auto it = entries_.find(name);
-  return it == entries_.end() ? nullptr : it->second.upstream;
 }
 
 std::string Upstreams::credential_kind(const std::string& name) const {

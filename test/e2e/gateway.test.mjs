@@ -567,3 +567,21 @@ test('a name holding NUL is refused; arguments holding NUL are denied and audite
   assert.equal(sqlValue(`SELECT count(*) FROM warden.events WHERE strpos(arguments::text, 'hunter2') > 0
                          OR strpos(detail::text, 'hunter2') > 0`), '0');
 });
+
+// Finding 11 of the 0.1.0 review (upstream_session_shared_between_agents): one upstream
+// session (over stdio, one child) was opened with the first caller's credential and carried
+// every later agent's requests. Now each agent has its own: two agents calling the same stdio
+// upstream run on two processes.
+test('each agent has its own upstream session: two agents, two stdio processes', async () => {
+  const other = await connect(sqlValue(`SELECT token FROM warden.start_chain('alice@example.com',
+      'other-bot', 'e2e own upstream')`));
+  try {
+    await client.callTool({ name: 'everything__echo', arguments: { message: 'mine' } });
+    await other.callTool({ name: 'everything__echo', arguments: { message: 'theirs' } });
+    const children = execFileSync('ps', ['-o', 'pid=,user=,args=', '--ppid', String(gateway.child.pid)],
+      { encoding: 'utf8' }).split('\n').filter((l) => l.includes('server-everything'));
+    assert.ok(children.length >= 2, `expected a server-everything per agent: ${children.join(' | ')}`);
+  } finally {
+    await other.close();
+  }
+});

@@ -101,9 +101,15 @@ test(`kill latency over ${trials} trials: commit to agent error; other chains un
   const fromCommit = [];
   const fromReturn = [];
   try {
-    // Warm-up: both upstreams started, the first decision made.
+    // Warm-up: both upstreams started, the first decision made. Upstream sessions are per
+    // agent, so the victim agent's own instances are started too (a chain of its own).
     await bystander.callTool({ name: 'everything__trigger-long-running-operation', arguments: { duration: 0.1, steps: 1 } });
     await bystander.callTool({ name: 'faults__sleep', arguments: { ms: 1, marker: 'warm-up' } });
+    const warm = await connect(sqlValue(`SELECT token FROM warden.start_chain('alice@example.com',
+        'victim-bot', 'kill latency warm-up')`));
+    await warm.callTool({ name: 'everything__trigger-long-running-operation', arguments: { duration: 0.1, steps: 1 } });
+    await warm.callTool({ name: 'faults__sleep', arguments: { ms: 1, marker: 'warm-up' } });
+    await warm.close();
     for (let i = 0; i < trials; i++) {
       const [[chain, token]] = sql(`SELECT chain_id, token FROM warden.start_chain('alice@example.com',
           'victim-bot', 'kill latency trial ${i}')`);
