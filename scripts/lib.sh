@@ -24,3 +24,19 @@ else
   WARDEN_PG_OSUSER="$(id -un)"
   as_pg() { "$@"; }
 fi
+
+# stdio upstreams run as an unprivileged user (nobody) when warden-mcp runs as root, and must
+# be able to read their programs. A checkout in a private folder (mode 0700, e.g. a mktemp dir
+# or /root) is not readable by them: then a copy of DIR, readable by all, is made under
+# /var/tmp and its path printed; otherwise DIR itself.
+readable_by_children() {  # DIR NAME
+  local dir="$1" name="$2" stage
+  if [ "$(id -u)" != 0 ] || (cd / && runuser -u nobody -- test -r "$dir/." -a -x "$dir") 2>/dev/null; then
+    printf '%s\n' "$dir"; return 0
+  fi
+  stage="/var/tmp/warden-$name-$(printf '%s' "$dir" | sha256sum | cut -c1-12)"
+  rm -rf "$stage"; mkdir -p "$stage"
+  cp -a "$dir/." "$stage/"
+  chmod -R a+rX "$stage"; chmod 0755 "$stage"
+  printf '%s\n' "$stage"
+}

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const here = path.dirname(fileURLToPath(import.meta.url));
-export const root = path.resolve(here, '../..');
+// The checkout (the suite may run from a readable copy of test/e2e: scripts/suites/e2e).
+export const root = process.env.WARDEN_ROOT ?? path.resolve(here, '../..');
 export const binary = process.env.WARDEN_MCP ?? path.join(root, 'build/warden-mcp');
 export const database = process.env.WARDEN_E2E_DB ?? 'warden_e2e';
 export const modules = path.join(here, 'node_modules');
