@@ -13,7 +13,7 @@ struct ServerLimits {
   std::chrono::seconds header_timeout{10};  // to send a request's headers (also keep-alive idle)
   std::chrono::seconds body_timeout{30};    // to send its body once the headers are in
   std::size_t max_connections = 1024;
-  std::size_t max_connections_per_address = 64;
+  std::size_t max_connections_per_address = 512;
 };
 
 // Accepts HTTP/1.1 connections on host:port and hands each request to the endpoint; counts

@@ -68,7 +68,7 @@ std::string usage() {
          "[--bare-names SERVER]\n"
          "                   [STDIO] [--header-timeout SECONDS (10)] [--body-timeout SECONDS "
          "(30)]\n"
-         "                   [--max-connections N (1024)] [--max-connections-per-address N (64)]\n"
+         "                   [--max-connections N (1024)] [--max-connections-per-address N (512)]\n"
          "                   [--metrics-allow-remote] [--metrics-token-file FILE]\n"
          "  warden-mcp stdio [DB] --token-file FILE [--bare-names SERVER] [STDIO]\n"
          "  --bare-names SERVER: that upstream's tools and prompts keep their own names (others\n"

@@ -31,7 +31,7 @@ struct Options {
   int upstream_idle_seconds = 300;  // an agent's unused upstream instance is shut down after
   int body_timeout_seconds = 30;
   int max_connections = 0;  // 0: 1024, lowered to fit the open-file limit
-  int max_connections_per_address = 64;
+  int max_connections_per_address = 512;  // high: a load balancer is one address
   bool metrics_allow_remote = false;
   std::string metrics_token_file;
 };
