@@ -125,3 +125,11 @@ SELECT warden._event_count() = (SELECT count(*) FROM warden.events) AS count_fro
 SELECT (warden.seal_audit() ->> 'events')::bigint AS sealed_events \gset
 SELECT :sealed_events = (SELECT count(*) FROM warden.events) - 1 AS seal_counted_every_event_before_its_own;
 SELECT warden._seal_if_due() IS NULL AS not_due_right_after_a_seal;
+
+-- ---------------------------------------------------------------- 2 (again). credential_after_revocation
+-- A committed decision whose chain was revoked since gets no credential (the liveness rule is
+-- warden.dead_tokens', the one warden-mcp uses for calls in flight).
+SELECT token AS late_token, chain_id AS late_chain FROM warden.start_chain('hd-alice@example.com', 'hd-bot', 'late', '1 hour') \gset
+SELECT event_id AS late_call FROM warden.authorize(:'late_token', 'hd-files', 'read') \gset
+SELECT (warden.revoke_chain(:'late_chain', 'hd: revoked after the decision')) ? 'tokens' AS revoked;
+SELECT regress.try(format('SELECT warden.credential(%L)', :'late_call')) AS vend_after_revocation;

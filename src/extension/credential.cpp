@@ -46,17 +46,8 @@ std::optional<CallEvent> load_call(const std::string& event_id) {
       "e.human, e.chain_id::text, e.token_id::text, s.server_id::text, s.credential::text, "
       "EXISTS (SELECT FROM warden.events v WHERE v.parent_id = e.event_id "
       "        AND v.kind = 'credential_vended'), "
-      "(SELECT CASE WHEN t.revoked_at IS NOT NULL THEN 'token_revoked' "
-      "             WHEN c.revoked_at IS NOT NULL THEN 'chain_revoked' "
-      "             WHEN a.status <> 'active' THEN 'agent_suspended' "
-      "             WHEN t.expires_at <= pg_catalog.now() OR c.expires_at <= pg_catalog.now() "
-      "               THEN 'token_expired' "
-      "             WHEN EXISTS (SELECT FROM warden.agents aa WHERE aa.agent_id = ANY "
-      "(t.ancestor_agents) AND aa.status <> 'active') THEN 'agent_suspended' "
-      "             WHEN EXISTS (SELECT FROM warden.tokens up WHERE up.token_id = ANY "
-      "(t.ancestor_tokens) AND up.revoked_at IS NOT NULL) THEN 'token_revoked' END "
-      "   FROM warden.tokens t JOIN warden.chains c ON c.chain_id = t.chain_id "
-      "   JOIN warden.agents a ON a.agent_id = t.agent_id WHERE t.token_id = e.token_id) "
+      // The same liveness rule warden-mcp asks about its calls in flight: one definition.
+      "(SELECT d.reason FROM warden.dead_tokens(ARRAY[e.token_id]) d) "
       "FROM warden.events e LEFT JOIN warden.servers s ON s.name = e.server "
       "WHERE e.event_id = $1",
       {UUIDOID, INT4OID});
