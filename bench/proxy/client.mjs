@@ -1,18 +1,21 @@
 // The one client of bench/proxy: C sessions of the official MCP SDK client (Streamable HTTP),
 // each making its share of N sequential tools/call requests, all sessions at once. Prints one
 // JSON line: {target, clients, calls, p50_ms, p99_ms, calls_per_s}.
-// usage: node client.mjs TARGET URL TOOL CLIENTS CALLS [BEARER]
+// usage: node client.mjs TARGET URL TOOL CLIENTS CALLS [BEARER[,BEARER...]]
+// With several bearers, session n uses bearer n mod their count (one agent per session).
 import { performance } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
-const [target, url, tool, clientsArg, callsArg, bearer] = process.argv.slice(2);
+const [target, url, tool, clientsArg, callsArg, bearerArg] = process.argv.slice(2);
+const bearers = bearerArg ? bearerArg.split(',') : [];
 const clients = Number(clientsArg);
 const calls = Number(callsArg);
 const warmup = 20;
 
-async function connect() {
+async function connect(n) {
   const c = new Client({ name: 'bench-proxy', version: '1.0.0' });
+  const bearer = bearers.length ? bearers[n % bearers.length] : undefined;
   const headers = bearer ? { Authorization: `Bearer ${bearer}` } : {};
   await c.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers } }));
   return c;
@@ -26,7 +29,7 @@ async function call(c, i) {
 }
 
 const sessions = [];
-for (let i = 0; i < clients; i++) sessions.push(await connect());
+for (let i = 0; i < clients; i++) sessions.push(await connect(i));
 await Promise.all(sessions.map(async (c) => { for (let i = 0; i < warmup; i++) await call(c, i); }));
 
 const latencies = [];

@@ -12,6 +12,9 @@
 #   warden-jwt    as warden-mcp, but the upstream is registered with {"kind": "jwt"}: each call
 #                 also fetches a minted credential for its committed decision (warden.credential)
 #                 and records the vend; warden-jwt / warden-mcp calls/s is what that step costs
+#   warden-agents as warden-stdio at 16 clients, but each client is a different agent (16
+#                 chains): each agent gets its own upstream process, never one shared with
+#                 another agent; warden-agents / warden-stdio calls/s is what that isolation costs
 # at 1 client and at 16 concurrent clients. Prints p50/p99 latency and calls/s per target and
 # the ratios, each between two targets with the same upstream transport: warden-mcp p50 minus
 # direct p50 (both on server-everything's Streamable HTTP), and warden-stdio calls/s over
@@ -77,12 +80,22 @@ SELECT warden.add_server('stdio', 'node $everything stdio', 'stdio');
 SELECT warden.grant('bench-bot', 'stdio/echo');
 SQL
 token=$("${psql[@]}" -d "$db" -c "SELECT token FROM warden.start_chain('bench@example.com', 'bench-bot', 'bench', ttl => '2 hours')")
+# 16 agents, each granted the stdio echo, each with its own chain (warden-agents).
+agent_tokens=$("${psql[@]}" -d "$db" <<'SQL' | paste -sd, -
+SET client_min_messages = warning;
+SELECT count(warden.add_agent('bench-agent-' || i, 'bench@example.com')) FROM generate_series(1, 16) i \g /dev/null
+SELECT count(warden.grant('bench-agent-' || i, 'stdio/echo')) FROM generate_series(1, 16) i \g /dev/null
+SELECT (warden.start_chain('bench@example.com', 'bench-agent-' || i, 'bench', ttl => '2 hours')).token
+FROM generate_series(1, 16) i;
+SQL
+)
 w_port=$(free_port)
-# The gateway host allows exactly the stdio upstream the benchmark registers.
+# The gateway host allows exactly the stdio upstream the benchmark registers. 17 agents use it
+# (bench-bot's sessions stay open until they expire): room for 32 upstream processes.
 allow="$(mktemp)"
 printf 'node %s stdio\n' "$everything" >"$allow"
 "$binary" serve --db "host=$PGHOST port=$PGPORT dbname=$db user=warden_gateway" --listen "127.0.0.1:$w_port" \
-  --stdio-allow "$allow" >/tmp/bench-proxy-warden.log 2>&1 &
+  --stdio-allow "$allow" --upstream-agents-max 32 >/tmp/bench-proxy-warden.log 2>&1 &
 pids+=($!)
 wait_port "$w_port" warden-mcp
 
@@ -100,6 +113,7 @@ for clients in 1 16; do
   node "$here/client.mjs" warden-stdio "http://127.0.0.1:$w_port/mcp" stdio__echo "$clients" "$calls" "$token" >>"$results"
   node "$here/client.mjs" warden-jwt "http://127.0.0.1:$w_port/mcp" everything-jwt__echo "$clients" "$calls" "$token" >>"$results"
 done
+node "$here/client.mjs" warden-agents "http://127.0.0.1:$w_port/mcp" stdio__echo 16 "$calls" "$agent_tokens" >>"$results"
 
 audited=$("${psql[@]}" -d "$db" -c "SELECT count(*) FROM warden.events WHERE kind = 'call' AND allowed")
 node - "$results" "$audited" <<'JS'
@@ -122,6 +136,11 @@ for (const c of [1, 16]) {
   console.log(`${c} client(s): warden-mcp p50 - direct p50 = ${(w.p50_ms - d.p50_ms).toFixed(2)} ms (aim < 1 ms, same HTTP upstream); `
     + same
     + `warden-mcp (HTTP upstream) calls/s / supergateway (stdio upstream) calls/s = ${(w.calls_per_s / s.calls_per_s).toFixed(2)}`);
+}
+const wa = get('warden-agents', 16), ws16 = get('warden-stdio', 16);
+if (wa) {
+  console.log(`16 clients: warden-agents calls/s / warden-stdio calls/s = ${(wa.calls_per_s / ws16.calls_per_s).toFixed(2)} `
+    + `(16 agents, one upstream process each, vs one agent sharing one process); p50 +${(wa.p50_ms - ws16.p50_ms).toFixed(2)} ms`);
 }
 console.log(`warden-mcp audited ${process.argv[3]} allowed calls (one decision and event each)`);
 JS
