@@ -8,6 +8,19 @@ std::string text(const std::optional<std::string>& v) {
   return v.value_or("");
 }
 
+// warden.credential's jsonb ({"kind", "header"|"env", "value", ...}) read once, here; a value
+// that names no credential (SQL null, or no "value") is none.
+std::optional<Credential> read_credential(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  json c = json::parse(*text);
+  auto field = [&c](const char* key) {
+    auto it = c.find(key);
+    return it != c.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (!c.is_object() || !c.contains("value") || !c["value"].is_string()) return std::nullopt;
+  return Credential{field("kind"), field("header"), field("env"), field("value")};
+}
+
 const Row& single_row(const std::vector<Row>& rows, const char* function) {
   if (rows.size() != 1) throw DbError("XX000", std::string(function) + " returned no row");
   return rows.front();
@@ -60,11 +73,12 @@ awaitable<Decision> Decisions::authorize(const std::string& token, const std::st
                      text(r[4]),        text(r[5]), text(r[6])};
 }
 
-awaitable<json> Decisions::credential(const std::string& event_id) {
+awaitable<std::optional<Credential>> Decisions::credential(const std::string& event_id) {
   std::vector<Param> params{event_id};
   auto rows = co_await pool_.query("SELECT warden.credential($1::uuid)", params);
   const Row& r = single_row(rows, "warden.credential");
-  co_return r[0] ? json::parse(*r[0]) : json();
+  std::optional<Credential> credential = read_credential(r[0]);
+  co_return credential;
 }
 
 awaitable<void> Decisions::complete(const std::string& event_id, const std::string& status,

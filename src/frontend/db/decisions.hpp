@@ -6,6 +6,7 @@
 
 #include "frontend/db/db_pool.hpp"
 #include "frontend/mcp/json_rpc.hpp"
+#include "frontend/upstream/credential.hpp"
 
 namespace warden::mcp {
 
@@ -36,10 +37,10 @@ class Decisions {
   awaitable<Decision> authorize(const std::string& token, const std::string& server,
                                 const std::string& tool, const json& arguments,
                                 const json& context);
-  // The upstream credential for a committed, allowed decision: null when the server takes
-  // none, else {"kind": ..., "header"|"env": ..., "value": ...}. Throws DbError when warden
-  // refuses it (revoked since, too old, already vended, no secret stored).
-  awaitable<json> credential(const std::string& event_id);
+  // The upstream credential for a committed, allowed decision: nullopt when the server takes
+  // none. Throws DbError when warden refuses it (revoked since, too old, already vended, no
+  // secret stored).
+  awaitable<std::optional<Credential>> credential(const std::string& event_id);
   awaitable<void> complete(const std::string& event_id, const std::string& status,
                            const json& detail);
   // Of these names (prompts, resource URIs or templates of `server`), those the token may use.

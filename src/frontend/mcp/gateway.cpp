@@ -50,6 +50,11 @@ bool holds_nul(const json& value) {
   return false;
 }
 
+// An upstream's answer standing for a call that got no response of its own.
+json upstream_failed(const std::string& message) {
+  return {{"error", {{"code", rpc_code::kUpstreamFailed}, {"message", message}}}};
+}
+
 json unavailable(const json& id, const std::string& why) {
   return rpc_error(id, rpc_code::kDecisionUnavailable,
                    "warden decision service unavailable; nothing was forwarded (" + why + ")");
@@ -156,7 +161,7 @@ awaitable<json> Gateway::collect(const std::string& server, const std::string& m
                                  const std::string& key, const std::string& agent) {
   json items = json::array();
   auto upstream = upstreams_.find(server, agent);
-  if (!upstream || upstream->refusal(nullptr)) co_return items;
+  if (!upstream || upstream->refusal(std::nullopt)) co_return items;
   json params = json::object();
   for (int page = 0; page < kMaxPages; ++page) {
     ForwardContext none;
@@ -278,12 +283,15 @@ awaitable<std::optional<json>> Gateway::refuse_dead_session(const json& id, cons
 
 awaitable<void> Gateway::forward(std::shared_ptr<Upstream> upstream, std::string method,
                                  json params, ForwardContext context,
-                                 std::shared_ptr<Pending<json>> answer) {
+                                 std::shared_ptr<Pending<CallEnd>> end) {
+  std::string failure;
   try {
-    answer->set(co_await upstream->request(method, std::move(params), context));
+    json answer = co_await upstream->request(method, std::move(params), context);
+    end->set(Answered{std::move(answer)});
   } catch (const UpstreamError& e) {
-    answer->set(json{{"error", {{"code", rpc_code::kUpstreamFailed}, {"message", e.what()}}}});
+    failure = e.what();
   }
+  if (!failure.empty()) end->set(UpstreamFailed{std::move(failure)});
 }
 
 awaitable<void> Gateway::recheck_in_flight() {
@@ -308,7 +316,7 @@ awaitable<void> Gateway::recheck_in_flight() {
       } else if (flight.cancel) {
         flight.cancel->ended_before_sent = reason;
       }
-      flight.answer->set(json{{"revoked", reason}});
+      flight.end->set(Revoked{reason});
     }
   }
 }
@@ -369,11 +377,9 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
     co_return rpc_error(id, rpc_code::kUpstreamFailed, no_room);
   }
   if (upstream) {
-    json would_carry;
+    std::optional<Credential> would_carry;
     if (credential_kind != "none") {
-      would_carry = json::object();
-      would_carry["kind"] = credential_kind;
-      would_carry["value"] = "(vended after this check)";
+      would_carry = Credential{credential_kind, "", "", "(vended after this check)"};
     }
     if (auto refused = upstream->refusal(would_carry)) {
       std::cerr << "warden-mcp: refused a call to " << shown << " (event " << decision.event_id
@@ -396,7 +402,7 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
 
   // The credential comes only now, for the committed decision (warden.credential): a
   // decision that did not commit never yields one.
-  json credential;
+  std::optional<Credential> credential;
   std::string refused_credential;
   bool credential_refused = false;
   if (upstream && credential_kind != "none") {
@@ -422,14 +428,14 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
     }
   }
 
+  // The agent's answer and the outcome recorded for it, by how the call ended.
   json answer;
+  std::string status = "error";
   auto forwarded = Clock::now();
   if (!upstream) {
-    answer = {{"error",
-               {{"code", rpc_code::kUpstreamFailed},
-                {"message", "no upstream named " + server + " is configured in this gateway"}}}};
+    answer = upstream_failed("no upstream named " + server + " is configured in this gateway");
   } else {
-    auto slot = std::make_shared<Pending<json>>(ex_);
+    auto slot = std::make_shared<Pending<CallEnd>>(ex_);
     auto hook = std::make_shared<CancelHook>();
     std::uint64_t call = next_call_++;
     in_flight_[call] = InFlight{decision.chain_id, decision.agent, caller.token_id, slot, hook};
@@ -439,41 +445,37 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
         forward(upstream, method, std::move(params),
                 ForwardContext{traceparent, std::move(credential), hook, sink_for(caller)}, slot),
         asio::detached);
-    auto got = co_await slot->wait(call_timeout_);
+    std::optional<CallEnd> end = co_await slot->wait(call_timeout_);
     in_flight_.erase(call);
     metrics_.call_finished();
-    if (got) {
-      answer = std::move(*got);
-    } else {
+    if (!end) {
       if (hook->cancel) {
         hook->cancel("warden: timeout");
       } else {
         hook->ended_before_sent = "timeout";
       }
-      answer = {{"timeout", true},
-                {"error",
-                 {{"code", rpc_code::kUpstreamFailed},
-                  {"message", "upstream " + server + " did not answer in time"}}}};
+      status = "timeout";
+      answer = upstream_failed("upstream " + server + " did not answer in time");
+    } else if (auto* answered = std::get_if<Answered>(&*end)) {
+      answer = std::move(answered->answer);
+      if (answer.contains("result") &&
+          !(answer["result"].is_object() && answer["result"].value("isError", false))) {
+        status = "ok";
+      }
+    } else if (auto* failed = std::get_if<UpstreamFailed>(&*end)) {
+      answer = upstream_failed(failed->message);
+    } else {
+      const std::string reason = std::get<Revoked>(*end).reason;
+      status = "revoked";
+      answer = {{"error",
+                 {{"code", rpc_code::kDenied},
+                  {"message", "warden revoked " + shown + " while it ran: " + reason},
+                  {"data", {{"reason", reason}, {"event_id", decision.event_id}}}}}};
     }
   }
   double upstream_seconds = seconds_since(forwarded);
   metrics_.upstream_latency().observe(upstream_seconds);
 
-  std::string status = "error";
-  if (answer.contains("timeout")) {
-    status = "timeout";
-    answer.erase("timeout");
-  } else if (answer.contains("revoked")) {
-    std::string reason = answer["revoked"];
-    status = "revoked";
-    answer = {{"error",
-               {{"code", rpc_code::kDenied},
-                {"message", "warden revoked " + shown + " while it ran: " + reason},
-                {"data", {{"reason", reason}, {"event_id", decision.event_id}}}}}};
-  } else if (answer.contains("result") &&
-             !(answer["result"].is_object() && answer["result"].value("isError", false))) {
-    status = "ok";
-  }
   bool ok = status == "ok";
   json detail = {{"duration_ms", static_cast<long long>(upstream_seconds * 1000)},
                  {"method", method}};

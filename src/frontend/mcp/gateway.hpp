@@ -7,6 +7,7 @@
 #include <string>
 
 #include "frontend/db/decisions.hpp"
+#include "frontend/mcp/call_end.hpp"
 #include "frontend/base/event.hpp"
 #include "frontend/metrics.hpp"
 #include "frontend/mcp/session_channel.hpp"
@@ -92,11 +93,11 @@ class Gateway {
 
   struct InFlight {
     std::string chain_id, agent, token_id;
-    std::shared_ptr<Pending<json>> answer;
+    std::shared_ptr<Pending<CallEnd>> end;
     std::shared_ptr<CancelHook> cancel;
   };
   awaitable<void> forward(std::shared_ptr<Upstream> upstream, std::string method, json params,
-                          ForwardContext context, std::shared_ptr<Pending<json>> answer);
+                          ForwardContext context, std::shared_ptr<Pending<CallEnd>> end);
 
   Executor ex_;
   Decisions& decisions_;

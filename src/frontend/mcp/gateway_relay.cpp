@@ -98,7 +98,7 @@ awaitable<json> Gateway::relay_plain(const json& id, const std::string& server,
   if (!upstream) {
     co_return rpc_error(id, rpc_code::kInvalidParams, "no upstream server named " + server);
   }
-  ForwardContext context{"", nullptr, nullptr, sink_for(caller)};
+  ForwardContext context{"", std::nullopt, nullptr, sink_for(caller)};
   try {
     json answer = co_await upstream->request(method, std::move(params), context);
     co_return reply_from_answer(id, answer);

@@ -57,9 +57,8 @@ ssl::context& tls_context() {
 
 // A credential on a plain http:// connection is readable by anyone on the path; only the
 // loopback interface keeps it on this host.
-bool sends_credential_in_clear(const Url& url, const json& credential) {
-  return !url.tls && !is_loopback_host(url.host) && credential.is_object() &&
-         credential.contains("value");
+bool sends_credential_in_clear(const Url& url, const std::optional<Credential>& credential) {
+  return !url.tls && !is_loopback_host(url.host) && credential.has_value();
 }
 
 bool is_event_stream(const std::string& content_type) {
@@ -137,7 +136,7 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
   }
 
   void shutdown() override { shut_down_ = true; }
-  std::optional<std::string> refusal(const json& credential) const override {
+  std::optional<std::string> refusal(const std::optional<Credential>& credential) const override {
     if (sends_credential_in_clear(url_, credential)) return "credential_needs_tls";
     return std::nullopt;
   }
@@ -254,14 +253,12 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
     if (!version_.empty()) request.set("MCP-Protocol-Version", version_);
     if (!session_id_.empty()) request.set("Mcp-Session-Id", session_id_);
     if (!context.traceparent.empty()) request.set("traceparent", context.traceparent);
-    const json& cred = context.credential;
+    const std::optional<Credential>& cred = context.credential;
     if (sends_credential_in_clear(url_, cred)) {
       throw UpstreamError("upstream " + name_ + " is plain http:// on a non-loopback host: " +
                           "refusing to send it a credential");
     }
-    if (cred.is_object() && cred.contains("header") && cred.contains("value")) {
-      request.set(cred["header"].get<std::string>(), cred["value"].get<std::string>());
-    }
+    if (cred && !cred->header.empty()) request.set(cred->header, cred->value);
     request.body() = message.dump();
     request.prepare_payload();
     request.keep_alive(false);

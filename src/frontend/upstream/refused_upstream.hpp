@@ -20,7 +20,9 @@ class RefusedUpstream : public Upstream {
     co_return json();
   }
   void shutdown() override {}
-  std::optional<std::string> refusal(const json&) const override { return reason_; }
+  std::optional<std::string> refusal(const std::optional<Credential>&) const override {
+    return reason_;
+  }
 
  private:
   std::string name_, reason_;

@@ -55,7 +55,7 @@ void StdioUpstream::stop_child() {
     pid_ = -1;
   }
   home_.reset();
-  for (auto& [id, p] : pending_) p->set(json{{"__closed", true}});
+  for (auto& [id, p] : pending_) p->set(ChildExited{});
   pending_.clear();
   outbox_.clear();
 }
@@ -110,14 +110,11 @@ awaitable<void> StdioUpstream::start(std::optional<std::string> env_entry) {
   state_changed_.notify_all();
 }
 
-awaitable<void> StdioUpstream::ensure_ready(const json& credential) {
+awaitable<void> StdioUpstream::ensure_ready(const std::optional<Credential>& credential) {
   std::optional<std::string> wanted;
   // Only a credential meant for the environment (a vaulted secret with "env") reaches a stdio
   // child; per-call header credentials (jwt, paseto) have no place on a pipe.
-  if (credential.is_object() && credential.contains("env") && credential["env"].is_string() &&
-      credential.contains("value") && credential["value"].is_string()) {
-    wanted = credential["env"].get<std::string>() + "=" + credential["value"].get<std::string>();
-  }
+  if (credential && !credential->env.empty()) wanted = credential->env + "=" + credential->value;
   for (;;) {
     if (shut_down_) throw UpstreamError("upstream " + name_ + " was removed");
     if (state_ == State::kStarting) {
@@ -166,9 +163,6 @@ awaitable<json> StdioUpstream::request(const std::string& method, json params,
     throw;
   }
   progress_sinks_.erase(progress);
-  if (answer.contains("__closed")) {
-    throw UpstreamError("upstream " + name_ + " exited before answering");
-  }
   co_return answer;
 }
 
@@ -188,20 +182,21 @@ awaitable<json> StdioUpstream::exchange(const std::string& method, json params,
       }
     };
   }
-  auto pending = std::make_shared<Pending<json>>(ex_);
+  auto pending = std::make_shared<Pending<ChildReply>>(ex_);
   pending_[id] = pending;
   send(json{{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", std::move(params)}}
            .dump());
-  auto answer =
-      co_await pending->wait(method == "initialize" ? kInitializeTimeout : kRequestTimeout);
+  auto timeout = method == "initialize" ? kInitializeTimeout : kRequestTimeout;
+  std::optional<ChildReply> reply = co_await pending->wait(timeout);
   pending_.erase(id);
-  if (!answer) throw UpstreamError("upstream " + name_ + " did not answer " + method + " in time");
-  if (answer->contains("__closed")) throw UpstreamError("upstream " + name_ + " exited");
+  if (!reply) throw UpstreamError("upstream " + name_ + " did not answer " + method + " in time");
+  const json* response = std::get_if<json>(&*reply);
+  if (!response) throw UpstreamError("upstream " + name_ + " exited");
   json out = json::object();
-  if (answer->contains("result")) {
-    out["result"] = (*answer)["result"];
+  if (response->contains("result")) {
+    out["result"] = (*response)["result"];
   } else {
-    out["error"] = answer->value("error", json::object());
+    out["error"] = response->value("error", json::object());
   }
   co_return out;
 }

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include <sys/types.h>
 
@@ -26,7 +27,7 @@ struct StdioPolicy {
 
 // An upstream executed directly (execve of an allowlisted program, never a shell), speaking
 // newline-delimited JSON-RPC on its stdin/stdout (stderr is inherited). Started on first use,
-// initialized with the MCP handshake, and restarted after it exits. A credential with "env" is
+// initialized with the MCP handshake, and restarted after it exits. A credential with an `env` is
 // put in the child's environment; when its value changes the child is restarted with it.
 class StdioUpstream : public Upstream, public std::enable_shared_from_this<StdioUpstream> {
  public:
@@ -41,7 +42,7 @@ class StdioUpstream : public Upstream, public std::enable_shared_from_this<Stdio
  private:
   enum class State { kStopped, kStarting, kReady };
 
-  awaitable<void> ensure_ready(const json& credential);
+  awaitable<void> ensure_ready(const std::optional<Credential>& credential);
   awaitable<void> start(std::optional<std::string> env_entry);
   awaitable<json> exchange(const std::string& method, json params,
                            const std::shared_ptr<CancelHook>& hook = nullptr);
@@ -66,7 +67,10 @@ class StdioUpstream : public Upstream, public std::enable_shared_from_this<Stdio
   bool writing_ = false;
   bool shut_down_ = false;
   std::int64_t next_id_ = 1;
-  std::map<std::int64_t, std::shared_ptr<Pending<json>>> pending_;
+  // What a request waiting on the child gets: the child's response, or word that it exited.
+  struct ChildExited {};
+  using ChildReply = std::variant<json, ChildExited>;
+  std::map<std::int64_t, std::shared_ptr<Pending<ChildReply>>> pending_;
   // Progress tokens are the gateway's own ("warden-progress-N"), one per forwarded request:
   // agents of different sessions choose the same tokens (often their request ids).
   std::map<std::string, MessageSink> progress_sinks_;  // progress token (JSON text) -> caller

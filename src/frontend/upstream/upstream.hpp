@@ -8,6 +8,7 @@
 
 #include "frontend/base/asio.hpp"
 #include "frontend/mcp/json_rpc.hpp"
+#include "frontend/upstream/credential.hpp"
 
 namespace warden::mcp {
 
@@ -35,10 +36,10 @@ using Answer = std::function<void(json response)>;
 using MessageSink = std::function<void(const json& message, Answer answer)>;
 
 struct ForwardContext {
-  std::string traceparent;             // W3C trace context; empty when none
-  json credential;                     // from warden.authorize: null or {"header"|"env", "value"}
-  std::shared_ptr<CancelHook> cancel;  // may be null
-  MessageSink on_message;              // may be null: notifications dropped, requests refused
+  std::string traceparent;               // W3C trace context; empty when none
+  std::optional<Credential> credential;  // vended by warden.credential for this call; or none
+  std::shared_ptr<CancelHook> cancel;    // may be null
+  MessageSink on_message;                // may be null: notifications dropped, requests refused
 };
 
 // One upstream MCP server, already initialized on first use. Requests may overlap.
@@ -49,10 +50,10 @@ class Upstream {
   virtual awaitable<json> request(const std::string& method, json params,
                                   const ForwardContext& context) = 0;
   virtual void shutdown() = 0;
-  // Why this host will not forward a call carrying `credential` (null: none) to this upstream,
+  // Why this host will not forward a call carrying `credential` (nullopt: none) to this upstream,
   // as a stable reason ("stdio_command_not_allowed", "credential_needs_tls"); nullopt when it
   // will. Asked after an allowed decision: the agent gets a denial, the call an error outcome.
-  virtual std::optional<std::string> refusal(const json& credential) const {
+  virtual std::optional<std::string> refusal(const std::optional<Credential>& credential) const {
     (void)credential;
     return std::nullopt;
   }
