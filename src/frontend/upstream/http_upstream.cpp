@@ -15,6 +15,7 @@
 #include "frontend/net/loopback.hpp"
 #include "frontend/net/sse_stream.hpp"
 #include "frontend/net/url.hpp"
+#include "frontend/upstream/handshake.hpp"
 
 namespace warden::mcp {
 
@@ -27,15 +28,6 @@ namespace {
 
 constexpr auto kTimeout = std::chrono::seconds(300);
 constexpr std::size_t kMaxBody = 64 * 1024 * 1024;
-constexpr std::string_view kUpstreamVersion = "2025-06-18";
-
-// What warden-mcp declares to upstreams on behalf of its agents: their requests are passed to
-// the agent whose call they belong to; an agent that cannot serve one answers with an error.
-json client_capabilities() {
-  return {{"sampling", json::object()},
-          {"elicitation", json::object()},
-          {"roots", {{"listChanged", true}}}};
-}
 
 struct Reply {
   unsigned status = 0;
@@ -184,22 +176,26 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
       }
       initializing_ = true;
       try {
-        json init = {{"jsonrpc", "2.0"},
-                     {"id", next_id_++},
-                     {"method", "initialize"},
-                     {"params",
-                      {{"protocolVersion", kUpstreamVersion},
-                       {"capabilities", client_capabilities()},
-                       {"clientInfo", {{"name", "warden-mcp"}, {"version", WARDEN_VERSION}}}}}};
-        Reply reply = co_await post(init, context, init["id"]);
-        json answer = answer_of(reply);
-        if (!answer.contains("result")) {
-          throw UpstreamError("upstream " + name_ + " refused initialize: " + answer.dump());
-        }
-        session_id_ = reply.session_id;
-        version_ = answer["result"].value("protocolVersion", std::string(kUpstreamVersion));
-        json initialized = {{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}};
-        co_await post(initialized, context);
+        // The upstream's requests during a call reach the agent (see relay), so the handshake
+        // declares sampling, elicitation and roots on the agents' behalf.
+        std::string session;
+        HandshakeTransport transport{
+            [this, &context, &session](json params) -> awaitable<json> {
+              json init = {{"jsonrpc", "2.0"}, {"id", next_id_++}, {"method", "initialize"}};
+              init["params"] = std::move(params);
+              Reply reply = co_await post(init, context, init["id"]);
+              session = reply.session_id;
+              json answer = answer_of(reply);
+              co_return answer;
+            },
+            [this, &context, &session](json initialized,
+                                       const std::string& version) -> awaitable<void> {
+              // From here on every request names the session and the version agreed.
+              session_id_ = session;
+              version_ = version;
+              co_await post(initialized, context);
+            }};
+        co_await handshake(name_, ServerRequests::kRelayedToAgent, std::move(transport));
         initialized_ = true;
       } catch (...) {
         initializing_ = false;

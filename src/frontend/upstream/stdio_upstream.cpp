@@ -11,6 +11,8 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 
+#include "frontend/upstream/handshake.hpp"
+
 namespace warden::mcp {
 
 namespace {
@@ -18,7 +20,6 @@ namespace {
 constexpr auto kInitializeTimeout = std::chrono::seconds(30);
 constexpr auto kRequestTimeout = std::chrono::seconds(300);
 constexpr std::size_t kMaxLine = 64 * 1024 * 1024;
-constexpr std::string_view kUpstreamVersion = "2025-06-18";
 
 }  // namespace
 
@@ -90,22 +91,35 @@ awaitable<void> StdioUpstream::start(std::optional<std::string> env_entry) {
   from_child_ = std::make_shared<asio::posix::stream_descriptor>(ex_, from[0]);
   asio::co_spawn(ex_, read_loop(shared_from_this(), generation_), asio::detached);
 
-  json initialize = {{"protocolVersion", kUpstreamVersion},
-                     {"capabilities", json::object()},
-                     {"clientInfo", {{"name", "warden-mcp"}, {"version", WARDEN_VERSION}}}};
-  json answer;
+  // A child is shared by every call of its agent, and what it asks of its own cannot be told
+  // apart by call (see on_message): its requests are refused, so the handshake declares no
+  // sampling, elicitation or roots rather than promise what this transport will not do.
+  HandshakeTransport transport{
+      [this](json params) -> awaitable<json> {
+        json answer;
+        try {
+          answer = co_await exchange("initialize", std::move(params));
+        } catch (const UpstreamError&) {
+          answer = json{{"error", {{"message", "no answer to initialize"}}}};
+        }
+        co_return answer;
+      },
+      [this](json initialized, const std::string&) -> awaitable<void> {
+        send(initialized.dump());
+        co_return;
+      }};
+  std::string failure;
   try {
-    answer = co_await exchange("initialize", initialize);
-  } catch (const UpstreamError&) {
-    answer = json{{"error", {{"message", "no answer to initialize"}}}};
+    co_await handshake(name_, ServerRequests::kRefused, std::move(transport));
+  } catch (const UpstreamError& e) {
+    failure = e.what();
   }
-  if (!answer.contains("result")) {
+  if (!failure.empty()) {
     stop_child();
     state_ = State::kStopped;
     state_changed_.notify_all();
-    throw UpstreamError("upstream " + name_ + " did not initialize: " + answer.dump());
+    throw UpstreamError(failure);
   }
-  send(json{{"jsonrpc", "2.0"}, {"method", "notifications/initialized"}}.dump());
   state_ = State::kReady;
   state_changed_.notify_all();
 }
