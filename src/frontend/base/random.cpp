@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "core/hex.hpp"
+
 namespace warden::mcp {
 
 std::string random_hex(std::size_t bytes) {
@@ -15,14 +17,7 @@ std::string random_hex(std::size_t bytes) {
     if (n <= 0) throw std::runtime_error("getrandom failed");
     got += static_cast<std::size_t>(n);
   }
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes * 2);
-  for (unsigned char b : buf) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 15];
-  }
-  return out;
+  return warden::to_hex(buf);
 }
 
 }  // namespace warden::mcp
