@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/paseto.hpp"
+#include "core/secret_bytes.hpp"
 
 namespace warden {
 
@@ -108,10 +109,10 @@ std::variant<TaskClaims, TokenRefusal> verify_task_token(std::string_view token,
   if (!footer) return TokenRefusal::malformed;
   auto kid = footer_key_id(*footer);
   if (!kid) return TokenRefusal::malformed;
-  std::array<uint8_t, 32> key{};
+  Key32 key;
   if (!lookup(*kid, key.data())) return TokenRefusal::unknown_key;
-  paseto::Result opened = paseto::local_decrypt(key, token, kTaskTokenImplicit);
-  sodium_memzero(key.data(), key.size());
+  paseto::Result opened = paseto::local_decrypt(key.view(), token, kTaskTokenImplicit);
+  key.wipe();
   if (!opened) {
     return opened.error() == TokenError::bad_tag ? TokenRefusal::bad_tag : TokenRefusal::malformed;
   }
