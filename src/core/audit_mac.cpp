@@ -58,11 +58,4 @@ Mac arguments_digest(const uint8_t* audit_key, const std::string& canonical_argu
   return out;
 }
 
-std::string to_hex(const uint8_t* bytes, size_t n) {
-  std::string out(n * 2 + 1, '\0');
-  sodium_bin2hex(out.data(), out.size(), bytes, n);
-  out.pop_back();
-  return out;
-}
-
 }  // namespace warden

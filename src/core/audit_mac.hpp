@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+// Digests are shown as hex (to_hex); users of this header get it too.
+#include "core/hex.hpp"
+
 namespace warden {
 
 // Tamper evidence for audit events. Each database backend that writes events is a "writer"
@@ -30,7 +33,5 @@ Mac event_mac(const uint8_t* audit_key, const EventLink& link, const EventColumn
 // Keyed digest of a call's full arguments, so the audit can prove what was sent even where the
 // stored copy is redacted or truncated.
 Mac arguments_digest(const uint8_t* audit_key, const std::string& canonical_arguments);
-
-std::string to_hex(const uint8_t* bytes, size_t n);
 
 }  // namespace warden

@@ -9,6 +9,7 @@
 #include "core/base64url.hpp"
 #include "core/blake2b.hpp"
 #include "core/byte_view.hpp"
+#include "core/secret_bytes.hpp"
 #include "core/sodium_init.hpp"
 
 namespace warden::paserk {
@@ -21,19 +22,13 @@ const std::array<uint8_t, 1> kAuthDomain{0x81};
 
 // Ek || n2 and Ak for one wrap, derived from the wrapping key and the random nonce.
 struct PieKeys {
-  std::array<uint8_t, 56> enc{};
-  std::array<uint8_t, 32> auth{};
+  SecretBytes<56> enc;  // Ek (32 bytes) || n2 (24-byte XChaCha20 nonce)
+  Key32 auth;
 
   PieKeys(std::span<const uint8_t> wrapping_key, std::span<const uint8_t> nonce) {
-    blake2b(enc, wrapping_key, {kEncDomain, nonce});
-    blake2b(auth, wrapping_key, {kAuthDomain, nonce});
+    blake2b(enc.writable(), wrapping_key, {kEncDomain, nonce});
+    blake2b(auth.writable(), wrapping_key, {kAuthDomain, nonce});
   }
-  ~PieKeys() {
-    sodium_memzero(enc.data(), enc.size());
-    sodium_memzero(auth.data(), auth.size());
-  }
-  PieKeys(const PieKeys&) = delete;
-  PieKeys& operator=(const PieKeys&) = delete;
 };
 
 std::string wrap(std::string_view header, std::span<const uint8_t> key,
@@ -46,7 +41,8 @@ std::string wrap(std::string_view header, std::span<const uint8_t> key,
   const PieKeys keys(wrapping_key, nonce);
   uint8_t* c = payload.data() + 64;
   crypto_stream_xchacha20_xor(c, key.data(), key.size(), keys.enc.data() + 32, keys.enc.data());
-  blake2b(std::span(payload).first(32), keys.auth, {byte_view(header), nonce, {c, key.size()}});
+  blake2b(std::span(payload).first(32), keys.auth.view(),
+          {byte_view(header), nonce, {c, key.size()}});
   return std::string(header) + base64url_encode(payload);
 }
 
@@ -66,7 +62,7 @@ std::optional<std::array<uint8_t, N>> unwrap(std::string_view header, std::strin
 
   const PieKeys keys(wrapping_key, nonce);
   std::array<uint8_t, 32> expected{};
-  blake2b(expected, keys.auth, {byte_view(header), nonce, c});
+  blake2b(expected, keys.auth.view(), {byte_view(header), nonce, c});
   if (crypto_verify_32(expected.data(), tag.data()) != 0) return std::nullopt;
   std::array<uint8_t, N> key{};
   crypto_stream_xchacha20_xor(key.data(), c.data(), c.size(), keys.enc.data() + 32,

@@ -8,6 +8,7 @@
 #include "core/base64url.hpp"
 #include "core/blake2b.hpp"
 #include "core/byte_view.hpp"
+#include "core/secret_bytes.hpp"
 #include "core/sodium_init.hpp"
 
 namespace warden::paserk {
@@ -21,29 +22,23 @@ const std::array<uint8_t, 1> kAuthDomain{0x02};
 
 // Keys shared by seal and unseal, derived from the X25519 shared secret and both public keys.
 struct SealKeys {
-  std::array<uint8_t, 32> ek{};
-  std::array<uint8_t, 32> ak{};
+  Key32 ek;
+  Key32 ak;
   std::array<uint8_t, 24> nonce{};
 
   SealKeys(std::span<const uint8_t> shared, std::span<const uint8_t> epk,
            std::span<const uint8_t> xpk) {
     const auto h = byte_view(kHeader);
-    blake2b(ek, {}, {kEncDomain, h, shared, epk, xpk});
-    blake2b(ak, {}, {kAuthDomain, h, shared, epk, xpk});
+    blake2b(ek.writable(), {}, {kEncDomain, h, shared, epk, xpk});
+    blake2b(ak.writable(), {}, {kAuthDomain, h, shared, epk, xpk});
     blake2b(nonce, {}, {epk, xpk});
   }
-  ~SealKeys() {
-    sodium_memzero(ek.data(), ek.size());
-    sodium_memzero(ak.data(), ak.size());
-  }
-  SealKeys(const SealKeys&) = delete;
-  SealKeys& operator=(const SealKeys&) = delete;
 };
 
 std::array<uint8_t, 32> seal_tag(const SealKeys& keys, std::span<const uint8_t> epk,
                                  std::span<const uint8_t> edk) {
   std::array<uint8_t, 32> tag{};
-  blake2b(tag, keys.ak, {byte_view(kHeader), epk, edk});
+  blake2b(tag, keys.ak.view(), {byte_view(kHeader), epk, edk});
   return tag;
 }
 
@@ -56,16 +51,16 @@ std::optional<std::string> seal_local(std::span<const uint8_t, 32> local_key,
   if (crypto_sign_ed25519_pk_to_curve25519(xpk.data(), recipient_public_key.data()) != 0) {
     return std::nullopt;
   }
-  std::array<uint8_t, 32> esk{};
+  Key32 esk;
   std::array<uint8_t, 32> epk{};
-  std::array<uint8_t, 32> shared{};
+  Key32 shared;
   crypto_box_keypair(epk.data(), esk.data());
   const bool ok = crypto_scalarmult(shared.data(), esk.data(), xpk.data()) == 0;
-  sodium_memzero(esk.data(), esk.size());
+  esk.wipe();
   if (!ok) return std::nullopt;
 
-  const SealKeys keys(shared, epk, xpk);
-  sodium_memzero(shared.data(), shared.size());
+  const SealKeys keys(shared.view(), epk, xpk);
+  shared.wipe();
   std::array<uint8_t, kPayloadSize> payload{};
   uint8_t* edk = payload.data() + 64;
   crypto_stream_xchacha20_xor(edk, local_key.data(), 32, keys.nonce.data(), keys.ek.data());
@@ -88,18 +83,18 @@ std::optional<LocalKey> unseal_local(std::string_view paserk,
   const auto epk = bytes.subspan(32, 32);
   const auto edk = bytes.subspan(64, 32);
 
-  std::array<uint8_t, 32> xsk{};
+  Key32 xsk;
   std::array<uint8_t, 32> xpk{};
-  std::array<uint8_t, 32> shared{};
+  Key32 shared;
   bool ok =
       crypto_sign_ed25519_pk_to_curve25519(xpk.data(), recipient_secret_key.data() + 32) == 0 &&
       crypto_sign_ed25519_sk_to_curve25519(xsk.data(), recipient_secret_key.data()) == 0 &&
       crypto_scalarmult(shared.data(), xsk.data(), epk.data()) == 0;
-  sodium_memzero(xsk.data(), xsk.size());
+  xsk.wipe();
   if (!ok) return std::nullopt;
 
-  const SealKeys keys(shared, epk, xpk);
-  sodium_memzero(shared.data(), shared.size());
+  const SealKeys keys(shared.view(), epk, xpk);
+  shared.wipe();
   const auto expected = seal_tag(keys, epk, edk);
   if (crypto_verify_32(expected.data(), tag.data()) != 0) return std::nullopt;
   LocalKey key{};

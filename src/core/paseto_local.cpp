@@ -8,6 +8,7 @@
 #include "core/paseto.hpp"
 #include "core/paseto_frame.hpp"
 #include "core/paseto_testing.hpp"
+#include "core/secret_bytes.hpp"
 #include "core/sodium_init.hpp"
 
 namespace warden::paseto {
@@ -19,19 +20,13 @@ constexpr size_t kTagSize = 32;
 
 // Per-token keys derived from the long-term key and the nonce, wiped on scope exit.
 struct DerivedKeys {
-  std::array<uint8_t, 56> enc{};  // Ek (32 bytes) || n2 (24-byte XChaCha20 nonce)
-  std::array<uint8_t, 32> auth{};
+  SecretBytes<56> enc;  // Ek (32 bytes) || n2 (24-byte XChaCha20 nonce)
+  Key32 auth;
 
   DerivedKeys(std::span<const uint8_t, 32> key, std::span<const uint8_t> nonce) {
-    blake2b(enc, key, {byte_view("paseto-encryption-key"), nonce});
-    blake2b(auth, key, {byte_view("paseto-auth-key-for-aead"), nonce});
+    blake2b(enc.writable(), key, {byte_view("paseto-encryption-key"), nonce});
+    blake2b(auth.writable(), key, {byte_view("paseto-auth-key-for-aead"), nonce});
   }
-  ~DerivedKeys() {
-    sodium_memzero(enc.data(), enc.size());
-    sodium_memzero(auth.data(), auth.size());
-  }
-  DerivedKeys(const DerivedKeys&) = delete;
-  DerivedKeys& operator=(const DerivedKeys&) = delete;
 
   const uint8_t* ek() const { return enc.data(); }
   const uint8_t* n2() const { return enc.data() + 32; }
@@ -42,7 +37,7 @@ std::array<uint8_t, kTagSize> compute_tag(const DerivedKeys& keys, std::span<con
                                           std::string_view implicit) {
   const auto pre_auth = pae({kHeader, char_view(nonce), ciphertext, footer, implicit});
   std::array<uint8_t, kTagSize> tag{};
-  blake2b(tag, keys.auth, {pre_auth});
+  blake2b(tag, keys.auth.view(), {pre_auth});
   return tag;
 }
 

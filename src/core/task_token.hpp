@@ -8,6 +8,9 @@
 #include <string_view>
 #include <variant>
 
+// Token times are RFC 3339 (format_rfc3339, parse_rfc3339); users of this header get them too.
+#include "core/rfc3339.hpp"
+
 namespace warden {
 
 // The claims of a task token: who holds it, in which chain, below which parent, and when it
@@ -46,9 +49,5 @@ using TokenKeyLookup = std::function<bool(std::string_view key_id, uint8_t out[3
 // Verifies structure, key, authentication tag and validity window at `now`.
 std::variant<TaskClaims, TokenRefusal> verify_task_token(std::string_view token,
                                                          const TokenKeyLookup& lookup, int64_t now);
-
-// RFC 3339 in UTC with whole seconds ("2026-11-30T02:10:00Z"), and its strict inverse.
-std::string format_rfc3339(int64_t unix_seconds);
-std::optional<int64_t> parse_rfc3339(std::string_view text);
 
 }  // namespace warden

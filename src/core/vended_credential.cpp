@@ -7,6 +7,7 @@
 
 #include "core/base64url.hpp"
 #include "core/paseto.hpp"
+#include "core/rfc3339.hpp"
 #include "core/sodium_init.hpp"
 #include "core/task_token.hpp"
 

@@ -11,14 +11,14 @@
 
 #include <boost/asio/signal_set.hpp>
 
-#include "frontend/audit_witness.hpp"
-#include "frontend/db_listener.hpp"
-#include "frontend/gateway.hpp"
-#include "frontend/http_server.hpp"
-#include "frontend/loopback.hpp"
+#include "frontend/db/audit_witness.hpp"
+#include "frontend/db/db_listener.hpp"
+#include "frontend/mcp/gateway.hpp"
+#include "frontend/net/http_server.hpp"
+#include "frontend/net/loopback.hpp"
 #include "frontend/options.hpp"
 #include "frontend/secret_command.hpp"
-#include "frontend/stdio_server.hpp"
+#include "frontend/net/stdio_server.hpp"
 
 using namespace warden::mcp;
 

@@ -7,7 +7,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "frontend/loopback.hpp"
+#include "frontend/net/loopback.hpp"
 
 namespace warden::mcp {
 

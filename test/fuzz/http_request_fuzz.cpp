@@ -19,8 +19,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
-#include "frontend/http_rules.hpp"
-#include "frontend/json_rpc.hpp"
+#include "frontend/net/http_rules.hpp"
+#include "frontend/mcp/json_rpc.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// The front-end's pure header and URL rules (src/frontend/http_rules.*, url.*): Accept and
+// The front-end's pure header and URL rules (src/frontend/net/http_rules.*, net/url.*): Accept and
 // Content-Type matching, Origin/Host checks against DNS rebinding, Bearer extraction, the
 // SEP-2243 routing-header comparison, safe_host and parse_url.
 // Input: up to six fields separated by NUL bytes, each fed to the functions as header values.
@@ -15,8 +15,8 @@
 #include <string_view>
 #include <vector>
 
-#include "frontend/http_rules.hpp"
-#include "frontend/url.hpp"
+#include "frontend/net/http_rules.hpp"
+#include "frontend/net/url.hpp"
 
 namespace {
 

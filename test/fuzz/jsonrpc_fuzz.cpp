@@ -1,6 +1,6 @@
-// JSON-RPC message handling of the front-end (src/frontend/json_rpc.*, plus the routing-header
-// rule of http_rules.*), walked the way the Streamable HTTP endpoint and the stdio upstream walk
-// an incoming body: parse without exceptions, refuse batches, classify, pick params.name or
+// JSON-RPC message handling of the front-end (src/frontend/mcp/json_rpc.*, plus the routing-header
+// rule of net/http_rules.*), walked the way the Streamable HTTP endpoint and the stdio upstream
+// walk an incoming body: parse without exceptions, refuse batches, classify, pick params.name or
 // params.uri, compare with Mcp-Method/Mcp-Name, split server__tool, build the answer.
 // Input: a JSON-RPC body; optionally "\0Mcp-Method\0Mcp-Name" after it.
 // Besides crashes, it checks classify's contract (a request has a string method and a string or
@@ -12,8 +12,8 @@
 #include <string>
 #include <string_view>
 
-#include "frontend/http_rules.hpp"
-#include "frontend/json_rpc.hpp"
+#include "frontend/net/http_rules.hpp"
+#include "frontend/mcp/json_rpc.hpp"
 
 namespace {
 

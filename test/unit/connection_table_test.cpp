@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "frontend/connection_table.hpp"
+#include "frontend/net/connection_table.hpp"
 
 // Issue 11, finding 7: "Unauthenticated slowloris". Connections are capped in total and per
 // client address, and idle ones (waiting for headers) make room, oldest first.

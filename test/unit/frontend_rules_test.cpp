@@ -3,9 +3,9 @@
 #include <string>
 #include <vector>
 
-#include "frontend/http_rules.hpp"
-#include "frontend/json_rpc.hpp"
-#include "frontend/url.hpp"
+#include "frontend/net/http_rules.hpp"
+#include "frontend/mcp/json_rpc.hpp"
+#include "frontend/net/url.hpp"
 
 // The front-end's socket-free rules: what a request must carry before anything is decided.
 

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "frontend/loopback.hpp"
+#include "frontend/net/loopback.hpp"
 
 // Issue 11, finding 17: "is_loopback is a string prefix test". Loopback is decided on the
 // parsed address; names other than the literal "localhost" never count.

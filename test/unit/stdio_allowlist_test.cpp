@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "frontend/command_words.hpp"
-#include "frontend/stdio_allowlist.hpp"
+#include "frontend/upstream/command_words.hpp"
+#include "frontend/upstream/stdio_allowlist.hpp"
 
 // Issue 11, finding 6: "warden_admin gets a shell on the gateway host". A server's command is
 // split into words by warden-mcp (no shell, no expansion) and runs only when the gateway

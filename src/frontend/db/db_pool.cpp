@@ -1,0 +1,112 @@
+#include "frontend/db/db_pool.hpp"
+
+#include <algorithm>
+
+namespace warden::mcp {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+namespace {
+
+constexpr milliseconds kFirstBackoff{250};
+constexpr milliseconds kMaxBackoff{5000};
+constexpr auto kAcquireTimeout = std::chrono::seconds(5);
+
+}  // namespace
+
+class DbPool::Lease {
+ public:
+  Lease(DbPool& pool, std::size_t index) : pool_(pool), index_(index) {}
+  ~Lease() { pool_.release(index_); }
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  PgConnection& conn() { return *pool_.slots_[index_].conn; }
+
+ private:
+  DbPool& pool_;
+  std::size_t index_;
+};
+
+DbPool::DbPool(const Executor& ex, const std::string& conninfo, std::size_t size)
+    : ex_(ex), freed_(ex) {
+  slots_.resize(std::max<std::size_t>(size, 1));
+  for (auto& slot : slots_) slot.conn = std::make_unique<PgConnection>(ex, conninfo);
+}
+
+awaitable<std::size_t> DbPool::acquire() {
+  auto deadline = steady_clock::now() + kAcquireTimeout;
+  for (;;) {
+    // Prefer a connected idle slot, so one dead connection does not fail a request needlessly.
+    std::size_t best = slots_.size();
+    for (std::size_t i = 0; i < slots_.size(); ++i) {
+      if (slots_[i].busy) continue;
+      if (slots_[i].conn->connected()) {
+        best = i;
+        break;
+      }
+      if (best == slots_.size()) best = i;
+    }
+    if (best < slots_.size()) {
+      slots_[best].busy = true;
+      co_return best;
+    }
+    auto now = steady_clock::now();
+    if (now >= deadline) throw DbUnavailable("all database connections are busy");
+    co_await freed_.wait(deadline - now);
+  }
+}
+
+void DbPool::release(std::size_t index) {
+  slots_[index].busy = false;
+  freed_.notify_all();
+}
+
+void DbPool::forget_idle_connections() {
+  for (auto& slot : slots_) {
+    if (!slot.busy) slot.conn->close();
+  }
+}
+
+awaitable<void> DbPool::ensure_connected(PgConnection& conn) {
+  if (conn.connected()) co_return;
+  if (steady_clock::now() < retry_at_) {
+    throw DbUnavailable("the database is unreachable (reconnecting)");
+  }
+  try {
+    co_await conn.connect();
+    // A decision that hangs is worse than one that fails: fail closed after a bound.
+    std::vector<Param> none;
+    co_await conn.query("SET statement_timeout = '15s'", none);
+    backoff_ = milliseconds{0};
+  } catch (const DbUnavailable&) {
+    backoff_ = std::min(kMaxBackoff, std::max(kFirstBackoff, backoff_ * 2));
+    retry_at_ = steady_clock::now() + backoff_;
+    throw;
+  }
+}
+
+awaitable<std::vector<Row>> DbPool::query(const std::string& sql,
+                                          const std::vector<Param>& params) {
+  Lease lease(*this, co_await acquire());
+  co_await ensure_connected(lease.conn());
+  try {
+    co_return co_await lease.conn().query(sql, params);
+  } catch (const DbUnavailable&) {
+    // The server went away: the idle connections are dead too; reopen them on next use.
+    forget_idle_connections();
+    throw;
+  }
+}
+
+awaitable<bool> DbPool::ping() {
+  try {
+    std::vector<Param> none;
+    co_await query("SELECT 1", none);
+    co_return true;
+  } catch (const std::exception&) {
+    co_return false;
+  }
+}
+
+}  // namespace warden::mcp

@@ -1,0 +1,126 @@
+#include "frontend/db/decisions.hpp"
+
+namespace warden::mcp {
+
+namespace {
+
+std::string text(const std::optional<std::string>& v) {
+  return v.value_or("");
+}
+
+// warden.credential's jsonb ({"kind", "header"|"env", "value", ...}) read once, here; a value
+// that names no credential (SQL null, or no "value") is none.
+std::optional<Credential> read_credential(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  json c = json::parse(*text);
+  auto field = [&c](const char* key) {
+    auto it = c.find(key);
+    return it != c.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (!c.is_object() || !c.contains("value") || !c["value"].is_string()) return std::nullopt;
+  return Credential{field("kind"), field("header"), field("env"), field("value")};
+}
+
+const Row& single_row(const std::vector<Row>& rows, const char* function) {
+  if (rows.size() != 1) throw DbError("XX000", std::string(function) + " returned no row");
+  return rows.front();
+}
+
+}  // namespace
+
+awaitable<std::vector<UpstreamRow>> Decisions::upstreams() {
+  std::vector<Param> params;
+  auto rows = co_await pool_.query(
+      "SELECT name, transport, endpoint, credential_kind, credential_env FROM warden.upstreams()",
+      params);
+  std::vector<UpstreamRow> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) {
+    out.push_back({text(r[0]), text(r[1]), text(r[2]), text(r[3]), text(r[4])});
+  }
+  co_return out;
+}
+
+awaitable<SessionGrant> Decisions::open_session(const std::string& token, const json& context) {
+  std::vector<Param> params{token, context.dump()};
+  auto rows = co_await pool_.query(
+      "SELECT allowed, reason, event_id, chain_id, token_id, agent, human "
+      "FROM warden.open_session($1, $2::jsonb)",
+      params);
+  const Row& r = single_row(rows, "warden.open_session");
+  co_return SessionGrant{text(r[0]) == "t", text(r[1]), text(r[2]), text(r[3]),
+                         text(r[4]),        text(r[5]), text(r[6])};
+}
+
+awaitable<json> Decisions::visible_tools(const std::string& token, const std::string& server,
+                                         const json& tools) {
+  std::vector<Param> params{token, server, tools.dump()};
+  auto rows = co_await pool_.query("SELECT warden.visible_tools($1, $2, $3::jsonb)", params);
+  const Row& r = single_row(rows, "warden.visible_tools");
+  co_return r[0] ? json::parse(*r[0]) : json::array();
+}
+
+awaitable<Decision> Decisions::authorize(const std::string& token, const std::string& server,
+                                         const std::string& tool, const json& arguments,
+                                         const json& context) {
+  std::vector<Param> params{token, server, tool, arguments.dump(), context.dump()};
+  auto rows = co_await pool_.query(
+      "SELECT allowed, reason, event_id, chain_id, trace_id, agent, human "
+      "FROM warden.authorize($1, $2, $3, $4::jsonb, $5::jsonb)",
+      params);
+  const Row& r = single_row(rows, "warden.authorize");
+  co_return Decision{text(r[0]) == "t", text(r[1]), text(r[2]), text(r[3]),
+                     text(r[4]),        text(r[5]), text(r[6])};
+}
+
+awaitable<std::optional<Credential>> Decisions::credential(const std::string& event_id) {
+  std::vector<Param> params{event_id};
+  auto rows = co_await pool_.query("SELECT warden.credential($1::uuid)", params);
+  const Row& r = single_row(rows, "warden.credential");
+  std::optional<Credential> credential = read_credential(r[0]);
+  co_return credential;
+}
+
+awaitable<void> Decisions::complete(const std::string& event_id, const std::string& status,
+                                    const json& detail) {
+  std::vector<Param> params{event_id, status, detail.dump()};
+  co_await pool_.query("SELECT warden.complete($1::uuid, $2, $3::jsonb)", params);
+}
+
+awaitable<std::optional<std::pair<std::string, std::string>>> Decisions::seal_token(
+    const std::string& seal_id) {
+  std::vector<Param> params{seal_id.empty() ? Param() : Param(seal_id)};
+  auto rows = co_await pool_.query("SELECT id, token FROM warden.seal_token($1::uuid)", params);
+  if (rows.empty() || !rows.front()[0] || !rows.front()[1]) co_return std::nullopt;
+  co_return std::make_pair(*rows.front()[0], *rows.front()[1]);
+}
+
+awaitable<std::vector<std::string>> Decisions::callable(const std::string& token,
+                                                        const std::string& server,
+                                                        const std::vector<std::string>& names) {
+  std::vector<Param> params{token, server, json(names).dump()};
+  auto rows = co_await pool_.query(
+      "SELECT n FROM unnest(warden.callable($1, $2, ARRAY(SELECT "
+      "jsonb_array_elements_text($3::jsonb)))) n",
+      params);
+  std::vector<std::string> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) out.push_back(text(r[0]));
+  co_return out;
+}
+
+awaitable<std::vector<std::pair<std::string, std::string>>> Decisions::dead_tokens(
+    const std::vector<std::string>& token_ids) {
+  std::string array = "{";
+  for (std::size_t i = 0; i < token_ids.size(); ++i) array += (i ? "," : "") + token_ids[i];
+  array += "}";
+  std::vector<Param> params{array};
+  auto rows =
+      co_await pool_.query("SELECT token_id, reason FROM warden.dead_tokens($1::uuid[])", params);
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) out.emplace_back(text(r[0]), text(r[1]));
+  co_return out;
+}
+
+}  // namespace warden::mcp

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "frontend/db/db_pool.hpp"
+#include "frontend/mcp/json_rpc.hpp"
+#include "frontend/upstream/credential.hpp"
+
+namespace warden::mcp {
+
+struct UpstreamRow {
+  std::string name, transport, endpoint, credential_kind, credential_env;
+};
+
+struct SessionGrant {
+  bool allowed = false;
+  std::string reason, event_id, chain_id, token_id, agent, human;
+};
+
+struct Decision {
+  bool allowed = false;
+  std::string reason, event_id, chain_id, trace_id, agent, human;
+};
+
+// The warden SQL functions the proxy role may call, typed. Tokens and arguments travel as
+// query parameters, never in SQL text.
+class Decisions {
+ public:
+  explicit Decisions(DbPool& pool) : pool_(pool) {}
+
+  awaitable<std::vector<UpstreamRow>> upstreams();
+  awaitable<SessionGrant> open_session(const std::string& token, const json& context);
+  awaitable<json> visible_tools(const std::string& token, const std::string& server,
+                                const json& tools);
+  awaitable<Decision> authorize(const std::string& token, const std::string& server,
+                                const std::string& tool, const json& arguments,
+                                const json& context);
+  // The upstream credential for a committed, allowed decision: nullopt when the server takes
+  // none. Throws DbError when warden refuses it (revoked since, too old, already vended, no
+  // secret stored).
+  awaitable<std::optional<Credential>> credential(const std::string& event_id);
+  awaitable<void> complete(const std::string& event_id, const std::string& status,
+                           const json& detail);
+  // Of these names (prompts, resource URIs or templates of `server`), those the token may use.
+  awaitable<std::vector<std::string>> callable(const std::string& token, const std::string& server,
+                                               const std::vector<std::string>& names);
+  // Of these token ids, those that are revoked (or whose chain or agent is), with the reason.
+  awaitable<std::vector<std::pair<std::string, std::string>>> dead_tokens(
+      const std::vector<std::string>& token_ids);
+  // A stored audit seal (empty seal_id: the newest) as {id, token}; nullopt when none.
+  awaitable<std::optional<std::pair<std::string, std::string>>> seal_token(
+      const std::string& seal_id);
+  awaitable<bool> ping() { return pool_.ping(); }
+
+ private:
+  DbPool& pool_;
+};
+
+}  // namespace warden::mcp

@@ -1,0 +1,153 @@
+#include "frontend/db/pg_connection.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace warden::mcp {
+
+PgConnection::PgConnection(Executor ex, std::string conninfo)
+    : ex_(std::move(ex)), conninfo_(std::move(conninfo)) {}
+
+PgConnection::~PgConnection() {
+  close();
+}
+
+bool PgConnection::connected() const {
+  return conn_ && PQstatus(conn_) == CONNECTION_OK;
+}
+
+void PgConnection::close() {
+  if (socket_) {
+    boost::system::error_code ec;
+    socket_->close(ec);
+    socket_.reset();
+  }
+  watched_fd_ = -1;
+  if (conn_) {
+    PQfinish(conn_);
+    conn_ = nullptr;
+  }
+}
+
+void PgConnection::fail(const std::string& what) {
+  std::string message = what;
+  if (conn_) {
+    std::string detail = PQerrorMessage(conn_);
+    while (!detail.empty() && (detail.back() == '\n' || detail.back() == ' ')) detail.pop_back();
+    if (!detail.empty()) message += ": " + detail;
+  }
+  close();
+  throw DbUnavailable(message);
+}
+
+void PgConnection::watch_socket() {
+  int fd = PQsocket(conn_);
+  if (fd < 0) fail("database connection has no socket");
+  if (fd == watched_fd_ && socket_) return;
+  if (socket_) {
+    boost::system::error_code ec;
+    socket_->close(ec);
+  }
+  int copy = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) fail("cannot watch the database socket");
+  socket_.emplace(ex_, copy);
+  watched_fd_ = fd;
+}
+
+awaitable<void> PgConnection::wait(bool for_write) {
+  watch_socket();
+  boost::system::error_code ec;
+  co_await socket_->async_wait(for_write ? asio::posix::descriptor_base::wait_write
+                                         : asio::posix::descriptor_base::wait_read,
+                               asio::redirect_error(use_awaitable, ec));
+  if (ec) fail("waiting for the database failed: " + ec.message());
+}
+
+awaitable<void> PgConnection::connect() {
+  close();
+  conn_ = PQconnectStart(conninfo_.c_str());
+  if (!conn_ || PQstatus(conn_) == CONNECTION_BAD) fail("cannot connect to the database");
+  for (;;) {
+    PostgresPollingStatusType state = PQconnectPoll(conn_);
+    if (state == PGRES_POLLING_OK) break;
+    if (state == PGRES_POLLING_FAILED) fail("cannot connect to the database");
+    co_await wait(state == PGRES_POLLING_WRITING);
+  }
+  if (PQsetnonblocking(conn_, 1) != 0) fail("cannot make the database connection non-blocking");
+  watch_socket();
+}
+
+awaitable<std::vector<Row>> PgConnection::query(const std::string& sql,
+                                                const std::vector<Param>& params) {
+  if (!connected()) fail("not connected to the database");
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
+  if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                         values.data(), nullptr, nullptr, 0)) {
+    fail("sending a query failed");
+  }
+  for (;;) {
+    int flushed = PQflush(conn_);
+    if (flushed == 0) break;
+    if (flushed < 0) fail("sending a query failed");
+    co_await wait(true);
+    if (!PQconsumeInput(conn_)) fail("reading from the database failed");
+  }
+  std::vector<Row> rows;
+  std::optional<DbError> error;
+  for (;;) {
+    if (!PQconsumeInput(conn_)) fail("reading from the database failed");
+    if (PQisBusy(conn_)) {
+      co_await wait(false);
+      continue;
+    }
+    PGresult* result = PQgetResult(conn_);
+    if (!result) break;
+    ExecStatusType status = PQresultStatus(result);
+    if (status == PGRES_TUPLES_OK) {
+      int n = PQntuples(result), m = PQnfields(result);
+      for (int i = 0; i < n; ++i) {
+        Row row;
+        for (int j = 0; j < m; ++j) {
+          if (PQgetisnull(result, i, j)) {
+            row.emplace_back(std::nullopt);
+          } else {
+            row.emplace_back(std::string(PQgetvalue(result, i, j), PQgetlength(result, i, j)));
+          }
+        }
+        rows.push_back(std::move(row));
+      }
+    } else if (status != PGRES_COMMAND_OK && !error) {
+      const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+      const char* message = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+      error.emplace(state ? state : "XX000", message ? message : PQresultErrorMessage(result));
+    }
+    PQclear(result);
+  }
+  if (PQstatus(conn_) != CONNECTION_OK) fail("the database connection was lost");
+  if (error) {
+    // Connection-class errors (08xxx) and shutdowns (57Pxx) mean nothing was decided.
+    if (error->sqlstate().rfind("08", 0) == 0 || error->sqlstate().rfind("57P", 0) == 0) {
+      fail(error->what());
+    }
+    throw *error;
+  }
+  co_return rows;
+}
+
+awaitable<std::vector<std::string>> PgConnection::notifications() {
+  std::vector<std::string> payloads;
+  for (;;) {
+    if (!connected()) fail("not connected to the database");
+    if (!PQconsumeInput(conn_)) fail("reading from the database failed");
+    while (PGnotify* n = PQnotifies(conn_)) {
+      payloads.emplace_back(n->extra ? n->extra : "");
+      PQfreemem(n);
+    }
+    if (!payloads.empty()) co_return payloads;
+    co_await wait(false);
+  }
+}
+
+}  // namespace warden::mcp

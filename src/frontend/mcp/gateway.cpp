@@ -1,0 +1,497 @@
+#include "frontend/mcp/gateway.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+
+#include "core/control_characters.hpp"
+#include "frontend/net/http_rules.hpp"
+#include "frontend/base/random.hpp"
+
+namespace warden::mcp {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr int kMaxPages = 20;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// W3C trace context: the chain's trace id, a fresh span id, sampled.
+std::string traceparent_for(const std::string& trace_id) {
+  if (trace_id.size() != 32) return {};
+  return "00-" + trace_id + "-" + random_hex(8) + "-01";
+}
+
+json decision_context(const json& id, const Caller& caller) {
+  return {{"session", caller.session_id},
+          {"request_id", id},
+          {"protocol_version", caller.protocol_version},
+          {"transport", caller.transport}};
+}
+
+// PostgreSQL's jsonb cannot hold U+0000: such arguments cannot be passed to the decision as
+// they are, yet the call must still be decided (denied) and audited.
+bool holds_nul(const json& value) {
+  if (value.is_string()) return value.get_ref<const std::string&>().find('\0') != std::string::npos;
+  if (value.is_array()) {
+    for (const auto& item : value) {
+      if (holds_nul(item)) return true;
+    }
+  }
+  if (value.is_object()) {
+    for (const auto& [key, item] : value.items()) {
+      if (key.find('\0') != std::string::npos || holds_nul(item)) return true;
+    }
+  }
+  return false;
+}
+
+// An upstream's answer standing for a call that got no response of its own.
+json upstream_failed(const std::string& message) {
+  return {{"error", {{"code", rpc_code::kUpstreamFailed}, {"message", message}}}};
+}
+
+json unavailable(const json& id, const std::string& why) {
+  return rpc_error(id, rpc_code::kDecisionUnavailable,
+                   "warden decision service unavailable; nothing was forwarded (" + why + ")");
+}
+
+}  // namespace
+
+json Gateway::initialize_result(const json& params) const {
+  std::string requested = params.is_object() ? params.value("protocolVersion", "") : "";
+  return {{"protocolVersion", negotiate_version(requested)},
+          {"capabilities",
+           {{"tools", {{"listChanged", false}}},
+            {"resources", {{"subscribe", true}}},
+            {"prompts", json::object()},
+            {"completions", json::object()},
+            {"logging", json::object()}}},
+          {"serverInfo", {{"name", "warden-mcp"}, {"version", WARDEN_VERSION}}},
+          {"instructions",
+           "Tools of several upstream servers, named server__tool. Every call is authorized "
+           "and audited by warden."}};
+}
+
+awaitable<void> Gateway::reload_upstreams() {
+  try {
+    upstreams_.reload(co_await decisions_.upstreams());
+    upstreams_loaded_ = true;
+  } catch (const std::exception& e) {
+    std::cerr << "warden-mcp: cannot read upstreams: " << e.what() << "\n";
+  }
+}
+
+awaitable<json> Gateway::handle_request(const json& request, const Caller& caller) {
+  const json& id = request["id"];
+  const std::string method = request["method"];
+  json params = request.value("params", json::object());
+  if (!params.is_object()) params = json::object();
+
+  if (method == "initialize") co_return rpc_result(id, initialize_result(params));
+  if (!upstreams_loaded_) co_await reload_upstreams();
+  if (method == "ping") co_return rpc_result(id, json::object());
+  // tools/call, prompts/get and resources/read are decided by warden.authorize; everything
+  // else is relayed or listed for the session, so its token must still be live.
+  if (method != "tools/call" && method != "prompts/get" && method != "resources/read") {
+    if (auto refused = co_await refuse_dead_session(id, caller)) co_return std::move(*refused);
+  }
+  if (method == "logging/setLevel") co_return co_await set_level(id, params, caller);
+  if (method == "completion/complete") co_return co_await complete(id, std::move(params), caller);
+  if (method == "tools/list") co_return co_await list_tools(id, caller);
+  if (method == "prompts/list") {
+    co_return co_await list_merged(id, "prompts/list", "prompts", caller);
+  }
+  if (method == "resources/list") {
+    co_return co_await list_merged(id, "resources/list", "resources", caller);
+  }
+  if (method == "resources/templates/list") {
+    co_return co_await list_merged(id, "resources/templates/list", "resourceTemplates", caller);
+  }
+  if (method == "resources/subscribe" || method == "resources/unsubscribe") {
+    if (!params.contains("uri") || !params["uri"].is_string()) {
+      co_return rpc_error(id, rpc_code::kInvalidParams, "params.uri must be a string");
+    }
+    auto server = co_await route_uri(params["uri"], caller);
+    if (!server) co_return rpc_error(id, rpc_code::kInvalidParams, "resource not found");
+    co_return co_await relay_plain(id, *server, method, std::move(params), caller);
+  }
+  if (method == "tools/call" || method == "prompts/get") {
+    if (!params.contains("name") || !params["name"].is_string()) {
+      co_return rpc_error(id, rpc_code::kInvalidParams, "params.name must be a string");
+    }
+    // A NUL would end the name early in C strings (decided as "echo", sent as "echo\0x").
+    if (has_control_characters(params["name"].get_ref<const std::string&>())) {
+      co_return rpc_error(id, rpc_code::kInvalidParams,
+                          "params.name must not contain control characters");
+    }
+    std::string server, name;
+    if (!resolve_name(params["name"], server, name)) {
+      co_return rpc_error(
+          id, rpc_code::kInvalidParams,
+          "unknown name " + params["name"].get<std::string>() + " (names are server__name)");
+    }
+    json arguments = params.value("arguments", json::object());
+    params["name"] = name;
+    co_return co_await governed_call(id, server, name, method, std::move(params), arguments,
+                                     caller);
+  }
+  if (method == "resources/read") {
+    if (!params.contains("uri") || !params["uri"].is_string()) {
+      co_return rpc_error(id, rpc_code::kInvalidParams, "params.uri must be a string");
+    }
+    std::string uri = params["uri"];
+    auto server = co_await route_uri(uri, caller);
+    if (!server) {
+      co_return rpc_error(id, rpc_code::kInvalidParams, "resource not found: " + uri,
+                          {{"uri", uri}});
+    }
+    json arguments = {{"uri", uri}};
+    co_return co_await governed_call(id, *server, uri, method, std::move(params), arguments,
+                                     caller);
+  }
+  co_return rpc_error(id, rpc_code::kMethodNotFound, "method not found: " + method);
+}
+
+awaitable<json> Gateway::collect(const std::string& server, const std::string& method,
+                                 const std::string& key, const std::string& agent) {
+  json items = json::array();
+  auto upstream = upstreams_.find(server, agent);
+  if (!upstream || upstream->refusal(std::nullopt)) co_return items;
+  json params = json::object();
+  for (int page = 0; page < kMaxPages; ++page) {
+    ForwardContext none;
+    json answer = co_await upstream->request(method, params, none);
+    if (!answer.contains("result")) break;
+    for (const auto& item : answer["result"].value(key, json::array())) items.push_back(item);
+    auto cursor = answer["result"].find("nextCursor");
+    if (cursor == answer["result"].end() || !cursor->is_string()) break;
+    params["cursor"] = *cursor;
+  }
+  co_return items;
+}
+
+awaitable<json> Gateway::list_tools(const json& id, const Caller& caller) {
+  json tools = json::array();
+  for (const auto& server : upstreams_.names()) {
+    json offered;
+    try {
+      offered = co_await collect(server, "tools/list", "tools", caller.agent);
+    } catch (const UpstreamError& e) {
+      std::cerr << "warden-mcp: tools/list of " << server << " failed: " << e.what() << "\n";
+      continue;
+    }
+    json visible;
+    try {
+      visible = co_await decisions_.visible_tools(caller.token, server, offered);
+    } catch (const DbUnavailable& e) {
+      co_return unavailable(id, e.what());
+    } catch (const DbError& e) {
+      co_return rpc_error(id, rpc_code::kInternalError, std::string("tools/list: ") + e.what());
+    }
+    for (auto& tool : visible) {
+      tool["name"] = shown_name(server, tool["name"].get<std::string>());
+      tools.push_back(std::move(tool));
+    }
+  }
+  co_return rpc_result(id, {{"tools", std::move(tools)}});
+}
+
+awaitable<json> Gateway::list_merged(const json& id, const std::string& method,
+                                     const std::string& key, const Caller& caller) {
+  // What names an item for its decision: prompts/get decides on the prompt's name,
+  // resources/read on the URI (a template's URI pattern stands for the URIs it makes).
+  const char* name_field = key == "resources"           ? "uri"
+                           : key == "resourceTemplates" ? "uriTemplate"
+                                                        : "name";
+  json all = json::array();
+  for (const auto& server : upstreams_.names()) {
+    json offered;
+    try {
+      offered = co_await collect(server, method, key, caller.agent);
+    } catch (const UpstreamError& e) {
+      std::cerr << "warden-mcp: " << method << " of " << server << " failed: " << e.what() << "\n";
+      continue;
+    }
+    std::vector<std::string> names;
+    for (const auto& item : offered) {
+      if (item.contains(name_field) && item[name_field].is_string()) {
+        names.push_back(item[name_field].get<std::string>());
+      }
+    }
+    std::vector<std::string> usable;
+    try {
+      usable = co_await decisions_.callable(caller.token, server, names);
+    } catch (const DbUnavailable& e) {
+      co_return unavailable(id, e.what());
+    } catch (const DbError& e) {
+      co_return rpc_error(id, rpc_code::kInternalError, method + ": " + e.what());
+    }
+    for (auto item : offered) {
+      if (!item.contains(name_field) || !item[name_field].is_string() ||
+          std::find(usable.begin(), usable.end(), item[name_field].get<std::string>()) ==
+              usable.end()) {
+        continue;
+      }
+      if (key == "resources") {
+        resource_servers_[item["uri"]] = server;
+      } else if (item.contains("name") && item["name"].is_string()) {
+        item["name"] = shown_name(server, item["name"].get<std::string>());
+      }
+      all.push_back(std::move(item));
+    }
+  }
+  co_return rpc_result(id, {{key, std::move(all)}});
+}
+
+awaitable<std::optional<json>> Gateway::refuse_dead_session(const json& id, const Caller& caller) {
+  std::optional<json> refusal;
+  if (caller.token_id.empty()) co_return refusal;
+  auto now = Clock::now();
+  auto known = live_until_.find(caller.token_id);
+  if (known != live_until_.end() && known->second > now) co_return refusal;
+  std::vector<std::pair<std::string, std::string>> dead;
+  std::string unreachable;
+  std::vector<std::string> ids(1, caller.token_id);
+  try {
+    dead = co_await decisions_.dead_tokens(ids);
+  } catch (const std::exception& e) {
+    unreachable = e.what();
+  }
+  if (!unreachable.empty()) {
+    refusal = unavailable(id, unreachable);
+    co_return refusal;
+  }
+  if (!dead.empty()) {
+    live_until_.erase(caller.token_id);
+    const std::string reason = dead.front().second;
+    json data = json::object();
+    data["reason"] = reason;
+    refusal = rpc_error(
+        id, rpc_code::kDenied,
+        "warden denied the request: the session's token is no longer valid (" + reason + ")", data);
+    co_return refusal;
+  }
+  if (live_until_.size() > 10000) live_until_.clear();
+  live_until_[caller.token_id] = now + std::chrono::seconds(1);
+  co_return refusal;
+}
+
+awaitable<void> Gateway::forward(std::shared_ptr<Upstream> upstream, std::string method,
+                                 json params, ForwardContext context,
+                                 std::shared_ptr<Pending<CallEnd>> end) {
+  std::string failure;
+  try {
+    json answer = co_await upstream->request(method, std::move(params), context);
+    end->set(Answered{std::move(answer)});
+  } catch (const UpstreamError& e) {
+    failure = e.what();
+  }
+  if (!failure.empty()) end->set(UpstreamFailed{std::move(failure)});
+}
+
+awaitable<void> Gateway::recheck_in_flight() {
+  live_until_.clear();  // sessions ask again on their next request
+  std::vector<std::string> ids;
+  for (const auto& [call, flight] : in_flight_) {
+    if (!flight.token_id.empty()) ids.push_back(flight.token_id);
+  }
+  if (ids.empty()) co_return;
+  std::vector<std::pair<std::string, std::string>> dead;
+  try {
+    dead = co_await decisions_.dead_tokens(ids);
+  } catch (const std::exception& e) {
+    std::cerr << "warden-mcp: cannot re-check calls in flight: " << e.what() << "\n";
+    co_return;
+  }
+  for (const auto& [token_id, reason] : dead) {
+    for (auto& [call, flight] : in_flight_) {
+      if (flight.token_id != token_id) continue;
+      if (flight.cancel && flight.cancel->cancel) {
+        flight.cancel->cancel("warden: " + reason);
+      } else if (flight.cancel) {
+        flight.cancel->ended_before_sent = reason;
+      }
+      flight.end->set(Revoked{reason});
+    }
+  }
+}
+
+awaitable<json> Gateway::governed_call(const json& id, const std::string& server,
+                                       const std::string& target, const std::string& method,
+                                       json params, const json& arguments, const Caller& caller) {
+  std::string shown = method == "resources/read" ? target : shown_name(server, target);
+  auto started = Clock::now();
+  Decision decision;
+  try {
+    // Locals, not temporaries, across the co_await (GCC 12 mishandles a conditional's
+    // temporary that lives through a suspension).
+    json context = decision_context(id, caller);
+    json decided_arguments = arguments;
+    if (holds_nul(arguments)) {
+      context["arguments_error"] = "an argument holds U+0000";
+      decided_arguments = json::object();
+    }
+    decision =
+        co_await decisions_.authorize(caller.token, server, target, decided_arguments, context);
+  } catch (const DbUnavailable& e) {
+    metrics_.count_decision("unavailable");
+    co_return unavailable(id, e.what());
+  } catch (const DbError& e) {
+    metrics_.count_decision("unavailable");
+    int code =
+        e.sqlstate().rfind("22", 0) == 0 ? rpc_code::kInvalidParams : rpc_code::kInternalError;
+    co_return rpc_error(id, code, "warden could not decide on " + shown + ": " + e.what(),
+                        {{"sqlstate", e.sqlstate()}});
+  }
+  metrics_.decision_latency().observe(seconds_since(started));
+  if (!decision.allowed) {
+    metrics_.count_decision("denied");
+    co_return rpc_error(id, rpc_code::kDenied, "warden denied " + shown + ": " + decision.reason,
+                        {{"reason", decision.reason},
+                         {"event_id", decision.event_id},
+                         {"trace_id", decision.trace_id}});
+  }
+  metrics_.count_decision(decision.reason.rfind("observe:", 0) == 0 ? "observe" : "allowed");
+
+  // This host's own refusals come before any credential is vended: a stand-in says whether
+  // the call would carry one.
+  const std::string credential_kind = upstreams_.credential_kind(server);
+  // The agent's own session with the upstream (its own child process over stdio).
+  std::shared_ptr<Upstream> upstream;
+  std::string no_room;
+  try {
+    upstream = upstreams_.find(server, decision.agent);
+  } catch (const UpstreamError& e) {
+    no_room = e.what();
+  }
+  if (!no_room.empty()) {
+    json outcome = json::object();
+    outcome["error"] = no_room;
+    asio::co_spawn(ex_, record_outcome(decision.event_id, "error", std::move(outcome)),
+                   asio::detached);
+    co_return rpc_error(id, rpc_code::kUpstreamFailed, no_room);
+  }
+  if (upstream) {
+    std::optional<Credential> would_carry;
+    if (credential_kind != "none") {
+      would_carry = Credential{credential_kind, "", "", "(vended after this check)"};
+    }
+    if (auto refused = upstream->refusal(would_carry)) {
+      std::cerr << "warden-mcp: refused a call to " << shown << " (event " << decision.event_id
+                << "): " << *refused << "\n";
+      json outcome = json::object();
+      outcome["error"] = *refused;
+      asio::co_spawn(ex_, record_outcome(decision.event_id, "error", std::move(outcome)),
+                     asio::detached);
+      json data = json::object();
+      data["reason"] = *refused;
+      data["event_id"] = decision.event_id;
+      data["trace_id"] = decision.trace_id;
+      co_return rpc_error(id, rpc_code::kDenied, "warden denied " + shown + ": " + *refused, data);
+    }
+  }
+
+  std::string traceparent = traceparent_for(decision.trace_id);
+  if (!params.contains("_meta") || !params["_meta"].is_object()) params["_meta"] = json::object();
+  if (!traceparent.empty()) params["_meta"]["traceparent"] = traceparent;
+
+  // The credential comes only now, for the committed decision (warden.credential): a
+  // decision that did not commit never yields one.
+  std::optional<Credential> credential;
+  std::string refused_credential;
+  bool credential_refused = false;
+  if (upstream && credential_kind != "none") {
+    try {
+      credential = co_await decisions_.credential(decision.event_id);
+    } catch (const std::exception& e) {
+      metrics_.count_decision("denied");
+      refused_credential = e.what();
+      credential_refused = true;
+    }
+    if (credential_refused) {
+      json outcome = json::object();
+      outcome["error"] = "credential_unavailable";
+      outcome["detail"] = refused_credential;
+      asio::co_spawn(ex_, record_outcome(decision.event_id, "error", std::move(outcome)),
+                     asio::detached);
+      json data = json::object();
+      data["reason"] = "credential_unavailable";
+      data["event_id"] = decision.event_id;
+      data["trace_id"] = decision.trace_id;
+      co_return rpc_error(id, rpc_code::kDenied,
+                          "warden denied " + shown + ": credential_unavailable", data);
+    }
+  }
+
+  // The agent's answer and the outcome recorded for it, by how the call ended.
+  json answer;
+  std::string status = "error";
+  auto forwarded = Clock::now();
+  if (!upstream) {
+    answer = upstream_failed("no upstream named " + server + " is configured in this gateway");
+  } else {
+    auto slot = std::make_shared<Pending<CallEnd>>(ex_);
+    auto hook = std::make_shared<CancelHook>();
+    std::uint64_t call = next_call_++;
+    in_flight_[call] = InFlight{decision.chain_id, decision.agent, caller.token_id, slot, hook};
+    metrics_.call_started();
+    asio::co_spawn(
+        ex_,
+        forward(upstream, method, std::move(params),
+                ForwardContext{traceparent, std::move(credential), hook, sink_for(caller)}, slot),
+        asio::detached);
+    std::optional<CallEnd> end = co_await slot->wait(call_timeout_);
+    in_flight_.erase(call);
+    metrics_.call_finished();
+    if (!end) {
+      if (hook->cancel) {
+        hook->cancel("warden: timeout");
+      } else {
+        hook->ended_before_sent = "timeout";
+      }
+      status = "timeout";
+      answer = upstream_failed("upstream " + server + " did not answer in time");
+    } else if (auto* answered = std::get_if<Answered>(&*end)) {
+      answer = std::move(answered->answer);
+      if (answer.contains("result") &&
+          !(answer["result"].is_object() && answer["result"].value("isError", false))) {
+        status = "ok";
+      }
+    } else if (auto* failed = std::get_if<UpstreamFailed>(&*end)) {
+      answer = upstream_failed(failed->message);
+    } else {
+      const std::string reason = std::get<Revoked>(*end).reason;
+      status = "revoked";
+      answer = {{"error",
+                 {{"code", rpc_code::kDenied},
+                  {"message", "warden revoked " + shown + " while it ran: " + reason},
+                  {"data", {{"reason", reason}, {"event_id", decision.event_id}}}}}};
+    }
+  }
+  double upstream_seconds = seconds_since(forwarded);
+  metrics_.upstream_latency().observe(upstream_seconds);
+
+  bool ok = status == "ok";
+  json detail = {{"duration_ms", static_cast<long long>(upstream_seconds * 1000)},
+                 {"method", method}};
+  if (answer.contains("error")) detail["error"] = answer["error"].value("message", "");
+  if (answer.contains("result") && !ok) detail["is_error"] = true;
+  asio::co_spawn(ex_, record_outcome(decision.event_id, status, std::move(detail)), asio::detached);
+  co_return reply_from_answer(id, answer);
+}
+
+awaitable<void> Gateway::record_outcome(std::string event_id, std::string status, json detail) {
+  try {
+    co_await decisions_.complete(event_id, status, detail);
+  } catch (const std::exception& e) {
+    std::cerr << "warden-mcp: cannot record the outcome of " << event_id << ": " << e.what()
+              << "\n";
+  }
+}
+
+}  // namespace warden::mcp

@@ -1,0 +1,116 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "frontend/db/decisions.hpp"
+#include "frontend/mcp/call_end.hpp"
+#include "frontend/base/event.hpp"
+#include "frontend/metrics.hpp"
+#include "frontend/mcp/session_channel.hpp"
+#include "frontend/upstream/upstreams.hpp"
+
+namespace warden::mcp {
+
+// Who is asking, as the transport established it.
+struct Caller {
+  std::string token;  // the agent's task token; used for decisions, never sent upstream
+  std::string token_id;
+  std::string agent;  // whose upstream sessions this caller's requests use (never shared)
+  std::string session_id;
+  std::string protocol_version;
+  std::string transport;  // "http" or "stdio"
+  ToClient to_client;     // the request's way back to the agent; null: none
+};
+
+// The MCP methods, independent of transport. Every call that reaches an upstream was allowed
+// by warden.authorize first and is closed with warden.complete; tools are listed through
+// warden.visible_tools. Mapping to decisions:
+//   tools/call     server__tool        -> authorize(server, tool, arguments)
+//   prompts/get    server__prompt      -> authorize(server, prompt, arguments)
+//   resources/read uri (routed by the  -> authorize(server, uri, {"uri": uri})
+//                  last resources/list)
+// Other methods (completion/complete, resources/subscribe and unsubscribe, logging/setLevel,
+// resources/templates/list) are relayed without a decision; the transports pass them only
+// within an authenticated session. What an upstream sends during a request (progress, logging,
+// sampling, elicitation, roots) goes to that request's agent, and the agent's answers back.
+class Gateway {
+ public:
+  Gateway(Executor ex, Decisions& decisions, Upstreams& upstreams, Metrics& metrics,
+          std::chrono::seconds call_timeout = std::chrono::seconds(60))
+      : ex_(std::move(ex)),
+        decisions_(decisions),
+        upstreams_(upstreams),
+        metrics_(metrics),
+        call_timeout_(call_timeout) {}
+
+  json initialize_result(const json& params) const;
+  // The response to one JSON-RPC request (already validated as a request).
+  awaitable<json> handle_request(const json& request, const Caller& caller);
+  // Re-reads warden.upstreams(); keeps the old list when the database cannot be reached.
+  awaitable<void> reload_upstreams();
+  // Asks warden.dead_tokens about every call in flight and aborts those whose token, chain or
+  // agent was revoked: on each revocation notice (a hint only; any login may send one) and
+  // after the listener reconnects (notices sent meanwhile never arrived).
+  awaitable<void> recheck_in_flight();
+
+  // Tools and prompts of `server` keep their own names (no "server__" prefix); names that are
+  // not "<another upstream>__name" are taken as that server's.
+  void expose_bare(std::string server) { bare_server_ = std::move(server); }
+  SessionChannels& channels() { return channels_; }
+
+ private:
+  // "server__name" (or a bare name of the bare server) -> (server, name).
+  bool resolve_name(const std::string& full, std::string& server, std::string& name) const;
+  std::string shown_name(const std::string& server, const std::string& name) const;
+  // The upstream serving a resource URI (listed, else the bare server or the only one).
+  awaitable<std::optional<std::string>> route_uri(const std::string& uri, const Caller& caller);
+  awaitable<json> relay_plain(const json& id, const std::string& server, const std::string& method,
+                              json params, const Caller& caller);
+  awaitable<json> set_level(const json& id, const json& params, const Caller& caller);
+  awaitable<json> complete(const json& id, json params, const Caller& caller);
+  // Where what `upstream` sends during a request of `caller` goes.
+  MessageSink sink_for(const Caller& caller);
+
+  awaitable<json> list_tools(const json& id, const Caller& caller);
+  awaitable<json> list_merged(const json& id, const std::string& method, const std::string& key,
+                              const Caller& caller);
+  // An error reply when the session's token is no longer live (revoked, suspended, expired),
+  // for requests relayed without a decision of their own. Asked at most once a second per
+  // token, and again at once after any revocation notice.
+  awaitable<std::optional<json>> refuse_dead_session(const json& id, const Caller& caller);
+  // Records a call's outcome (warden.complete) after the agent has its answer: the decision
+  // and its audit event committed before forwarding; the outcome need not delay the reply.
+  awaitable<void> record_outcome(std::string event_id, std::string status, json detail);
+  awaitable<json> governed_call(const json& id, const std::string& server,
+                                const std::string& target, const std::string& method, json params,
+                                const json& arguments, const Caller& caller);
+  awaitable<json> collect(const std::string& server, const std::string& method,
+                          const std::string& key, const std::string& agent);
+
+  struct InFlight {
+    std::string chain_id, agent, token_id;
+    std::shared_ptr<Pending<CallEnd>> end;
+    std::shared_ptr<CancelHook> cancel;
+  };
+  awaitable<void> forward(std::shared_ptr<Upstream> upstream, std::string method, json params,
+                          ForwardContext context, std::shared_ptr<Pending<CallEnd>> end);
+
+  Executor ex_;
+  Decisions& decisions_;
+  Upstreams& upstreams_;
+  Metrics& metrics_;
+  std::map<std::string, std::string> resource_servers_;  // uri -> server
+  std::map<std::uint64_t, InFlight> in_flight_;
+  std::map<std::string, std::chrono::steady_clock::time_point> live_until_;  // token id ->
+  std::uint64_t next_call_ = 0;
+  bool upstreams_loaded_ = false;
+  std::string bare_server_;
+  SessionChannels channels_;  // a request before the first load loads them itself
+  std::chrono::seconds call_timeout_;
+};
+
+}  // namespace warden::mcp

@@ -1,0 +1,66 @@
+#include "frontend/mcp/session_channel.hpp"
+
+namespace warden::mcp {
+
+void SessionChannels::attach(const std::string& session, std::shared_ptr<SseStream> stream) {
+  auto& slot = streams_[session];
+  if (slot) slot->finish();
+  slot = std::move(stream);
+}
+
+bool SessionChannels::has_standalone(const std::string& session) const {
+  auto it = streams_.find(session);
+  return it != streams_.end() && it->second->open();
+}
+
+bool SessionChannels::send_standalone(const std::string& session, const json& message) {
+  auto it = streams_.find(session);
+  if (it == streams_.end()) return false;
+  if (!it->second->open()) {
+    streams_.erase(it);
+    return false;
+  }
+  it->second->push(message);
+  return true;
+}
+
+json SessionChannels::relay_request(const std::string& session, const json& request,
+                                    Answer answer) {
+  std::string id = "warden-" + std::to_string(next_++);
+  waiting_[id] = Waiting{session, request["id"], std::move(answer)};
+  json out = request;
+  out["id"] = id;
+  return out;
+}
+
+bool SessionChannels::deliver(const std::string& session, const json& response) {
+  if (!response.contains("id") || !response["id"].is_string()) return false;
+  auto it = waiting_.find(response["id"].get<std::string>());
+  if (it == waiting_.end() || it->second.session != session) return false;
+  Waiting waiting = std::move(it->second);
+  waiting_.erase(it);
+  json back = response;
+  back["id"] = waiting.upstream_id;
+  if (waiting.answer) waiting.answer(std::move(back));
+  return true;
+}
+
+void SessionChannels::forget(const std::string& session) {
+  if (auto it = streams_.find(session); it != streams_.end()) {
+    it->second->finish();
+    streams_.erase(it);
+  }
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    if (it->second.session != session) {
+      ++it;
+      continue;
+    }
+    if (it->second.answer) {
+      it->second.answer(rpc_error(it->second.upstream_id, rpc_code::kInvalidRequest,
+                                  "the agent's session ended"));
+    }
+    it = waiting_.erase(it);
+  }
+}
+
+}  // namespace warden::mcp

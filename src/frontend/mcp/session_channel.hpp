@@ -1,0 +1,52 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "frontend/net/sse_stream.hpp"
+#include "frontend/upstream/upstream.hpp"
+
+namespace warden::mcp {
+
+// How the gateway reaches the agent while one of its requests runs (the request's own event
+// stream, or stdout for stdio); null when it cannot.
+using ToClient = std::function<void(const json& message)>;
+
+// The ways back to the agents of open sessions: each session's standalone stream (GET /mcp)
+// and the upstream requests (sampling, elicitation, roots) relayed to it and not answered yet.
+// A relayed request gets an id of its own, so that agents never see (or answer) another
+// session's request, and the answer goes back to the upstream that asked, under its own id.
+class SessionChannels {
+ public:
+  // The session's standalone stream; a new one replaces (ends) the previous one.
+  void attach(const std::string& session, std::shared_ptr<SseStream> stream);
+  // Sends on the session's standalone stream; false when it has none open.
+  bool send_standalone(const std::string& session, const json& message);
+  bool has_standalone(const std::string& session) const;
+
+  // Registers an upstream request sent to the agent of `session`: returns the request to send
+  // (the upstream's message under a fresh id).
+  json relay_request(const std::string& session, const json& request, Answer answer);
+  // The agent of `session` answered `response`: sends it back to the upstream that asked.
+  // False when no such request is waiting for this session.
+  bool deliver(const std::string& session, const json& response);
+
+  // The session ended: ends its stream, refuses what it was asked and did not answer.
+  void forget(const std::string& session);
+
+ private:
+  struct Waiting {
+    std::string session;
+    json upstream_id;
+    Answer answer;
+  };
+  std::map<std::string, std::shared_ptr<SseStream>> streams_;
+  std::map<std::string, Waiting> waiting_;  // relayed id -> where the answer goes
+  std::uint64_t next_ = 1;
+};
+
+}  // namespace warden::mcp

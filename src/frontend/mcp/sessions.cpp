@@ -1,0 +1,26 @@
+#include "frontend/mcp/sessions.hpp"
+
+#include "frontend/base/random.hpp"
+
+namespace warden::mcp {
+
+std::string Sessions::open(Session session) {
+  std::string id = random_hex(16);
+  session.last_used = std::chrono::steady_clock::now();
+  sessions_[id] = std::move(session);
+  return id;
+}
+
+Session* Sessions::find(const std::string& id) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return nullptr;
+  it->second.last_used = std::chrono::steady_clock::now();
+  return &it->second;
+}
+
+void Sessions::expire(std::chrono::steady_clock::duration idle) {
+  auto cutoff = std::chrono::steady_clock::now() - idle;
+  std::erase_if(sessions_, [&](const auto& entry) { return entry.second.last_used < cutoff; });
+}
+
+}  // namespace warden::mcp

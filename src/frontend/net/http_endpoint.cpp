@@ -1,0 +1,304 @@
+#include "frontend/net/http_endpoint.hpp"
+
+#include <openssl/crypto.h>
+
+#include "frontend/net/http_rules.hpp"
+#include "frontend/net/loopback.hpp"
+
+namespace warden::mcp {
+
+namespace {
+
+constexpr auto kSessionIdle = std::chrono::hours(1);
+constexpr std::string_view kMetadataPath = "/.well-known/oauth-protected-resource";
+
+// Header values echoed into messages may hold bytes that are not UTF-8: replace, never throw.
+HttpResponse json_response(unsigned status, const json& body) {
+  return {status,
+          {{"Content-Type", "application/json"}},
+          body.dump(-1, ' ', false, json::error_handler_t::replace)};
+}
+
+// An HTTP-level refusal with a JSON-RPC error body (no id, as the transport spec allows).
+HttpResponse refusal(unsigned status, int code, const std::string& message) {
+  return json_response(status, rpc_error(nullptr, code, message));
+}
+
+std::string path_of(const std::string& target) {
+  return target.substr(0, target.find('?'));
+}
+
+HttpResponse event_stream(std::shared_ptr<SseStream> stream) {
+  return {200,
+          {{"Content-Type", "text/event-stream"}, {"Cache-Control", "no-cache, no-transform"}},
+          "",
+          std::move(stream)};
+}
+
+// Requests whose upstream may send progress, logging or requests of its own while it runs:
+// answered with an event stream that carries those, then the response.
+bool streams_messages(const std::string& method) {
+  return method == "tools/call" || method == "prompts/get" || method == "resources/read" ||
+         method == "completion/complete";
+}
+
+}  // namespace
+
+std::string HttpRequest::header(const std::string& lowercase_name) const {
+  auto it = headers.find(lowercase_name);
+  return it == headers.end() ? std::string() : it->second;
+}
+
+HttpResponse HttpEndpoint::challenge(const HttpRequest& request, const std::string& error) const {
+  std::string value = "Bearer resource_metadata=\"http://" + safe_host(request.header("host")) +
+                      std::string(kMetadataPath) + "\"";
+  if (!error.empty()) value += ", error=\"invalid_token\", error_description=\"" + error + "\"";
+  HttpResponse r = refusal(401, rpc_code::kDenied,
+                           error.empty() ? "a bearer token is required (Authorization: Bearer ...)"
+                                         : "the bearer token was refused: " + error);
+  r.headers.emplace_back("WWW-Authenticate", value);
+  return r;
+}
+
+HttpResponse HttpEndpoint::metadata(const HttpRequest& request) const {
+  std::string base = "http://" + safe_host(request.header("host"));
+  return json_response(200, {{"resource", base + "/mcp"},
+                             {"authorization_servers", json::array()},
+                             {"bearer_methods_supported", {"header"}},
+                             {"resource_name", "warden-mcp"}});
+}
+
+std::optional<HttpResponse> HttpEndpoint::metrics_refusal(const HttpRequest& request) const {
+  if (is_loopback_host(request.peer_address) || options_.metrics_allow_remote) return std::nullopt;
+  if (options_.metrics_token) {
+    auto presented = bearer_token(request.header("authorization"));
+    const std::string& expected = *options_.metrics_token;
+    if (presented && presented->size() == expected.size() &&
+        CRYPTO_memcmp(presented->data(), expected.data(), expected.size()) == 0) {
+      return std::nullopt;
+    }
+    HttpResponse r = refusal(401, rpc_code::kDenied, "/metrics needs the metrics bearer token");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"metrics\"");
+    return r;
+  }
+  return refusal(403, rpc_code::kInvalidRequest,
+                 "/metrics is served to loopback clients only (start warden-mcp with "
+                 "--metrics-token-file or --metrics-allow-remote to open it)");
+}
+
+awaitable<HttpResponse> HttpEndpoint::handle(const HttpRequest& request) {
+  std::string path = path_of(request.target);
+  if (path == "/healthz" && request.method == "GET") {
+    bool up = co_await decisions_.ping();
+    co_return json_response(up ? 200 : 503, {{"status", up ? "ok" : "database unreachable"}});
+  }
+  if (path == "/metrics" && request.method == "GET") {
+    if (auto refused = metrics_refusal(request)) co_return *refused;
+    co_return HttpResponse{200, {{"Content-Type", "text/plain; version=0.0.4"}}, metrics_.render()};
+  }
+  if ((path == kMetadataPath || path == std::string(kMetadataPath) + "/mcp") &&
+      request.method == "GET") {
+    co_return metadata(request);
+  }
+  if (path != "/mcp") co_return refusal(404, rpc_code::kInvalidRequest, "not found: " + path);
+  // DNS rebinding protection: a browser page from elsewhere must not reach the gateway.
+  if (!origin_allowed(request.header("origin"), options_.allowed_origins)) {
+    co_return refusal(403, rpc_code::kInvalidRequest, "Origin not allowed");
+  }
+  if (options_.allowed_hosts && !host_allowed(request.header("host"), *options_.allowed_hosts)) {
+    co_return refusal(403, rpc_code::kInvalidRequest, "Host not allowed");
+  }
+  if (request.method == "POST") co_return co_await post(request);
+  if (request.method == "DELETE") co_return co_await end_session(request);
+  if (request.method == "GET") co_return co_await open_stream(request);
+  HttpResponse r = refusal(405, rpc_code::kInvalidRequest, "method not allowed on /mcp");
+  r.headers.emplace_back("Allow", "GET, POST, DELETE");
+  co_return r;
+}
+
+awaitable<HttpResponse> HttpEndpoint::post(const HttpRequest& request) {
+  auto token = bearer_token(request.header("authorization"));
+  if (!token) token = options_.default_token;
+  if (!token) co_return challenge(request, "");
+  if (!is_json_content_type(request.header("content-type"))) {
+    co_return refusal(415, rpc_code::kInvalidRequest, "Content-Type must be application/json");
+  }
+  std::string accept = request.header("accept");
+  if (!accepts(accept, "application/json") || !accepts(accept, "text/event-stream")) {
+    co_return refusal(406, rpc_code::kInvalidRequest,
+                      "Accept must list application/json and text/event-stream");
+  }
+  std::string version = request.header("mcp-protocol-version");
+  if (!version.empty() && !supported_version(version)) {
+    co_return refusal(400, rpc_code::kInvalidRequest,
+                      "unsupported MCP-Protocol-Version " + version +
+                          " (supported: " + std::string(kSupportedVersions[0]) + ", " +
+                          std::string(kSupportedVersions[1]) + ")");
+  }
+  json message = parse_message(request.body);
+  if (message.is_discarded()) {
+    co_return refusal(400, rpc_code::kParseError,
+                      "parse error: the body is not valid JSON (or nests deeper than 128 levels)");
+  }
+  if (message.is_array()) {
+    co_return refusal(400, rpc_code::kInvalidRequest,
+                      "JSON-RPC batches are not supported (removed in MCP 2025-06-18)");
+  }
+  MessageKind kind = classify(message);
+  if (kind == MessageKind::kInvalid) {
+    json id = message.is_object() && message.contains("id") ? message["id"] : json(nullptr);
+    co_return json_response(400, rpc_error(id, rpc_code::kInvalidRequest,
+                                           "not a JSON-RPC 2.0 request, notification or response"));
+  }
+  if (kind == MessageKind::kRequest || kind == MessageKind::kNotification) {
+    const json& params = message.contains("params") ? message["params"] : json::object();
+    const std::string* name = nullptr;
+    for (const char* key : {"name", "uri"}) {
+      if (params.is_object() && params.contains(key) && params[key].is_string()) {
+        name = params[key].get_ptr<const std::string*>();
+        break;
+      }
+    }
+    auto mismatch = header_mismatch(request.header("mcp-method"), request.header("mcp-name"),
+                                    message["method"].get<std::string>(), name);
+    if (mismatch) {
+      json id = message.contains("id") ? message["id"] : json(nullptr);
+      co_return json_response(400, rpc_error(id, rpc_code::kHeaderMismatch, *mismatch));
+    }
+  }
+  if (kind == MessageKind::kRequest && message["method"] == "initialize") {
+    co_return co_await initialize(request, *token, message);
+  }
+  std::string session_id = request.header("mcp-session-id");
+  if (session_id.empty()) {
+    co_return refusal(400, rpc_code::kInvalidRequest,
+                      "Mcp-Session-Id header is required (send initialize first)");
+  }
+  if (auto refused = co_await check_binding(request, session_id, *token)) co_return *refused;
+  if (kind == MessageKind::kResponse) {
+    // The agent's answer to an upstream's request (sampling, elicitation, roots).
+    if (!gateway_.channels().deliver(session_id, message)) {
+      co_return refusal(400, rpc_code::kInvalidRequest, "no request of this session has that id");
+    }
+    co_return HttpResponse{202, {}, ""};
+  }
+  if (kind != MessageKind::kRequest) co_return HttpResponse{202, {}, ""};
+  const Session& session = *sessions_.find(session_id);
+  Caller caller{*token, session.token_id, session.agent, session_id, session.protocol_version,
+                "http", nullptr};
+  if (streams_messages(message["method"])) {
+    co_return co_await answer_streaming(std::move(message), std::move(caller));
+  }
+  json response = co_await gateway_.handle_request(message, caller);
+  co_return json_response(200, response);
+}
+
+awaitable<HttpResponse> HttpEndpoint::answer_streaming(json message, Caller caller) {
+  auto stream = std::make_shared<SseStream>(co_await asio::this_coro::executor);
+  caller.to_client = [stream](const json& m) { stream->push(m); };
+  asio::co_spawn(co_await asio::this_coro::executor,
+                 run_streaming(std::move(message), std::move(caller), stream), asio::detached);
+  co_return event_stream(std::move(stream));
+}
+
+awaitable<void> HttpEndpoint::run_streaming(json message, Caller caller,
+                                            std::shared_ptr<SseStream> stream) {
+  json response;
+  try {
+    response = co_await gateway_.handle_request(message, caller);
+  } catch (const std::exception& e) {
+    response = rpc_error(message["id"], rpc_code::kInternalError, e.what());
+  }
+  stream->push(response);
+  stream->finish();
+}
+
+awaitable<HttpResponse> HttpEndpoint::open_stream(const HttpRequest& request) {
+  auto token = bearer_token(request.header("authorization"));
+  if (!token) token = options_.default_token;
+  if (!token) co_return challenge(request, "");
+  if (!accepts(request.header("accept"), "text/event-stream")) {
+    co_return refusal(406, rpc_code::kInvalidRequest, "Accept must list text/event-stream");
+  }
+  std::string session_id = request.header("mcp-session-id");
+  if (session_id.empty()) {
+    co_return refusal(400, rpc_code::kInvalidRequest, "Mcp-Session-Id header is required");
+  }
+  if (auto refused = co_await check_binding(request, session_id, *token)) co_return *refused;
+  // No event history is kept: a stream resumed with Last-Event-ID starts afresh.
+  auto stream = std::make_shared<SseStream>(co_await asio::this_coro::executor);
+  gateway_.channels().attach(session_id, stream);
+  co_return event_stream(std::move(stream));
+}
+
+awaitable<HttpResponse> HttpEndpoint::initialize(const HttpRequest& request,
+                                                 const std::string& token, const json& message) {
+  const json& id = message["id"];
+  json params = message.value("params", json::object());
+  json context = {{"transport", "http"},
+                  {"protocol_version", params.value("protocolVersion", "")},
+                  {"client", params.value("clientInfo", json::object())}};
+  SessionGrant grant;
+  try {
+    grant = co_await decisions_.open_session(token, context);
+  } catch (const std::exception& e) {
+    co_return json_response(
+        503, rpc_error(id, rpc_code::kDecisionUnavailable,
+                       std::string("warden decision service unavailable: ") + e.what()));
+  }
+  if (!grant.allowed) co_return challenge(request, grant.reason);
+  sessions_.expire(kSessionIdle);
+  json result = gateway_.initialize_result(params);
+  std::string session_id = sessions_.open(Session{grant.agent,
+                                                  grant.human,
+                                                  grant.chain_id,
+                                                  grant.token_id,
+                                                  token,
+                                                  result["protocolVersion"],
+                                                  {}});
+  HttpResponse r = json_response(200, rpc_result(id, std::move(result)));
+  r.headers.emplace_back("Mcp-Session-Id", session_id);
+  co_return r;
+}
+
+awaitable<std::optional<HttpResponse>> HttpEndpoint::check_binding(const HttpRequest& request,
+                                                                   const std::string& session_id,
+                                                                   const std::string& token) {
+  Session* session = sessions_.find(session_id);
+  if (!session) co_return refusal(404, rpc_code::kInvalidRequest, "session not found");
+  if (token == session->token) co_return std::nullopt;
+  // Another token: allowed only when it identifies the same agent (e.g. a renewed token).
+  SessionGrant grant;
+  try {
+    json context = {{"transport", "http"}, {"rebind", true}};
+    grant = co_await decisions_.open_session(token, context);
+  } catch (const std::exception& e) {
+    co_return refusal(503, rpc_code::kDecisionUnavailable,
+                      std::string("warden decision service unavailable: ") + e.what());
+  }
+  if (!grant.allowed) co_return challenge(request, grant.reason);
+  session = sessions_.find(session_id);  // it may have ended while we asked
+  if (!session) co_return refusal(404, rpc_code::kInvalidRequest, "session not found");
+  if (grant.agent != session->agent) {
+    co_return refusal(403, rpc_code::kDenied, "this session belongs to another agent");
+  }
+  session->token = token;
+  session->token_id = grant.token_id;
+  co_return std::nullopt;
+}
+
+awaitable<HttpResponse> HttpEndpoint::end_session(const HttpRequest& request) {
+  auto token = bearer_token(request.header("authorization"));
+  if (!token) token = options_.default_token;
+  if (!token) co_return challenge(request, "");
+  std::string session_id = request.header("mcp-session-id");
+  if (session_id.empty()) {
+    co_return refusal(400, rpc_code::kInvalidRequest, "Mcp-Session-Id header is required");
+  }
+  if (auto refused = co_await check_binding(request, session_id, *token)) co_return *refused;
+  sessions_.close(session_id);
+  gateway_.channels().forget(session_id);
+  co_return HttpResponse{200, {}, ""};
+}
+
+}  // namespace warden::mcp

@@ -1,0 +1,85 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "frontend/mcp/gateway.hpp"
+#include "frontend/mcp/sessions.hpp"
+#include "frontend/net/sse_stream.hpp"
+
+namespace warden::mcp {
+
+// One HTTP request as the server read it; header names lowercased.
+struct HttpRequest {
+  std::string method;
+  std::string target;
+  std::map<std::string, std::string> headers;
+  std::string body;
+  std::string peer_address;  // the client's IP address (IPv4-mapped IPv6 as IPv4)
+
+  std::string header(const std::string& lowercase_name) const;
+};
+
+struct HttpResponse {
+  unsigned status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  // When set, the body is this event stream (text/event-stream), written as it is produced.
+  std::shared_ptr<SseStream> stream = nullptr;
+};
+
+struct EndpointOptions {
+  std::vector<std::string> allowed_origins;
+  // Host headers accepted besides loopback ones; unset = any Host (a non-loopback listener).
+  std::optional<std::vector<std::string>> allowed_hosts;
+  std::optional<std::string> default_token;  // --agent-token-file, loopback only
+  // /metrics answers loopback clients; others only with this set, or with the bearer token.
+  bool metrics_allow_remote = false;
+  std::optional<std::string> metrics_token;  // --metrics-token-file
+};
+
+// The Streamable HTTP transport of MCP at /mcp, plus /healthz, /metrics and the RFC 9728
+// protected-resource metadata. Knows nothing of sockets: http_server.cpp does the I/O.
+class HttpEndpoint {
+ public:
+  HttpEndpoint(Gateway& gateway, Decisions& decisions, Sessions& sessions, Metrics& metrics,
+               EndpointOptions options)
+      : gateway_(gateway),
+        decisions_(decisions),
+        sessions_(sessions),
+        metrics_(metrics),
+        options_(std::move(options)) {}
+
+  awaitable<HttpResponse> handle(const HttpRequest& request);
+
+ private:
+  awaitable<HttpResponse> post(const HttpRequest& request);
+  awaitable<HttpResponse> end_session(const HttpRequest& request);
+  // GET /mcp: the session's standalone stream of what upstreams send outside a request.
+  awaitable<HttpResponse> open_stream(const HttpRequest& request);
+  // Answers a request on an event stream: what upstreams send while it runs, then the response.
+  awaitable<HttpResponse> answer_streaming(json message, Caller caller);
+  awaitable<void> run_streaming(json message, Caller caller, std::shared_ptr<SseStream> stream);
+  awaitable<HttpResponse> initialize(const HttpRequest& request, const std::string& token,
+                                     const json& message);
+  // Checks that the token may use the session; nullopt when it may, else the refusal.
+  awaitable<std::optional<HttpResponse>> check_binding(const HttpRequest& request,
+                                                       const std::string& session_id,
+                                                       const std::string& token);
+  HttpResponse challenge(const HttpRequest& request, const std::string& error) const;
+  HttpResponse metadata(const HttpRequest& request) const;
+  // Nullopt when the client may read /metrics, else the refusal.
+  std::optional<HttpResponse> metrics_refusal(const HttpRequest& request) const;
+
+  Gateway& gateway_;
+  Decisions& decisions_;
+  Sessions& sessions_;
+  Metrics& metrics_;
+  EndpointOptions options_;
+};
+
+}  // namespace warden::mcp

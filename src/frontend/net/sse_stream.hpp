@@ -1,0 +1,43 @@
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "frontend/base/asio.hpp"
+#include "frontend/mcp/json_rpc.hpp"
+
+namespace warden::mcp {
+
+// One Server-Sent Events response body (text/event-stream) being produced: the gateway pushes
+// JSON-RPC messages, the HTTP server writes each as one event. Single-threaded io_context.
+class SseStream {
+ public:
+  explicit SseStream(const Executor& ex) : timer_(ex, asio::steady_timer::time_point::max()) {}
+
+  // Queues one message as an event ("event: message", "data: <json>"). Dropped once finished.
+  void push(const json& message);
+  // No more events: the HTTP server ends the body after the queued ones.
+  void finish();
+  // The client went away (a write failed): later pushes are dropped.
+  void abandon();
+  bool open() const { return !finished_ && !abandoned_; }
+
+  // The next event's text; a comment (": keep-alive") when nothing came for `idle`; nullopt
+  // once finished and drained.
+  awaitable<std::optional<std::string>> next(std::chrono::steady_clock::duration idle);
+
+ private:
+  asio::steady_timer timer_;
+  std::deque<std::string> events_;
+  bool finished_ = false, abandoned_ = false;
+};
+
+// Reading an event stream: removes each complete event (ended by a blank line) from the front of
+// `buffer` and returns its data (data lines joined by newlines; events without data are skipped).
+// Incomplete text stays in `buffer` for the next call.
+std::vector<std::string> take_sse_data(std::string& buffer);
+
+}  // namespace warden::mcp
