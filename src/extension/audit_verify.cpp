@@ -2,12 +2,14 @@
 
 #include <array>
 #include <cstring>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "core/audit_mac.hpp"
 #include "core/paseto.hpp"
 #include "core/task_token.hpp"
+#include "extension/event_columns.hpp"
 #include "extension/event_writer.hpp"
 #include "extension/keys.hpp"
 #include "extension/spi.hpp"
@@ -28,23 +30,9 @@ constexpr size_t kMaxProblems = 1000;
 constexpr long kFetchRows = 5000;
 constexpr std::string_view kSealImplicit = "warden:audit-seal:v1";
 
-const char* kEventColumns =
-    "writer, seq, mac, event_id, at, kind, chain_id, token_id, parent_id, agent, human, server, "
-    "tool, "
-    "allowed, reason, trace_id, arguments::text, encode(arguments_digest, 'hex'), detail::text, "
-    "actor";
-
-std::optional<std::string> tuple_text(HeapTuple tuple, TupleDesc desc, int col) {
-  char* v = pg_call([&] { return SPI_getvalue(tuple, desc, col); });
-  if (v == nullptr) return std::nullopt;
-  return std::string(v);
-}
-
-Mac tuple_mac(HeapTuple tuple, TupleDesc desc, int col) {
+// A stored MAC; zeros (which never verify) when it is not 32 bytes.
+Mac stored_mac_of(Datum d) {
   Mac mac{};
-  bool is_null = true;
-  Datum d = pg_call([&] { return SPI_getbinval(tuple, desc, col, &is_null); });
-  if (is_null) return mac;
   bytea* b = pg_call([&] { return DatumGetByteaPP(d); });
   if (VARSIZE_ANY_EXHDR(b) == mac.size()) std::memcpy(mac.data(), VARDATA_ANY(b), mac.size());
   return mac;
@@ -55,7 +43,8 @@ class AuditVerifier {
   explicit AuditVerifier(const uint8_t* key) : key_(key) {}
 
   void check_events(std::optional<TimestampTz> since) {
-    std::string sql = std::string("SELECT ") + kEventColumns + " FROM warden.events";
+    require_event_columns();
+    std::string sql = "SELECT " + event_column_names() + " FROM warden.events";
     if (since) sql += " WHERE at >= $1";
     sql += " ORDER BY writer, seq";
     Oid type = TIMESTAMPTZOID;
@@ -64,12 +53,35 @@ class AuditVerifier {
       SPIPlanPtr plan = SPI_prepare(sql.c_str(), since ? 1 : 0, &type);
       return SPI_cursor_open(nullptr, plan, &arg, nullptr, true);
     });
+    std::array<int, kEventColumns.size()> position{};  // 0-based, in the result, by column
+    bool resolved = false;
+    std::vector<Datum> values;
+    std::unique_ptr<bool[]> nulls;
     while (true) {
       pg_call([&] { SPI_cursor_fetch(portal, true, kFetchRows); });
       uint64_t n = SPI_processed;
       if (n == 0) break;
       SPITupleTable* table = SPI_tuptable;
-      for (uint64_t i = 0; i < n; ++i) check_row(table->vals[i], table->tupdesc, since.has_value());
+      TupleDesc desc = table->tupdesc;
+      if (!resolved) {
+        for (const EventColumnSpec& spec : kEventColumns) {
+          int f = pg_call([&] { return SPI_fnumber(desc, spec.name); });
+          if (f <= 0) throw std::runtime_error(std::string("warden: no column ") + spec.name);
+          position[index_of(spec.column)] = f - 1;
+        }
+        values.resize(static_cast<size_t>(desc->natts));
+        nulls = std::make_unique<bool[]>(static_cast<size_t>(desc->natts));
+        resolved = true;
+      }
+      for (uint64_t i = 0; i < n; ++i) {
+        pg_call([&] { heap_deform_tuple(table->vals[i], desc, values.data(), nulls.get()); });
+        EventValues row;
+        for (const EventColumnSpec& spec : kEventColumns) {
+          const int p = position[index_of(spec.column)];
+          if (!nulls[p]) row.set(spec.column, values[p]);
+        }
+        check_row(row, since.has_value());
+      }
       pg_call([&] { SPI_freetuptable(table); });
     }
     pg_call([&] { SPI_cursor_close(portal); });
@@ -89,7 +101,8 @@ class AuditVerifier {
     uint64_t n = seals.run({}, {}, true);
     std::vector<Seal> list;
     for (uint64_t i = 0; i < n; ++i)
-      list.push_back({*result_text(i, 0), *result_text(i, 1), result_bytea(i, 2)});
+      list.push_back(
+          {*seals.text(i, "seal_id"), *seals.text(i, "token"), seals.bytes(i, "public_key")});
     check_seal_list(list);
   }
 
@@ -107,7 +120,7 @@ class AuditVerifier {
           footer ? nlohmann::json::parse(*footer, nullptr, false) : nlohmann::json();
       if (kid.is_object() && kid.contains("kid") && kid["kid"].is_string() &&
           key.run({text_datum(kid["kid"].get<std::string>())}, {}, true, 1) == 1) {
-        seal.public_key = result_bytea(0, 0);
+        seal.public_key = key.bytes(0, "public_key");
       }
       list.push_back(std::move(seal));
     }
@@ -116,7 +129,7 @@ class AuditVerifier {
 
   void check_seal_list(const std::vector<Seal>& list) {
     static Statement head(
-        "SELECT encode(mac, 'hex') FROM warden.events WHERE writer = $1 AND seq = $2",
+        "SELECT encode(mac, 'hex') AS mac FROM warden.events WHERE writer = $1 AND seq = $2",
         {UUIDOID, INT8OID});
     for (const Seal& s : list) {
       if (!s.public_key || s.public_key->size() != 32) {
@@ -145,7 +158,7 @@ class AuditVerifier {
                    {"writer", writer},
                    {"seq", seq},
                    {"detail", "an event covered by this seal is missing"}});
-        } else if (result_text(0, 0) != mac) {
+        } else if (head.text(0, "mac") != mac) {
           problem({{"problem", "seal_mismatch"},
                    {"seal_id", s.id},
                    {"writer", writer},
@@ -177,21 +190,19 @@ class AuditVerifier {
     static Statement find("SELECT mac FROM warden.events WHERE writer = $1 AND seq = $2",
                           {UUIDOID, INT8OID});
     if (find.run({uuid_datum(writer), Int64GetDatum(seq)}, {}, true, 1) != 1) return std::nullopt;
-    auto bytes = result_bytea(0, 0);
+    auto bytes = find.bytes(0, "mac");
     if (!bytes || bytes->size() != 32) return std::nullopt;
     Mac m{};
     std::memcpy(m.data(), bytes->data(), 32);
     return m;
   }
 
-  void check_row(HeapTuple tuple, TupleDesc desc, bool partial) {
+  void check_row(const EventValues& row, bool partial) {
     ++checked_;
-    std::string writer = *tuple_text(tuple, desc, 1);
-    int64_t seq = std::stoll(*tuple_text(tuple, desc, 2));
-    Mac stored = tuple_mac(tuple, desc, 3);
-    std::string event_id = *tuple_text(tuple, desc, 4);
-    bool at_null = true;
-    Datum at = pg_call([&] { return SPI_getbinval(tuple, desc, 5, &at_null); });
+    std::string writer = uuid_string(row.get(EventColumn::writer));
+    int64_t seq = DatumGetInt64(row.get(EventColumn::seq));
+    Mac stored = stored_mac_of(row.get(EventColumn::mac));
+    std::string event_id = uuid_string(row.get(EventColumn::event_id));
 
     bool linked = true;  // whether the predecessor is known, so this row's MAC can be checked
     Mac prev{};
@@ -230,10 +241,7 @@ class AuditVerifier {
     }
 
     if (linked) {
-      EventColumns columns = {event_id,
-                              std::to_string(static_cast<long long>(DatumGetTimestampTz(at)))};
-      for (int col = 6; col <= 20; ++col) columns.push_back(tuple_text(tuple, desc, col));
-      Mac expected = event_mac(key_, EventLink{writer, seq, prev}, columns);
+      Mac expected = event_mac(key_, EventLink{writer, seq, prev}, mac_columns(row));
       if (sodium_memcmp(expected.data(), stored.data(), expected.size()) != 0) {
         problem({{"problem", "modified_or_forged"},
                  {"event_id", event_id},
@@ -314,8 +322,8 @@ WARDEN_SQL_FUNCTION(warden_seal_audit) {
   spi_connect();
   static Statement current_key("SELECT key_id, sealed FROM warden._current_key('public')", {});
   current_key.run({});
-  std::string key_id = *result_text(0, 0);
-  std::vector<uint8_t> secret = open_sealed_key(key_id, "public", *result_bytea(0, 1));
+  std::string key_id = *current_key.text(0, "key_id");
+  std::vector<uint8_t> secret = open_sealed_key(key_id, "public", *current_key.bytes(0, "sealed"));
   // Each writer's newest event, one index probe per writer (a loose scan of events_writer)
   // rather than a pass over every event: seals come every few seconds.
   static Statement heads(
@@ -324,7 +332,8 @@ WARDEN_SQL_FUNCTION(warden_seal_audit) {
       "  UNION ALL"
       "  SELECT (SELECT e.writer FROM warden.events e WHERE e.writer > w.writer ORDER BY e.writer "
       "LIMIT 1) FROM w WHERE w.writer IS NOT NULL) "
-      "SELECT w.writer, h.seq, encode(h.mac, 'hex') FROM w, LATERAL (SELECT e.seq, e.mac FROM "
+      "SELECT w.writer, h.seq, encode(h.mac, 'hex') AS mac FROM w, LATERAL (SELECT e.seq, e.mac "
+      "FROM "
       "warden.events e WHERE e.writer = w.writer ORDER BY e.seq DESC LIMIT 1) h "
       "WHERE w.writer IS NOT NULL",
       {});
@@ -334,8 +343,9 @@ WARDEN_SQL_FUNCTION(warden_seal_audit) {
   // transaction commits), so the heads' numbers add up to the count of events.
   int64_t events = 0;
   for (uint64_t i = 0; i < n; ++i) {
-    head_map[*result_text(i, 0)] = {{"seq", *result_int(i, 1)}, {"mac", *result_text(i, 2)}};
-    events += *result_int(i, 1);
+    const int64_t seq = *heads.integer(i, "seq");
+    head_map[*heads.text(i, "writer")] = {{"seq", seq}, {"mac", *heads.text(i, "mac")}};
+    events += seq;
   }
   const std::string seal_id = random_uuid();
   const std::string sealed_at = format_rfc3339(unix_seconds(GetCurrentTimestamp()));

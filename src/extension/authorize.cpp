@@ -69,37 +69,6 @@ bool tool_list_covers(const std::vector<std::string>& patterns, const std::strin
   return false;
 }
 
-// Parses a text[] literal as PostgreSQL prints it ({a,b,"c d"}); tool names never need quotes
-// but quoted elements are handled anyway.
-std::vector<std::string> parse_text_array(const std::string& literal) {
-  std::vector<std::string> out;
-  if (literal.size() < 2) return out;
-  std::string cur;
-  bool quoted = false, in_element = false;
-  for (size_t i = 1; i + 1 < literal.size(); ++i) {
-    char c = literal[i];
-    if (quoted) {
-      if (c == '\\' && i + 2 < literal.size())
-        cur += literal[++i];
-      else if (c == '"')
-        quoted = false;
-      else
-        cur += c;
-    } else if (c == '"') {
-      quoted = in_element = true;
-    } else if (c == ',') {
-      out.push_back(cur);
-      cur.clear();
-      in_element = false;
-    } else {
-      cur += c;
-      in_element = true;
-    }
-  }
-  if (in_element || !cur.empty()) out.push_back(cur);
-  return out;
-}
-
 class Authorizer {
  public:
   Authorizer(std::optional<std::string> token, std::optional<std::string> server,
@@ -139,11 +108,10 @@ class Authorizer {
     const KeyRing& ring = require_key_ring();
     if (arguments_) {
       row.arguments_json = audit_copy_of_arguments(*arguments_, kAuditStringBytes).dump();
-      Mac digest = arguments_digest(ring.subkey(Subkey::kAuditMac), canonical_json(*arguments_));
-      row.arguments_digest_hex = to_hex(digest.data(), digest.size());
+      row.arguments_digest =
+          arguments_digest(ring.subkey(Subkey::kAuditMac), canonical_json(*arguments_));
     } else {
-      Mac digest = arguments_digest(ring.subkey(Subkey::kAuditMac), arguments_text_);
-      row.arguments_digest_hex = to_hex(digest.data(), digest.size());
+      row.arguments_digest = arguments_digest(ring.subkey(Subkey::kAuditMac), arguments_text_);
     }
     nlohmann::json detail = nlohmann::json::object();
     if (!d.detail.empty()) detail["detail"] = d.detail;
@@ -236,17 +204,19 @@ class Authorizer {
   // and the live grants that could apply, for the caller and every agent above it.
   bool load_state(Decision& d, const TaskClaims& claims) {
     static Statement load(
-        "SELECT t.revoked_at IS NOT NULL, c.revoked_at IS NOT NULL, c.expires_at <= now(), "
-        "a.status, a.mode, a.name, h.subject, t.tools::text, t.ancestor_agents::text, c.trace_id, "
-        "s.server_id IS NOT NULL, coalesce(tl.digest IS DISTINCT FROM tl.approved_digest, false), "
+        "SELECT t.revoked_at IS NOT NULL AS token_revoked, "
+        "c.revoked_at IS NOT NULL AS chain_revoked, c.expires_at <= now() AS chain_expired, "
+        "a.status AS agent_status, a.mode AS agent_mode, a.name AS agent, h.subject AS human, "
+        "t.tools, t.ancestor_agents, c.trace_id, s.server_id IS NOT NULL AS server_known, "
+        "coalesce(tl.digest IS DISTINCT FROM tl.approved_digest, false) AS tool_changed, "
         "EXISTS (SELECT FROM warden.tokens up WHERE up.token_id = ANY (t.ancestor_tokens) "
-        "        AND up.revoked_at IS NOT NULL), "
+        "        AND up.revoked_at IS NOT NULL) AS ancestor_token_revoked, "
         "(SELECT json_agg(json_build_array(g.grant_id, g.agent_id, g.constraints, g.max_calls) "
         "                 ORDER BY g.max_calls IS NOT NULL, g.created_at) "
         "   FROM warden.grants g "
         "  WHERE g.agent_id = ANY (t.ancestor_agents || t.agent_id) AND g.server = $2 "
         "    AND (g.tool = $3 OR g.tool = '*') AND g.revoked_at IS NULL AND g.expires_at > now() "
-        "    AND (g.chain_id IS NULL OR g.chain_id = t.chain_id))::text "
+        "    AND (g.chain_id IS NULL OR g.chain_id = t.chain_id))::text AS grants "
         "FROM warden.tokens t JOIN warden.chains c ON c.chain_id = t.chain_id "
         "JOIN warden.agents a ON a.agent_id = t.agent_id "
         "JOIN warden.humans h ON h.human_id = c.human_id "
@@ -261,20 +231,20 @@ class Authorizer {
     }
     d.token_id = claims.token_id;
     d.chain_id = claims.chain_id;
-    token_revoked_ = *result_bool(0, 0);
-    chain_revoked_ = *result_bool(0, 1);
-    chain_expired_ = *result_bool(0, 2);
-    agent_status_ = *result_text(0, 3);
-    observe_mode_ = *result_text(0, 4) == "observe";
-    d.agent = result_text(0, 5);
-    d.human = result_text(0, 6);
-    if (auto tools = result_text(0, 7)) token_tools_ = parse_text_array(*tools);
-    ancestors_ = parse_text_array(result_text(0, 8).value_or("{}"));
-    d.trace_id = result_text(0, 9);
-    server_known_ = *result_bool(0, 10);
-    tool_changed_ = *result_bool(0, 11);
-    ancestor_token_revoked_ = *result_bool(0, 12);
-    read_grants(result_text(0, 13).value_or("[]"));
+    token_revoked_ = *load.boolean(0, "token_revoked");
+    chain_revoked_ = *load.boolean(0, "chain_revoked");
+    chain_expired_ = *load.boolean(0, "chain_expired");
+    agent_status_ = *load.text(0, "agent_status");
+    observe_mode_ = *load.text(0, "agent_mode") == "observe";
+    d.agent = load.text(0, "agent");
+    d.human = load.text(0, "human");
+    token_tools_ = load.strings(0, "tools");
+    ancestors_ = load.strings(0, "ancestor_agents").value_or(std::vector<std::string>());
+    d.trace_id = load.text(0, "trace_id");
+    server_known_ = *load.boolean(0, "server_known");
+    tool_changed_ = *load.boolean(0, "tool_changed");
+    ancestor_token_revoked_ = *load.boolean(0, "ancestor_token_revoked");
+    read_grants(load.text(0, "grants").value_or("[]"));
     if (!ancestors_.empty()) load_ancestors();
     return true;
   }
@@ -294,17 +264,13 @@ class Authorizer {
   // suspended.
   void load_ancestors() {
     static Statement above(
-        "SELECT array_agg(aa.name ORDER BY x.o)::text, count(*) FILTER (WHERE aa.status <> "
-        "'active') "
-        "FROM unnest($1::uuid[]) WITH ORDINALITY x(id, o) JOIN warden.agents aa ON aa.agent_id = "
-        "x.id",
-        {TEXTOID});
-    std::string ids = "{";
-    for (size_t i = 0; i < ancestors_.size(); ++i) ids += (i ? "," : "") + ancestors_[i];
-    ids += "}";
-    above.run({text_datum(ids)}, {}, true, 1);
-    ancestor_names_ = parse_text_array(result_text(0, 0).value_or("{}"));
-    suspended_ancestors_ = result_int(0, 1).value_or(0);
+        "SELECT array_agg(aa.name ORDER BY x.o) AS names, "
+        "count(*) FILTER (WHERE aa.status <> 'active') AS suspended "
+        "FROM unnest($1) WITH ORDINALITY x(id, o) JOIN warden.agents aa ON aa.agent_id = x.id",
+        {UUIDARRAYOID});
+    above.run({uuid_array_datum(ancestors_)}, {}, true, 1);
+    ancestor_names_ = above.strings(0, "names").value_or(std::vector<std::string>());
+    suspended_ancestors_ = above.integer(0, "suspended").value_or(0);
   }
 
   void match_grants(Decision& d, const TaskClaims& claims) {

@@ -21,7 +21,8 @@ char* installed_version() {
   if (SPI_execute("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'warden'", true,
                   1) == SPI_OK_SELECT &&
       SPI_processed == 1) {
-    char* v = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+    TupleDesc desc = SPI_tuptable->tupdesc;
+    char* v = SPI_getvalue(SPI_tuptable->vals[0], desc, SPI_fnumber(desc, "extversion"));
     if (v != nullptr) out = MemoryContextStrdup(TopMemoryContext, v);
   }
   SPI_finish();

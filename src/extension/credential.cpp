@@ -41,13 +41,14 @@ std::optional<CallEvent> load_call(const std::string& event_id) {
       "SELECT pg_catalog.pg_advisory_xact_lock(7, pg_catalog.hashtext($1::text))", {UUIDOID});
   serialise.run({uuid_datum(event_id)});
   static Statement load(
-      "SELECT e.kind, e.allowed, e.xmin::text, e.at > pg_catalog.now() - $2::int * interval '1 "
-      "second', coalesce(e.detail->>'mode' = 'observe', false), e.server, e.tool, e.agent, "
-      "e.human, e.chain_id::text, e.token_id::text, s.server_id::text, s.credential::text, "
+      "SELECT e.kind, e.allowed, e.xmin::text AS xmin, "
+      "e.at > pg_catalog.now() - $2::int * interval '1 second' AS fresh, "
+      "coalesce(e.detail->>'mode' = 'observe', false) AS observed, e.server, e.tool, e.agent, "
+      "e.human, e.chain_id, e.token_id, s.server_id, s.credential::text AS credential, "
       "EXISTS (SELECT FROM warden.events v WHERE v.parent_id = e.event_id "
-      "        AND v.kind = 'credential_vended'), "
+      "        AND v.kind = 'credential_vended') AS vended, "
       // The same liveness rule warden-mcp asks about its calls in flight: one definition.
-      "(SELECT d.reason FROM warden.dead_tokens(ARRAY[e.token_id]) d) "
+      "(SELECT d.reason FROM warden.dead_tokens(ARRAY[e.token_id]) d) AS dead_reason "
       "FROM warden.events e LEFT JOIN warden.servers s ON s.name = e.server "
       "WHERE e.event_id = $1",
       {UUIDOID, INT4OID});
@@ -56,21 +57,21 @@ std::optional<CallEvent> load_call(const std::string& event_id) {
   }
   CallEvent e;
   e.event_id = event_id;
-  e.kind = result_text(0, 0).value_or("");
-  e.allowed = result_bool(0, 1).value_or(false);
-  e.xmin = static_cast<TransactionId>(std::stoul(result_text(0, 2).value_or("0")));
-  e.fresh = result_bool(0, 3).value_or(false);
-  e.observed = result_bool(0, 4).value_or(false);
-  e.server = result_text(0, 5).value_or("");
-  e.tool = result_text(0, 6).value_or("");
-  e.agent = result_text(0, 7).value_or("");
-  e.human = result_text(0, 8).value_or("");
-  e.chain_id = result_text(0, 9).value_or("");
-  e.token_id = result_text(0, 10).value_or("");
-  e.server_id = result_text(0, 11).value_or("");
-  e.credential_descriptor = result_text(0, 12).value_or("{\"kind\":\"none\"}");
-  e.vended = result_bool(0, 13).value_or(false);
-  e.dead_reason = result_text(0, 14);
+  e.kind = load.text(0, "kind").value_or("");
+  e.allowed = load.boolean(0, "allowed").value_or(false);
+  e.xmin = static_cast<TransactionId>(std::stoul(load.text(0, "xmin").value_or("0")));
+  e.fresh = load.boolean(0, "fresh").value_or(false);
+  e.observed = load.boolean(0, "observed").value_or(false);
+  e.server = load.text(0, "server").value_or("");
+  e.tool = load.text(0, "tool").value_or("");
+  e.agent = load.text(0, "agent").value_or("");
+  e.human = load.text(0, "human").value_or("");
+  e.chain_id = load.text(0, "chain_id").value_or("");
+  e.token_id = load.text(0, "token_id").value_or("");
+  e.server_id = load.text(0, "server_id").value_or("");
+  e.credential_descriptor = load.text(0, "credential").value_or("{\"kind\":\"none\"}");
+  e.vended = load.boolean(0, "vended").value_or(false);
+  e.dead_reason = load.text(0, "dead_reason");
   return e;
 }
 

@@ -7,6 +7,7 @@
 
 #include "core/audit_mac.hpp"
 #include "core/sodium_init.hpp"
+#include "extension/event_columns.hpp"
 #include "extension/keys.hpp"
 #include "extension/spi.hpp"
 
@@ -76,26 +77,17 @@ void on_subxact(SubXactEvent event, SubTransactionId sub, SubTransactionId, void
   }
 }
 
-std::string micros_text(TimestampTz t) {
-  return std::to_string(static_cast<long long>(t));
+// A JSON document as the jsonb Datum that will be stored.
+Datum jsonb_datum(const std::string& json) {
+  return pg_call([&] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(json.c_str())); });
 }
 
-// A JSON document as the jsonb Datum that will be stored, and jsonb's canonical text for it
-// (what jsonb_out prints when the row is read back), which is what the MAC covers.
-struct StoredJson {
-  Datum value = 0;
-  std::optional<std::string> text;
-};
+void set_uuid(EventValues& v, EventColumn c, const std::optional<std::string>& id) {
+  if (id) v.set(c, uuid_datum(*id));
+}
 
-StoredJson stored_json(const std::optional<std::string>& json) {
-  StoredJson out;
-  if (!json) return out;
-  char* text = pg_call([&] {
-    out.value = DirectFunctionCall1(jsonb_in, CStringGetDatum(json->c_str()));
-    return DatumGetCString(DirectFunctionCall1(jsonb_out, out.value));
-  });
-  out.text = std::string(text);
-  return out;
+void set_text(EventValues& v, EventColumn c, const std::optional<std::string>& s) {
+  if (s) v.set(c, text_datum(*s));
 }
 
 // The session user's name, looked up once per backend (it cannot change within a session).
@@ -141,19 +133,26 @@ void ensure_default_partition() {
   ensure.run({});
 }
 
+// INSERT INTO warden.events (every column) VALUES ($1, ..., $20), typed from kEventColumns.
+Statement& insert_event() {
+  static const std::string sql = [] {
+    std::string params;
+    for (size_t i = 1; i <= kEventColumns.size(); ++i) {
+      params += (i > 1 ? ", $" : "$") + std::to_string(i);
+    }
+    return "INSERT INTO warden.events (" + event_column_names() + ") VALUES (" + params + ")";
+  }();
+  static Statement insert(sql.c_str(), [] {
+    std::vector<Oid> types;
+    for (const EventColumnSpec& spec : kEventColumns) types.push_back(spec.type);
+    return types;
+  }());
+  return insert;
+}
+
 }  // namespace
 
 std::string write_event(const EventRow& row) {
-  static Statement insert(
-      "INSERT INTO warden.events (event_id, at, kind, chain_id, token_id, parent_id, agent, human, "
-      "server, "
-      "tool, allowed, reason, trace_id, arguments, arguments_digest, detail, actor, writer, seq, "
-      "mac) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, "
-      "decode($15, 'hex'), $16, $17, $18, $19, $20)",
-      {UUIDOID, TIMESTAMPTZOID, TEXTOID, UUIDOID, UUIDOID, UUIDOID, TEXTOID,
-       TEXTOID, TEXTOID,        TEXTOID, BOOLOID, TEXTOID, TEXTOID, JSONBOID,
-       TEXTOID, JSONBOID,       TEXTOID, UUIDOID, INT8OID, BYTEAOID});
   const KeyRing& ring = require_key_ring();
   if (!state.callbacks_registered) {
     pg_call([] {
@@ -163,71 +162,39 @@ std::string write_event(const EventRow& row) {
     state.callbacks_registered = true;
   }
   if (state.writer.empty()) state.writer = random_uuid();
+  require_event_columns();
   ensure_default_partition();
 
-  std::string event_id = row.event_id ? *row.event_id : random_uuid();
-  const TimestampTz at = GetCurrentTimestamp();
-  const std::string& actor = session_user_name();
-  StoredJson stored_arguments = stored_json(row.arguments_json);
-  StoredJson stored_detail = stored_json(row.detail_json);
-  const std::optional<std::string>& arguments = stored_arguments.text;
-  const std::optional<std::string>& detail = stored_detail.text;
-  std::optional<std::string> allowed;
-  if (row.allowed) allowed = *row.allowed ? "t" : "f";
+  const std::string event_id = row.event_id ? *row.event_id : random_uuid();
+  EventValues v;
+  v.set(EventColumn::event_id, uuid_datum(event_id));
+  v.set(EventColumn::at, TimestampTzGetDatum(GetCurrentTimestamp()));
+  v.set(EventColumn::kind, text_datum(row.kind));
+  set_uuid(v, EventColumn::chain_id, row.chain_id);
+  set_uuid(v, EventColumn::token_id, row.token_id);
+  set_uuid(v, EventColumn::parent_id, row.parent_id);
+  set_text(v, EventColumn::agent, row.agent);
+  set_text(v, EventColumn::human, row.human);
+  set_text(v, EventColumn::server, row.server);
+  set_text(v, EventColumn::tool, row.tool);
+  if (row.allowed) v.set(EventColumn::allowed, BoolGetDatum(*row.allowed));
+  set_text(v, EventColumn::reason, row.reason);
+  set_text(v, EventColumn::trace_id, row.trace_id);
+  if (row.arguments_json) v.set(EventColumn::arguments, jsonb_datum(*row.arguments_json));
+  if (row.arguments_digest) {
+    const Mac& digest = *row.arguments_digest;
+    v.set(EventColumn::arguments_digest,
+          bytea_datum(std::vector<uint8_t>(digest.begin(), digest.end())));
+  }
+  if (row.detail_json) v.set(EventColumn::detail, jsonb_datum(*row.detail_json));
+  v.set(EventColumn::actor, text_datum(session_user_name()));
 
   EventLink link{state.writer, state.pending.seq + 1, state.pending.mac};
-  EventColumns columns = {event_id,
-                          micros_text(at),
-                          row.kind,
-                          row.chain_id,
-                          row.token_id,
-                          row.parent_id,
-                          row.agent,
-                          row.human,
-                          row.server,
-                          row.tool,
-                          allowed,
-                          row.reason,
-                          row.trace_id,
-                          arguments,
-                          row.arguments_digest_hex,
-                          detail,
-                          actor};
-  Mac mac = event_mac(ring.subkey(Subkey::kAuditMac), link, columns);
-
-  auto opt_text = [](const std::optional<std::string>& v) { return v ? text_datum(*v) : Datum(0); };
-  auto opt_uuid = [](const std::optional<std::string>& v) { return v ? uuid_datum(*v) : Datum(0); };
-  std::vector<Datum> args = {uuid_datum(event_id),
-                             TimestampTzGetDatum(at),
-                             text_datum(row.kind),
-                             opt_uuid(row.chain_id),
-                             opt_uuid(row.token_id),
-                             opt_uuid(row.parent_id),
-                             opt_text(row.agent),
-                             opt_text(row.human),
-                             opt_text(row.server),
-                             opt_text(row.tool),
-                             BoolGetDatum(row.allowed.value_or(false)),
-                             opt_text(row.reason),
-                             opt_text(row.trace_id),
-                             stored_arguments.value,
-                             opt_text(row.arguments_digest_hex),
-                             stored_detail.value,
-                             text_datum(actor),
-                             uuid_datum(state.writer),
-                             Int64GetDatum(link.seq),
-                             bytea_datum(std::vector<uint8_t>(mac.begin(), mac.end()))};
-  std::string nulls(args.size(), ' ');
-  const std::optional<std::string>* optional_columns[] = {
-      nullptr,        nullptr,     nullptr,       &row.chain_id, &row.token_id,
-      &row.parent_id, &row.agent,  &row.human,    &row.server,   &row.tool,
-      nullptr,        &row.reason, &row.trace_id, &arguments,    &row.arguments_digest_hex,
-      &detail};
-  for (size_t i = 0; i < std::size(optional_columns); ++i) {
-    if (optional_columns[i] != nullptr && !*optional_columns[i]) nulls[i] = 'n';
-  }
-  if (!row.allowed) nulls[10] = 'n';
-  insert.run(args, nulls);
+  v.set(EventColumn::writer, uuid_datum(link.writer));
+  v.set(EventColumn::seq, Int64GetDatum(link.seq));
+  Mac mac = event_mac(ring.subkey(Subkey::kAuditMac), link, mac_columns(v));
+  v.set(EventColumn::mac, bytea_datum(std::vector<uint8_t>(mac.begin(), mac.end())));
+  insert_event().run(v.datums(), v.nulls());
   state.pending = ChainState{link.seq, mac};
   return event_id;
 }

@@ -3,12 +3,14 @@
 #include <optional>
 #include <string>
 
+#include "core/audit_mac.hpp"
 #include "extension/boundary.hpp"
 
 namespace warden::pg {
 
-// One row of warden.events as warden writes it. JSON columns are given as text and stored as
-// jsonb; the MAC covers jsonb's own text form, so verification can recompute it from the row.
+// What a caller says about an event; write_event fills in the rest of the row (see
+// event_columns.hpp). JSON columns are given as text and stored as jsonb; the MAC covers
+// jsonb's own text form, so verification can recompute it from the row.
 struct EventRow {
   std::optional<std::string> event_id;  // generated when absent
   std::string kind;
@@ -16,7 +18,7 @@ struct EventRow {
   std::optional<bool> allowed;
   std::optional<std::string> reason, trace_id;
   std::optional<std::string> arguments_json;  // redacted copy
-  std::optional<std::string> arguments_digest_hex;
+  std::optional<Mac> arguments_digest;
   std::optional<std::string> detail_json;
 };
 

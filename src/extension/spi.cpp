@@ -8,7 +8,7 @@ namespace warden::pg {
 namespace {
 constexpr int64_t kUnixEpochInPostgresSeconds = 946684800;  // 2000-01-01 in Unix time
 
-Datum column(uint64_t row, int col, bool* is_null) {
+Datum value(uint64_t row, int col, bool* is_null) {
   return pg_call([&] {
     return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col + 1, is_null);
   });
@@ -50,15 +50,24 @@ uint64_t Statement::run(const std::vector<Datum>& args, std::string_view nulls, 
   return SPI_processed;
 }
 
-bool result_is_null(uint64_t row, int col) {
-  bool is_null = true;
-  column(row, col, &is_null);
-  return is_null;
+int Statement::column(std::string_view name) {
+  for (const auto& [known, position] : columns_) {
+    if (known == name) return position;
+  }
+  std::string key(name);
+  int fnumber = pg_call([&] { return SPI_fnumber(SPI_tuptable->tupdesc, key.c_str()); });
+  if (fnumber <= 0) {
+    throw std::runtime_error("warden: the result of \"" + std::string(sql_) + "\" has no column " +
+                             key);
+  }
+  columns_.emplace_back(std::move(key), fnumber - 1);
+  return fnumber - 1;
 }
 
-std::optional<std::string> result_text(uint64_t row, int col) {
+std::optional<std::string> Statement::text(uint64_t row, std::string_view name) {
+  int col = column(name);
   bool is_null = true;
-  Datum d = column(row, col, &is_null);
+  Datum d = value(row, col, &is_null);
   if (is_null) return std::nullopt;
   Oid type = SPI_gettypeid(SPI_tuptable->tupdesc, col + 1);
   if (type == UUIDOID) return uuid_string(d);
@@ -68,18 +77,19 @@ std::optional<std::string> result_text(uint64_t row, int col) {
   return std::string(out);
 }
 
-std::optional<std::vector<uint8_t>> result_bytea(uint64_t row, int col) {
+std::optional<std::vector<uint8_t>> Statement::bytes(uint64_t row, std::string_view name) {
   bool is_null = true;
-  Datum d = column(row, col, &is_null);
+  Datum d = value(row, column(name), &is_null);
   if (is_null) return std::nullopt;
   bytea* b = pg_call([&] { return DatumGetByteaPP(d); });
   const auto* p = reinterpret_cast<const uint8_t*>(VARDATA_ANY(b));
   return std::vector<uint8_t>(p, p + VARSIZE_ANY_EXHDR(b));
 }
 
-std::optional<int64_t> result_int(uint64_t row, int col) {
+std::optional<int64_t> Statement::integer(uint64_t row, std::string_view name) {
+  int col = column(name);
   bool is_null = true;
-  Datum d = column(row, col, &is_null);
+  Datum d = value(row, col, &is_null);
   if (is_null) return std::nullopt;
   switch (SPI_gettypeid(SPI_tuptable->tupdesc, col + 1)) {
     case INT2OID:
@@ -93,20 +103,18 @@ std::optional<int64_t> result_int(uint64_t row, int col) {
   }
 }
 
-std::optional<bool> result_bool(uint64_t row, int col) {
+std::optional<bool> Statement::boolean(uint64_t row, std::string_view name) {
   bool is_null = true;
-  Datum d = column(row, col, &is_null);
+  Datum d = value(row, column(name), &is_null);
   if (is_null) return std::nullopt;
   return DatumGetBool(d);
 }
 
-Datum result_datum_copy(uint64_t row, int col, bool* is_null) {
-  return pg_call([&] {
-    Datum d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col + 1, is_null);
-    if (*is_null) return static_cast<Datum>(0);
-    Form_pg_attribute att = TupleDescAttr(SPI_tuptable->tupdesc, col);
-    return SPI_datumTransfer(d, att->attbyval, att->attlen);
-  });
+std::optional<std::vector<std::string>> Statement::strings(uint64_t row, std::string_view name) {
+  bool is_null = true;
+  Datum d = value(row, column(name), &is_null);
+  if (is_null) return std::nullopt;
+  return array_strings(d);
 }
 
 Datum text_datum(std::string_view s) {
@@ -127,6 +135,46 @@ Datum bytea_datum(const std::vector<uint8_t>& bytes) {
     if (!bytes.empty()) memcpy(VARDATA(b), bytes.data(), bytes.size());
     return PointerGetDatum(b);
   });
+}
+
+Datum uuid_array_datum(const std::vector<std::string>& canonical) {
+  std::vector<Datum> items;
+  items.reserve(canonical.size());
+  for (const std::string& id : canonical) items.push_back(uuid_datum(id));
+  return pg_call([&] {
+    return PointerGetDatum(construct_array(items.data(), static_cast<int>(items.size()), UUIDOID,
+                                           UUID_LEN, false, TYPALIGN_CHAR));
+  });
+}
+
+std::vector<std::string> array_strings(Datum array) {
+  struct Elements {
+    Oid type;
+    Datum* items;
+    bool* nulls;
+    int count;
+  };
+  Elements e = pg_call([&] {
+    ArrayType* a = DatumGetArrayTypeP(array);
+    if (ARR_NDIM(a) > 1) elog(ERROR, "warden: expected a one-dimensional array");
+    Elements out{ARR_ELEMTYPE(a), nullptr, nullptr, 0};
+    int16 len;
+    bool byval;
+    char align;
+    get_typlenbyvalalign(out.type, &len, &byval, &align);
+    deconstruct_array(a, out.type, len, byval, align, &out.items, &out.nulls, &out.count);
+    return out;
+  });
+  if (e.type != TEXTOID && e.type != UUIDOID) {
+    throw std::runtime_error("warden: expected a text[] or uuid[] array");
+  }
+  std::vector<std::string> out;
+  out.reserve(static_cast<size_t>(e.count));
+  for (int i = 0; i < e.count; ++i) {
+    if (e.nulls[i]) throw std::runtime_error("warden: unexpected NULL array element");
+    out.push_back(e.type == UUIDOID ? uuid_string(e.items[i]) : text_string(e.items[i]));
+  }
+  return out;
 }
 
 std::string uuid_string(Datum d) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "extension/boundary.hpp"
@@ -18,6 +19,8 @@ void spi_connect();
 void spi_finish();
 
 // A statement prepared on first use and kept for the life of the backend (SPI_keepplan).
+// Its results are read by column name: each name is looked up once (SPI_fnumber) and kept
+// with the plan, whose result columns cannot change.
 class Statement {
  public:
   Statement(const char* sql, std::vector<Oid> arg_types)
@@ -27,27 +30,33 @@ class Statement {
   uint64_t run(const std::vector<Datum>& args, std::string_view nulls = {}, bool read_only = false,
                long limit = 0);
 
+  // The last run's result (row is 0-based), by column name; nullopt for SQL NULL.
+  std::optional<std::string> text(uint64_t row, std::string_view column);
+  std::optional<std::vector<uint8_t>> bytes(uint64_t row, std::string_view column);
+  // smallint, integer, bigint; a timestamptz as Unix seconds.
+  std::optional<int64_t> integer(uint64_t row, std::string_view column);
+  std::optional<bool> boolean(uint64_t row, std::string_view column);
+  // A one-dimensional text[] or uuid[]; a NULL element is an error.
+  std::optional<std::vector<std::string>> strings(uint64_t row, std::string_view column);
+
  private:
+  int column(std::string_view name);  // 0-based position in the result
+
   const char* sql_;
   std::vector<Oid> types_;
   SPIPlanPtr plan_ = nullptr;
+  std::vector<std::pair<std::string, int>> columns_;
 };
-
-// Accessors for the current SPI result (row and column are 0-based).
-bool result_is_null(uint64_t row, int col);
-std::optional<std::string> result_text(uint64_t row, int col);
-std::optional<std::vector<uint8_t>> result_bytea(uint64_t row, int col);
-std::optional<int64_t> result_int(uint64_t row, int col);
-std::optional<bool> result_bool(uint64_t row, int col);
-// A Datum copied into the caller's (upper) memory context, for returning to SQL.
-Datum result_datum_copy(uint64_t row, int col, bool* is_null);
 
 // Datum builders (palloc'd in the current memory context).
 Datum text_datum(std::string_view s);
 Datum uuid_datum(std::string_view canonical);
 Datum bytea_datum(const std::vector<uint8_t>& bytes);
+Datum uuid_array_datum(const std::vector<std::string>& canonical);
 std::string uuid_string(Datum d);
 std::string text_string(Datum d);
+// The elements of a one-dimensional text[] or uuid[] Datum; a NULL element is an error.
+std::vector<std::string> array_strings(Datum array);
 
 // Unix seconds <-> timestamptz.
 int64_t unix_seconds(TimestampTz t);

@@ -80,7 +80,7 @@ std::variant<TaskClaims, TokenRefusal> open_task_token(std::string_view token) {
     if (key_id.size() > 64) return false;
     if (opened_keys.find(key_id, out)) return true;
     if (find_key.run({text_datum(key_id)}, {}, true, 1) != 1) return false;
-    auto sealed = result_bytea(0, 0);
+    auto sealed = find_key.bytes(0, "sealed");
     if (!sealed) return false;
     std::vector<uint8_t> key = open_sealed_key(std::string(key_id), "local", *sealed);
     if (key.size() != 32) return false;

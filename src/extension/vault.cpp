@@ -105,12 +105,12 @@ std::optional<std::string> vend_credential(const VendRequest& r) {
       return nlohmann::json({{"kind", "secret"}, {"error", "no secret stored for this server"}})
           .dump();
     }
-    int64_t version = *result_int(0, 0);
-    std::string header = *result_text(0, 1);
-    std::string tmpl = *result_text(0, 2);
+    int64_t version = *latest.integer(0, "version");
+    std::string header = *latest.text(0, "header");
+    std::string tmpl = *latest.text(0, "template");
     std::string secret;
     try {
-      secret = open_stored_secret(r.server_id, version, *result_bytea(0, 3));
+      secret = open_stored_secret(r.server_id, version, *latest.bytes(0, "wrapped"));
     } catch (const Error& e) {
       // Deny (and audit) rather than abort the decision: the call cannot be credentialed.
       return nlohmann::json({{"kind", "secret"}, {"error", e.what()}}).dump();
@@ -129,8 +129,8 @@ std::optional<std::string> vend_credential(const VendRequest& r) {
 
   static Statement signing_key("SELECT key_id, sealed FROM warden._signing_key($1)", {INT4OID});
   signing_key.run({Int32GetDatum(key_rotation_interval_seconds())});
-  const std::string key_id = *result_text(0, 0);
-  std::vector<uint8_t> secret = open_sealed_key(key_id, "public", *result_bytea(0, 1));
+  const std::string key_id = *signing_key.text(0, "key_id");
+  std::vector<uint8_t> secret = open_sealed_key(key_id, "public", *signing_key.bytes(0, "sealed"));
   if (secret.size() != 64) throw std::runtime_error("signing key has the wrong size");
   std::array<uint8_t, 64> sk{};
   std::memcpy(sk.data(), secret.data(), sk.size());
