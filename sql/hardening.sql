@@ -133,3 +133,30 @@ SELECT token AS late_token, chain_id AS late_chain FROM warden.start_chain('hd-a
 SELECT event_id AS late_call FROM warden.authorize(:'late_token', 'hd-files', 'read') \gset
 SELECT (warden.revoke_chain(:'late_chain', 'hd: revoked after the decision')) ? 'tokens' AS revoked;
 SELECT regress.try(format('SELECT warden.credential(%L)', :'late_call')) AS vend_after_revocation;
+
+-- ---------------------------------------------------------------- 2 (pipelined). credential_for_last_decision
+-- warden-mcp asks for the credential in the same round trip as the decision, each in its own
+-- transaction. It answers only for the call this backend's last authorize allowed, once, by
+-- the same rules as warden.credential.
+SELECT event_id AS piped_call FROM warden.authorize(:'hd_token', 'hd-files', 'read') \gset
+SELECT event_id = :'piped_call' AS answers_for_the_last_decision,
+       credential ->> 'kind' AS kind, credential ? 'value' AS has_value
+FROM warden.credential_for_last_decision();
+SELECT event_id IS NULL AND credential IS NULL AS taken_once FROM warden.credential_for_last_decision();
+SELECT regress.try(format('SELECT warden.credential(%L)', :'piped_call')) AS not_vended_twice;
+-- A denial after an allowed call leaves nothing behind to vend.
+SELECT allowed FROM warden.authorize(:'hd_token', 'hd-files', 'read');
+SELECT allowed FROM warden.authorize(:'hd_token', 'hd-nothing', 'read');
+SELECT event_id IS NULL AS nothing_after_a_denial FROM warden.credential_for_last_decision();
+-- In the decision's own transaction: refused, and after its rollback there is no decision.
+BEGIN;
+SELECT allowed FROM warden.authorize(:'hd_token', 'hd-files', 'read');
+SELECT regress.try('SELECT warden.credential_for_last_decision()') AS same_transaction;
+ROLLBACK;
+BEGIN;
+SELECT allowed FROM warden.authorize(:'hd_token', 'hd-files', 'read');
+ROLLBACK;
+SELECT regress.try('SELECT warden.credential_for_last_decision()') AS after_rollback;
+-- Only the proxy role may ask.
+SELECT r AS role, has_function_privilege(r, 'warden.credential_for_last_decision()', 'EXECUTE') AS may_ask
+FROM unnest(ARRAY['warden_proxy', 'warden_admin', 'warden_issuer', 'warden_auditor', 'public']) r;

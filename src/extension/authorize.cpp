@@ -12,6 +12,7 @@
 #include "core/control_characters.hpp"
 #include "extension/event_writer.hpp"
 #include "extension/keys.hpp"
+#include "extension/last_decision.hpp"
 #include "extension/pg_pattern_engine.hpp"
 #include "extension/spi.hpp"
 #include "extension/sql_values.hpp"
@@ -373,12 +374,16 @@ std::optional<std::string> jsonb_arg_text(FunctionCallInfo fcinfo, int n) {
 }  // namespace
 
 WARDEN_SQL_FUNCTION(warden_authorize) {
+  // Before anything can fail: a denied or failed decision leaves no earlier one behind for
+  // warden.credential_for_last_decision.
+  forget_last_decision();
   Authorizer authorizer(arg_text(fcinfo, 0), arg_text(fcinfo, 1), arg_text(fcinfo, 2),
                         jsonb_arg_text(fcinfo, 3), jsonb_arg_text(fcinfo, 4));
   spi_connect();
   Decision d = authorizer.decide();
   std::string event_id = authorizer.audit(d);
   spi_finish();
+  if (d.allowed) remember_last_decision(event_id);
   // Columns: allowed, reason, event_id, chain_id, trace_id, agent, human, credential (always
   // NULL since 0.2.0; kept so that the result type is unchanged).
   auto opt_text = [](const std::optional<std::string>& v) { return v ? text_datum(*v) : Datum(0); };

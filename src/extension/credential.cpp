@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "extension/event_writer.hpp"
+#include "extension/last_decision.hpp"
 #include "extension/spi.hpp"
 #include "extension/sql_values.hpp"
 #include "extension/vault.hpp"
@@ -97,12 +98,8 @@ void record_vend(const CallEvent& e, const nlohmann::json& note) {
   write_event(row);
 }
 
-}  // namespace
-
-WARDEN_SQL_FUNCTION(warden_credential) {
-  if (PG_ARGISNULL(0)) refuse("22004", "warden.credential needs the event_id of an allowed call");
-  const std::string event_id = uuid_string(PG_GETARG_DATUM(0));
-  spi_connect();
+// The credential for one decision, by every rule above; nullopt when its server takes none.
+std::optional<std::string> credential_for(const std::string& event_id) {
   std::optional<CallEvent> found = load_call(event_id);
   if (!found) {
     refuse("42704", "no committed decision with this event_id",
@@ -127,10 +124,7 @@ WARDEN_SQL_FUNCTION(warden_credential) {
   std::optional<std::string> credential =
       vend_credential(VendRequest{e.server_id, e.server, e.tool, e.credential_descriptor, e.agent,
                                   e.human, e.chain_id, e.event_id, e.observed});
-  if (!credential) {
-    spi_finish();
-    PG_RETURN_NULL();
-  }
+  if (!credential) return std::nullopt;
   nlohmann::json vended = nlohmann::json::parse(*credential);
   if (vended.contains("error")) {
     refuse("55000", "no credential for " + e.server + ": " + vended["error"].get<std::string>());
@@ -138,7 +132,39 @@ WARDEN_SQL_FUNCTION(warden_credential) {
   nlohmann::json note = vended;
   note.erase("value");
   record_vend(e, note);
+  return credential;
+}
+
+Datum jsonb_datum(const std::string& text) {
+  return pg_call([&] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(text.c_str())); });
+}
+
+}  // namespace
+
+WARDEN_SQL_FUNCTION(warden_credential) {
+  if (PG_ARGISNULL(0)) refuse("22004", "warden.credential needs the event_id of an allowed call");
+  const std::string event_id = uuid_string(PG_GETARG_DATUM(0));
+  spi_connect();
+  std::optional<std::string> credential = credential_for(event_id);
   spi_finish();
-  return pg_call(
-      [&] { return DirectFunctionCall1(jsonb_in, CStringGetDatum(credential->c_str())); });
+  if (!credential) PG_RETURN_NULL();
+  return jsonb_datum(*credential);
+}
+
+// warden.credential_for_last_decision(): the same, for the call this backend's last
+// warden.authorize allowed (see extension/last_decision.hpp). warden-mcp sends it right behind
+// authorize, each in its own implicit transaction (libpq pipeline mode, a sync after each), so a
+// credentialed call costs one round trip. The row names the event it answers for (NULL when
+// there is none: the last decision was denied, failed, or already taken), so the front-end can
+// check that it is its own. It can only ever reach a decision this same backend made: narrower
+// than warden.credential(event_id), which the same role may call for any event id it holds.
+WARDEN_SQL_FUNCTION(warden_credential_for_last_decision) {
+  std::optional<std::string> event_id = take_last_decision();
+  if (!event_id) return composite_result(fcinfo, {Datum(0), Datum(0)}, {true, true});
+  spi_connect();
+  std::optional<std::string> credential = credential_for(*event_id);
+  spi_finish();
+  return composite_result(fcinfo,
+                          {uuid_datum(*event_id), credential ? jsonb_datum(*credential) : Datum(0)},
+                          {false, !credential});
 }

@@ -15,6 +15,7 @@ SELECT is(
         'warden.callable(text,text,text[])',
         'warden.complete(uuid,text,jsonb)',
         'warden.credential(uuid)',
+        'warden.credential_for_last_decision()',
         'warden.dead_tokens(uuid[])',
         'warden.open_session(text,jsonb)',
         'warden.public_keys()',

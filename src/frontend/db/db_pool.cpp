@@ -99,6 +99,17 @@ awaitable<std::vector<Row>> DbPool::query(const std::string& sql,
   }
 }
 
+awaitable<std::vector<StatementResult>> DbPool::pipeline(const std::vector<Statement>& statements) {
+  Lease lease(*this, co_await acquire());
+  co_await ensure_connected(lease.conn());
+  try {
+    co_return co_await lease.conn().pipeline(statements);
+  } catch (const DbUnavailable&) {
+    forget_idle_connections();
+    throw;
+  }
+}
+
 awaitable<bool> DbPool::ping() {
   try {
     std::vector<Param> none;

@@ -19,6 +19,8 @@ class DbPool {
   DbPool(const Executor& ex, const std::string& conninfo, std::size_t size);
 
   awaitable<std::vector<Row>> query(const std::string& sql, const std::vector<Param>& params);
+  // Several statements in one round trip, each in its own transaction (PgConnection::pipeline).
+  awaitable<std::vector<StatementResult>> pipeline(const std::vector<Statement>& statements);
   // True when a trivial query succeeds now.
   awaitable<bool> ping();
 

@@ -60,17 +60,52 @@ awaitable<json> Decisions::visible_tools(const std::string& token, const std::st
   co_return r[0] ? json::parse(*r[0]) : json::array();
 }
 
+namespace {
+
+const char* const kAuthorize =
+    "SELECT allowed, reason, event_id, chain_id, trace_id, agent, human "
+    "FROM warden.authorize($1, $2, $3, $4::jsonb, $5::jsonb)";
+
+Decision read_decision(const std::vector<Row>& rows) {
+  const Row& r = single_row(rows, "warden.authorize");
+  return Decision{text(r[0]) == "t", text(r[1]), text(r[2]), text(r[3]),
+                  text(r[4]),        text(r[5]), text(r[6])};
+}
+
+}  // namespace
+
 awaitable<Decision> Decisions::authorize(const std::string& token, const std::string& server,
                                          const std::string& tool, const json& arguments,
                                          const json& context) {
   std::vector<Param> params{token, server, tool, arguments.dump(), context.dump()};
-  auto rows = co_await pool_.query(
-      "SELECT allowed, reason, event_id, chain_id, trace_id, agent, human "
-      "FROM warden.authorize($1, $2, $3, $4::jsonb, $5::jsonb)",
-      params);
-  const Row& r = single_row(rows, "warden.authorize");
-  co_return Decision{text(r[0]) == "t", text(r[1]), text(r[2]), text(r[3]),
-                     text(r[4]),        text(r[5]), text(r[6])};
+  auto rows = co_await pool_.query(kAuthorize, params);
+  Decision decision = read_decision(rows);
+  co_return decision;
+}
+
+awaitable<DecisionWithCredential> Decisions::authorize_with_credential(const std::string& token,
+                                                                       const std::string& server,
+                                                                       const std::string& tool,
+                                                                       const json& arguments,
+                                                                       const json& context) {
+  std::vector<Statement> statements{
+      Statement{kAuthorize, {token, server, tool, arguments.dump(), context.dump()}},
+      Statement{"SELECT event_id, credential FROM warden.credential_for_last_decision()", {}}};
+  std::vector<StatementResult> results = co_await pool_.pipeline(statements);
+  if (const DbError* e = std::get_if<DbError>(&results[0])) throw *e;
+  DecisionWithCredential out;
+  out.decision = read_decision(std::get<std::vector<Row>>(results[0]));
+  // Only an answer naming this very decision counts. Anything else (an error, no row, another
+  // event: a pooler between us and PostgreSQL could have run the two on different backends)
+  // leaves the credential to be asked for by event_id, which gives the authoritative answer.
+  if (out.decision.allowed) {
+    if (const auto* rows = std::get_if<std::vector<Row>>(&results[1]);
+        rows && rows->size() == 1 && rows->front()[0] &&
+        *rows->front()[0] == out.decision.event_id) {
+      out.credential = read_credential(rows->front()[1]);
+    }
+  }
+  co_return out;
 }
 
 awaitable<std::optional<Credential>> Decisions::credential(const std::string& event_id) {

@@ -24,6 +24,15 @@ struct Decision {
   std::string reason, event_id, chain_id, trace_id, agent, human;
 };
 
+// A decision and, when it was asked for in the same round trip, the credential for it. The outer
+// optional is empty when the credential is still to be asked for with Decisions::credential (not
+// prefetched, or the answer was not for this decision); the inner one is empty when the server
+// takes none.
+struct DecisionWithCredential {
+  Decision decision;
+  std::optional<std::optional<Credential>> credential;
+};
+
 // The warden SQL functions the proxy role may call, typed. Tokens and arguments travel as
 // query parameters, never in SQL text.
 class Decisions {
@@ -37,6 +46,13 @@ class Decisions {
   awaitable<Decision> authorize(const std::string& token, const std::string& server,
                                 const std::string& tool, const json& arguments,
                                 const json& context);
+  // authorize, and in the same round trip (pipeline mode, each in its own transaction) the
+  // credential for the call if it is allowed: warden.credential_for_last_decision.
+  awaitable<DecisionWithCredential> authorize_with_credential(const std::string& token,
+                                                              const std::string& server,
+                                                              const std::string& tool,
+                                                              const json& arguments,
+                                                              const json& context);
   // The upstream credential for a committed, allowed decision: nullopt when the server takes
   // none. Throws DbError when warden refuses it (revoked since, too old, already vended, no
   // secret stored).

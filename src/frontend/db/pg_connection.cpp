@@ -77,6 +77,54 @@ awaitable<void> PgConnection::connect() {
   watch_socket();
 }
 
+awaitable<void> PgConnection::flush() {
+  for (;;) {
+    int flushed = PQflush(conn_);
+    if (flushed == 0) break;
+    if (flushed < 0) fail("sending a query failed");
+    co_await wait(true);
+    if (!PQconsumeInput(conn_)) fail("reading from the database failed");
+  }
+}
+
+awaitable<PGresult*> PgConnection::next_result() {
+  for (;;) {
+    if (!PQconsumeInput(conn_)) fail("reading from the database failed");
+    if (!PQisBusy(conn_)) break;
+    co_await wait(false);
+  }
+  co_return PQgetResult(conn_);
+}
+
+Row PgConnection::row_of(PGresult* result, int i) {
+  Row row;
+  int m = PQnfields(result);
+  row.reserve(static_cast<std::size_t>(m));
+  for (int j = 0; j < m; ++j) {
+    if (PQgetisnull(result, i, j)) {
+      row.emplace_back(std::nullopt);
+    } else {
+      row.emplace_back(std::string(PQgetvalue(result, i, j), PQgetlength(result, i, j)));
+    }
+  }
+  return row;
+}
+
+DbError PgConnection::error_of(PGresult* result) {
+  const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
+  const char* message = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
+  return DbError(state ? state : "XX000", message ? message : PQresultErrorMessage(result));
+}
+
+namespace {
+
+// Connection-class errors (08xxx) and shutdowns (57Pxx) mean nothing was decided.
+bool connection_lost(const DbError& e) {
+  return e.sqlstate().rfind("08", 0) == 0 || e.sqlstate().rfind("57P", 0) == 0;
+}
+
+}  // namespace
+
 awaitable<std::vector<Row>> PgConnection::query(const std::string& sql,
                                                 const std::vector<Param>& params) {
   if (!connected()) fail("not connected to the database");
@@ -87,53 +135,75 @@ awaitable<std::vector<Row>> PgConnection::query(const std::string& sql,
                          values.data(), nullptr, nullptr, 0)) {
     fail("sending a query failed");
   }
-  for (;;) {
-    int flushed = PQflush(conn_);
-    if (flushed == 0) break;
-    if (flushed < 0) fail("sending a query failed");
-    co_await wait(true);
-    if (!PQconsumeInput(conn_)) fail("reading from the database failed");
-  }
+  co_await flush();
   std::vector<Row> rows;
   std::optional<DbError> error;
   for (;;) {
-    if (!PQconsumeInput(conn_)) fail("reading from the database failed");
-    if (PQisBusy(conn_)) {
-      co_await wait(false);
-      continue;
-    }
-    PGresult* result = PQgetResult(conn_);
+    PGresult* result = co_await next_result();
     if (!result) break;
     ExecStatusType status = PQresultStatus(result);
     if (status == PGRES_TUPLES_OK) {
-      int n = PQntuples(result), m = PQnfields(result);
-      for (int i = 0; i < n; ++i) {
-        Row row;
-        for (int j = 0; j < m; ++j) {
-          if (PQgetisnull(result, i, j)) {
-            row.emplace_back(std::nullopt);
-          } else {
-            row.emplace_back(std::string(PQgetvalue(result, i, j), PQgetlength(result, i, j)));
-          }
-        }
-        rows.push_back(std::move(row));
-      }
+      for (int i = 0, n = PQntuples(result); i < n; ++i) rows.push_back(row_of(result, i));
     } else if (status != PGRES_COMMAND_OK && !error) {
-      const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
-      const char* message = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
-      error.emplace(state ? state : "XX000", message ? message : PQresultErrorMessage(result));
+      error.emplace(error_of(result));
     }
     PQclear(result);
   }
   if (PQstatus(conn_) != CONNECTION_OK) fail("the database connection was lost");
   if (error) {
-    // Connection-class errors (08xxx) and shutdowns (57Pxx) mean nothing was decided.
-    if (error->sqlstate().rfind("08", 0) == 0 || error->sqlstate().rfind("57P", 0) == 0) {
-      fail(error->what());
-    }
+    if (connection_lost(*error)) fail(error->what());
     throw *error;
   }
   co_return rows;
+}
+
+awaitable<std::vector<StatementResult>> PgConnection::pipeline(
+    const std::vector<Statement>& statements) {
+  if (!connected()) fail("not connected to the database");
+  if (!PQenterPipelineMode(conn_)) fail("cannot enter pipeline mode");
+  for (const auto& statement : statements) {
+    std::vector<const char*> values;
+    values.reserve(statement.params.size());
+    for (const auto& p : statement.params) values.push_back(p ? p->c_str() : nullptr);
+    if (!PQsendQueryParams(conn_, statement.sql.c_str(), static_cast<int>(values.size()), nullptr,
+                           values.data(), nullptr, nullptr, 0) ||
+        !PQpipelineSync(conn_)) {
+      fail("sending a pipeline failed");
+    }
+  }
+  co_await flush();
+  // Per statement: its results, a nullptr, then the sync's PGRES_PIPELINE_SYNC.
+  std::vector<StatementResult> out;
+  out.reserve(statements.size());
+  std::vector<Row> rows;
+  std::optional<DbError> error;
+  while (out.size() < statements.size()) {
+    PGresult* result = co_await next_result();
+    if (!result) continue;  // the end of one statement's results; its sync follows
+    ExecStatusType status = PQresultStatus(result);
+    if (status == PGRES_PIPELINE_SYNC) {
+      if (error) {
+        out.emplace_back(std::move(*error));
+      } else {
+        out.emplace_back(std::move(rows));
+      }
+      rows = {};
+      error.reset();
+    } else if (status == PGRES_TUPLES_OK) {
+      for (int i = 0, n = PQntuples(result); i < n; ++i) rows.push_back(row_of(result, i));
+    } else if (status == PGRES_PIPELINE_ABORTED) {
+      if (!error) error.emplace("XX000", "the statement was skipped after an earlier error");
+    } else if (status != PGRES_COMMAND_OK && !error) {
+      error.emplace(error_of(result));
+    }
+    PQclear(result);
+    if (PQstatus(conn_) != CONNECTION_OK) fail("the database connection was lost");
+  }
+  if (!PQexitPipelineMode(conn_)) fail("cannot leave pipeline mode");
+  for (const auto& r : out) {
+    if (const DbError* e = std::get_if<DbError>(&r); e && connection_lost(*e)) fail(e->what());
+  }
+  co_return out;
 }
 
 awaitable<std::vector<std::string>> PgConnection::notifications() {

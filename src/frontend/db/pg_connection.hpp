@@ -3,6 +3,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <libpq-fe.h>
@@ -31,6 +32,13 @@ class DbError : public std::runtime_error {
 using Param = std::optional<std::string>;
 using Row = std::vector<std::optional<std::string>>;
 
+// One statement of a pipeline, and what it came to: its rows, or the error it raised.
+struct Statement {
+  std::string sql;
+  std::vector<Param> params;
+};
+using StatementResult = std::variant<std::vector<Row>, DbError>;
+
 // One non-blocking libpq connection driven by Asio: the socket is watched with a dup'ed
 // descriptor so that libpq keeps owning its own.
 class PgConnection {
@@ -45,11 +53,20 @@ class PgConnection {
   void close();
   // Text parameters and text results; throws DbUnavailable or DbError.
   awaitable<std::vector<Row>> query(const std::string& sql, const std::vector<Param>& params);
+  // Sends every statement at once (libpq pipeline mode), each followed by a sync so that each
+  // runs and commits in its own implicit transaction, in order; one round trip for all. A
+  // statement's error does not stop the ones after it. Throws DbUnavailable only.
+  awaitable<std::vector<StatementResult>> pipeline(const std::vector<Statement>& statements);
   // LISTEN support: waits until at least one notification arrives, returns their payloads.
   awaitable<std::vector<std::string>> notifications();
 
  private:
   awaitable<void> wait(bool for_write);
+  awaitable<void> flush();
+  // The next result, waiting for it; nullptr where a statement's results end.
+  awaitable<PGresult*> next_result();
+  static Row row_of(PGresult* result, int i);
+  static DbError error_of(PGresult* result);
   void watch_socket();
   [[noreturn]] void fail(const std::string& what);
 

@@ -326,7 +326,11 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
                                        json params, const json& arguments, const Caller& caller) {
   std::string shown = method == "resources/read" ? target : shown_name(server, target);
   auto started = Clock::now();
+  const std::string credential_kind = upstreams_.credential_kind(server);
   Decision decision;
+  // For an upstream that takes a credential, the credential is asked for in the same round
+  // trip as the decision (it is vended only once the decision has committed).
+  std::optional<std::optional<Credential>> prefetched;
   try {
     // Locals, not temporaries, across the co_await (GCC 12 mishandles a conditional's
     // temporary that lives through a suspension).
@@ -336,8 +340,15 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
       context["arguments_error"] = "an argument holds U+0000";
       decided_arguments = json::object();
     }
-    decision =
-        co_await decisions_.authorize(caller.token, server, target, decided_arguments, context);
+    if (credential_kind != "none") {
+      DecisionWithCredential both = co_await decisions_.authorize_with_credential(
+          caller.token, server, target, decided_arguments, context);
+      decision = std::move(both.decision);
+      prefetched = std::move(both.credential);
+    } else {
+      decision =
+          co_await decisions_.authorize(caller.token, server, target, decided_arguments, context);
+    }
   } catch (const DbUnavailable& e) {
     metrics_.count_decision("unavailable");
     co_return unavailable(id, e.what());
@@ -358,9 +369,8 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
   }
   metrics_.count_decision(decision.reason.rfind("observe:", 0) == 0 ? "observe" : "allowed");
 
-  // This host's own refusals come before any credential is vended: a stand-in says whether
-  // the call would carry one.
-  const std::string credential_kind = upstreams_.credential_kind(server);
+  // This host's own refusals come before any credential is used: a stand-in says whether the
+  // call would carry one (a prefetched credential of a refused call is dropped unsent).
   // The agent's own session with the upstream (its own child process over stdio).
   std::shared_ptr<Upstream> upstream;
   std::string no_room;
@@ -407,7 +417,11 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
   bool credential_refused = false;
   if (upstream && credential_kind != "none") {
     try {
-      credential = co_await decisions_.credential(decision.event_id);
+      if (prefetched) {
+        credential = std::move(*prefetched);
+      } else {
+        credential = co_await decisions_.credential(decision.event_id);
+      }
     } catch (const std::exception& e) {
       metrics_.count_decision("denied");
       refused_credential = e.what();

@@ -122,3 +122,13 @@ LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'warden_credential';
 REVOKE ALL ON FUNCTION warden.credential(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION warden.credential(uuid) TO warden_proxy;
+
+-- The same, for the call this session's last warden.authorize allowed: warden-mcp sends it in
+-- one round trip with authorize (libpq pipeline mode, each in its own implicit transaction).
+-- Names the event it answers for; both columns NULL when the last decision was not an allowed
+-- call or was taken already.
+CREATE OR REPLACE FUNCTION warden.credential_for_last_decision(OUT event_id uuid, OUT credential jsonb)
+LANGUAGE c VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'warden_credential_for_last_decision';
+REVOKE ALL ON FUNCTION warden.credential_for_last_decision() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION warden.credential_for_last_decision() TO warden_proxy;
