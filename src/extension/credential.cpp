@@ -80,9 +80,11 @@ void record_vend(const CallEvent& e, const nlohmann::json& note) {
   // The decision itself committed durably; this record only marks the vend (single use, and
   // for the audit trail). Not waiting for its fsync keeps a credentialed call at one durable
   // commit; a crash inside the WAL writer's window can lose the record, never the decision.
-  static Statement async_commit("SELECT pg_catalog.set_config('synchronous_commit', 'off', true)",
-                                {});
-  async_commit.run({});
+  // SET LOCAL synchronous_commit = off, without a round trip through SQL.
+  pg_call([] {
+    set_config_option("synchronous_commit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL,
+                      true, 0, false);
+  });
   EventRow row;
   row.kind = "credential_vended";
   row.parent_id = e.event_id;

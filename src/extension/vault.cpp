@@ -2,18 +2,18 @@
 
 #include <sodium.h>
 
-#include <array>
-#include <cstring>
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <span>
 #include <vector>
 
 #include "core/error.hpp"
 #include "core/key_wrap.hpp"
 #include "core/vended_credential.hpp"
 #include "extension/keys.hpp"
+#include "extension/signing_keys.hpp"
 #include "extension/spi.hpp"
 #include "extension/sql_values.hpp"
-#include "extension/token_keys.hpp"
 
 extern "C" {
 #include "mb/pg_wchar.h"
@@ -130,11 +130,7 @@ std::optional<std::string> vend_credential(const VendRequest& r) {
   static Statement signing_key("SELECT key_id, sealed FROM warden._signing_key($1)", {INT4OID});
   signing_key.run({Int32GetDatum(key_rotation_interval_seconds())});
   const std::string key_id = *signing_key.text(0, "key_id");
-  std::vector<uint8_t> secret = open_sealed_key(key_id, "public", *signing_key.bytes(0, "sealed"));
-  if (secret.size() != 64) throw std::runtime_error("signing key has the wrong size");
-  std::array<uint8_t, 64> sk{};
-  std::memcpy(sk.data(), secret.data(), sk.size());
-  sodium_memzero(secret.data(), secret.size());
+  const std::vector<uint8_t> sealed = *signing_key.bytes(0, "sealed");
 
   int64_t ttl = descriptor.is_object() ? descriptor.value("ttl_seconds", int64_t{30}) : 30;
   ttl = std::clamp<int64_t>(ttl, 1, kMaxCredentialSeconds);
@@ -142,8 +138,10 @@ std::optional<std::string> vend_credential(const VendRequest& r) {
                           r.event_id, now_seconds(), 0,          r.observed};
   claims.expires_at = claims.issued_at + ttl;
   std::string token =
-      kind == "jwt" ? mint_jwt(sk, key_id, claims) : mint_paseto(sk, key_id, claims);
-  sodium_memzero(sk.data(), sk.size());
+      sign_with_signing_key(key_id, sealed, [&](std::span<const uint8_t, 64> secret_key) {
+        return kind == "jwt" ? mint_jwt(secret_key, key_id, claims)
+                             : mint_paseto(secret_key, key_id, claims);
+      });
   return nlohmann::json({{"kind", kind},
                          {"header", "Authorization"},
                          {"value", "Bearer " + token},
