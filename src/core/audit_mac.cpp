@@ -1,3 +1,5 @@
+#include "core/core_only.hpp"
+
 #include "core/audit_mac.hpp"
 
 #include <sodium.h>

@@ -1,3 +1,5 @@
+#include "core/core_only.hpp"
+
 #include "core/base64url.hpp"
 
 namespace warden {

@@ -1,3 +1,5 @@
+#include "core/core_only.hpp"
+
 #include "core/blake2b.hpp"
 
 #include <sodium.h>

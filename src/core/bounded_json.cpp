@@ -1,3 +1,5 @@
+#include "core/core_only.hpp"
+
 #include "core/bounded_json.hpp"
 
 namespace warden {

@@ -1,3 +1,5 @@
+#include "core/core_only.hpp"
+
 #include <set>
 
 #include "core/argument_path.hpp"

@@ -1,3 +1,5 @@
+#include "core/core_only.hpp"
+
 #include <algorithm>
 #include <map>
 #include <optional>

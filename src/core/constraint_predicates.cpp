@@ -1,3 +1,5 @@
+#include "core/core_only.hpp"
+
 #include "core/constraint_predicates.hpp"
 
 #include <array>

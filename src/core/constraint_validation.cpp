@@ -1,3 +1,5 @@
+#include "core/core_only.hpp"
+
 #include "core/argument_path.hpp"
 #include "core/canonical_json.hpp"
 #include "core/constraint_predicates.hpp"

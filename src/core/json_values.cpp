@@ -1,3 +1,5 @@
+#include "core/core_only.hpp"
+
 #include "core/json_values.hpp"
 
 #include <cmath>

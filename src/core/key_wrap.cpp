@@ -1,3 +1,5 @@
+#include "core/core_only.hpp"
+
 #include "core/key_wrap.hpp"
 
 #include <sodium.h>

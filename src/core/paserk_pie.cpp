@@ -1,3 +1,5 @@
+#include "core/core_only.hpp"
+
 #include "core/paserk_pie.hpp"
 
 #include <sodium.h>

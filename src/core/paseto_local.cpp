@@ -1,3 +1,5 @@
+#include "core/core_only.hpp"
+
 #include <sodium.h>
 
 #include <array>

@@ -1,3 +1,5 @@
+#include "core/core_only.hpp"
+
 #include "core/path_prefix.hpp"
 
 #include <array>

@@ -1,3 +1,5 @@
+#include "core/core_only.hpp"
+
 #include "core/rfc3339.hpp"
 
 #include <cstdio>

@@ -1,3 +1,5 @@
+#include "core/core_only.hpp"
+
 #include "core/root_key.hpp"
 
 #include <sodium.h>

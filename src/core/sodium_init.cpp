@@ -1,3 +1,5 @@
+#include "core/core_only.hpp"
+
 #include "core/sodium_init.hpp"
 
 #include <sodium.h>
