@@ -10,8 +10,9 @@
 #   warden-stdio  warden-mcp in front of server-everything over stdio, as supergateway is (but
 #                 one child shared by all sessions)
 #   warden-jwt    as warden-mcp, but the upstream is registered with {"kind": "jwt"}: each call
-#                 also fetches a minted credential for its committed decision (warden.credential)
-#                 and records the vend; warden-jwt / warden-mcp calls/s is what that step costs
+#                 also gets a minted credential for its committed decision, in the same round
+#                 trip (warden.credential_for_last_decision, pipelined behind authorize), and the
+#                 vend is recorded; warden-jwt / warden-mcp calls/s is what that step costs
 #   warden-agents as warden-stdio at 16 clients, but each client is a different agent (16
 #                 chains): each agent gets its own upstream process, never one shared with
 #                 another agent; warden-agents / warden-stdio calls/s is what that isolation costs
@@ -130,7 +131,7 @@ for (const c of [1, 16]) {
   const wj = get('warden-jwt', c);
   if (wj) {
     console.log(`${c} client(s): warden-jwt calls/s / warden-mcp calls/s = ${(wj.calls_per_s / w.calls_per_s).toFixed(2)} `
-      + `(the credential step: warden.credential after the decision; aim >= 0.9); p50 +${(wj.p50_ms - w.p50_ms).toFixed(2)} ms`);
+      + `(the credential step, pipelined behind the decision; aim >= 0.9); p50 +${(wj.p50_ms - w.p50_ms).toFixed(2)} ms`);
   }
   const same = ws ? `warden-stdio calls/s / supergateway calls/s = ${(ws.calls_per_s / s.calls_per_s).toFixed(2)} (aim >= 1, same stdio upstream); ` : '';
   console.log(`${c} client(s): warden-mcp p50 - direct p50 = ${(w.p50_ms - d.p50_ms).toFixed(2)} ms (aim < 1 ms, same HTTP upstream); `

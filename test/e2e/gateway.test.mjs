@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import {
   binary, freshDatabase, gatewayConninfo, here, modules, quote, sql, sqlValue, startGateway,
   startProcess, stdioAllowFile, stop, settled } from './harness.mjs';
@@ -96,7 +97,9 @@ before(async () => {
        SELECT warden.grant('triage-bot', 'fixture/*');
        SELECT warden.grant('other-bot', 'everything/echo');
        SELECT warden.add_agent('slow-bot', 'alice@example.com');
-       SELECT warden.grant('slow-bot', 'everything/trigger-long-running-operation');`);
+       SELECT warden.grant('slow-bot', 'everything/trigger-long-running-operation');
+       SELECT warden.add_agent('sampling-bot', 'alice@example.com');
+       SELECT warden.grant('sampling-bot', 'everything/trigger-sampling-request');`);
   sql(`SELECT warden.put_secret('everything', decode('${await sealForVault(vaultSecret)}', 'hex'),
                                 template => '{secret}')`);
   let chainId;
@@ -541,6 +544,33 @@ test('progress notifications stay with their session', async () => {
     assert.equal(seen.b.length, 4, `session B got ${seen.b.length} progress notifications`);
   } finally {
     await Promise.all([a.close(), b.close()]);
+  }
+});
+
+// Finding 17 of the 0.1.0 review: a stdio upstream's own requests (sampling, elicitation,
+// roots) were refused although the README said they were relayed. The stdio child (one per
+// agent) now asks the agent whose call is running, and gets the agent's answer back.
+test('a stdio upstream\'s sampling request reaches the agent and its answer goes back', async () => {
+  const bearer = sqlValue(`SELECT token FROM warden.start_chain('alice@example.com',
+      'sampling-bot', 'e2e sampling')`);
+  const c = new Client({ name: 'warden-e2e-sampling', version: '1.0.0' }, { capabilities: { sampling: {} } });
+  const asked = [];
+  c.setRequestHandler(CreateMessageRequestSchema, async (request) => {
+    asked.push(request.params.messages[0].content.text);
+    return { model: 'e2e-model', role: 'assistant', content: { type: 'text', text: 'sampled by the agent' } };
+  });
+  await c.connect(new StreamableHTTPClientTransport(new URL(url), {
+    requestInit: { headers: { Authorization: `Bearer ${bearer}` } },
+  }));
+  try {
+    const r = await c.callTool({ name: 'everything__trigger-sampling-request',
+      arguments: { prompt: 'from the e2e test', maxTokens: 5 } });
+    assert.ok(!r.isError, `the call failed: ${JSON.stringify(r)}`);
+    assert.match(r.content[0].text, /sampled by the agent/);
+    assert.equal(asked.length, 1, 'the agent was asked once');
+    assert.match(asked[0], /from the e2e test/);
+  } finally {
+    await c.close();
   }
 });
 

@@ -91,9 +91,9 @@ awaitable<void> StdioUpstream::start(std::optional<std::string> env_entry) {
   from_child_ = std::make_shared<asio::posix::stream_descriptor>(ex_, from[0]);
   asio::co_spawn(ex_, read_loop(shared_from_this(), generation_), asio::detached);
 
-  // A child is shared by every call of its agent, and what it asks of its own cannot be told
-  // apart by call (see on_message): its requests are refused, so the handshake declares no
-  // sampling, elicitation or roots rather than promise what this transport will not do.
+  // A child serves one agent (each agent gets its own, see Upstreams): what it asks of its own
+  // (sampling, elicitation, roots) goes to that agent's most recent call in flight, as over
+  // HTTP, so the handshake declares the same capabilities as the HTTP upstream does.
   HandshakeTransport transport{
       [this](json params) -> awaitable<json> {
         json answer;
@@ -110,7 +110,7 @@ awaitable<void> StdioUpstream::start(std::optional<std::string> env_entry) {
       }};
   std::string failure;
   try {
-    co_await handshake(name_, ServerRequests::kRefused, std::move(transport));
+    co_await handshake(name_, ServerRequests::kRelayedToAgent, std::move(transport));
   } catch (const UpstreamError& e) {
     failure = e.what();
   }
@@ -151,8 +151,8 @@ awaitable<json> StdioUpstream::request(const std::string& method, json params,
   // Progress notifications name the request's progress token: they reach its caller, with
   // the token the caller chose. The child sees a token of the gateway's, unique to this
   // request, so that two sessions choosing the same token never receive each other's
-  // progress. Other messages of a shared child cannot be told apart by call and are not
-  // passed through.
+  // progress. Other notifications (logging) name no call and are not passed through; the
+  // child's own requests are (see on_message).
   std::string progress;
   if (params.contains("_meta") && params["_meta"].is_object() &&
       params["_meta"].contains("progressToken")) {
@@ -169,14 +169,19 @@ awaitable<json> StdioUpstream::request(const std::string& method, json params,
       };
     }
   }
+  // While this request runs, the child's own requests may go to its caller.
+  std::uint64_t call = next_call_++;
+  if (context.on_message) call_sinks_[call] = context.on_message;
   json answer;
   try {
     answer = co_await exchange(method, std::move(params), context.cancel);
   } catch (...) {
     progress_sinks_.erase(progress);
+    call_sinks_.erase(call);
     throw;
   }
   progress_sinks_.erase(progress);
+  call_sinks_.erase(call);
   co_return answer;
 }
 
@@ -274,13 +279,25 @@ void StdioUpstream::on_message(const std::string& line) {
                   : progress_sinks_.end();
     if (it != progress_sinks_.end()) it->second(message, nullptr);
   } else if (kind == MessageKind::kRequest) {
-    // Server-to-client requests: answer ping; the rest is not passed through yet.
     if (message["method"] == "ping") {
       send(rpc_result(message["id"], json::object()).dump());
-    } else {
+    } else if (call_sinks_.empty()) {
       send(rpc_error(message["id"], rpc_code::kMethodNotFound,
-                     "warden-mcp does not pass this request through")
+                     "warden-mcp has no call in flight to pass this request to")
                .dump());
+    } else {
+      // The child's own request (sampling, elicitation, roots): to the newest call in flight,
+      // all of which are this child's one agent's. The answer goes back with the child's id,
+      // to this same child only (a restarted child never gets an answer meant for the last).
+      json child_id = message["id"];
+      std::uint64_t generation = generation_;
+      Answer answer = [weak = weak_from_this(), child_id, generation](json response) {
+        auto self = weak.lock();
+        if (!self || self->generation_ != generation) return;
+        response["id"] = child_id;
+        self->send(response.dump());
+      };
+      call_sinks_.rbegin()->second(message, std::move(answer));
     }
   }
 }

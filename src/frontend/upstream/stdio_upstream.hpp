@@ -75,6 +75,10 @@ class StdioUpstream : public Upstream, public std::enable_shared_from_this<Stdio
   // agents of different sessions choose the same tokens (often their request ids).
   std::map<std::string, MessageSink> progress_sinks_;  // progress token (JSON text) -> caller
   std::uint64_t next_progress_ = 1;
+  // The callers of the requests in flight, oldest first: the child's own requests go to the
+  // newest.
+  std::map<std::uint64_t, MessageSink> call_sinks_;
+  std::uint64_t next_call_ = 1;
 };
 
 }  // namespace warden::mcp
