@@ -98,6 +98,8 @@ before(async () => {
        SELECT warden.grant('other-bot', 'everything/echo');
        SELECT warden.add_agent('slow-bot', 'alice@example.com');
        SELECT warden.grant('slow-bot', 'everything/trigger-long-running-operation');
+       SELECT warden.add_agent('uri-bot', 'alice@example.com');
+       SELECT warden.grant('uri-bot', 'everything/echo');
        SELECT warden.add_agent('sampling-bot', 'alice@example.com');
        SELECT warden.grant('sampling-bot', 'everything/trigger-sampling-request');`);
   sql(`SELECT warden.put_secret('everything', decode('${await sealForVault(vaultSecret)}', 'hex'),
@@ -613,5 +615,22 @@ test('each agent has its own upstream session: two agents, two stdio processes',
     assert.ok(children.length >= 2, `expected a server-everything per agent: ${children.join(' | ')}`);
   } finally {
     await other.close();
+  }
+});
+
+// Routing a resources/read to its upstream used to list the resources of every upstream as the
+// caller, starting the caller's own process on each stdio upstream, whatever its grants. Now
+// only upstreams whose grants could let it read the URI are asked: none here.
+test('reading a resource starts no upstream the caller has no grant on', async () => {
+  const reader = await connect(sqlValue(`SELECT token FROM warden.start_chain('alice@example.com',
+      'uri-bot', 'e2e routing')`));
+  const children = () => execFileSync('ps', ['-o', 'pid=', '--ppid', String(gateway.child.pid)],
+    { encoding: 'utf8' }).split('\n').filter((l) => l.trim()).length;
+  try {
+    const before = children();
+    await assert.rejects(reader.readResource({ uri: 'test://static/resource/1' }));
+    assert.equal(children(), before, 'an upstream process was started to route an ungranted read');
+  } finally {
+    await reader.close();
   }
 });

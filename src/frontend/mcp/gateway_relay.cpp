@@ -36,10 +36,20 @@ std::string Gateway::shown_name(const std::string& server, const std::string& na
 
 awaitable<std::optional<std::string>> Gateway::route_uri(const std::string& uri,
                                                          const Caller& caller) {
-  // Routing is not a permission: every upstream's resources are learnt here, whatever the
-  // caller may read (warden.authorize decides on the read itself).
+  // Routing is not a permission (warden.authorize decides on the read itself), but learning an
+  // upstream's resources starts the caller's own session with it (over stdio, a process): only
+  // upstreams whose grants could let this caller read the URI are asked, never one it has no
+  // business with.
   if (!resource_servers_.count(uri)) {
+    std::vector<std::string> wanted{uri};
     for (const auto& server : upstreams_.names()) {
+      std::vector<std::string> readable;
+      try {
+        readable = co_await decisions_.callable(caller.token, server, wanted);
+      } catch (const std::exception&) {
+        // No answer: this upstream is not asked (the read's own decision fails closed).
+      }
+      if (readable.empty()) continue;
       try {
         for (const auto& item :
              co_await collect(server, "resources/list", "resources", caller.agent)) {
