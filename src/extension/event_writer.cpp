@@ -105,19 +105,6 @@ const std::string& session_user_name() {
 
 }  // namespace
 
-std::string random_uuid() {
-  ensure_sodium();
-  uint8_t b[16];
-  randombytes_buf(b, sizeof b);
-  b[6] = static_cast<uint8_t>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<uint8_t>((b[8] & 0x3f) | 0x80);
-  char s[37];
-  snprintf(s, sizeof s, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-           b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-           b[14], b[15]);
-  return s;
-}
-
 namespace {
 
 // The default partition of warden.events is created on the first event of a database (it is

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/audit_mac.hpp"
+#include "core/uuid.hpp"
 #include "extension/boundary.hpp"
 
 namespace warden::pg {
@@ -27,7 +28,7 @@ struct EventRow {
 // that wrote the event commits.
 std::string write_event(const EventRow& row);
 
-// A fresh random (version 4) uuid.
-std::string random_uuid();
+// The ids it hands out (warden::random_uuid, one definition for the extension and the tests).
+using warden::random_uuid;
 
 }  // namespace warden::pg
