@@ -30,13 +30,16 @@ fi
 # or /root) is not readable by them: then a copy of DIR, readable by all, is made under
 # /var/tmp and its path printed; otherwise DIR itself.
 readable_by_children() {  # DIR NAME
-  local dir="$1" name="$2" stage
+  local dir="$1" name="$2" root stage
   if [ "$(id -u)" != 0 ] || (cd / && runuser -u nobody -- test -r "$dir/." -a -x "$dir") 2>/dev/null; then
     printf '%s\n' "$dir"; return 0
   fi
-  stage="/var/tmp/warden-$name-$(printf '%s' "$dir" | sha256sum | cut -c1-12)"
-  rm -rf "$stage"; mkdir -p "$stage"
+  # The copy keeps DIR's own name (a node_modules folder must stay one for Node to resolve
+  # packages inside it).
+  root="/var/tmp/warden-$name-$(printf '%s' "$dir" | sha256sum | cut -c1-12)"
+  stage="$root/$(basename "$dir")"
+  rm -rf "$root"; mkdir -p "$stage"
   cp -a "$dir/." "$stage/"
-  chmod -R a+rX "$stage"; chmod 0755 "$stage"
+  chmod -R a+rX "$root"; chmod 0755 "$root" "$stage"
   printf '%s\n' "$stage"
 }
