@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdio>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -99,8 +100,8 @@ void BM_VerifyTaskToken(benchmark::State& state) {
                     1796000900};
   const std::string token =
       issue_task_token(f.key, "k4.lid.bqltbNc4JLUAmc9Xtpok-fBuI0dQN5_m3CD9W_nbh559", claims);
-  auto lookup = [&](std::string_view, uint8_t out[32]) {
-    std::copy(f.key.begin(), f.key.end(), out);
+  auto lookup = [&](std::string_view, std::span<uint8_t, 32> out) {
+    std::copy(f.key.begin(), f.key.end(), out.begin());
     return true;
   };
   for (auto _ : state) {

@@ -29,10 +29,10 @@ void absorb_field(crypto_generichash_state& st, const std::optional<std::string>
 
 }  // namespace
 
-Mac event_mac(const uint8_t* audit_key, const EventLink& link, const EventColumns& columns) {
+Mac event_mac(Key32View audit_key, const EventLink& link, const EventColumns& columns) {
   ensure_sodium();
   crypto_generichash_state st;
-  crypto_generichash_init(&st, audit_key, 32, 32);
+  crypto_generichash_init(&st, audit_key.data(), audit_key.size(), 32);
   static constexpr char kDomain[] = "warden:event:v1";
   crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(kDomain),
                             sizeof kDomain - 1);
@@ -46,10 +46,10 @@ Mac event_mac(const uint8_t* audit_key, const EventLink& link, const EventColumn
   return out;
 }
 
-Mac arguments_digest(const uint8_t* audit_key, const std::string& canonical_arguments) {
+Mac arguments_digest(Key32View audit_key, const std::string& canonical_arguments) {
   ensure_sodium();
   crypto_generichash_state st;
-  crypto_generichash_init(&st, audit_key, 32, 32);
+  crypto_generichash_init(&st, audit_key.data(), audit_key.size(), 32);
   static constexpr char kDomain[] = "warden:arguments:v1";
   crypto_generichash_update(&st, reinterpret_cast<const unsigned char*>(kDomain),
                             sizeof kDomain - 1);

@@ -9,6 +9,8 @@
 // Digests are shown as hex (to_hex); users of this header get it too.
 #include "core/hex.hpp"
 
+#include "core/secret_bytes.hpp"
+
 namespace warden {
 
 // Tamper evidence for audit events. Each database backend that writes events is a "writer"
@@ -28,10 +30,10 @@ struct EventLink {
 // The event's columns in a fixed order; nullopt for SQL NULL (distinct from an empty string).
 using EventColumns = std::vector<std::optional<std::string>>;
 
-Mac event_mac(const uint8_t* audit_key, const EventLink& link, const EventColumns& columns);
+Mac event_mac(Key32View audit_key, const EventLink& link, const EventColumns& columns);
 
 // Keyed digest of a call's full arguments, so the audit can prove what was sent even where the
 // stored copy is redacted or truncated.
-Mac arguments_digest(const uint8_t* audit_key, const std::string& canonical_arguments);
+Mac arguments_digest(Key32View audit_key, const std::string& canonical_arguments);
 
 }  // namespace warden

@@ -17,21 +17,20 @@ const unsigned char* ad_bytes(std::string_view ad) {
 }
 }  // namespace
 
-std::vector<uint8_t> wrap_secret(const uint8_t* kek, std::span<const uint8_t> plaintext,
+std::vector<uint8_t> wrap_secret(Key32View kek, std::span<const uint8_t> plaintext,
                                  std::string_view associated_data) {
   ensure_sodium();
   std::vector<uint8_t> out(kNonce + plaintext.size() + kTag);
   randombytes_buf(out.data(), kNonce);
   unsigned long long written = 0;
-  crypto_aead_xchacha20poly1305_ietf_encrypt(out.data() + kNonce, &written, plaintext.data(),
-                                             plaintext.size(), ad_bytes(associated_data),
-                                             associated_data.size(), nullptr, out.data(), kek);
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+      out.data() + kNonce, &written, plaintext.data(), plaintext.size(), ad_bytes(associated_data),
+      associated_data.size(), nullptr, out.data(), kek.data());
   out.resize(kNonce + written);
   return out;
 }
 
-std::optional<std::vector<uint8_t>> unwrap_secret(const uint8_t* kek,
-                                                  std::span<const uint8_t> sealed,
+std::optional<std::vector<uint8_t>> unwrap_secret(Key32View kek, std::span<const uint8_t> sealed,
                                                   std::string_view associated_data) {
   ensure_sodium();
   if (sealed.size() < kNonce + kTag) return std::nullopt;
@@ -39,7 +38,7 @@ std::optional<std::vector<uint8_t>> unwrap_secret(const uint8_t* kek,
   unsigned long long written = 0;
   if (crypto_aead_xchacha20poly1305_ietf_decrypt(
           out.data(), &written, nullptr, sealed.data() + kNonce, sealed.size() - kNonce,
-          ad_bytes(associated_data), associated_data.size(), sealed.data(), kek) != 0) {
+          ad_bytes(associated_data), associated_data.size(), sealed.data(), kek.data()) != 0) {
     return std::nullopt;
   }
   out.resize(written);

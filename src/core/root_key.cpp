@@ -43,9 +43,9 @@ void KeyRing::install_root(const uint8_t* root) {
   loaded_ = true;
 }
 
-const uint8_t* KeyRing::subkey(Subkey which) const {
-  if (!loaded_) return nullptr;
-  return memory_ + (static_cast<uint64_t>(which) - 1) * kKeyBytes;
+Key32View KeyRing::subkey(Subkey which) const {
+  if (!loaded_) throw std::logic_error("no root key is installed");
+  return Key32View(memory_ + (static_cast<uint64_t>(which) - 1) * kKeyBytes, kKeyBytes);
 }
 
 RootKeyResult parse_root_key_text(const std::string& text, const std::string& setting) {

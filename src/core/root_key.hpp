@@ -5,6 +5,8 @@
 #include <string>
 #include <variant>
 
+#include "core/secret_bytes.hpp"
+
 namespace warden {
 
 inline constexpr size_t kKeyBytes = 32;
@@ -28,7 +30,8 @@ class KeyRing {
   // Derives every subkey from a 32-byte root and locks the memory read-only.
   void install_root(const uint8_t* root);
   bool loaded() const { return loaded_; }
-  const uint8_t* subkey(Subkey which) const;
+  // A subkey; throws std::logic_error before install_root (a key of zeros is never handed out).
+  Key32View subkey(Subkey which) const;
 
  private:
   uint8_t* memory_;

@@ -112,7 +112,7 @@ std::variant<TaskClaims, TokenRefusal> verify_task_token(std::string_view token,
   auto kid = footer_key_id(*footer);
   if (!kid) return TokenRefusal::malformed;
   Key32 key;
-  if (!lookup(*kid, key.data())) return TokenRefusal::unknown_key;
+  if (!lookup(*kid, key.writable())) return TokenRefusal::unknown_key;
   paseto::Result opened = paseto::local_decrypt(key.view(), token, kTaskTokenImplicit);
   key.wipe();
   if (!opened) {

@@ -44,7 +44,7 @@ std::string issue_task_token(std::span<const uint8_t, 32> key, std::string_view 
                              const TaskClaims& claims);
 
 // Looks up a token key by its id; returns false if the id is unknown (or retired).
-using TokenKeyLookup = std::function<bool(std::string_view key_id, uint8_t out[32])>;
+using TokenKeyLookup = std::function<bool(std::string_view key_id, std::span<uint8_t, 32> out)>;
 
 // Verifies structure, key, authentication tag and validity window at `now`.
 std::variant<TaskClaims, TokenRefusal> verify_task_token(std::string_view token,

@@ -40,7 +40,7 @@ Mac stored_mac_of(Datum d) {
 
 class AuditVerifier {
  public:
-  explicit AuditVerifier(const uint8_t* key) : key_(key) {}
+  explicit AuditVerifier(Key32View key) : key_(key) {}
 
   void check_events(std::optional<TimestampTz> since) {
     require_event_columns();
@@ -255,7 +255,7 @@ class AuditVerifier {
     prev_event_id_ = event_id;
   }
 
-  const uint8_t* key_;
+  Key32View key_;
   std::string writer_, prev_event_id_;
   int64_t expected_seq_ = 1;
   Mac prev_mac_{};

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstring>
+#include <span>
 #include <vector>
 
 #include "core/error.hpp"
@@ -38,22 +39,22 @@ namespace {
 // read from warden.tokens on every call and never cached. Bounded, and wiped on eviction.
 class TokenKeyCache {
  public:
-  bool find(std::string_view key_id, uint8_t out[32]) const {
+  bool find(std::string_view key_id, std::span<uint8_t, 32> out) const {
     for (const auto& e : entries_) {
       if (e.key_id == key_id) {
-        std::memcpy(out, e.key.data(), 32);
+        std::memcpy(out.data(), e.key.data(), out.size());
         return true;
       }
     }
     return false;
   }
-  void add(std::string_view key_id, const uint8_t key[32]) {
+  void add(std::string_view key_id, std::span<const uint8_t, 32> key) {
     if (entries_.size() >= kCapacity) {
       sodium_memzero(entries_.front().key.data(), 32);
       entries_.erase(entries_.begin());
     }
     Entry e{std::string(key_id), {}};
-    std::memcpy(e.key.data(), key, 32);
+    std::memcpy(e.key.data(), key.data(), key.size());
     entries_.push_back(std::move(e));
   }
 
@@ -75,7 +76,7 @@ std::variant<TaskClaims, TokenRefusal> open_task_token(std::string_view token) {
       "SELECT sealed FROM warden.keys WHERE key_id = $1 AND purpose = 'local' AND retired_at IS "
       "NULL",
       {TEXTOID});
-  auto lookup = [](std::string_view key_id, uint8_t out[32]) {
+  auto lookup = [](std::string_view key_id, std::span<uint8_t, 32> out) {
     // A key id is a PASERK lid; anything longer is not one of ours and need not hit the table.
     if (key_id.size() > 64) return false;
     if (opened_keys.find(key_id, out)) return true;
@@ -84,7 +85,7 @@ std::variant<TaskClaims, TokenRefusal> open_task_token(std::string_view token) {
     if (!sealed) return false;
     std::vector<uint8_t> key = open_sealed_key(std::string(key_id), "local", *sealed);
     if (key.size() != 32) return false;
-    std::memcpy(out, key.data(), 32);
+    std::memcpy(out.data(), key.data(), out.size());
     sodium_memzero(key.data(), key.size());
     opened_keys.add(key_id, out);
     return true;

@@ -38,7 +38,7 @@ void vault_box_keypair(uint8_t pk[crypto_box_PUBLICKEYBYTES],
   uint8_t seed[crypto_box_SEEDBYTES];
   static constexpr char kContext[] = "warden:vault-box:v1";
   crypto_generichash(seed, sizeof seed, reinterpret_cast<const unsigned char*>(kContext),
-                     sizeof kContext - 1, ring.subkey(Subkey::kVaultWrap), kKeyBytes);
+                     sizeof kContext - 1, ring.subkey(Subkey::kVaultWrap).data(), kKeyBytes);
   crypto_box_seed_keypair(pk, sk, seed);
   sodium_memzero(seed, sizeof seed);
 }

@@ -26,48 +26,48 @@ TEST(AuditMac, EveryColumnTheLinkAndNullnessAreCovered) {
   auto k = key_of(7);
   EventLink link{"w", 3, {}};
   EventColumns cols = {std::string("a"), std::nullopt, std::string("")};
-  Mac base = event_mac(k.data(), link, cols);
-  EXPECT_EQ(base, event_mac(k.data(), link, cols));
+  Mac base = event_mac(k, link, cols);
+  EXPECT_EQ(base, event_mac(k, link, cols));
 
   EventColumns null_vs_empty = {std::string("a"), std::string(""), std::nullopt};
-  EXPECT_NE(base, event_mac(k.data(), link, null_vs_empty));
+  EXPECT_NE(base, event_mac(k, link, null_vs_empty));
   EventColumns shifted = {std::string("a"), std::nullopt, std::string(""), std::nullopt};
-  EXPECT_NE(base, event_mac(k.data(), link, shifted));
+  EXPECT_NE(base, event_mac(k, link, shifted));
   EventLink other_seq{"w", 4, {}};
-  EXPECT_NE(base, event_mac(k.data(), other_seq, cols));
+  EXPECT_NE(base, event_mac(k, other_seq, cols));
   EventLink other_prev{"w", 3, {}};
   other_prev.prev[0] = 1;
-  EXPECT_NE(base, event_mac(k.data(), other_prev, cols));
+  EXPECT_NE(base, event_mac(k, other_prev, cols));
   auto k2 = key_of(8);
-  EXPECT_NE(base, event_mac(k2.data(), link, cols));
+  EXPECT_NE(base, event_mac(k2, link, cols));
   // Boundaries between fields cannot be moved: ("ab","c") differs from ("a","bc").
-  EXPECT_NE(event_mac(k.data(), link, {std::string("ab"), std::string("c")}),
-            event_mac(k.data(), link, {std::string("a"), std::string("bc")}));
+  EXPECT_NE(event_mac(k, link, {std::string("ab"), std::string("c")}),
+            event_mac(k, link, {std::string("a"), std::string("bc")}));
 }
 
 TEST(AuditMac, ArgumentsDigestIsKeyed) {
   auto k1 = key_of(1), k2 = key_of(2);
-  EXPECT_EQ(arguments_digest(k1.data(), "{}"), arguments_digest(k1.data(), "{}"));
-  EXPECT_NE(arguments_digest(k1.data(), "{}"), arguments_digest(k2.data(), "{}"));
-  EXPECT_NE(arguments_digest(k1.data(), "{}"), arguments_digest(k1.data(), "[]"));
+  EXPECT_EQ(arguments_digest(k1, "{}"), arguments_digest(k1, "{}"));
+  EXPECT_NE(arguments_digest(k1, "{}"), arguments_digest(k2, "{}"));
+  EXPECT_NE(arguments_digest(k1, "{}"), arguments_digest(k1, "[]"));
   EXPECT_EQ(to_hex(reinterpret_cast<const uint8_t*>("\x01\xab"), 2), "01ab");
 }
 
 TEST(KeyWrap, OpensOnlyWithTheSameKeyAndBinding) {
   auto kek = key_of(9);
   std::vector<uint8_t> secret = {1, 2, 3, 4};
-  auto sealed = wrap_secret(kek.data(), secret, "row-1");
-  EXPECT_EQ(unwrap_secret(kek.data(), sealed, "row-1"), secret);
-  EXPECT_FALSE(unwrap_secret(kek.data(), sealed, "row-2"));
+  auto sealed = wrap_secret(kek, secret, "row-1");
+  EXPECT_EQ(unwrap_secret(kek, sealed, "row-1"), secret);
+  EXPECT_FALSE(unwrap_secret(kek, sealed, "row-2"));
   auto other = key_of(10);
-  EXPECT_FALSE(unwrap_secret(other.data(), sealed, "row-1"));
+  EXPECT_FALSE(unwrap_secret(other, sealed, "row-1"));
   for (size_t i = 0; i < sealed.size(); ++i) {
     auto tampered = sealed;
     tampered[i] ^= 0x01;
-    EXPECT_FALSE(unwrap_secret(kek.data(), tampered, "row-1")) << i;
+    EXPECT_FALSE(unwrap_secret(kek, tampered, "row-1")) << i;
   }
-  EXPECT_FALSE(unwrap_secret(kek.data(), std::vector<uint8_t>(10), "row-1"));
-  EXPECT_NE(wrap_secret(kek.data(), secret, "row-1"), sealed) << "nonces must be fresh";
+  EXPECT_FALSE(unwrap_secret(kek, std::vector<uint8_t>(10), "row-1"));
+  EXPECT_NE(wrap_secret(kek, secret, "row-1"), sealed) << "nonces must be fresh";
 }
 
 TEST(VendedCredential, TemplateReplacesEveryPlaceholder) {

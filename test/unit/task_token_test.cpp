@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstring>
+#include <span>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -245,12 +246,12 @@ class VerifyTaskToken : public ::testing::Test {
   }
 
   TokenKeyLookup lookup() {
-    return [this](std::string_view kid, uint8_t out[32]) {
+    return [this](std::string_view kid, std::span<uint8_t, 32> out) {
       ++lookups_;
       last_kid_ = std::string(kid);
       auto it = keys_.find(std::string(kid));
       if (it == keys_.end()) return false;
-      std::memcpy(out, it->second.data(), 32);
+      std::memcpy(out.data(), it->second.data(), out.size());
       return true;
     };
   }

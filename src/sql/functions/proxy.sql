@@ -35,8 +35,14 @@ $$;
 -- call. Reveals only the state of tokens the caller already holds ids of.
 CREATE OR REPLACE FUNCTION warden.dead_tokens(token_ids uuid[])
 RETURNS TABLE (token_id uuid, reason text)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- plpgsql with a generic plan, not sql: a SQL function with SET is planned anew on every call
+-- (0.32 ms here against 0.055 ms), and this one runs for every credential vended and every
+-- liveness check of a session. The best plan is the same for every argument (key look-ups).
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET plan_cache_mode = force_generic_plan
 AS $$
+BEGIN
+  RETURN QUERY
   SELECT d.token_id, d.reason FROM (
     SELECT t.token_id,
            CASE WHEN a.status <> 'active' THEN 'agent_suspended'
@@ -51,8 +57,9 @@ AS $$
     FROM warden.tokens t
     JOIN warden.chains c ON c.chain_id = t.chain_id
     JOIN warden.agents a ON a.agent_id = t.agent_id
-    WHERE t.token_id = ANY (token_ids)) d
-  WHERE d.reason IS NOT NULL
+    WHERE t.token_id = ANY (dead_tokens.token_ids)) d
+  WHERE d.reason IS NOT NULL;
+END
 $$;
 REVOKE ALL ON FUNCTION warden.dead_tokens(uuid[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION warden.dead_tokens(uuid[]) TO warden_proxy;
