@@ -18,7 +18,9 @@ TEST(ControlCharacters, Finding14NulAndOtherC0ControlsAndDel) {
   EXPECT_TRUE(has_control_characters(std::string("tool\0x", 6)));
   EXPECT_TRUE(has_control_characters(std::string(1, '\0')));
   for (int c = 0x01; c < 0x20; ++c) {
-    EXPECT_TRUE(has_control_characters("a" + std::string(1, static_cast<char>(c)) + "b")) << c;
+    std::string text = "a_b";  // not "a" + ... + "b": GCC 12 -O3 warns a false -Wrestrict
+    text[1] = static_cast<char>(c);
+    EXPECT_TRUE(has_control_characters(text)) << c;
   }
   EXPECT_TRUE(has_control_characters("tool\n2026-01-01 forged log line"));
   EXPECT_TRUE(has_control_characters("\x1b[31mred"));
