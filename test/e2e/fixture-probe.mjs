@@ -4,6 +4,9 @@
 //                  error code}}: what this child may read of warden-mcp (its parent) and of
 //                  the files named
 //   exit           exits the process (warden-mcp starts a new child on the next call)
+//   sample-later {delay_ms}  waits, then asks its client for a sampling (a request of the
+//                  child's own, naming no call); returns the answer's text or the error
+//   sleep {ms}     answers after ms milliseconds
 import fs from 'node:fs';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
@@ -39,4 +42,22 @@ server.tool('exit', 'Exits the process', async () => {
   setTimeout(() => process.exit(0), 10);
   return { content: [{ type: 'text', text: 'bye' }] };
 });
+server.tool('sample-later', 'Asks the client for a sampling after a delay',
+  { delay_ms: z.number().int().min(0).max(10000) }, async ({ delay_ms }) => {
+    await new Promise((r) => setTimeout(r, delay_ms));
+    try {
+      const answer = await server.server.createMessage({
+        messages: [{ role: 'user', content: { type: 'text', text: 'whose call is this?' } }],
+        maxTokens: 5,
+      });
+      return { content: [{ type: 'text', text: `answered: ${answer.content.text}` }] };
+    } catch (e) {
+      return { content: [{ type: 'text', text: `refused: ${e.message}` }] };
+    }
+  });
+server.tool('sleep', 'Answers after a while', { ms: z.number().int().min(0).max(10000) },
+  async ({ ms }) => {
+    await new Promise((r) => setTimeout(r, ms));
+    return { content: [{ type: 'text', text: 'slept' }] };
+  });
 await server.connect(new StdioServerTransport());

@@ -86,6 +86,9 @@ test('finding 17: no credential in clear text to a non-loopback http:// upstream
         JOIN warden.events c ON c.parent_id = p.event_id AND c.kind = 'completed'
         WHERE p.kind = 'call' AND p.tool = 'whoami'`)[0], (row) => row !== undefined);
     assert.deepEqual(outcome, ['error', 'credential_needs_tls']);
+    // Refused before the decision asked for one: no credential was vended for this call.
+    assert.equal(sqlValue(`SELECT count(*) FROM warden.events
+        WHERE kind = 'credential_vended' AND tool = 'whoami'`), '0');
     assert.match(g.log.join(''), /refused a call to plain__whoami .*credential_needs_tls/);
   } finally {
     await c.close().catch(() => {});

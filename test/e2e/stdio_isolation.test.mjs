@@ -11,6 +11,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { CreateMessageRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import {
   binary, freshDatabase, gatewayConninfo, here, quote, sql, sqlValue, startProcess, stop, settled,
   writeStdioAllowlist } from './harness.mjs';
@@ -68,7 +69,8 @@ before(() => {
   sql(`SELECT warden.add_human('alice@example.com', 'Alice');
        SELECT warden.add_agent('probe-bot', 'alice@example.com');
        SELECT warden.add_server('probe', ${quote(probe)}, 'stdio');
-       SELECT warden.add_server('shell', ${quote(`sh -c "touch ${pwned}"`)}, 'stdio');
+       SELECT warden.add_server('shell', ${quote(`sh -c "touch ${pwned}"`)}, 'stdio',
+         '{"kind": "jwt", "ttl_seconds": 30}');
        SELECT warden.add_server('sneaky', ${quote(`${probe}; touch ${pwned}`)}, 'stdio');
        SELECT warden.grant('probe-bot', 'probe/*');
        SELECT warden.grant('probe-bot', 'shell/*');
@@ -176,6 +178,9 @@ test('finding 6: a command the host does not allow never runs; calls are denied 
       assert.match(e.message, /warden denied .*: stdio_command_not_allowed/);
     }
     assert.deepEqual(await outcomeOf('anything'), ['error', 'stdio_command_not_allowed']);
+    // The refused server takes a credential: none was vended for a call that could not go out.
+    assert.equal(sqlValue(`SELECT count(*) FROM warden.events
+        WHERE kind = 'credential_vended' AND server = 'shell'`), '0');
     // The allowed one still runs: the policy refuses per server, not per gateway.
     assert.equal((await probeFrom(g.match[1])).env.PATH !== undefined, true);
     assert.equal(fs.existsSync(pwned), false, 'a refused command ran');
@@ -192,6 +197,51 @@ test('finding 6: without --stdio-allow every stdio upstream is refused, and the 
     assert.match(e.message, /stdio_command_not_allowed/);
     assert.equal(fs.existsSync(pwned), false);
   } finally {
+    stop(g.child);
+  }
+});
+
+// A stdio child is one agent's, but that agent may run calls for two people at once (two
+// chains, two MCP sessions). A request of the child's own (sampling) names no call: it used to
+// go to the newest call in flight, so Bob's session could be asked to answer, and see, a
+// sampling made for Alice's call. Now it is relayed only while one session's calls are in
+// flight; otherwise the child gets an error and neither person is asked.
+test('a stdio child\'s own request never reaches another session of the same agent', async () => {
+  sql(`SELECT warden.add_human('bob@example.com', 'Bob')`);
+  const alice = sqlValue(`SELECT token FROM warden.start_chain('alice@example.com', 'probe-bot', 'alice task')`);
+  const bob = sqlValue(`SELECT token FROM warden.start_chain('bob@example.com', 'probe-bot', 'bob task')`);
+  const g = await startProcess(binary, ['serve', '--db', gatewayConninfo(), '--listen', '127.0.0.1:0',
+    '--stdio-allow', allowFile], listening);
+  const asked = { alice: 0, bob: 0 };
+  async function session(name, bearer) {
+    const c = new Client({ name: `warden-${name}`, version: '1.0.0' }, { capabilities: { sampling: {} } });
+    c.setRequestHandler(CreateMessageRequestSchema, async () => {
+      asked[name] += 1;
+      return { model: 'm', role: 'assistant', content: { type: 'text', text: `${name} answered` } };
+    });
+    await c.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${g.match[1]}/mcp`), {
+      requestInit: { headers: { Authorization: `Bearer ${bearer}` } },
+    }));
+    return c;
+  }
+  const a = await session('alice', alice);
+  const b = await session('bob', bob);
+  try {
+    // Alone in flight: Alice's call gets Alice's answer.
+    let r = await a.callTool({ name: 'probe__sample-later', arguments: { delay_ms: 0 } });
+    assert.equal(r.content[0].text, 'answered: alice answered');
+    assert.deepEqual(asked, { alice: 1, bob: 0 });
+    // Bob's call starts after Alice's and is still running when the child asks: nobody is asked.
+    const pending = a.callTool({ name: 'probe__sample-later', arguments: { delay_ms: 1500 } });
+    await new Promise((res) => setTimeout(res, 300));
+    const bobs = b.callTool({ name: 'probe__sleep', arguments: { ms: 4000 } });
+    r = await pending;
+    assert.match(r.content[0].text, /^refused: .*more than one session/);
+    assert.deepEqual(asked, { alice: 1, bob: 0 }, 'a session was asked to answer for another');
+    assert.equal((await bobs).content[0].text, 'slept');
+  } finally {
+    await a.close().catch(() => {});
+    await b.close().catch(() => {});
     stop(g.child);
   }
 });

@@ -340,7 +340,11 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
       context["arguments_error"] = "an argument holds U+0000";
       decided_arguments = json::object();
     }
-    if (credential_kind != "none") {
+    // A call this host will refuse after the decision (see below) is decided without the
+    // pipelined credential: nothing is vended for a call that cannot go out.
+    bool refused_here = credential_kind != "none" &&
+                        upstreams_.refusal_before_decision(server, caller.agent, credential_kind);
+    if (credential_kind != "none" && !refused_here) {
       DecisionWithCredential both = co_await decisions_.authorize_with_credential(
           caller.token, server, target, decided_arguments, context);
       decision = std::move(both.decision);
@@ -457,7 +461,8 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
     asio::co_spawn(
         ex_,
         forward(upstream, method, std::move(params),
-                ForwardContext{traceparent, std::move(credential), hook, sink_for(caller)}, slot),
+                ForwardContext{traceparent, std::move(credential), hook, sink_for(caller),
+                               relay_key(caller)}, slot),
         asio::detached);
     std::optional<CallEnd> end = co_await slot->wait(call_timeout_);
     in_flight_.erase(call);

@@ -74,6 +74,11 @@ class Gateway {
   awaitable<json> complete(const json& id, json params, const Caller& caller);
   // Where what `upstream` sends during a request of `caller` goes.
   MessageSink sink_for(const Caller& caller);
+  // The ForwardContext::relay_key of the caller's calls: its MCP session (or, without one,
+  // its token).
+  static std::string relay_key(const Caller& caller) {
+    return caller.session_id.empty() ? "token:" + caller.token_id : "session:" + caller.session_id;
+  }
 
   awaitable<json> list_tools(const json& id, const Caller& caller);
   awaitable<json> list_merged(const json& id, const std::string& method, const std::string& key,

@@ -109,7 +109,7 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
         throw UpstreamError("not sent: " + context.cancel->ended_before_sent);
       }
       if (context.cancel) {
-        ForwardContext plain{context.traceparent, context.credential, nullptr, nullptr};
+        ForwardContext plain{context.traceparent, context.credential, nullptr, nullptr, ""};
         context.cancel->cancel = [weak = weak_from_this(), id, plain](const std::string& reason) {
           if (auto self = weak.lock()) {
             asio::co_spawn(self->ex_, self->notify_cancelled(self, id, reason, plain),
@@ -212,7 +212,7 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
   void relay(const json& message, const ForwardContext& context) {
     Answer answer;
     if (message.contains("id")) {
-      ForwardContext plain{context.traceparent, context.credential, nullptr, nullptr};
+      ForwardContext plain{context.traceparent, context.credential, nullptr, nullptr, ""};
       answer = [weak = weak_from_this(), plain](json response) {
         if (auto self = weak.lock()) {
           asio::co_spawn(self->ex_, self->send_answer(self, std::move(response), plain),

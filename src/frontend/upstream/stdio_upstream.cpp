@@ -171,7 +171,7 @@ awaitable<json> StdioUpstream::request(const std::string& method, json params,
   }
   // While this request runs, the child's own requests may go to its caller.
   std::uint64_t call = next_call_++;
-  if (context.on_message) call_sinks_[call] = context.on_message;
+  if (context.on_message) call_sinks_[call] = {context.relay_key, context.on_message};
   json answer;
   try {
     answer = co_await exchange(method, std::move(params), context.cancel);
@@ -264,6 +264,13 @@ awaitable<void> StdioUpstream::read_loop(std::shared_ptr<StdioUpstream> self,
   state_changed_.notify_all();
 }
 
+bool StdioUpstream::one_caller_in_flight() const {
+  for (const auto& [call, sink] : call_sinks_) {
+    if (sink.first != call_sinks_.begin()->second.first) return false;
+  }
+  return true;
+}
+
 void StdioUpstream::on_message(const std::string& line) {
   json message = parse_message(line);
   if (message.is_discarded() || !message.is_object()) return;
@@ -285,9 +292,18 @@ void StdioUpstream::on_message(const std::string& line) {
       send(rpc_error(message["id"], rpc_code::kMethodNotFound,
                      "warden-mcp has no call in flight to pass this request to")
                .dump());
+    } else if (!one_caller_in_flight()) {
+      // The child is this agent's, but its calls in flight come from more than one of the
+      // agent's sessions (e.g. two chains, two people): a request naming no call cannot be
+      // given to either without risking the wrong person answering it.
+      send(rpc_error(message["id"], rpc_code::kInvalidRequest,
+                     "warden-mcp has calls of more than one session in flight on this server "
+                     "and cannot tell which one this request belongs to; send it while only one "
+                     "session's calls are in flight")
+               .dump());
     } else {
       // The child's own request (sampling, elicitation, roots): to the newest call in flight,
-      // all of which are this child's one agent's. The answer goes back with the child's id,
+      // all of which are one session's. The answer goes back with the child's id,
       // to this same child only (a restarted child never gets an answer meant for the last).
       json child_id = message["id"];
       std::uint64_t generation = generation_;
@@ -297,7 +313,7 @@ void StdioUpstream::on_message(const std::string& line) {
         response["id"] = child_id;
         self->send(response.dump());
       };
-      call_sinks_.rbegin()->second(message, std::move(answer));
+      call_sinks_.rbegin()->second.second(message, std::move(answer));
     }
   }
 }

@@ -50,6 +50,7 @@ class StdioUpstream : public Upstream, public std::enable_shared_from_this<Stdio
   awaitable<void> write_loop(std::shared_ptr<StdioUpstream> self);
   awaitable<void> read_loop(std::shared_ptr<StdioUpstream> self, std::uint64_t generation);
   void on_message(const std::string& line);
+  bool one_caller_in_flight() const;
   void stop_child();
 
   Executor ex_;
@@ -75,9 +76,9 @@ class StdioUpstream : public Upstream, public std::enable_shared_from_this<Stdio
   // agents of different sessions choose the same tokens (often their request ids).
   std::map<std::string, MessageSink> progress_sinks_;  // progress token (JSON text) -> caller
   std::uint64_t next_progress_ = 1;
-  // The callers of the requests in flight, oldest first: the child's own requests go to the
-  // newest.
-  std::map<std::uint64_t, MessageSink> call_sinks_;
+  // The callers of the requests in flight (relay key, sink), oldest first: the child's own
+  // requests go to the newest, and only while all of them have one relay key.
+  std::map<std::uint64_t, std::pair<std::string, MessageSink>> call_sinks_;
   std::uint64_t next_call_ = 1;
 };
 

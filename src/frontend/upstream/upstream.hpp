@@ -40,6 +40,10 @@ struct ForwardContext {
   std::optional<Credential> credential;  // vended by warden.credential for this call; or none
   std::shared_ptr<CancelHook> cancel;    // may be null
   MessageSink on_message;                // may be null: notifications dropped, requests refused
+  // Whose call this is (the agent's MCP session with the gateway). An upstream that cannot
+  // tell which call its own request belongs to (stdio) relays it only while every call in
+  // flight has the same key, so one session never answers for another.
+  std::string relay_key;
 };
 
 // One upstream MCP server, already initialized on first use. Requests may overlap.

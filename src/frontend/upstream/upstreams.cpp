@@ -31,13 +31,15 @@ void Upstreams::reload(const std::vector<UpstreamRow>& rows) {
       continue;
     }
     try {
-      Entry entry{row, nullptr, {}};
+      Entry entry{row, nullptr, nullptr, {}};
       // Checked now, once: a command this host does not admit is refused for every agent.
       if (row.transport == "stdio") {
         std::shared_ptr<Upstream> probe = make_stdio(row);
         if (std::dynamic_pointer_cast<RefusedUpstream>(probe)) entry.refused = probe;
+        entry.rules = probe;  // a StdioUpstream starts its child on first request only
       } else {
-        make_http_upstream(ex_, row.name, row.endpoint);  // throws on a URL it cannot use
+        // Throws on a URL it cannot use; connects on first request only.
+        entry.rules = make_http_upstream(ex_, row.name, row.endpoint);
       }
       next.emplace(row.name, std::move(entry));
     } catch (const std::exception& e) {
@@ -103,6 +105,29 @@ std::shared_ptr<Upstream> Upstreams::find(const std::string& name, const std::st
   std::shared_ptr<Upstream> upstream = make(entry.row);
   entry.agents.emplace(agent, Instance{upstream, now});
   return upstream;
+}
+
+std::optional<std::string> Upstreams::refusal_before_decision(
+    const std::string& name, const std::string& agent, const std::string& credential_kind) const {
+  auto it = entries_.find(name);
+  if (it == entries_.end()) return std::nullopt;
+  const Entry& entry = it->second;
+  std::optional<Credential> would_carry;
+  if (credential_kind != "none") {
+    would_carry = Credential{credential_kind, "", "", "(not vended: asked before the decision)"};
+  }
+  const std::shared_ptr<Upstream>& rules = entry.refused ? entry.refused : entry.rules;
+  if (rules) {
+    if (auto refused = rules->refusal(would_carry)) return refused;
+  }
+  if (entry.refused || entry.agents.count(agent) != 0 ||
+      entry.agents.size() < sharing_.max_agents_per_upstream) {
+    return std::nullopt;
+  }
+  for (const auto& [other, instance] : entry.agents) {
+    if (instance.upstream.use_count() == 1) return std::nullopt;  // find() can reuse its room
+  }
+  return "no_room";
 }
 
 std::size_t Upstreams::open_instances() const {

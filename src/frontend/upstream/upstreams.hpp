@@ -3,6 +3,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,14 @@ class Upstreams {
   // Throws UpstreamError when the upstream already serves its maximum of agents.
   std::shared_ptr<Upstream> find(const std::string& name, const std::string& agent);
   bool has(const std::string& name) const { return entries_.count(name) != 0; }
+  // Why this host would not forward the agent's call to the upstream, known before any
+  // decision: a refusal (Upstream::refusal for a call credentialed as `credential_kind`) or no
+  // room for another agent's session. nullopt when a call would go ahead (or the name is
+  // unknown). The gateway asks this first, so a call this host refuses never has a credential
+  // vended for it; find() and Upstream::refusal still decide, after the decision.
+  std::optional<std::string> refusal_before_decision(const std::string& name,
+                                                     const std::string& agent,
+                                                     const std::string& credential_kind) const;
   // Instances open now (all upstreams, all agents), for tests and metrics.
   std::size_t open_instances() const;
   // How calls to the upstream are credentialed ("none", "secret", "jwt", "paseto"); "none"
@@ -50,6 +59,7 @@ class Upstreams {
   struct Entry {
     UpstreamRow row;
     std::shared_ptr<Upstream> refused;       // set when this host will not run it at all
+    std::shared_ptr<Upstream> rules;         // an unopened instance: answers refusal() only
     std::map<std::string, Instance> agents;  // agent -> its own instance
   };
   std::shared_ptr<Upstream> make(const UpstreamRow& row) const;
