@@ -458,12 +458,12 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
     std::uint64_t call = next_call_++;
     in_flight_[call] = InFlight{decision.chain_id, decision.agent, caller.token_id, slot, hook};
     metrics_.call_started();
-    asio::co_spawn(
-        ex_,
-        forward(upstream, method, std::move(params),
-                ForwardContext{traceparent, std::move(credential), hook, sink_for(caller),
-                               relay_key(caller)}, slot),
-        asio::detached);
+    asio::co_spawn(ex_,
+                   forward(upstream, method, std::move(params),
+                           ForwardContext{traceparent, std::move(credential), hook,
+                                          sink_for(caller), relay_key(caller)},
+                           slot),
+                   asio::detached);
     std::optional<CallEnd> end = co_await slot->wait(call_timeout_);
     in_flight_.erase(call);
     metrics_.call_finished();
