@@ -157,6 +157,48 @@ BEGIN;
 SELECT allowed FROM warden.authorize(:'hd_token', 'hd-files', 'read');
 ROLLBACK;
 SELECT regress.try('SELECT warden.credential_for_last_decision()') AS after_rollback;
+-- It remembers the decision rather than reading it back, so "committed" is the commit log's
+-- word for the (sub)transaction that wrote the event: a decision in a savepoint that rolled
+-- back, inside a transaction that committed, never yields a credential.
+BEGIN;
+SAVEPOINT s;
+SELECT allowed FROM warden.authorize(:'hd_token', 'hd-files', 'read');
+ROLLBACK TO SAVEPOINT s;
+COMMIT;
+SELECT regress.try('SELECT warden.credential_for_last_decision()') AS after_savepoint_rollback;
+-- Vended once by event_id: not again through the remembered decision.
+SELECT event_id AS twice_call FROM warden.authorize(:'hd_token', 'hd-files', 'read') \gset
+SELECT (SELECT warden.credential(:'twice_call')) ? 'value' AS vended_by_event_id;
+SELECT regress.try('SELECT warden.credential_for_last_decision()') AS not_vended_twice_either_way;
+-- Revoked between the decision and the vend: refused by the same liveness rule.
+SELECT token AS piped_late_token, chain_id AS piped_late_chain FROM warden.start_chain('hd-alice@example.com', 'hd-bot', 'late, pipelined', '1 hour') \gset
+SELECT allowed FROM warden.authorize(:'piped_late_token', 'hd-files', 'read');
+SELECT (warden.revoke_chain(:'piped_late_chain', 'hd: revoked between decision and vend')) ? 'tokens' AS revoked;
+SELECT regress.try('SELECT warden.credential_for_last_decision()') AS pipelined_vend_after_revocation;
+-- Asked for with the decision ({"credential": "with_decision"}, what warden-mcp sends): minted
+-- and its vend recorded inside the decision's transaction, handed out once that committed.
+SELECT event_id AS with_call FROM warden.authorize(:'hd_token', 'hd-files', 'read', '{}',
+  '{"credential": "with_decision"}') \gset
+SELECT (SELECT count(*) FROM warden.events v WHERE v.parent_id = :'with_call'
+          AND v.kind = 'credential_vended' AND v.xmin = e.xmin) = 1 AS vend_recorded_with_the_decision
+FROM warden.events e WHERE e.event_id = :'with_call';
+SELECT event_id = :'with_call' AS answers_for_it, credential ? 'value' AS has_value
+FROM warden.credential_for_last_decision();
+SELECT event_id IS NULL AS taken_once_with_decision FROM warden.credential_for_last_decision();
+SELECT regress.try(format('SELECT warden.credential(%L)', :'with_call')) AS not_again_by_event_id;
+-- Rolled back with its decision: no credential, and no vend on record.
+BEGIN;
+SELECT event_id AS with_rolled_back FROM warden.authorize(:'hd_token', 'hd-files', 'read', '{}',
+  '{"credential": "with_decision"}') \gset
+SELECT regress.try('SELECT warden.credential_for_last_decision()') AS with_decision_same_transaction;
+ROLLBACK;
+BEGIN;
+SELECT event_id AS with_rolled_back FROM warden.authorize(:'hd_token', 'hd-files', 'read', '{}',
+  '{"credential": "with_decision"}') \gset
+ROLLBACK;
+SELECT regress.try('SELECT warden.credential_for_last_decision()') AS with_decision_after_rollback;
+SELECT count(*) AS vends_of_rolled_back_decisions FROM warden.events
+WHERE kind = 'credential_vended' AND parent_id = :'with_rolled_back';
 -- Only the proxy role may ask.
 SELECT r AS role, has_function_privilege(r, 'warden.credential_for_last_decision()', 'EXECUTE') AS may_ask
 FROM unnest(ARRAY['warden_proxy', 'warden_admin', 'warden_issuer', 'warden_auditor', 'public']) r;

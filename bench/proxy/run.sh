@@ -21,7 +21,8 @@
 # direct p50 (both on server-everything's Streamable HTTP), and warden-stdio calls/s over
 # supergateway calls/s (both on server-everything over stdio). warden-mcp over
 # supergateway is printed too, but its upstreams differ (HTTP vs stdio).
-# Env: BENCH_CALLS (default 2000 per run), WARDEN_MCP (default build/warden-mcp),
+# Env: BENCH_CALLS (default 2000 per run), BENCH_CLIENTS (default "1 16"), BENCH_TARGETS (default
+# all; e.g. "warden-mcp warden-jwt" to measure one ratio), WARDEN_MCP (default build/warden-mcp),
 # PGHOST/PGPORT/PGUSER of a superuser (scripts/pg env).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -107,14 +108,22 @@ pids+=($!)
 wait_port "$s_port" supergateway
 
 results=$(mktemp)
-for clients in 1 16; do
-  node "$here/client.mjs" direct "http://127.0.0.1:$up_port/mcp" echo "$clients" "$calls" >>"$results"
-  node "$here/client.mjs" warden-mcp "http://127.0.0.1:$w_port/mcp" everything__echo "$clients" "$calls" "$token" >>"$results"
-  node "$here/client.mjs" supergateway "http://127.0.0.1:$s_port/mcp" echo "$clients" "$calls" >>"$results"
-  node "$here/client.mjs" warden-stdio "http://127.0.0.1:$w_port/mcp" stdio__echo "$clients" "$calls" "$token" >>"$results"
-  node "$here/client.mjs" warden-jwt "http://127.0.0.1:$w_port/mcp" everything-jwt__echo "$clients" "$calls" "$token" >>"$results"
+targets=" ${BENCH_TARGETS:-direct warden-mcp supergateway warden-stdio warden-jwt warden-agents} "
+for clients in ${BENCH_CLIENTS:-1 16}; do
+  for t in direct warden-mcp supergateway warden-stdio warden-jwt; do
+    case "$targets" in *" $t "*) ;; *) continue ;; esac
+    case "$t" in
+      direct) node "$here/client.mjs" direct "http://127.0.0.1:$up_port/mcp" echo "$clients" "$calls" ;;
+      warden-mcp) node "$here/client.mjs" warden-mcp "http://127.0.0.1:$w_port/mcp" everything__echo "$clients" "$calls" "$token" ;;
+      supergateway) node "$here/client.mjs" supergateway "http://127.0.0.1:$s_port/mcp" echo "$clients" "$calls" ;;
+      warden-stdio) node "$here/client.mjs" warden-stdio "http://127.0.0.1:$w_port/mcp" stdio__echo "$clients" "$calls" "$token" ;;
+      warden-jwt) node "$here/client.mjs" warden-jwt "http://127.0.0.1:$w_port/mcp" everything-jwt__echo "$clients" "$calls" "$token" ;;
+    esac >>"$results"
+  done
 done
-node "$here/client.mjs" warden-agents "http://127.0.0.1:$w_port/mcp" stdio__echo 16 "$calls" "$agent_tokens" >>"$results"
+case "$targets" in
+  *" warden-agents "*) node "$here/client.mjs" warden-agents "http://127.0.0.1:$w_port/mcp" stdio__echo 16 "$calls" "$agent_tokens" >>"$results" ;;
+esac
 
 audited=$("${psql[@]}" -d "$db" -c "SELECT count(*) FROM warden.events WHERE kind = 'call' AND allowed")
 node - "$results" "$audited" <<'JS'
@@ -129,17 +138,18 @@ for (const r of rows) {
 for (const c of [1, 16]) {
   const d = get('direct', c), w = get('warden-mcp', c), s = get('supergateway', c), ws = get('warden-stdio', c);
   const wj = get('warden-jwt', c);
-  if (wj) {
+  if (wj && w) {
     console.log(`${c} client(s): warden-jwt calls/s / warden-mcp calls/s = ${(wj.calls_per_s / w.calls_per_s).toFixed(2)} `
       + `(the credential step, pipelined behind the decision; aim >= 0.9); p50 +${(wj.p50_ms - w.p50_ms).toFixed(2)} ms`);
   }
+  if (!d || !w || !s) continue;
   const same = ws ? `warden-stdio calls/s / supergateway calls/s = ${(ws.calls_per_s / s.calls_per_s).toFixed(2)} (aim >= 1, same stdio upstream); ` : '';
   console.log(`${c} client(s): warden-mcp p50 - direct p50 = ${(w.p50_ms - d.p50_ms).toFixed(2)} ms (aim < 1 ms, same HTTP upstream); `
     + same
     + `warden-mcp (HTTP upstream) calls/s / supergateway (stdio upstream) calls/s = ${(w.calls_per_s / s.calls_per_s).toFixed(2)}`);
 }
 const wa = get('warden-agents', 16), ws16 = get('warden-stdio', 16);
-if (wa) {
+if (wa && ws16) {
   console.log(`16 clients: warden-agents calls/s / warden-stdio calls/s = ${(wa.calls_per_s / ws16.calls_per_s).toFixed(2)} `
     + `(16 agents, one upstream process each, vs one agent sharing one process); p50 +${(wa.p50_ms - ws16.p50_ms).toFixed(2)} ms`);
 }

@@ -93,6 +93,19 @@ class Authorizer {
     return d;
   }
 
+  // Whether the front-end asks for the call's credential with the decision (see
+  // LastDecision::with_decision).
+  bool credential_with_decision() const {
+    if (!context_text_) return false;
+    auto context = parse_json_bounded(*context_text_, 16, 64 * 1024);
+    return context && context->is_object() && context->contains("credential") &&
+           (*context)["credential"] == "with_decision";
+  }
+
+  // The call's server and tool as asked (set whenever a call was allowed).
+  std::string server() const { return server_.value_or(""); }
+  std::string tool() const { return tool_.value_or(""); }
+
   std::string audit(const Decision& d) {
     EventRow row;
     row.event_id = d.event_id;
@@ -381,9 +394,24 @@ WARDEN_SQL_FUNCTION(warden_authorize) {
                         jsonb_arg_text(fcinfo, 3), jsonb_arg_text(fcinfo, 4));
   spi_connect();
   Decision d = authorizer.decide();
+  const TimestampTz decided_at = GetCurrentTimestamp();
   std::string event_id = authorizer.audit(d);
+  if (d.allowed) {
+    LastDecision last;
+    last.event_id = event_id;
+    last.server = authorizer.server();
+    last.tool = authorizer.tool();
+    last.agent = d.agent.value_or("");
+    last.human = d.human.value_or("");
+    last.chain_id = d.chain_id.value_or("");
+    last.token_id = d.token_id.value_or("");
+    last.observed = d.observed;
+    last.xid = GetCurrentTransactionIdIfAny();  // assigned by the event's INSERT
+    last.decided_at = decided_at;
+    if (authorizer.credential_with_decision()) mint_with_decision(last);
+    remember_last_decision(std::move(last));
+  }
   spi_finish();
-  if (d.allowed) remember_last_decision(event_id);
   // Columns: allowed, reason, event_id, chain_id, trace_id, agent, human, credential (always
   // NULL since 0.2.0; kept so that the result type is unchanged).
   auto opt_text = [](const std::optional<std::string>& v) { return v ? text_datum(*v) : Datum(0); };

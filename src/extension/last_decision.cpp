@@ -3,19 +3,19 @@
 namespace warden::pg {
 
 namespace {
-std::optional<std::string> last;
+std::optional<LastDecision> last;
 }  // namespace
 
 void forget_last_decision() {
   last.reset();
 }
 
-void remember_last_decision(const std::string& event_id) {
-  last = event_id;
+void remember_last_decision(LastDecision decision) {
+  last = std::move(decision);
 }
 
-std::optional<std::string> take_last_decision() {
-  std::optional<std::string> taken = std::move(last);
+std::optional<LastDecision> take_last_decision() {
+  std::optional<LastDecision> taken = std::move(last);
   last.reset();
   return taken;
 }

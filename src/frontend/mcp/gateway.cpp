@@ -345,6 +345,8 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
     bool refused_here = credential_kind != "none" &&
                         upstreams_.refusal_before_decision(server, caller.agent, credential_kind);
     if (credential_kind != "none" && !refused_here) {
+      // Minted inside the decision's transaction, handed out once it has committed.
+      context["credential"] = "with_decision";
       DecisionWithCredential both = co_await decisions_.authorize_with_credential(
           caller.token, server, target, decided_arguments, context);
       decision = std::move(both.decision);
