@@ -353,8 +353,8 @@ DECLARE
   groups jsonb;
   h record;
   consent text;
-  tools text[];
-  purpose text;
+  offered text[];
+  chain_purpose text;
 BEGIN
   IF idp_state IS NULL THEN
     RAISE EXCEPTION 'invalid_request: no state' USING ERRCODE = 'WA400';
@@ -439,11 +439,11 @@ BEGIN
                               'redirect_uri', r.redirect_uri, 'state', r.state);
   END IF;
 
-  tools := warden._oauth_grantable(r.agent_id::uuid, warden._oauth_scope_tools(r.scope::text)::text[]);
-  purpose := format('sign-in of %s by %s', coalesce(r.client_name, r.agent), h.subject);
+  offered := warden._oauth_grantable(r.agent_id::uuid, warden._oauth_scope_tools(r.scope::text)::text[]);
+  chain_purpose := format('sign-in of %s by %s', coalesce(r.client_name, r.agent), h.subject);
   consent := warden._random_secret(32);
   UPDATE warden.oauth_requests rq
-  SET human_id = h.human_id, tools = complete_sign_in.tools, purpose = complete_sign_in.purpose,
+  SET human_id = h.human_id, tools = offered, purpose = chain_purpose,
       consent_token_hash = warden._secret_hash(consent::text)
   WHERE rq.request_id = r.request_id;
   PERFORM warden._event('signed_in'::text, NULL::uuid, NULL::uuid, NULL::uuid, r.agent::text, h.subject::text,
@@ -451,7 +451,7 @@ BEGIN
                         true::boolean, NULL::text, NULL::text, NULL::text);
   RETURN jsonb_build_object('request_id', r.request_id, 'consent_token', consent, 'agent', r.agent,
                             'agent_status', r.agent_status, 'client_id', r.client_id, 'client_name', r.client_name,
-                            'human', h.subject, 'purpose', purpose, 'tools', to_jsonb(tools),
+                            'human', h.subject, 'purpose', chain_purpose, 'tools', to_jsonb(offered),
                             'expires_at', r.expires_at);
 END
 $$;
