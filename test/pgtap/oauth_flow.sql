@@ -6,7 +6,7 @@
 -- chain), wrong nonce/iss/aud, expired claims, wrong consent token, scope wider than the
 -- grants, DPoP binding, pending agents, offboarding, and who may call what.
 BEGIN;
-SELECT plan(96);
+SELECT plan(102);
 
 CREATE ROLE tap_oa_admin LOGIN IN ROLE warden_admin;
 CREATE ROLE tap_oa_issuer LOGIN IN ROLE warden_issuer;
@@ -311,10 +311,21 @@ SELECT is((SELECT a.reason FROM tap_oa.v, warden.authorize(v.val->>'access_token
 SELECT is((SELECT a.allowed FROM tap_oa.v, warden.authorize(v.val->>'access_token', 'taposrv', 'list', '{}',
              jsonb_build_object('dpop_jkt', :'jkt')) a WHERE v.name = 'fay-tokens'),
           true, 'with the proof''s key thumbprint the call is allowed');
+SELECT is((SELECT s.allowed::text || ' ' || s.reason FROM tap_oa.v, warden.open_session(v.val->>'access_token') s WHERE v.name = 'fay-tokens'),
+          'false token_invalid', 'a DPoP-bound token opens no session without a proof');
+SELECT is((SELECT s.allowed FROM tap_oa.v, warden.open_session(v.val->>'access_token', jsonb_build_object('dpop_jkt', :'jkt')) s
+           WHERE v.name = 'fay-tokens'), true, '... and opens one with it');
 SELECT is((SELECT warden.refresh_access_token(val->>'refresh_token', 'tap-client')->>'error' FROM tap_oa.v WHERE name = 'fay-tokens'),
           'invalid_grant', 'a DPoP-bound refresh token without the key is refused');
 SELECT is((SELECT warden.refresh_access_token(val->>'refresh_token', 'tap-client', :'jkt')->>'token_type' FROM tap_oa.v WHERE name = 'fay-tokens'),
           'DPoP', '... and with it, rotates');
+SELECT warden.add_agent('tap-oa-sub', 'tap-oa-owner@example.com'), warden.grant('tap-oa-sub', 'taposrv/list') \gset tap_oa_ignored_
+INSERT INTO tap_oa.v SELECT 'fay-sub', to_jsonb(d) FROM tap_oa.v, warden.delegate(v.val->>'access_token', 'tap-oa-sub', ARRAY['taposrv/list']) d
+WHERE v.name = 'fay-tokens';
+SELECT is((SELECT a.reason FROM tap_oa.v, warden.authorize(v.val->>'token', 'taposrv', 'list') a WHERE v.name = 'fay-sub'),
+          'token_invalid', 'a token delegated from a DPoP-bound one stays bound: refused without the proof');
+SELECT is((SELECT a.allowed FROM tap_oa.v, warden.authorize(v.val->>'token', 'taposrv', 'list', '{}', jsonb_build_object('dpop_jkt', :'jkt')) a
+           WHERE v.name = 'fay-sub'), true, '... allowed with it');
 
 -- ---------------------------------------------------------------- /revoke (RFC 7009)
 INSERT INTO tap_oa.v SELECT 'gus-tokens', tap_oa.redeem(tap_oa.code('tap-client', :'v1', NULL, 'gus@example.com'), :'v1');
@@ -398,6 +409,14 @@ INSERT INTO tap_oa.v SELECT 'ivy-code', tap_oa.code('tap-client', :'v1', NULL, '
 UPDATE warden.oauth_requests SET code_expires_at = now() - interval '1 second'
 WHERE code_hash = warden._secret_hash((SELECT val->>'code' FROM tap_oa.v WHERE name = 'ivy-code'));
 SELECT is((SELECT tap_oa.redeem(val, :'v1')->>'error' FROM tap_oa.v WHERE name = 'ivy-code'), 'invalid_grant', 'an expired code is refused');
+
+-- ---------------------------------------------------------------- spent flow state is purged
+UPDATE warden.oauth_requests SET expires_at = now() - interval '2 days', code_expires_at = now() - interval '2 days'
+WHERE chain_id IS NULL;
+SELECT ok((warden.maintenance()->>'oauth_purged')::int > 0, 'maintenance() purges spent OAuth flow state');
+SELECT ok(NOT EXISTS (SELECT FROM warden.oauth_requests WHERE chain_id IS NULL AND expires_at < now() - interval '1 day')
+          AND EXISTS (SELECT FROM warden.oauth_requests WHERE chain_id IS NOT NULL),
+          '... the expired requests, keeping those whose chain still lives (replay detection)');
 
 -- ---------------------------------------------------------------- who may call what
 CREATE TEMP TABLE oa_fn (sig text, who text);

@@ -156,6 +156,7 @@ DECLARE
   t text;
   covered boolean;
   ancestry uuid[];
+  jkt text;
 BEGIN
   IF parent_token IS NULL OR agent IS NULL THEN
     RAISE EXCEPTION 'delegate needs a parent token and an agent' USING ERRCODE = '22004';
@@ -206,13 +207,15 @@ BEGIN
     END IF;
   END IF;
 
-  SELECT tt.ancestor_tokens || tt.token_id INTO ancestry FROM warden.tokens tt WHERE tt.token_id = p.token_id;
+  -- A token delegated from a DPoP-bound one stays bound to the same key: delegation never
+  -- turns a sender-constrained token into a bearer token.
+  SELECT tt.ancestor_tokens || tt.token_id, tt.dpop_jkt INTO ancestry, jkt FROM warden.tokens tt WHERE tt.token_id = p.token_id;
   token_id := pg_catalog.gen_random_uuid();
   SELECT * INTO k FROM warden._current_key('local'::text);
   INSERT INTO warden.tokens (token_id, chain_id, parent_id, agent_id, ancestor_agents, ancestor_tokens, depth,
-                             tools, key_id, expires_at)
+                             tools, key_id, expires_at, dpop_jkt)
   VALUES (token_id, p.chain_id, p.token_id, a.agent_id, p.ancestor_agents || p.agent_id, ancestry, p.depth + 1,
-          tools, k.key_id, expires_at);
+          tools, k.key_id, expires_at, jkt);
   token := warden._mint_task_token(k.key_id::text, k.sealed::bytea, token_id::uuid, p.chain_id::uuid,
                                    a.agent_id::uuid, p.token_id::uuid,
                                    pg_catalog.date_trunc('second', pg_catalog.now())::timestamptz,
