@@ -6,7 +6,7 @@
 -- chain), wrong nonce/iss/aud, expired claims, wrong consent token, scope wider than the
 -- grants, DPoP binding, pending agents, offboarding, and who may call what.
 BEGIN;
-SELECT plan(102);
+SELECT plan(106);
 
 CREATE ROLE tap_oa_admin LOGIN IN ROLE warden_admin;
 CREATE ROLE tap_oa_issuer LOGIN IN ROLE warden_issuer;
@@ -211,6 +211,11 @@ $$;
 SELECT is(tap_oa.bad_sign_in('{"nonce": "another-nonce"}'), 'access_denied sign-in refused: wrong_nonce st', 'a wrong nonce is refused');
 SELECT is(tap_oa.bad_sign_in('{"iss": "https://evil.example"}'), 'access_denied sign-in refused: wrong_issuer st', 'a wrong issuer is refused');
 SELECT is(tap_oa.bad_sign_in('{"aud": ["someone-else"]}'), 'access_denied sign-in refused: wrong_audience st', 'a wrong audience is refused');
+SELECT is(tap_oa.bad_sign_in('{"aud": "someone-else"}'), 'access_denied sign-in refused: wrong_audience st', '... as a string too');
+SELECT is(tap_oa.bad_sign_in('{"aud": null}'), 'access_denied sign-in refused: wrong_audience st', '... and a missing audience');
+SELECT is(tap_oa.bad_sign_in('{"aud": ["warden-at-idp", "other"], "azp": "other"}'),
+          'access_denied sign-in refused: wrong_authorized_party st', 'several audiences with another azp are refused');
+SELECT is(tap_oa.bad_sign_in('{"exp": "4102444800"}'), 'access_denied sign-in refused: expired st', 'an exp that is not a number is refused');
 SELECT is(tap_oa.bad_sign_in(jsonb_build_object('exp', extract(epoch FROM now())::bigint - 600)),
           'access_denied sign-in refused: expired st', 'an expired ID token is refused');
 SELECT is(tap_oa.bad_sign_in('{"sub": "mallory@evil.example", "email": "mallory@evil.example"}'),

@@ -379,12 +379,13 @@ BEGIN
   refusal := CASE
     WHEN claims IS NULL OR jsonb_typeof(claims) <> 'object' THEN 'claims_not_an_object'
     WHEN (claims->>'iss') IS DISTINCT FROM p.issuer THEN 'wrong_issuer'
-    WHEN NOT (CASE jsonb_typeof(claims->'aud')
-                WHEN 'string' THEN (claims->>'aud') IN (p.client_id, p.audience)
-                WHEN 'array' THEN claims->'aud' ? p.client_id OR (p.audience IS NOT NULL AND claims->'aud' ? p.audience)
-                ELSE false END) THEN 'wrong_audience'
+    -- Each test is written so that a NULL (an absent claim, no audience configured) refuses.
+    WHEN NOT coalesce(CASE jsonb_typeof(claims->'aud')
+                        WHEN 'string' THEN (claims->>'aud') = p.client_id OR (claims->>'aud') = p.audience
+                        WHEN 'array' THEN claims->'aud' ? p.client_id OR (p.audience IS NOT NULL AND claims->'aud' ? p.audience)
+                      END, false) THEN 'wrong_audience'
     WHEN jsonb_typeof(claims->'aud') = 'array' AND jsonb_array_length(claims->'aud') > 1 AND claims ? 'azp'
-         AND (claims->>'azp') <> p.client_id THEN 'wrong_authorized_party'
+         AND (claims->>'azp') IS DISTINCT FROM p.client_id THEN 'wrong_authorized_party'
     WHEN NOT warden._equal_in_constant_time(warden._secret_hash(claims->>'nonce'), r.idp_nonce_hash) THEN 'wrong_nonce'
     WHEN jsonb_typeof(claims->'exp') IS DISTINCT FROM 'number' OR (claims->>'exp')::numeric <= now_s - 60 THEN 'expired'
     WHEN claims ? 'iat' AND (jsonb_typeof(claims->'iat') <> 'number' OR (claims->>'iat')::numeric > now_s + 60) THEN 'issued_in_the_future'
