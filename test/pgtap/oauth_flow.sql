@@ -6,7 +6,7 @@
 -- chain), wrong nonce/iss/aud, expired claims, wrong consent token, scope wider than the
 -- grants, DPoP binding, pending agents, offboarding, and who may call what.
 BEGIN;
-SELECT plan(106);
+SELECT plan(107);
 
 CREATE ROLE tap_oa_admin LOGIN IN ROLE warden_admin;
 CREATE ROLE tap_oa_issuer LOGIN IN ROLE warden_issuer;
@@ -379,6 +379,13 @@ SELECT throws_ok($$SELECT warden.reinstate_agent('tap-oa-pend', 'x')$$, '55000',
 SELECT lives_ok($$SELECT warden.approve_agent('tap-oa-pend', 'reviewed')$$, 'approve_agent admits it');
 SELECT is((SELECT a.allowed FROM tap_oa.v, warden.authorize(v.val->>'token', 'taposrv', 'list') a WHERE v.name = 'pend'),
           true, '... and its calls are allowed again');
+
+INSERT INTO warden.agents (name, owner_id, status)
+SELECT 'tap-oa-flood-' || i, (SELECT human_id FROM warden.humans WHERE subject = 'warden:self-registered'), 'pending'
+FROM generate_series(1, 1000) i;
+SELECT throws_ok($$SELECT warden.register_dynamic_client('{"redirect_uris": ["https://x.example/cb"]}')$$,
+                 'WR400', NULL, 'open registration stops at 1000 agents awaiting approval');
+DELETE FROM warden.agents WHERE name LIKE 'tap-oa-flood-%';
 
 -- Client ID Metadata Documents.
 SELECT is(tap_oa.as_role('tap_oa_proxy', $$SELECT warden.register_metadata_client('https://app.cimd.example/client.json',

@@ -139,6 +139,12 @@ DECLARE
   name text;
   id uuid;
 BEGIN
+  -- Registration is open to anyone who reaches the gateway: the inventory of agents waiting
+  -- for an administrator is bounded (warden-mcp rate-limits registrations as well).
+  IF (SELECT count(*) FROM warden.agents a WHERE a.status = 'pending') >= 1000 THEN
+    RAISE EXCEPTION 'invalid_client_metadata: too many clients await approval; try again later'
+      USING ERRCODE = 'WR400', HINT = 'An administrator approves (warden.approve_agent) or removes pending agents.';
+  END IF;
   name := 'oauth-' || coalesce(nullif(slug, ''), 'client') || '-' || lower(left(regexp_replace(warden._random_secret(16), '[^A-Za-z0-9]', '', 'g'), 8));
   INSERT INTO warden.agents (name, owner_id, description, status)
   VALUES (name, warden._unclaimed_owner(),
