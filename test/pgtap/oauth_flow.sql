@@ -6,7 +6,7 @@
 -- chain), wrong nonce/iss/aud, expired claims, wrong consent token, scope wider than the
 -- grants, DPoP binding, pending agents, offboarding, and who may call what.
 BEGIN;
-SELECT plan(107);
+SELECT plan(112);
 
 CREATE ROLE tap_oa_admin LOGIN IN ROLE warden_admin;
 CREATE ROLE tap_oa_issuer LOGIN IN ROLE warden_issuer;
@@ -250,6 +250,27 @@ SELECT throws_ok(format('SELECT warden.complete_sign_in(%L, tap_oa.claims(%L, %L
                  'WA400', 'invalid_request: the sign-in expired', 'an expired authorization request is refused');
 SELECT throws_ok($$SELECT warden.idp_callback('no-such-state')$$, 'WA400', NULL, 'idp_callback refuses an unknown state');
 
+-- Without jit, only a human an admin linked to the provider signs in.
+CREATE FUNCTION tap_oa.idp4_sign_in(sub text) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+  b jsonb := warden.begin_authorization('tap-client', 'https://app.tap.example/cb', tap_oa.challenge('x'), 'S256',
+                                        'st', NULL, 'https://gw.tap.example/mcp', 'tap-idp4');
+BEGIN
+  RETURN warden.complete_sign_in(b->>'idp_state',
+                                 tap_oa.claims(b, sub, '{"iss": "http://127.0.0.1:9999", "aud": "x"}'));
+END
+$$;
+SELECT is(tap_oa.idp4_sign_in('kim@corp')->>'error_description', 'sign-in refused: not_provisioned',
+          'without jit an unknown person is refused');
+SELECT warden.add_human('kim@corp') \gset tap_oa_ignored_
+SELECT is(tap_oa.idp4_sign_in('kim@corp')->>'error_description', 'sign-in refused: not_provisioned',
+          '... and so is a human of the same subject not linked to the provider');
+SELECT is(tap_oa.as_role('tap_oa_admin', $$SELECT warden.link_human('kim@corp', 'tap-idp4')$$), '',
+          'warden_admin links the human to the provider');
+SELECT is(tap_oa.idp4_sign_in('kim@corp')->>'human', 'kim@corp', '... who then signs in');
+SELECT is(tap_oa.bad_sign_in('{"sub": "kim@corp", "email": "kim@example.com"}'), 'access_denied sign-in refused: subject_taken st',
+          'jit never hands a human of another provider to this one');
+
 -- ---------------------------------------------------------------- consent
 INSERT INTO tap_oa.v SELECT 'bob', tap_oa.sign_in('tap-client', :'v2', 'taposrv/read', 'bob@example.com');
 SELECT throws_ok(format('SELECT warden.consent(%L, %L, true)', (SELECT val->>'request_id' FROM tap_oa.v WHERE name = 'bob'),
@@ -439,6 +460,7 @@ INSERT INTO oa_fn VALUES
   ('warden.approve_agent(text, text)', 'admin'),
   ('warden.revoke_human(text, text)', 'admin'),
   ('warden.reinstate_human(text, text)', 'admin'),
+  ('warden.link_human(text, text)', 'admin'),
   ('warden.idp_client_secret(text)', 'proxy'),
   ('warden.store_idp_metadata(text, jsonb, jsonb)', 'proxy'),
   ('warden.register_dynamic_client(jsonb)', 'proxy'),

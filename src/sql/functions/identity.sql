@@ -458,3 +458,37 @@ END
 $$;
 REVOKE ALL ON FUNCTION warden.reinstate_human(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION warden.reinstate_human(text, text) TO warden_admin;
+
+-- Links a human added by hand (warden.add_human) to the provider that proves them, so that
+-- they can sign in through a provider without jit. The human's subject must be the provider's
+-- subject claim. A human already linked to another provider is not moved.
+CREATE OR REPLACE FUNCTION warden.link_human(subject text, idp text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p warden.identity_providers;
+  current uuid;
+BEGIN
+  IF subject IS NULL OR idp IS NULL THEN
+    RAISE EXCEPTION 'link_human needs a subject and an identity provider' USING ERRCODE = '22004';
+  END IF;
+  p := warden._identity_provider(idp::text);
+  SELECT hh.idp INTO current FROM warden.humans hh WHERE hh.subject = link_human.subject FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'unknown human "%"', subject USING ERRCODE = '42704', HINT = 'Register it with warden.add_human(subject).';
+  END IF;
+  IF current = p.idp_id THEN
+    RETURN;
+  END IF;
+  IF current IS NOT NULL THEN
+    RAISE EXCEPTION 'human "%" is proven by another identity provider', subject
+      USING ERRCODE = '55000', HINT = 'A person signs in through one provider; add a separate human for the other.';
+  END IF;
+  UPDATE warden.humans hh SET idp = p.idp_id WHERE hh.subject = link_human.subject;
+  PERFORM warden._event('human_linked'::text, NULL::uuid, NULL::uuid, NULL::uuid, NULL::text, subject::text,
+                        jsonb_build_object('idp', p.name), NULL::boolean, NULL::text, NULL::text, NULL::text);
+END
+$$;
+REVOKE ALL ON FUNCTION warden.link_human(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION warden.link_human(text, text) TO warden_admin;
