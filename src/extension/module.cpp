@@ -73,8 +73,8 @@ void _PG_init(void) {  // NOLINT(bugprone-reserved-identifier)
       "warden.oauth_session_lifetime",
       "How long a chain started by an OAuth sign-in lives: refresh tokens end with it.",
       "Each access token lives at most one hour within it; then the client signs in again.",
-      &oauth_session_lifetime_setting, 86400, 3600, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr,
-      nullptr, nullptr);
+      &oauth_session_lifetime_setting, 86400, 3600, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
+      nullptr);
   MarkGUCPrefixReserved("warden");
 
   if (process_shared_preload_libraries_in_progress) {

@@ -226,36 +226,36 @@ WARDEN_SQL_FUNCTION(warden_vault_wrap_sealed) {
 // (purpose, row key, sealed box) -> the secret re-encrypted for storage in that row; like
 // warden_vault_wrap_sealed, the plaintext exists only inside this call.
 WARDEN_SQL_FUNCTION(warden_vault_wrap_sealed_for) {
-  const std::string binding = row_binding(required_text(fcinfo, 0, "purpose"),
-                                          required_text(fcinfo, 1, "row_key"));
+  const std::string binding =
+      row_binding(required_text(fcinfo, 0, "purpose"), required_text(fcinfo, 1, "row_key"));
   if (PG_ARGISNULL(2)) throw Error(sqlstate::kNullValueNotAllowed, "sealed must not be NULL");
   std::vector<uint8_t> plain = open_sealed_box(*arg_bytea(fcinfo, 2));
-  std::vector<uint8_t> wrapped = wrap_secret(require_key_ring().subkey(Subkey::kVaultWrap), plain,
-                                             binding);
+  std::vector<uint8_t> wrapped =
+      wrap_secret(require_key_ring().subkey(Subkey::kVaultWrap), plain, binding);
   sodium_memzero(plain.data(), plain.size());
   return bytea_datum(wrapped);
 }
 
 // (purpose, row key, text) -> the text encrypted for storage in that row.
 WARDEN_SQL_FUNCTION(warden_vault_wrap_text) {
-  const std::string binding = row_binding(required_text(fcinfo, 0, "purpose"),
-                                          required_text(fcinfo, 1, "row_key"));
+  const std::string binding =
+      row_binding(required_text(fcinfo, 0, "purpose"), required_text(fcinfo, 1, "row_key"));
   std::string plain = required_text(fcinfo, 2, "plaintext");
   std::vector<uint8_t> bytes(plain.begin(), plain.end());
   sodium_memzero(plain.data(), plain.size());
-  std::vector<uint8_t> wrapped = wrap_secret(require_key_ring().subkey(Subkey::kVaultWrap), bytes,
-                                             binding);
+  std::vector<uint8_t> wrapped =
+      wrap_secret(require_key_ring().subkey(Subkey::kVaultWrap), bytes, binding);
   sodium_memzero(bytes.data(), bytes.size());
   return bytea_datum(wrapped);
 }
 
 // (purpose, row key, wrapped) -> the text stored by one of the two functions above.
 WARDEN_SQL_FUNCTION(warden_vault_open_text) {
-  const std::string binding = row_binding(required_text(fcinfo, 0, "purpose"),
-                                          required_text(fcinfo, 1, "row_key"));
+  const std::string binding =
+      row_binding(required_text(fcinfo, 0, "purpose"), required_text(fcinfo, 1, "row_key"));
   if (PG_ARGISNULL(2)) throw Error(sqlstate::kNullValueNotAllowed, "wrapped must not be NULL");
-  auto opened = unwrap_secret(require_key_ring().subkey(Subkey::kVaultWrap), *arg_bytea(fcinfo, 2),
-                              binding);
+  auto opened =
+      unwrap_secret(require_key_ring().subkey(Subkey::kVaultWrap), *arg_bytea(fcinfo, 2), binding);
   if (!opened) {
     throw Error(sqlstate::kConfigFileError, "a wrapped secret cannot be opened",
                 "It does not authenticate under the current root key or was moved to another row.",
