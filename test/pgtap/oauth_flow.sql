@@ -6,7 +6,7 @@
 -- chain), wrong nonce/iss/aud, expired claims, wrong consent token, scope wider than the
 -- grants, DPoP binding, pending agents, offboarding, and who may call what.
 BEGIN;
-SELECT plan(112);
+SELECT plan(114);
 
 CREATE ROLE tap_oa_admin LOGIN IN ROLE warden_admin;
 CREATE ROLE tap_oa_issuer LOGIN IN ROLE warden_issuer;
@@ -249,6 +249,21 @@ SELECT throws_ok(format('SELECT warden.complete_sign_in(%L, tap_oa.claims(%L, %L
                         (SELECT val FROM tap_oa.v WHERE name = 'expired-sign-in'), 'alice@example.com'),
                  'WA400', 'invalid_request: the sign-in expired', 'an expired authorization request is refused');
 SELECT throws_ok($$SELECT warden.idp_callback('no-such-state')$$, 'WA400', NULL, 'idp_callback refuses an unknown state');
+DO $$
+DECLARE
+  b jsonb := warden.begin_authorization('tap-client', 'https://app.tap.example/cb', tap_oa.challenge('x'), 'S256',
+                                        'st', NULL, 'https://gw.tap.example/mcp', 'tap-idp');
+BEGIN
+  INSERT INTO tap_oa.v VALUES ('callback-begin', b), ('callback', warden.idp_callback(b->>'idp_state'));
+END
+$$;
+SELECT ok((SELECT b.val->>'idp_state' ~ '^[A-Za-z0-9_-]{43}$' AND b.val->>'idp_nonce' ~ '^[A-Za-z0-9_-]{43}$'
+                  AND b.val->>'idp_state' <> b.val->>'idp_nonce'
+           FROM tap_oa.v b WHERE b.name = 'callback-begin'), 'state and nonce for the provider are random base64url');
+SELECT ok((SELECT c.val->>'request_id' = b.val->>'request_id' AND c.val->>'idp_code_verifier' = b.val->>'idp_code_verifier'
+                  AND tap_oa.challenge(c.val->>'idp_code_verifier') = b.val->>'idp_code_challenge'
+           FROM tap_oa.v b, tap_oa.v c WHERE b.name = 'callback-begin' AND c.name = 'callback'),
+          'idp_callback gives any replica the sign-in''s code verifier, matching the challenge sent to the provider');
 
 -- Without jit, only a human an admin linked to the provider signs in.
 CREATE FUNCTION tap_oa.idp4_sign_in(sub text) RETURNS jsonb LANGUAGE plpgsql AS $$
