@@ -166,6 +166,11 @@ class Authorizer {
       if (context && context->is_object() && context->contains("arguments_error")) {
         arguments_invalid_ = true;
       }
+      // Put there by the front-end once it has verified the call's DPoP proof (RFC 9449).
+      if (context && context->is_object() && context->contains("dpop_jkt") &&
+          (*context)["dpop_jkt"].is_string()) {
+        presented_jkt_ = (*context)["dpop_jkt"].get<std::string>();
+      }
     }
     auto opened = open_task_token(*token_);
     if (auto* refusal = std::get_if<TokenRefusal>(&opened)) {
@@ -175,6 +180,11 @@ class Authorizer {
     }
     const TaskClaims& claims = std::get<TaskClaims>(opened);
     if (!load_state(d, claims)) return deny(d, "token_invalid", "unknown_token");
+    // A sender-constrained token is only good with a proof from the key it was bound to: a
+    // copy of it (from a log, say) alone is refused.
+    if (token_jkt_ && (!presented_jkt_ || *presented_jkt_ != *token_jkt_)) {
+      return deny(d, "token_invalid", "dpop_proof_required");
+    }
     // Most general first: a killed agent or chain also revokes its tokens, and the reason
     // should name what was killed.
     if (agent_status_ != "active")
@@ -221,7 +231,8 @@ class Authorizer {
         "SELECT t.revoked_at IS NOT NULL AS token_revoked, "
         "c.revoked_at IS NOT NULL AS chain_revoked, c.expires_at <= now() AS chain_expired, "
         "a.status AS agent_status, a.mode AS agent_mode, a.name AS agent, h.subject AS human, "
-        "t.tools, t.ancestor_agents, c.trace_id, s.server_id IS NOT NULL AS server_known, "
+        "t.tools, t.ancestor_agents, t.dpop_jkt, c.trace_id, "
+        "s.server_id IS NOT NULL AS server_known, "
         "coalesce(tl.digest IS DISTINCT FROM tl.approved_digest, false) AS tool_changed, "
         "EXISTS (SELECT FROM warden.tokens up WHERE up.token_id = ANY (t.ancestor_tokens) "
         "        AND up.revoked_at IS NOT NULL) AS ancestor_token_revoked, "
@@ -253,6 +264,7 @@ class Authorizer {
     d.agent = load.text(0, "agent");
     d.human = load.text(0, "human");
     token_tools_ = load.strings(0, "tools");
+    token_jkt_ = load.text(0, "dpop_jkt");
     ancestors_ = load.strings(0, "ancestor_agents").value_or(std::vector<std::string>());
     d.trace_id = load.text(0, "trace_id");
     server_known_ = *load.boolean(0, "server_known");
@@ -372,6 +384,7 @@ class Authorizer {
   int64_t suspended_ancestors_ = 0;
   std::string agent_status_;
   std::optional<std::vector<std::string>> token_tools_;
+  std::optional<std::string> token_jkt_, presented_jkt_;
   std::vector<std::string> ancestors_;
   std::vector<std::string> ancestor_names_;  // same order as ancestors_
   std::vector<Grant> grants_;

@@ -14,6 +14,7 @@ int key_rotation_interval_setting = 86400;
 char* maintenance_database_setting = nullptr;
 int maintenance_interval_setting = 300;
 int seal_interval_setting = 10;
+int oauth_session_lifetime_setting = 86400;
 }  // namespace
 
 namespace warden::pg {
@@ -68,6 +69,12 @@ void _PG_init(void) {  // NOLINT(bugprone-reserved-identifier)
       "Tampering by a superuser is caught by a witness (warden-mcp --witness) "
       "for every event older than one seal interval.",
       &seal_interval_setting, 10, 1, 3600, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "warden.oauth_session_lifetime",
+      "How long a chain started by an OAuth sign-in lives: refresh tokens end with it.",
+      "Each access token lives at most one hour within it; then the client signs in again.",
+      &oauth_session_lifetime_setting, 86400, 3600, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
+      nullptr);
   MarkGUCPrefixReserved("warden");
 
   if (process_shared_preload_libraries_in_progress) {

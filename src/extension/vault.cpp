@@ -78,6 +78,49 @@ bool usable_as_header_or_environment(const std::vector<uint8_t>& s) {
   });
 }
 
+// A secret sealed to warden.vault_public_key(), opened: printable UTF-8 of at most 64 KiB.
+std::vector<uint8_t> open_sealed_box(const std::vector<uint8_t>& sealed) {
+  if (sealed.size() <= crypto_box_SEALBYTES) {
+    throw Error(sqlstate::kInvalidParameterValue, "the sealed secret is truncated or empty",
+                std::to_string(sealed.size()) + " bytes is too short for a sealed box",
+                "Seal the secret to warden.vault_public_key() (warden-mcp secret put does this).");
+  }
+  if (sealed.size() > kMaxSecretBytes + crypto_box_SEALBYTES) {
+    throw Error(sqlstate::kInvalidParameterValue, "the secret is larger than 64 KiB");
+  }
+  uint8_t pk[crypto_box_PUBLICKEYBYTES], sk[crypto_box_SECRETKEYBYTES];
+  vault_box_keypair(pk, sk);
+  std::vector<uint8_t> plain(sealed.size() - crypto_box_SEALBYTES);
+  int rc = crypto_box_seal_open(plain.data(), sealed.data(), sealed.size(), pk, sk);
+  sodium_memzero(sk, sizeof sk);
+  if (rc != 0) {
+    throw Error(
+        sqlstate::kInvalidParameterValue, "the sealed secret does not open with this vault's key",
+        "It was sealed for another key, or altered.",
+        "Seal it to warden.vault_public_key() of this database (warden-mcp secret put does this).");
+  }
+  if (!usable_as_header_or_environment(plain)) {
+    sodium_memzero(plain.data(), plain.size());
+    throw Error(sqlstate::kInvalidParameterValue,
+                "the secret is not valid UTF-8 text or contains control characters",
+                "It is injected into an HTTP header or an environment variable, where CR, LF, NUL "
+                "and other control characters are not allowed.",
+                "Base64-encode binary secrets before storing them.");
+  }
+  return plain;
+}
+
+// Secrets other than upstream ones (an identity provider's client secret, the code verifier of
+// a sign-in in progress) are wrapped under the same subkey, bound to a purpose from this fixed
+// set and to their row, so that none can be opened as another (nor as an upstream secret,
+// whose binding starts "warden:secret:").
+std::string row_binding(const std::string& purpose, const std::string& row_key) {
+  if (purpose != "idp-secret" && purpose != "sign-in") {
+    throw Error(sqlstate::kInvalidParameterValue, "unknown wrapping purpose \"" + purpose + "\"");
+  }
+  return "warden:" + purpose + ":" + row_key;
+}
+
 }  // namespace
 
 bool caller_is_proxy() {
@@ -185,36 +228,53 @@ WARDEN_SQL_FUNCTION(warden_vault_wrap_sealed) {
   const std::string server_id = *arg_uuid(fcinfo, 0);
   const int64_t version = PG_GETARG_INT32(1);
   std::vector<uint8_t> sealed = *arg_bytea(fcinfo, 2);
-  if (sealed.size() <= crypto_box_SEALBYTES) {
-    throw Error(sqlstate::kInvalidParameterValue, "the sealed secret is truncated or empty",
-                std::to_string(sealed.size()) + " bytes is too short for a sealed box",
-                "Seal the secret to warden.vault_public_key() (warden-mcp secret put does this).");
-  }
-  if (sealed.size() > kMaxSecretBytes + crypto_box_SEALBYTES) {
-    throw Error(sqlstate::kInvalidParameterValue, "the secret is larger than 64 KiB");
-  }
-  uint8_t pk[crypto_box_PUBLICKEYBYTES], sk[crypto_box_SECRETKEYBYTES];
-  vault_box_keypair(pk, sk);
-  std::vector<uint8_t> plain(sealed.size() - crypto_box_SEALBYTES);
-  int rc = crypto_box_seal_open(plain.data(), sealed.data(), sealed.size(), pk, sk);
-  sodium_memzero(sk, sizeof sk);
-  if (rc != 0) {
-    throw Error(
-        sqlstate::kInvalidParameterValue, "the sealed secret does not open with this vault's key",
-        "It was sealed for another key, or altered.",
-        "Seal it to warden.vault_public_key() of this database (warden-mcp secret put does this).");
-  }
-  if (!usable_as_header_or_environment(plain)) {
-    sodium_memzero(plain.data(), plain.size());
-    throw Error(sqlstate::kInvalidParameterValue,
-                "the secret is not valid UTF-8 text or contains control characters",
-                "It is injected into an HTTP header or an environment variable, where CR, LF, NUL "
-                "and other control characters are not allowed.",
-                "Base64-encode binary secrets before storing them.");
-  }
+  std::vector<uint8_t> plain = open_sealed_box(sealed);
   const KeyRing& ring = require_key_ring();
   std::vector<uint8_t> wrapped =
       wrap_secret(ring.subkey(Subkey::kVaultWrap), plain, secret_binding(server_id, version));
   sodium_memzero(plain.data(), plain.size());
   return bytea_datum(wrapped);
+}
+
+// (purpose, row key, sealed box) -> the secret re-encrypted for storage in that row; like
+// warden_vault_wrap_sealed, the plaintext exists only inside this call.
+WARDEN_SQL_FUNCTION(warden_vault_wrap_sealed_for) {
+  const std::string binding =
+      row_binding(required_text(fcinfo, 0, "purpose"), required_text(fcinfo, 1, "row_key"));
+  if (PG_ARGISNULL(2)) throw Error(sqlstate::kNullValueNotAllowed, "sealed must not be NULL");
+  std::vector<uint8_t> plain = open_sealed_box(*arg_bytea(fcinfo, 2));
+  std::vector<uint8_t> wrapped =
+      wrap_secret(require_key_ring().subkey(Subkey::kVaultWrap), plain, binding);
+  sodium_memzero(plain.data(), plain.size());
+  return bytea_datum(wrapped);
+}
+
+// (purpose, row key, text) -> the text encrypted for storage in that row.
+WARDEN_SQL_FUNCTION(warden_vault_wrap_text) {
+  const std::string binding =
+      row_binding(required_text(fcinfo, 0, "purpose"), required_text(fcinfo, 1, "row_key"));
+  std::string plain = required_text(fcinfo, 2, "plaintext");
+  std::vector<uint8_t> bytes(plain.begin(), plain.end());
+  sodium_memzero(plain.data(), plain.size());
+  std::vector<uint8_t> wrapped =
+      wrap_secret(require_key_ring().subkey(Subkey::kVaultWrap), bytes, binding);
+  sodium_memzero(bytes.data(), bytes.size());
+  return bytea_datum(wrapped);
+}
+
+// (purpose, row key, wrapped) -> the text stored by one of the two functions above.
+WARDEN_SQL_FUNCTION(warden_vault_open_text) {
+  const std::string binding =
+      row_binding(required_text(fcinfo, 0, "purpose"), required_text(fcinfo, 1, "row_key"));
+  if (PG_ARGISNULL(2)) throw Error(sqlstate::kNullValueNotAllowed, "wrapped must not be NULL");
+  auto opened =
+      unwrap_secret(require_key_ring().subkey(Subkey::kVaultWrap), *arg_bytea(fcinfo, 2), binding);
+  if (!opened) {
+    throw Error(sqlstate::kConfigFileError, "a wrapped secret cannot be opened",
+                "It does not authenticate under the current root key or was moved to another row.",
+                "Store it again (warden.put_idp_secret for an identity provider's secret).");
+  }
+  Datum result = text_datum(std::string(opened->begin(), opened->end()));
+  sodium_memzero(opened->data(), opened->size());
+  return result;
 }

@@ -12,19 +12,31 @@ SELECT is(
         WHERE p.pronamespace = 'warden'::regnamespace AND has_function_privilege('warden_proxy', p.oid, 'EXECUTE')
         ORDER BY 1),
   ARRAY['warden.authorize(text,text,text,jsonb,jsonb)',
+        'warden.begin_authorization(text,text,text,text,text,text,text,text)',
         'warden.callable(text,text,text[])',
         'warden.complete(uuid,text,jsonb)',
+        'warden.complete_sign_in(text,jsonb)',
+        'warden.consent(uuid,text,boolean)',
         'warden.credential(uuid)',
         'warden.credential_for_last_decision()',
         'warden.dead_tokens(uuid[])',
+        'warden.identity_provider(text)',
+        'warden.idp_callback(text)',
+        'warden.idp_client_secret(text)',
         'warden.open_session(text,jsonb)',
         'warden.public_keys()',
+        'warden.redeem_authorization_code(text,text,text,text,text,text)',
+        'warden.refresh_access_token(text,text,text)',
+        'warden.register_dynamic_client(jsonb)',
+        'warden.register_metadata_client(text,jsonb)',
+        'warden.revoke_oauth_token(text,text)',
         'warden.seal_token(uuid)',
+        'warden.store_idp_metadata(text,jsonb,jsonb)',
         'warden.upstreams()',
         'warden.vault_public_key()',
         'warden.visible_tools(text,text,jsonb)']
   COLLATE "C",
-  'warden_proxy executes authorize, credential, complete, visible_tools, callable and the front-end start-up functions (and seal_token for a witness), nothing else');
+  'warden_proxy executes authorize, credential, complete, visible_tools, callable, the front-end start-up functions, the OAuth authorization server''s steps (issue 13) (and seal_token for a witness), nothing else');
 SELECT is(
   (SELECT count(*)::int FROM pg_proc p
    WHERE p.pronamespace = 'warden'::regnamespace AND has_function_privilege('warden_proxy', p.oid, 'EXECUTE')

@@ -30,7 +30,6 @@ AS $$
 DECLARE
   h record;
   a record;
-  k record;
   t text;
   token_id uuid := pg_catalog.gen_random_uuid();
 BEGIN
@@ -43,9 +42,13 @@ BEGIN
     RAISE EXCEPTION 'chain lifetime % is out of range', coalesce(ttl::text, 'NULL')
       USING ERRCODE = '22023', HINT = 'A chain lives for at least 1 second and at most 24 hours; every task ends.';
   END IF;
-  SELECT hh.human_id, hh.subject INTO h FROM warden.humans hh WHERE hh.subject = start_chain.human;
+  SELECT hh.human_id, hh.subject, hh.revoked_at INTO h FROM warden.humans hh WHERE hh.subject = start_chain.human;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'unknown human "%"', human USING ERRCODE = '42704', HINT = 'Register it with warden.add_human(subject).';
+  END IF;
+  IF h.revoked_at IS NOT NULL THEN
+    RAISE EXCEPTION 'human "%" was revoked', human
+      USING ERRCODE = '55000', HINT = 'warden.revoke_human offboarded this person; warden.reinstate_human undoes it.';
   END IF;
   SELECT * INTO a FROM warden._lock_active_agent(agent::text);
   IF tools IS NOT NULL THEN
@@ -56,20 +59,40 @@ BEGIN
   expires_at := pg_catalog.date_trunc('second', pg_catalog.now() + ttl);
   INSERT INTO warden.chains (chain_id, human_id, root_agent_id, purpose, trace_id, expires_at)
   VALUES (chain_id, h.human_id, a.agent_id, purpose, pg_catalog.replace(chain_id::text, '-', ''), expires_at);
-  SELECT * INTO k FROM warden._current_key('local'::text);
-  INSERT INTO warden.tokens (token_id, chain_id, agent_id, depth, tools, key_id, expires_at)
-  VALUES (token_id, chain_id, a.agent_id, 0, tools, k.key_id, expires_at);
-  token := warden._mint_task_token(k.key_id::text, k.sealed::bytea, token_id::uuid, chain_id::uuid,
-                                   a.agent_id::uuid, NULL::uuid,
-                                   pg_catalog.date_trunc('second', pg_catalog.now())::timestamptz,
-                                   expires_at::timestamptz);
-  PERFORM warden._event('token_issued'::text, chain_id::uuid, token_id::uuid, NULL::uuid, a.name::text,
-                        h.subject::text,
-                        pg_catalog.jsonb_build_object('purpose', purpose, 'tools', tools, 'expires_at', expires_at,
-                                                      'key_id', k.key_id),
-                        NULL::boolean, NULL::text, NULL::text, NULL::text);
+  token := warden._mint_root_token(chain_id::uuid, token_id::uuid, a.agent_id::uuid, a.name::text,
+                                   h.subject::text, tools::text[], expires_at::timestamptz, NULL::text,
+                                   pg_catalog.jsonb_build_object('purpose', purpose, 'tools', tools,
+                                                                 'expires_at', expires_at)::jsonb);
 END
 $$;
+
+-- A root token (no parent) on an existing chain, minted and audited: the first one of
+-- start_chain, and each access token of an OAuth sign-in (src/sql/functions/oauth.sql). With
+-- dpop_jkt, warden.authorize refuses the token without a proof from that key.
+CREATE OR REPLACE FUNCTION warden._mint_root_token(chain_id uuid, token_id uuid, agent_id uuid, agent text,
+                                                   human text, tools text[], expires_at timestamptz,
+                                                   dpop_jkt text, detail jsonb)
+RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  k record;
+  token text;
+BEGIN
+  SELECT * INTO k FROM warden._current_key('local'::text);
+  INSERT INTO warden.tokens (token_id, chain_id, agent_id, depth, tools, key_id, expires_at, dpop_jkt)
+  VALUES (token_id, chain_id, agent_id, 0, tools, k.key_id, expires_at, dpop_jkt);
+  token := warden._mint_task_token(k.key_id::text, k.sealed::bytea, token_id::uuid, chain_id::uuid,
+                                   agent_id::uuid, NULL::uuid,
+                                   pg_catalog.date_trunc('second', pg_catalog.now())::timestamptz,
+                                   expires_at::timestamptz);
+  PERFORM warden._event('token_issued'::text, chain_id::uuid, token_id::uuid, NULL::uuid, agent::text,
+                        human::text, (detail || pg_catalog.jsonb_build_object('key_id', k.key_id))::jsonb,
+                        NULL::boolean, NULL::text, NULL::text, NULL::text);
+  RETURN token;
+END
+$$;
+REVOKE ALL ON FUNCTION warden._mint_root_token(uuid, uuid, uuid, text, text, text[], timestamptz, text, jsonb) FROM PUBLIC;
 REVOKE ALL ON FUNCTION warden.start_chain(text, text, text, interval, text[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION warden.start_chain(text, text, text, interval, text[]) TO warden_admin, warden_issuer;
 
@@ -133,6 +156,7 @@ DECLARE
   t text;
   covered boolean;
   ancestry uuid[];
+  jkt text;
 BEGIN
   IF parent_token IS NULL OR agent IS NULL THEN
     RAISE EXCEPTION 'delegate needs a parent token and an agent' USING ERRCODE = '22004';
@@ -183,13 +207,15 @@ BEGIN
     END IF;
   END IF;
 
-  SELECT tt.ancestor_tokens || tt.token_id INTO ancestry FROM warden.tokens tt WHERE tt.token_id = p.token_id;
+  -- A token delegated from a DPoP-bound one stays bound to the same key: delegation never
+  -- turns a sender-constrained token into a bearer token.
+  SELECT tt.ancestor_tokens || tt.token_id, tt.dpop_jkt INTO ancestry, jkt FROM warden.tokens tt WHERE tt.token_id = p.token_id;
   token_id := pg_catalog.gen_random_uuid();
   SELECT * INTO k FROM warden._current_key('local'::text);
   INSERT INTO warden.tokens (token_id, chain_id, parent_id, agent_id, ancestor_agents, ancestor_tokens, depth,
-                             tools, key_id, expires_at)
+                             tools, key_id, expires_at, dpop_jkt)
   VALUES (token_id, p.chain_id, p.token_id, a.agent_id, p.ancestor_agents || p.agent_id, ancestry, p.depth + 1,
-          tools, k.key_id, expires_at);
+          tools, k.key_id, expires_at, jkt);
   token := warden._mint_task_token(k.key_id::text, k.sealed::bytea, token_id::uuid, p.chain_id::uuid,
                                    a.agent_id::uuid, p.token_id::uuid,
                                    pg_catalog.date_trunc('second', pg_catalog.now())::timestamptz,

@@ -12,6 +12,11 @@ DECLARE
   v record;
 BEGIN
   SELECT * INTO v FROM warden._verify_token(token::text);
+  -- A DPoP-bound token opens a session only with a proof from its key, as authorize decides.
+  IF v.reason IS NULL AND EXISTS (SELECT FROM warden.tokens t WHERE t.token_id = v.token_id AND t.dpop_jkt IS NOT NULL
+                                  AND t.dpop_jkt IS DISTINCT FROM open_session.context->>'dpop_jkt') THEN
+    v.reason := 'dpop_proof_required';
+  END IF;
   allowed := v.reason IS NULL;
   reason := CASE
     WHEN v.reason IS NULL THEN 'granted'

@@ -215,6 +215,10 @@ BEGIN
     RAISE NOTICE 'agent "%" is already active', agent;
     RETURN;
   END IF;
+  IF st = 'pending' THEN
+    RAISE EXCEPTION 'agent "%" is pending, not revoked', agent
+      USING ERRCODE = '55000', HINT = 'A self-registered agent is admitted with warden.approve_agent(agent, reason).';
+  END IF;
   UPDATE warden.agents aa SET status = 'active' WHERE aa.name = reinstate_agent.agent;
   -- Revoked tokens stay revoked: the agent starts again with new chains only.
   PERFORM warden._event('agent_reinstated'::text, NULL::uuid, NULL::uuid, NULL::uuid, agent::text, NULL::text,

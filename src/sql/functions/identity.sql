@@ -1,0 +1,494 @@
+-- Identity in (issue 13), the administrator's side: identity providers, OAuth clients as
+-- agents, approving self-registered agents, offboarding a person. The authorization server's
+-- state machine that warden-mcp drives is in oauth.sql.
+--
+-- Where ID tokens are verified: in warden-mcp (JOSE signature with an algorithm allowlist:
+-- asymmetric algorithms only, keys from warden.idp_keys; never "none", never HS*). The database
+-- has no JOSE library and no network, and the front-end must fetch keys on an unknown kid
+-- anyway. warden.complete_sign_in re-checks every claim (iss, aud, nonce, exp, iat) as defence
+-- in depth, so a front-end bug cannot skip them.
+
+-- The C++ primitives (src/extension/vault.cpp, src/extension/oauth_functions.cpp). None is
+-- granted to any role.
+CREATE OR REPLACE FUNCTION warden._vault_wrap_sealed_for(purpose text, row_key text, sealed bytea) RETURNS bytea
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'warden_vault_wrap_sealed_for';
+REVOKE ALL ON FUNCTION warden._vault_wrap_sealed_for(text, text, bytea) FROM PUBLIC;
+CREATE OR REPLACE FUNCTION warden._vault_wrap_text(purpose text, row_key text, plaintext text) RETURNS bytea
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'warden_vault_wrap_text';
+REVOKE ALL ON FUNCTION warden._vault_wrap_text(text, text, text) FROM PUBLIC;
+CREATE OR REPLACE FUNCTION warden._vault_open_text(purpose text, row_key text, wrapped bytea) RETURNS text
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'warden_vault_open_text';
+REVOKE ALL ON FUNCTION warden._vault_open_text(text, text, bytea) FROM PUBLIC;
+CREATE OR REPLACE FUNCTION warden._random_secret(bytes int) RETURNS text
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'warden_random_secret';
+REVOKE ALL ON FUNCTION warden._random_secret(int) FROM PUBLIC;
+CREATE OR REPLACE FUNCTION warden._equal_in_constant_time(a bytea, b bytea) RETURNS boolean
+LANGUAGE c IMMUTABLE AS 'MODULE_PATHNAME', 'warden_equal_in_constant_time';
+REVOKE ALL ON FUNCTION warden._equal_in_constant_time(bytea, bytea) FROM PUBLIC;
+
+-- SHA-256 of a presented secret: what the tables keep instead of the secret.
+CREATE OR REPLACE FUNCTION warden._secret_hash(secret text) RETURNS bytea
+LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$ SELECT pg_catalog.sha256(pg_catalog.convert_to(secret, 'UTF8')) $$;
+REVOKE ALL ON FUNCTION warden._secret_hash(text) FROM PUBLIC;
+
+-- base64url without padding (RFC 7636's BASE64URL-ENCODE).
+CREATE OR REPLACE FUNCTION warden._base64url(bytes bytea) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT pg_catalog.rtrim(pg_catalog.translate(pg_catalog.encode(bytes, 'base64'), E'+/\n', '-_'), '=')
+$$;
+REVOKE ALL ON FUNCTION warden._base64url(bytea) FROM PUBLIC;
+
+-- True for an absolute https URL, or an http URL on the loopback interface (tests, native
+-- apps), with no fragment, no user info, no white space or control characters.
+CREATE OR REPLACE FUNCTION warden._is_safe_url(url text) RETURNS boolean
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT url IS NOT NULL AND pg_catalog.length(url) <= 2048
+     AND url !~ '[[:space:][:cntrl:]#]'
+     AND (url ~ '^https://[^/?@]+(/[^?]*)?(\?.*)?$'
+          OR url ~ '^http://(127\.0\.0\.1|localhost|\[::1\])(:[0-9]{1,5})?(/[^?]*)?(\?.*)?$')
+$$;
+REVOKE ALL ON FUNCTION warden._is_safe_url(text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION warden._check_redirect_uris(uris text[]) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  u text;
+BEGIN
+  IF uris IS NULL OR pg_catalog.cardinality(uris) = 0 OR pg_catalog.cardinality(uris) > 20 THEN
+    RAISE EXCEPTION 'invalid_redirect_uri: a client needs 1 to 20 redirect URIs'
+      USING ERRCODE = 'WR400', HINT = 'For example ARRAY[''https://app.example.com/callback''].';
+  END IF;
+  FOREACH u IN ARRAY uris LOOP
+    IF NOT warden._is_safe_url(u::text) THEN
+      RAISE EXCEPTION 'invalid_redirect_uri: "%" is not an absolute https URL (or http on loopback) without a fragment',
+        pg_catalog.left(u, 200)
+        USING ERRCODE = 'WR400', HINT = 'Redirect URIs are compared exactly; register each one in full.';
+    END IF;
+  END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION warden._check_redirect_uris(text[]) FROM PUBLIC;
+
+-- The provider by name, or a clear error.
+CREATE OR REPLACE FUNCTION warden._identity_provider(idp text) RETURNS warden.identity_providers
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p warden.identity_providers;
+BEGIN
+  SELECT * INTO p FROM warden.identity_providers ip WHERE ip.name = _identity_provider.idp;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'unknown identity provider "%"', idp
+      USING ERRCODE = '42704', HINT = 'Add it with warden.add_identity_provider(name, issuer, client_id).';
+  END IF;
+  RETURN p;
+END
+$$;
+REVOKE ALL ON FUNCTION warden._identity_provider(text) FROM PUBLIC;
+
+-- Options: subject_claim (default 'sub'), email_claim, groups_claim (claim names),
+-- allowed_domains, allowed_groups (arrays of strings; when set, a person must match one),
+-- jit (create humans on first sign-in; default false). Unknown keys are refused.
+CREATE OR REPLACE FUNCTION warden.add_identity_provider(name text, issuer text, client_id text,
+                                                        audience text DEFAULT NULL, options jsonb DEFAULT '{}')
+RETURNS uuid
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  o jsonb := coalesce(options, '{}');
+  k text;
+  id uuid;
+BEGIN
+  IF name IS NULL OR name !~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' THEN
+    RAISE EXCEPTION 'invalid identity provider name "%"', name
+      USING ERRCODE = '22023', HINT = 'Use 1 to 64 letters, digits, ".", "_" or "-", e.g. ''corp-okta''.';
+  END IF;
+  -- OIDC issuers have no query and no fragment; http only on loopback (test providers).
+  IF NOT warden._is_safe_url(issuer::text) OR strpos(issuer, '?') > 0 THEN
+    RAISE EXCEPTION 'issuer "%" is not an https URL', issuer
+      USING ERRCODE = '22023', HINT = 'Pass the provider''s issuer exactly as its discovery document states it, e.g. ''https://login.example.com''.';
+  END IF;
+  IF client_id IS NULL OR btrim(client_id) = '' THEN
+    RAISE EXCEPTION 'identity provider "%" needs the client_id warden was registered with', name
+      USING ERRCODE = '22004';
+  END IF;
+  IF jsonb_typeof(o) <> 'object' THEN
+    RAISE EXCEPTION 'options must be a JSON object' USING ERRCODE = '22023';
+  END IF;
+  FOR k IN SELECT jsonb_object_keys(o) LOOP
+    IF k NOT IN ('subject_claim', 'email_claim', 'groups_claim', 'allowed_domains', 'allowed_groups', 'jit') THEN
+      RAISE EXCEPTION 'unknown identity provider option "%"', k
+        USING ERRCODE = '22023',
+              HINT = 'Options are subject_claim, email_claim, groups_claim, allowed_domains, allowed_groups and jit.';
+    END IF;
+    IF k IN ('subject_claim', 'email_claim', 'groups_claim')
+       AND (jsonb_typeof(o->k) <> 'string' OR (o->>k) !~ '^[A-Za-z0-9_.:/-]{1,128}$') THEN
+      RAISE EXCEPTION 'option "%" must name a claim', k USING ERRCODE = '22023', HINT = 'For example "email".';
+    END IF;
+    IF k IN ('allowed_domains', 'allowed_groups')
+       AND (jsonb_typeof(o->k) <> 'array' OR jsonb_array_length(o->k) = 0
+            OR EXISTS (SELECT FROM jsonb_array_elements(o->k) e WHERE jsonb_typeof(e) <> 'string' OR e #>> '{}' = '')) THEN
+      RAISE EXCEPTION 'option "%" must be a non-empty array of strings', k
+        USING ERRCODE = '22023', HINT = 'For example ["example.com"].';
+    END IF;
+    IF k = 'jit' AND jsonb_typeof(o->k) <> 'boolean' THEN
+      RAISE EXCEPTION 'option "jit" must be true or false' USING ERRCODE = '22023';
+    END IF;
+  END LOOP;
+  IF o ? 'allowed_domains' AND NOT o ? 'email_claim' THEN
+    RAISE EXCEPTION 'allowed_domains needs email_claim' USING ERRCODE = '22023', HINT = 'For example {"email_claim": "email", "allowed_domains": ["example.com"]}.';
+  END IF;
+  IF o ? 'allowed_groups' AND NOT o ? 'groups_claim' THEN
+    RAISE EXCEPTION 'allowed_groups needs groups_claim' USING ERRCODE = '22023', HINT = 'For example {"groups_claim": "groups", "allowed_groups": ["engineering"]}.';
+  END IF;
+  o := jsonb_build_object('subject_claim', 'sub', 'jit', false) || o;
+  INSERT INTO warden.identity_providers (name, issuer, client_id, audience, options)
+  VALUES (name, issuer, client_id, audience, o)
+  RETURNING idp_id INTO id;
+  PERFORM warden._event('identity_provider_added'::text, NULL::uuid, NULL::uuid, NULL::uuid, NULL::text, NULL::text,
+                        jsonb_build_object('idp', name, 'issuer', issuer, 'client_id', client_id,
+                                           'audience', audience, 'options', o),
+                        NULL::boolean, NULL::text, NULL::text, NULL::text);
+  RETURN id;
+EXCEPTION WHEN unique_violation THEN
+  RAISE EXCEPTION 'an identity provider named "%" or with issuer "%" already exists', name, issuer
+    USING ERRCODE = '23505', HINT = 'Names and issuers are unique.';
+END
+$$;
+REVOKE ALL ON FUNCTION warden.add_identity_provider(text, text, text, text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION warden.add_identity_provider(text, text, text, text, jsonb) TO warden_admin;
+
+-- The provider's client secret, sealed to warden.vault_public_key() like warden.put_secret
+-- (warden-mcp secret put --idp NAME). Returns the new version; older versions are deleted.
+CREATE OR REPLACE FUNCTION warden.put_idp_secret(idp text, sealed bytea)
+RETURNS int
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p warden.identity_providers;
+  v int;
+BEGIN
+  IF idp IS NULL OR sealed IS NULL THEN
+    RAISE EXCEPTION 'put_idp_secret needs an identity provider and a sealed secret' USING ERRCODE = '22004';
+  END IF;
+  p := warden._identity_provider(idp::text);
+  PERFORM FROM warden.identity_providers ip WHERE ip.idp_id = p.idp_id FOR UPDATE;
+  SELECT coalesce(max(s.version), 0) + 1 INTO v FROM warden.idp_secrets s WHERE s.idp_id = p.idp_id;
+  INSERT INTO warden.idp_secrets (idp_id, version, wrapped)
+  VALUES (p.idp_id, v, warden._vault_wrap_sealed_for('idp-secret'::text, (p.idp_id || ':' || v)::text, sealed::bytea));
+  DELETE FROM warden.idp_secrets s WHERE s.idp_id = p.idp_id AND s.version < v;
+  PERFORM warden._event('secret_stored'::text, NULL::uuid, NULL::uuid, NULL::uuid, NULL::text, NULL::text,
+                        jsonb_build_object('idp', p.name, 'version', v), NULL::boolean, NULL::text,
+                        NULL::text, NULL::text);
+  RETURN v;
+END
+$$;
+REVOKE ALL ON FUNCTION warden.put_idp_secret(text, bytea) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION warden.put_idp_secret(text, bytea) TO warden_admin;
+
+-- For warden-mcp only: the client secret it authenticates with at the provider's token
+-- endpoint. NULL when none is stored (a public client at the provider).
+CREATE OR REPLACE FUNCTION warden.idp_client_secret(idp text)
+RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p warden.identity_providers;
+  s record;
+BEGIN
+  p := warden._identity_provider(idp::text);
+  SELECT ss.version, ss.wrapped INTO s FROM warden.idp_secrets ss WHERE ss.idp_id = p.idp_id
+  ORDER BY ss.version DESC LIMIT 1;
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  RETURN warden._vault_open_text('idp-secret'::text, (p.idp_id || ':' || s.version)::text, s.wrapped::bytea);
+END
+$$;
+REVOKE ALL ON FUNCTION warden.idp_client_secret(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION warden.idp_client_secret(text) TO warden_proxy;
+
+-- For warden-mcp: stores the discovery document and JWKS it fetched. The discovery document
+-- must name the configured issuer exactly (OIDC Discovery 4.3). Only asymmetric signing keys
+-- are kept (kty RSA, EC or OKP; not use "enc"; never alg "none" or HS*): an HMAC key could let
+-- a public key be used as a shared secret. A key without "kid" is stored under "jwk:" and the
+-- hex SHA-256 of its JSON. Keys missing from this JWKS are retired, not deleted; a retired key
+-- that reappears is live again. Returns {keys, added, retired, skipped}.
+CREATE OR REPLACE FUNCTION warden.store_idp_metadata(idp text, discovery jsonb, jwks jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p warden.identity_providers;
+  k jsonb;
+  kids text[] := '{}';
+  skipped int := 0;
+  added int := 0;
+  retired int;
+  live int;
+  kid text;
+  inserted boolean;
+BEGIN
+  p := warden._identity_provider(idp::text);
+  IF discovery IS NULL OR jsonb_typeof(discovery) <> 'object' THEN
+    RAISE EXCEPTION 'the discovery document must be a JSON object' USING ERRCODE = '22023';
+  END IF;
+  IF (discovery->>'issuer') IS DISTINCT FROM p.issuer THEN
+    RAISE EXCEPTION 'the discovery document names issuer "%", not the configured "%"',
+      pg_catalog.left(discovery->>'issuer', 200), p.issuer
+      USING ERRCODE = '22023', HINT = 'OIDC Discovery requires them to be identical; check the configured issuer.';
+  END IF;
+  IF jwks IS NULL OR jsonb_typeof(jwks->'keys') IS DISTINCT FROM 'array' THEN
+    RAISE EXCEPTION 'the JWKS must be a JSON object with a "keys" array' USING ERRCODE = '22023';
+  END IF;
+  PERFORM FROM warden.identity_providers ip WHERE ip.idp_id = p.idp_id FOR UPDATE;
+  FOR k IN SELECT e FROM jsonb_array_elements(jwks->'keys') e LOOP
+    IF jsonb_typeof(k) <> 'object' OR coalesce(k->>'kty', '') NOT IN ('RSA', 'EC', 'OKP')
+       OR coalesce(k->>'use', 'sig') <> 'sig' OR coalesce(k->>'alg', '') = 'none' OR coalesce(k->>'alg', '') LIKE 'HS%'
+       OR k ? 'd' THEN  -- a private key published by mistake is not a verification key
+      skipped := skipped + 1;
+      CONTINUE;
+    END IF;
+    kid := coalesce(k->>'kid', 'jwk:' || encode(sha256(convert_to(k::text, 'UTF8')), 'hex'));
+    IF kid = ANY (kids) THEN
+      skipped := skipped + 1;
+      CONTINUE;
+    END IF;
+    kids := kids || kid;
+    INSERT INTO warden.idp_keys (idp_id, kid, kty, alg, jwk)
+    VALUES (p.idp_id, kid, k->>'kty', k->>'alg', k)
+    ON CONFLICT ON CONSTRAINT idp_keys_pkey DO UPDATE
+      SET kty = excluded.kty, alg = excluded.alg, jwk = excluded.jwk, retired_at = NULL
+    RETURNING (idp_keys.xmax = 0) INTO inserted;
+    IF inserted THEN
+      added := added + 1;
+    END IF;
+  END LOOP;
+  UPDATE warden.identity_providers ip SET discovery = store_idp_metadata.discovery, fetched_at = now()
+  WHERE ip.idp_id = p.idp_id;
+  WITH r AS (UPDATE warden.idp_keys ik SET retired_at = now()
+             WHERE ik.idp_id = p.idp_id AND ik.retired_at IS NULL AND NOT ik.kid = ANY (kids) RETURNING 1)
+  SELECT count(*) INTO retired FROM r;
+  SELECT count(*) INTO live FROM warden.idp_keys ik WHERE ik.idp_id = p.idp_id AND ik.retired_at IS NULL;
+  IF added > 0 OR retired > 0 THEN
+    PERFORM warden._event('idp_keys_changed'::text, NULL::uuid, NULL::uuid, NULL::uuid, NULL::text, NULL::text,
+                          jsonb_build_object('idp', p.name, 'added', added, 'retired', retired, 'keys', live),
+                          NULL::boolean, NULL::text, NULL::text, NULL::text);
+  END IF;
+  RETURN jsonb_build_object('keys', live, 'added', added, 'retired', retired, 'skipped', skipped);
+END
+$$;
+REVOKE ALL ON FUNCTION warden.store_idp_metadata(text, jsonb, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION warden.store_idp_metadata(text, jsonb, jsonb) TO warden_proxy;
+
+-- For warden-mcp: what it needs to run the OIDC leg with a provider: {name, issuer,
+-- client_id, audience, options, discovery, keys (live JWKs), fetched_at, has_secret}.
+CREATE OR REPLACE FUNCTION warden.identity_provider(idp text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p warden.identity_providers;
+BEGIN
+  p := warden._identity_provider(idp::text);
+  RETURN jsonb_build_object(
+    'name', p.name, 'issuer', p.issuer, 'client_id', p.client_id, 'audience', p.audience,
+    'options', p.options, 'discovery', p.discovery, 'fetched_at', p.fetched_at,
+    'keys', coalesce((SELECT jsonb_agg(ik.jwk ORDER BY ik.first_seen, ik.kid) FROM warden.idp_keys ik
+                      WHERE ik.idp_id = p.idp_id AND ik.retired_at IS NULL), '[]'),
+    'has_secret', EXISTS (SELECT FROM warden.idp_secrets s WHERE s.idp_id = p.idp_id));
+END
+$$;
+REVOKE ALL ON FUNCTION warden.identity_provider(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION warden.identity_provider(text) TO warden_admin, warden_proxy;
+
+-- Links an OAuth client to an agent (an admin-registered client; the agent keeps its status).
+-- Registering the same client_id again for the same agent replaces its redirect URIs.
+-- Returns the agent's id.
+CREATE OR REPLACE FUNCTION warden.register_client(agent text, client_id text, redirect_uris text[])
+RETURNS uuid
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  a record;
+  owner uuid;
+BEGIN
+  IF agent IS NULL OR client_id IS NULL OR btrim(client_id) = '' THEN
+    RAISE EXCEPTION 'register_client needs an agent and a client_id' USING ERRCODE = '22004';
+  END IF;
+  IF client_id ~ '[[:space:][:cntrl:]]' OR length(client_id) > 2048 THEN
+    RAISE EXCEPTION 'invalid client_id' USING ERRCODE = '22023', HINT = 'A client_id has no white space or control characters.';
+  END IF;
+  SELECT aa.agent_id, aa.name INTO a FROM warden.agents aa WHERE aa.name = register_client.agent;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'unknown agent "%"', agent USING ERRCODE = '42704', HINT = 'Register it with warden.add_agent(name, owner).';
+  END IF;
+  BEGIN
+    PERFORM warden._check_redirect_uris(redirect_uris::text[]);
+  EXCEPTION WHEN SQLSTATE 'WR400' THEN
+    RAISE EXCEPTION '%', substr(SQLERRM, length('invalid_redirect_uri: ') + 1)
+      USING ERRCODE = '22023', HINT = 'Redirect URIs are absolute https URLs (http only on loopback) without a fragment.';
+  END;
+  SELECT oc.agent_id INTO owner FROM warden.oauth_clients oc WHERE oc.client_id = register_client.client_id FOR UPDATE;
+  IF FOUND AND owner <> a.agent_id THEN
+    RAISE EXCEPTION 'client "%" belongs to another agent', client_id
+      USING ERRCODE = '23505', HINT = 'A client is one agent; choose another client_id.';
+  END IF;
+  INSERT INTO warden.oauth_clients (client_id, agent_id, registration, redirect_uris)
+  VALUES (client_id, a.agent_id, 'admin', redirect_uris)
+  ON CONFLICT ON CONSTRAINT oauth_clients_pkey DO UPDATE SET redirect_uris = excluded.redirect_uris, updated_at = now();
+  PERFORM warden._event('client_registered'::text, NULL::uuid, NULL::uuid, NULL::uuid, a.name::text, NULL::text,
+                        jsonb_build_object('client_id', client_id, 'redirect_uris', to_jsonb(redirect_uris),
+                                           'registration', 'admin'),
+                        NULL::boolean, NULL::text, NULL::text, NULL::text);
+  RETURN a.agent_id;
+END
+$$;
+REVOKE ALL ON FUNCTION warden.register_client(text, text, text[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION warden.register_client(text, text, text[]) TO warden_admin;
+
+-- A pending agent (one that registered itself as an OAuth client) becomes active. It still
+-- has no grants: approving says who it is, grants say what it may do.
+CREATE OR REPLACE FUNCTION warden.approve_agent(agent text, reason text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  st text;
+BEGIN
+  IF agent IS NULL THEN
+    RAISE EXCEPTION 'agent must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  SELECT aa.status INTO st FROM warden.agents aa WHERE aa.name = approve_agent.agent FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'unknown agent "%"', agent USING ERRCODE = '42704';
+  END IF;
+  IF st = 'active' THEN
+    RAISE NOTICE 'agent "%" is already active', agent;
+    RETURN;
+  END IF;
+  IF st <> 'pending' THEN
+    RAISE EXCEPTION 'agent "%" is %, not pending', agent, st
+      USING ERRCODE = '55000', HINT = 'A revoked agent comes back with warden.reinstate_agent(agent, reason).';
+  END IF;
+  UPDATE warden.agents aa SET status = 'active' WHERE aa.name = approve_agent.agent;
+  PERFORM warden._event('agent_approved'::text, NULL::uuid, NULL::uuid, NULL::uuid, agent::text, NULL::text,
+                        NULL::jsonb, NULL::boolean, reason::text, NULL::text, NULL::text);
+END
+$$;
+REVOKE ALL ON FUNCTION warden.approve_agent(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION warden.approve_agent(text, text) TO warden_admin;
+
+-- Offboarding, in one transaction: every live chain the person originated is revoked (with
+-- warden.revoke_chain, so calls in flight are aborted through the same notice), their refresh
+-- tokens end, codes not yet redeemed die, and the person can start no chain and sign in no
+-- more until warden.reinstate_human. Reports what it killed.
+CREATE OR REPLACE FUNCTION warden.revoke_human(subject text, reason text)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  h record;
+  c uuid;
+  r jsonb;
+  chains uuid[] := '{}';
+  ids jsonb := '[]';
+  refresh int;
+BEGIN
+  IF subject IS NULL THEN
+    RAISE EXCEPTION 'subject must not be NULL' USING ERRCODE = '22004';
+  END IF;
+  IF reason IS NULL OR btrim(reason) = '' THEN
+    RAISE EXCEPTION 'revoking a human needs a reason' USING ERRCODE = '22004',
+      HINT = 'Say why, e.g. ''left the company''; the reason is kept in the audit trail.';
+  END IF;
+  SELECT hh.human_id, hh.revoked_at INTO h FROM warden.humans hh WHERE hh.subject = revoke_human.subject FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'unknown human "%"', subject USING ERRCODE = '42704';
+  END IF;
+  UPDATE warden.humans hh SET revoked_at = coalesce(hh.revoked_at, now()), revoked_reason = revoke_human.reason
+  WHERE hh.human_id = h.human_id;
+  FOR c IN SELECT cc.chain_id FROM warden.chains cc
+           WHERE cc.human_id = h.human_id AND cc.revoked_at IS NULL ORDER BY cc.created_at LOOP
+    r := warden.revoke_chain(c::uuid, reason::text);
+    chains := chains || c;
+    ids := ids || (r->'token_ids');
+  END LOOP;
+  WITH x AS (UPDATE warden.oauth_refresh_tokens rt SET revoked_at = now()
+             FROM warden.chains cc
+             WHERE cc.chain_id = rt.chain_id AND cc.human_id = h.human_id AND rt.revoked_at IS NULL
+               AND rt.used_at IS NULL
+             RETURNING 1)
+  SELECT count(*) INTO refresh FROM x;
+  UPDATE warden.oauth_requests rq SET expires_at = least(rq.expires_at, now()), code_expires_at = least(rq.code_expires_at, now())
+  WHERE rq.human_id = h.human_id AND rq.redeemed_at IS NULL;
+  PERFORM warden._event('human_revoked'::text, NULL::uuid, NULL::uuid, NULL::uuid, NULL::text, subject::text,
+                        jsonb_build_object('chains', cardinality(chains), 'tokens', jsonb_array_length(ids),
+                                           'refresh_tokens', refresh),
+                        NULL::boolean, reason::text, NULL::text, NULL::text);
+  RETURN jsonb_build_object('human', subject, 'chains', cardinality(chains), 'chain_ids', to_jsonb(chains),
+                            'tokens', jsonb_array_length(ids), 'token_ids', ids, 'refresh_tokens', refresh,
+                            'transaction', txid_current());
+END
+$$;
+REVOKE ALL ON FUNCTION warden.revoke_human(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION warden.revoke_human(text, text) TO warden_admin;
+
+-- Undoes the block of warden.revoke_human: the person may sign in and get new chains again.
+-- Revoked chains stay revoked.
+CREATE OR REPLACE FUNCTION warden.reinstate_human(subject text, reason text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF subject IS NULL OR reason IS NULL OR btrim(reason) = '' THEN
+    RAISE EXCEPTION 'reinstating a human needs the subject and a reason' USING ERRCODE = '22004';
+  END IF;
+  UPDATE warden.humans hh SET revoked_at = NULL, revoked_reason = NULL WHERE hh.subject = reinstate_human.subject;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'unknown human "%"', subject USING ERRCODE = '42704';
+  END IF;
+  PERFORM warden._event('human_reinstated'::text, NULL::uuid, NULL::uuid, NULL::uuid, NULL::text, subject::text,
+                        NULL::jsonb, NULL::boolean, reason::text, NULL::text, NULL::text);
+END
+$$;
+REVOKE ALL ON FUNCTION warden.reinstate_human(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION warden.reinstate_human(text, text) TO warden_admin;
+
+-- Links a human added by hand (warden.add_human) to the provider that proves them, so that
+-- they can sign in through a provider without jit. The human's subject must be the provider's
+-- subject claim. A human already linked to another provider is not moved.
+CREATE OR REPLACE FUNCTION warden.link_human(subject text, idp text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p warden.identity_providers;
+  current uuid;
+BEGIN
+  IF subject IS NULL OR idp IS NULL THEN
+    RAISE EXCEPTION 'link_human needs a subject and an identity provider' USING ERRCODE = '22004';
+  END IF;
+  p := warden._identity_provider(idp::text);
+  SELECT hh.idp INTO current FROM warden.humans hh WHERE hh.subject = link_human.subject FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'unknown human "%"', subject USING ERRCODE = '42704', HINT = 'Register it with warden.add_human(subject).';
+  END IF;
+  IF current = p.idp_id THEN
+    RETURN;
+  END IF;
+  IF current IS NOT NULL THEN
+    RAISE EXCEPTION 'human "%" is proven by another identity provider', subject
+      USING ERRCODE = '55000', HINT = 'A person signs in through one provider; add a separate human for the other.';
+  END IF;
+  UPDATE warden.humans hh SET idp = p.idp_id WHERE hh.subject = link_human.subject;
+  PERFORM warden._event('human_linked'::text, NULL::uuid, NULL::uuid, NULL::uuid, NULL::text, subject::text,
+                        jsonb_build_object('idp', p.name), NULL::boolean, NULL::text, NULL::text, NULL::text);
+END
+$$;
+REVOKE ALL ON FUNCTION warden.link_human(text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION warden.link_human(text, text) TO warden_admin;
