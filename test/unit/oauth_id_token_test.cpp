@@ -177,6 +177,17 @@ TEST_F(OAuthIdToken, UnknownKidAsksForARefetch) {
   EXPECT_TRUE(validate_id_token(t, rotated, expected()).ok());
 }
 
+TEST_F(OAuthIdToken, OtherKindsOfJwtAreNotIdTokens) {
+  auto t = make_jws({{"alg", "RS256"}, {"kid", "rsa-1"}, {"typ", "dpop+jwt"}}, claims(), rsa_key());
+  EXPECT_EQ(refusal(t), OAuthError::wrong_typ);
+  t = make_jws({{"alg", "RS256"}, {"kid", "rsa-1"}, {"typ", "at+jwt"}}, claims(), rsa_key());
+  EXPECT_EQ(refusal(t), OAuthError::wrong_typ);
+  t = make_jws({{"alg", "RS256"}, {"kid", "rsa-1"}}, claims(), rsa_key());
+  EXPECT_TRUE(validate_id_token(t, jwks(), expected()).ok());
+  t = make_jws({{"alg", "RS256"}, {"kid", 7}}, claims(), rsa_key());
+  EXPECT_EQ(refusal(t), OAuthError::malformed);
+}
+
 TEST_F(OAuthIdToken, KidOfAnotherKeyTypeIsAMismatchNotUnknown) {
   EXPECT_EQ(refusal(token(claims(), "ec-1", "RS256")), OAuthError::key_mismatch);
 }

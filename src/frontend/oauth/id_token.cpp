@@ -16,6 +16,11 @@ bool is_string_equal(const nlohmann::json& claims, const char* name, std::string
   return it != claims.end() && it->is_string() && it->get_ref<const std::string&>() == expected;
 }
 
+bool is_jwt_typ(std::string_view typ) {
+  return typ.size() == 3 && (typ[0] | 0x20) == 'j' && (typ[1] | 0x20) == 'w' &&
+         (typ[2] | 0x20) == 't';
+}
+
 Status check_audience(const nlohmann::json& claims, const IdTokenExpectations& expected) {
   const std::string& audience = expected.audience.empty() ? expected.client_id : expected.audience;
   auto aud = claims.find("aud");
@@ -112,6 +117,16 @@ Outcome<nlohmann::json> validate_id_token(std::string_view id_token, const nlohm
   auto jws = parse_jws(id_token);
   if (!jws) return jws.error();
   if (!alg_allowed(jws.value().alg, expected.allowed_algs)) return OAuthError::alg_not_allowed;
+  const auto& header = jws.value().header;
+  if (auto kid = header.find("kid"); kid != header.end() && !kid->is_string()) {
+    return OAuthError::malformed;
+  }
+  // Another kind of JWT (a DPoP proof, an access token) is not an ID token.
+  if (auto typ = header.find("typ"); typ != header.end()) {
+    if (!typ->is_string() || !is_jwt_typ(typ->get_ref<const std::string&>())) {
+      return OAuthError::wrong_typ;
+    }
+  }
 
   auto candidates = candidate_keys(jwks, jws.value());
   if (candidates.empty()) return OAuthError::unknown_kid;

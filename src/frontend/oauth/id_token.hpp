@@ -31,7 +31,8 @@ struct IdTokenExpectations {
 // Parses a JWKS document ({"keys": [...]}, bounded size and count); bad_jwks otherwise.
 Outcome<nlohmann::json> parse_jwks(std::string_view text);
 
-// Verifies an ID token against the IdP's JWKS (as parse_jwks returns it) and checks its claims:
+// Verifies an ID token against the IdP's JWKS (as parse_jwks returns it) and checks its claims
+// (a typ header other than "JWT" is wrong_typ, so a DPoP proof or access token cannot pass):
 // the key is chosen by the header's kid (unknown_kid when the JWKS has no usable key with it,
 // so the caller re-fetches the JWKS, rate-limited by JwksRefreshLimiter; a token without kid
 // uses the one key of its type), then iss, aud (a string or an array; with several audiences

@@ -58,6 +58,10 @@ std::string_view to_string(OAuthError error) {
       return "not_https";
     case OAuthError::address_refused:
       return "address_refused";
+    case OAuthError::redirect_refused:
+      return "redirect_refused";
+    case OAuthError::fetch_failed:
+      return "fetch_failed";
     case OAuthError::bad_client_metadata:
       return "bad_client_metadata";
   }

@@ -36,6 +36,8 @@ enum class OAuthError {
   wrong_proof_key,      // DPoP proof signed by another key than the token is bound to
   not_https,            // a fetch target that is not https (http only for allowed loopback)
   address_refused,      // a fetch target on a loopback, private, link-local, ... address
+  redirect_refused,     // a fetch answered with a redirect (never followed)
+  fetch_failed,         // resolution, connection, TLS, timeout, or a body above the limit
   bad_client_metadata,  // a Client ID Metadata Document that breaks the rules
 };
 
