@@ -182,6 +182,28 @@ export async function startIdp(options = {}) {
       build();
       return fresh.map((k) => k.kid);
     },
+    // Signs arbitrary claims with the provider's current key (first of `alg`), for attack
+    // tests that need an ID token the IdP would never issue (wrong iss/aud/nonce, expired).
+    async signToken(claims, { alg = algs[0], header = {} } = {}) {
+      const jwk = keys.find((k) => k.alg === alg);
+      const key = await jose.importJWK(jwk, alg);
+      return new jose.SignJWT(claims)
+        .setProtectedHeader({ alg, kid: jwk.kid, typ: 'JWT', ...header })
+        .sign(key);
+    },
+    // "HS256 signed with the public key": an HMAC over the claims keyed with the PEM (or, with
+    // secret: 'n', the modulus) of the provider's public RSA key, carrying that key's kid.
+    async forgeHs256WithPublicKey(claims, { secret = 'pem' } = {}) {
+      const jwk = keys.find((k) => k.kty === 'RSA');
+      const { d, p, q, dp, dq, qi, ...publicJwk } = jwk;
+      const material = secret === 'n'
+        ? Buffer.from(publicJwk.n, 'base64url')
+        : Buffer.from(crypto.createPublicKey({ key: publicJwk, format: 'jwk' })
+          .export({ type: 'spki', format: 'pem' }));
+      return new jose.SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS256', kid: jwk.kid, typ: 'JWT' })
+        .sign(new Uint8Array(material));
+    },
     // Lets a test change the redirect URIs (e.g. once the catcher or warden has a port).
     setRedirectUris(uris) {
       client.redirectUris = uris;

@@ -171,3 +171,18 @@ test('a second provider is independent', async () => {
     await second.close();
   }
 });
+
+test('attack material: tokens signed with the IdP key verify, HS256 with its public key does not', async () => {
+  const meta = await discover(idp.issuer);
+  const jwks = jose.createRemoteJWKSet(new URL(meta.jwks_uri));
+  const now = Math.floor(Date.now() / 1000);
+  const claims = { iss: 'https://evil.example', aud: 'warden', sub: 'alice', iat: now, exp: now + 60 };
+  const signed = await idp.signToken(claims);
+  const { payload } = await jose.jwtVerify(signed, jwks);
+  assert.equal(payload.iss, 'https://evil.example');  // signature good; the claims are the attack
+  for (const secret of ['pem', 'n']) {
+    const forged = await idp.forgeHs256WithPublicKey({ ...claims, iss: idp.issuer }, { secret });
+    assert.equal(jose.decodeProtectedHeader(forged).alg, 'HS256');
+    await assert.rejects(jose.jwtVerify(forged, jwks));
+  }
+});
