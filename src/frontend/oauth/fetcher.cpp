@@ -8,6 +8,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "frontend/net/tls_client.hpp"
+
 namespace warden::oauth {
 
 namespace asio = boost::asio;
@@ -19,16 +21,6 @@ using mcp::awaitable;
 using mcp::use_awaitable;
 
 namespace {
-
-ssl::context& tls_context() {
-  static ssl::context context = [] {
-    ssl::context c(ssl::context::tls_client);
-    c.set_default_verify_paths();
-    c.set_verify_mode(ssl::verify_peer);
-    return c;
-  }();
-  return context;
-}
 
 mcp::IpAddress to_ip_address(const asio::ip::address& address) {
   mcp::IpAddress out;
@@ -93,7 +85,7 @@ awaitable<Outcome<FetchedDocument>> fetch_document(std::string url, FetchOptions
       co_await stream.async_connect(endpoints, use_awaitable);
       co_return co_await exchange(stream, target, limits);
     }
-    beast::ssl_stream<beast::tcp_stream> stream(ex, tls_context());
+    beast::ssl_stream<beast::tcp_stream> stream(ex, mcp::client_tls_context());
     if (!SSL_set_tlsext_host_name(stream.native_handle(), target.host.c_str())) {
       co_return OAuthError::fetch_failed;
     }
