@@ -22,23 +22,42 @@ bool is_localhost_name(std::string_view host) {
 
 }  // namespace
 
+bool IpAddress::is_v4_mapped() const {
+  return std::all_of(bytes.begin(), bytes.begin() + 10, [](auto b) { return b == 0; }) &&
+         bytes[10] == 0xff && bytes[11] == 0xff;
+}
+
+std::optional<IpAddress> parse_ip_address(std::string_view host) {
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  // inet_pton needs a terminated string and accepts only the strict forms (four decimal
+  // parts for IPv4; no zone ids), which is what we want from a configured address.
+  std::string text(host);
+  IpAddress out;
+  std::array<std::uint8_t, 4> v4{};
+  if (::inet_pton(AF_INET, text.c_str(), v4.data()) == 1) {
+    out.bytes[10] = 0xff;
+    out.bytes[11] = 0xff;
+    std::copy(v4.begin(), v4.end(), out.bytes.begin() + 12);
+    out.written_as_ipv4 = true;
+    return out;
+  }
+  if (::inet_pton(AF_INET6, text.c_str(), out.bytes.data()) != 1) return std::nullopt;
+  return out;
+}
+
 bool is_loopback_host(std::string_view host) {
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     host = host.substr(1, host.size() - 2);
   }
   if (is_localhost_name(host)) return true;
-  // inet_pton needs a terminated string and accepts only the strict forms (four decimal
-  // parts for IPv4; no zone ids), which is what we want from a configured address.
-  std::string text(host);
-  std::array<std::uint8_t, 16> bytes{};
-  if (::inet_pton(AF_INET, text.c_str(), bytes.data()) == 1) return bytes[0] == 127;
-  if (::inet_pton(AF_INET6, text.c_str(), bytes.data()) != 1) return false;
+  auto address = parse_ip_address(host);
+  if (!address) return false;
   constexpr std::array<std::uint8_t, 16> kIpv6Loopback = {0, 0, 0, 0, 0, 0, 0, 0,
                                                           0, 0, 0, 0, 0, 0, 0, 1};
-  if (bytes == kIpv6Loopback) return true;
-  bool v4_mapped = std::all_of(bytes.begin(), bytes.begin() + 10, [](auto b) { return b == 0; }) &&
-                   bytes[10] == 0xff && bytes[11] == 0xff;
-  return v4_mapped && bytes[12] == 127;
+  if (address->bytes == kIpv6Loopback) return true;
+  return address->is_v4_mapped() && address->bytes[12] == 127;
 }
 
 }  // namespace warden::mcp

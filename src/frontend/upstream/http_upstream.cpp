@@ -14,6 +14,7 @@
 #include "frontend/net/http_rules.hpp"
 #include "frontend/net/loopback.hpp"
 #include "frontend/net/sse_stream.hpp"
+#include "frontend/net/tls_client.hpp"
 #include "frontend/net/url.hpp"
 #include "frontend/upstream/handshake.hpp"
 
@@ -36,16 +37,6 @@ struct Reply {
   std::string body;
   json message;  // the response, when it came as an event of an event stream
 };
-
-ssl::context& tls_context() {
-  static ssl::context context = [] {
-    ssl::context c(ssl::context::tls_client);
-    c.set_default_verify_paths();
-    c.set_verify_mode(ssl::verify_peer);
-    return c;
-  }();
-  return context;
-}
 
 // A credential on a plain http:// connection is readable by anyone on the path; only the
 // loopback interface keeps it on this host.
@@ -272,7 +263,7 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
         stream.socket().shutdown(tcp::socket::shutdown_both, ec);
         co_return reply;
       }
-      beast::ssl_stream<beast::tcp_stream> stream(ex_, tls_context());
+      beast::ssl_stream<beast::tcp_stream> stream(ex_, client_tls_context());
       if (!SSL_set_tlsext_host_name(stream.native_handle(), url_.host.c_str())) {
         throw UpstreamError("cannot set TLS server name for " + url_.host);
       }

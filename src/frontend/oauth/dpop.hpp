@@ -1,0 +1,76 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "frontend/oauth/jwk_key.hpp"
+#include "frontend/oauth/oauth_error.hpp"
+
+namespace warden::oauth {
+
+inline constexpr size_t kMaxDpopJtiLength = 256;
+inline constexpr int64_t kDefaultDpopWindowSeconds = 60;
+
+// Remembers DPoP proofs (the key's thumbprint and the proof's jti) until they expire, so each
+// is accepted once. Memory is bounded: with `capacity` live entries a new proof is refused
+// (replay_cache_full) rather than forgetting one that could then be replayed. Thread-safe.
+class DpopReplayCache {
+ public:
+  explicit DpopReplayCache(size_t capacity = 100'000);
+
+  enum class Admit { fresh, replay, full };
+  // Records (jkt, jti) as seen until `expires_at` (seconds since the epoch), first dropping
+  // entries expired at `now`.
+  Admit admit(std::string_view jkt, std::string_view jti, int64_t expires_at, int64_t now);
+  size_t size() const;
+
+ private:
+  void expire(int64_t now);
+
+  size_t capacity_;
+  mutable std::mutex mutex_;
+  std::unordered_set<std::string> seen_;           // SHA-256 of (jkt, jti)
+  std::multimap<int64_t, std::string> by_expiry_;  // expiry -> entry of seen_
+};
+
+// What the resource or token endpoint knows about the request a proof came with.
+struct DpopRequest {
+  std::string method;  // the HTTP method, compared exactly with htm
+  std::string url;     // the request URL as the client addressed it (public scheme and host)
+  int64_t now = 0;     // seconds since the epoch
+  int64_t window = kDefaultDpopWindowSeconds;  // iat must be within now +- window
+  std::optional<std::string> access_token;     // when one is presented, ath must match it
+  std::optional<std::string> nonce;            // when the server issued one, nonce must match
+  std::optional<std::string> bound_jkt;        // the token's cnf.jkt: the proof's key must match
+  std::vector<JwsAlg> allowed_algs{std::begin(kAllJwsAlgs), std::end(kAllJwsAlgs)};
+};
+
+struct DpopProof {
+  std::string jkt;  // RFC 7638 thumbprint of the proof's key (bind tokens to it: cnf.jkt)
+  std::string jti;
+  int64_t iat = 0;
+  nlohmann::json jwk;
+};
+
+// RFC 9449 section 4.3: typ dpop+jwt, an allowed alg, a public jwk in the header that signs
+// the proof, htm, htu (compared without query and fragment, scheme and host normalized), iat
+// within the window, ath when an access token is presented, nonce when one is required, the
+// key matching the token's binding, and the jti not seen before (recorded in `replay` only
+// after everything else passed).
+Outcome<DpopProof> verify_dpop_proof(std::string_view proof, const DpopRequest& request,
+                                     DpopReplayCache& replay);
+
+// The form htu is compared in: lower-case scheme and host, no default port, path without query
+// or fragment ("/" when empty). nullopt for anything but an absolute http(s) URL.
+std::optional<std::string> normalize_htu(std::string_view url);
+
+}  // namespace warden::oauth

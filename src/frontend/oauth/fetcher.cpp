@@ -1,0 +1,102 @@
+#include "frontend/oauth/fetcher.hpp"
+
+#include <utility>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include "frontend/net/tls_client.hpp"
+
+namespace warden::oauth {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using mcp::awaitable;
+using mcp::use_awaitable;
+
+namespace {
+
+mcp::IpAddress to_ip_address(const asio::ip::address& address) {
+  mcp::IpAddress out;
+  out.bytes = address.is_v4()
+                  ? asio::ip::make_address_v6(asio::ip::v4_mapped, address.to_v4()).to_bytes()
+                  : address.to_v6().to_bytes();
+  out.written_as_ipv4 = address.is_v4();
+  return out;
+}
+
+template <class Stream>
+awaitable<Outcome<FetchedDocument>> exchange(Stream& stream, const mcp::Url& url,
+                                             const FetchLimits& limits) {
+  http::request<http::empty_body> request(http::verb::get, url.target, 11);
+  request.set(http::field::host, url.host);
+  request.set(http::field::user_agent, "warden-mcp/" WARDEN_VERSION);
+  request.set(http::field::accept, "application/json");
+  request.keep_alive(false);
+  co_await http::async_write(stream, request, use_awaitable);
+
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.header_limit(16 * 1024);
+  parser.body_limit(limits.max_body_bytes);
+  co_await http::async_read_header(stream, buffer, parser, use_awaitable);
+  unsigned status = parser.get().result_int();
+  if (status >= 300 && status < 400) co_return OAuthError::redirect_refused;
+  co_await http::async_read(stream, buffer, parser, use_awaitable);
+  FetchedDocument document;
+  document.status = status;
+  document.content_type = std::string(parser.get()[http::field::content_type]);
+  document.body = std::move(parser.get().body());
+  co_return document;
+}
+
+}  // namespace
+
+awaitable<Outcome<FetchedDocument>> fetch_document(std::string url, FetchOptions options,
+                                                   FetchLimits limits) {
+  auto checked = check_fetch_url(url, options);
+  if (!checked) co_return checked.error();
+  const mcp::Url target = std::move(checked).value();
+  auto ex = co_await asio::this_coro::executor;
+  try {
+    tcp::resolver resolver(ex);
+    auto resolved = co_await resolver.async_resolve(target.host, target.port, use_awaitable);
+    std::vector<tcp::endpoint> endpoints;
+    for (const auto& entry : resolved) {
+      // http is only ever allowed to loopback: every address must be loopback then.
+      auto address = to_ip_address(entry.endpoint().address());
+      if (!check_fetch_address(address, options)) co_return OAuthError::address_refused;
+      if (!target.tls && classify_address(address) != AddressClass::loopback) {
+        co_return OAuthError::not_https;
+      }
+      endpoints.push_back(entry.endpoint());
+    }
+    if (endpoints.empty()) co_return OAuthError::fetch_failed;
+
+    if (!target.tls) {
+      beast::tcp_stream stream(ex);
+      stream.expires_after(limits.timeout);
+      co_await stream.async_connect(endpoints, use_awaitable);
+      co_return co_await exchange(stream, target, limits);
+    }
+    beast::ssl_stream<beast::tcp_stream> stream(ex, mcp::client_tls_context());
+    if (!SSL_set_tlsext_host_name(stream.native_handle(), target.host.c_str())) {
+      co_return OAuthError::fetch_failed;
+    }
+    stream.set_verify_callback(ssl::host_name_verification(target.host));
+    beast::get_lowest_layer(stream).expires_after(limits.timeout);
+    co_await beast::get_lowest_layer(stream).async_connect(endpoints, use_awaitable);
+    co_await stream.async_handshake(ssl::stream_base::client, use_awaitable);
+    co_return co_await exchange(stream, target, limits);
+  } catch (const boost::system::system_error&) {
+    co_return OAuthError::fetch_failed;
+  }
+}
+
+}  // namespace warden::oauth
