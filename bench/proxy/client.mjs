@@ -11,7 +11,9 @@ const [target, url, tool, clientsArg, callsArg, bearerArg] = process.argv.slice(
 const bearers = bearerArg ? bearerArg.split(',') : [];
 const clients = Number(clientsArg);
 const calls = Number(callsArg);
-const warmup = 20;
+// Calls per session before timing (BENCH_WARMUP): a new upstream process (one per agent over
+// stdio) is measured warm, as it runs in steady state.
+const warmup = Number(process.env.BENCH_WARMUP ?? 20);
 
 async function connect(n) {
   const c = new Client({ name: 'bench-proxy', version: '1.0.0' });

@@ -21,7 +21,8 @@
 # direct p50 (both on server-everything's Streamable HTTP), and warden-stdio calls/s over
 # supergateway calls/s (both on server-everything over stdio). warden-mcp over
 # supergateway is printed too, but its upstreams differ (HTTP vs stdio).
-# Env: BENCH_CALLS (default 2000 per run), BENCH_CLIENTS (default "1 16"), BENCH_TARGETS (default
+# Env: BENCH_CALLS (default 2000 per run), BENCH_WARMUP (calls per session before timing,
+# default 20), BENCH_CLIENTS (default "1 16"), BENCH_TARGETS (default
 # all; e.g. "warden-mcp warden-jwt" to measure one ratio), WARDEN_MCP (default build/warden-mcp),
 # PGHOST/PGPORT/PGUSER of a superuser (scripts/pg env).
 set -euo pipefail
