@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Throughput of warden.authorize against a baseline measured in the same run: pgbench
 # (-M prepared, -n) for a plain INSERT of an event-sized row, the allowed path and the denied
-# (constraint_failed) path of warden.authorize, with 1 and 4 clients. Prints TPS per case and
-# the ratios authorize/baseline; then, if warden.verify_audit exists, how many events per second
+# (constraint_failed) path of warden.authorize, with 1 and 4 clients; and the credential step:
+# the allowed path on a server that takes a minted JWT, alone (authorize_jwt) and with its
+# credential as warden-mcp asks for it (authorize_with_credential: authorize with
+# {"credential": "with_decision"}, then warden.credential_for_last_decision(), two transactions
+# as in warden-mcp's pipeline). Prints TPS per case, the ratios authorize/baseline and
+# authorize_with_credential/authorize_jwt (what the credential step costs); then, if warden.verify_audit exists, how many events per second
 # it verifies over the events the run created. Uses its own database, bench_warden.
 #
 # Settings: BENCH_SECONDS (default 10) per case, BENCH_ROUNDS (default 3), BENCH_CLIENTS (default "1 4"), BENCH_ORDER
-# (default "baseline_insert authorize_allowed authorize_denied").
+# (default: all cases).
 # Needs PGHOST/PGPORT/PGUSER for a superuser (scripts/bench sets them for the private cluster).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -24,6 +28,9 @@ SELECT warden.add_human('bench@example.com');
 SELECT warden.add_agent('bench-bot', 'bench@example.com', 'authorize benchmark');
 SELECT warden.add_server('bench', 'https://bench.internal/mcp');
 SELECT warden.grant('bench-bot', 'bench/update_ticket',
+                    '{"field": {"in": ["priority", "severity"]}, "ticket": {"min": 1}}', '1 day');
+SELECT warden.add_server('bench-jwt', 'https://bench.internal/jwt', 'http', '{"kind": "jwt", "ttl_seconds": 30}');
+SELECT warden.grant('bench-bot', 'bench-jwt/update_ticket',
                     '{"field": {"in": ["priority", "severity"]}, "ticket": {"min": 1}}', '1 day');
 CREATE TABLE bench_token AS SELECT token FROM warden.start_chain('bench@example.com', 'bench-bot', 'bench', '2 hours');
 -- The baseline: the columns of warden.events, a primary key, nothing else.
@@ -50,7 +57,7 @@ SQL
 
 start_events="$("${psql[@]}" -d "$db" -c "SELECT count(*) FROM warden.events")"
 declare -A tps
-cases=(baseline_insert authorize_allowed authorize_denied)
+cases=(baseline_insert authorize_allowed authorize_denied authorize_jwt authorize_with_credential)
 # The order the cases run in (the table is printed in the order above); e.g. to check for drift.
 read -r -a order <<<"${BENCH_ORDER:-${cases[*]}}"
 script_of() { case "$1" in baseline_insert) echo baseline.sql ;; *) echo "$1.sql" ;; esac; }
@@ -77,16 +84,20 @@ done
 
 echo
 echo "warden.authorize throughput (pgbench -M prepared, median of ${rounds} rounds of ${seconds} s per case; PostgreSQL $("${psql[@]}" -d "$db" -c "SHOW server_version"))"
-printf '%-20s %8s %12s %18s\n' case clients tps "ratio to baseline"
+printf '%-26s %8s %12s %18s\n' case clients tps "ratio to baseline"
 for c in "${clients[@]}"; do
   for k in "${cases[@]}"; do
     awk -v k="$k" -v c="$c" -v t="${tps[$k.$c]}" -v b="${tps[baseline_insert.$c]}" \
-      'BEGIN { printf "%-20s %8d %12.0f %18.3f\n", k, c, t, t / b }'
+      'BEGIN { printf "%-26s %8d %12.0f %18.3f\n", k, c, t, t / b }'
   done
 done
 for c in "${clients[@]}"; do
   awk -v c="$c" -v a="${tps[authorize_allowed.$c]}" -v d="${tps[authorize_denied.$c]}" -v b="${tps[baseline_insert.$c]}" \
     'BEGIN { printf "clients=%d  authorize_allowed/baseline = %.3f  authorize_denied/baseline = %.3f\n", c, a / b, d / b }'
+done
+for c in "${clients[@]}"; do
+  awk -v c="$c" -v j="${tps[authorize_jwt.$c]}" -v w="${tps[authorize_with_credential.$c]}" \
+    'BEGIN { printf "clients=%d  authorize_with_credential/authorize_jwt = %.3f (the credential step; aim >= 0.9)\n", c, w / j }'
 done
 
 end_events="$("${psql[@]}" -d "$db" -c "SELECT count(*) FROM warden.events")"
