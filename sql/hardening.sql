@@ -186,6 +186,12 @@ SELECT event_id = :'with_call' AS answers_for_it, credential ? 'value' AS has_va
 FROM warden.credential_for_last_decision();
 SELECT event_id IS NULL AS taken_once_with_decision FROM warden.credential_for_last_decision();
 SELECT regress.try(format('SELECT warden.credential(%L)', :'with_call')) AS not_again_by_event_id;
+-- A kill that commits after the decision (or while authorize ran, on an older snapshot) still
+-- stops the hand-out of a credential minted with the decision.
+SELECT token AS wd_token, chain_id AS wd_chain FROM warden.start_chain('hd-alice@example.com', 'hd-bot', 'with decision, late', '1 hour') \gset
+SELECT allowed FROM warden.authorize(:'wd_token', 'hd-files', 'read', '{}', '{"credential": "with_decision"}');
+SELECT (warden.revoke_chain(:'wd_chain', 'hd: killed before the hand-out')) ? 'tokens' AS revoked;
+SELECT regress.try('SELECT warden.credential_for_last_decision()') AS with_decision_after_revocation;
 -- Rolled back with its decision: no credential, and no vend on record.
 BEGIN;
 SELECT event_id AS with_rolled_back FROM warden.authorize(:'hd_token', 'hd-files', 'read', '{}',

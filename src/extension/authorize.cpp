@@ -191,6 +191,9 @@ class Authorizer {
       return deny(d, "agent_suspended", "agent " + *d.agent + " is " + agent_status_);
     if (suspended_ancestors_ > 0)
       return deny(d, "agent_suspended", "an agent above this one in the chain is suspended");
+    // An offboarded person (warden.revoke_human): every chain they originated is dead, also one
+    // that was started while the revocation was committing.
+    if (human_revoked_) return deny(d, "human_revoked", "the person was offboarded");
     if (chain_revoked_) return deny(d, "chain_revoked", "the chain was revoked");
     if (token_revoked_) return deny(d, "token_revoked", "the token was revoked");
     if (chain_expired_) return deny(d, "token_expired", "the chain has ended");
@@ -230,6 +233,7 @@ class Authorizer {
     static Statement load(
         "SELECT t.revoked_at IS NOT NULL AS token_revoked, "
         "c.revoked_at IS NOT NULL AS chain_revoked, c.expires_at <= now() AS chain_expired, "
+        "h.revoked_at IS NOT NULL AS human_revoked, "
         "a.status AS agent_status, a.mode AS agent_mode, a.name AS agent, h.subject AS human, "
         "t.tools, t.ancestor_agents, t.dpop_jkt, c.trace_id, "
         "s.server_id IS NOT NULL AS server_known, "
@@ -258,6 +262,7 @@ class Authorizer {
     d.chain_id = claims.chain_id;
     token_revoked_ = *load.boolean(0, "token_revoked");
     chain_revoked_ = *load.boolean(0, "chain_revoked");
+    human_revoked_ = *load.boolean(0, "human_revoked");
     chain_expired_ = *load.boolean(0, "chain_expired");
     agent_status_ = *load.text(0, "agent_status");
     observe_mode_ = *load.text(0, "agent_mode") == "observe";
@@ -377,6 +382,7 @@ class Authorizer {
   std::string arguments_text_;
   std::optional<std::string> context_text_;
   std::optional<nlohmann::json> arguments_;
+  bool human_revoked_ = false;
   bool token_revoked_ = false, chain_revoked_ = false, chain_expired_ = false,
        observe_mode_ = false;
   bool server_known_ = false, tool_changed_ = false;

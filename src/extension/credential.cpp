@@ -196,12 +196,25 @@ void require_committed(const LastDecision& d) {
 // The same for the decision this backend remembers. What the event says is known already (a
 // lookup by event_id probes every daily partition of warden.events); only the server's
 // credential, an earlier vend (in this decision's partitions) and the token's liveness are read.
-// A credential minted with the decision needs nothing read at all.
+// A credential minted with the decision needs only the liveness check.
 std::optional<std::string> credential_for_remembered(const LastDecision& d) {
   require_committed(d);
   if (d.with_decision) {
-    // Minted and recorded with the decision, which has now committed. A kill that committed
-    // in between finds this call in flight, as it would had it come a moment later.
+    // Minted and recorded with the decision, which has now committed; handed out by the same
+    // rules. A kill may have committed while authorize ran (its snapshot is older) or since:
+    // then the credential never leaves (its vend event stays, marking one minted, not used).
+    const bool stale = pg_call([&] {
+      return GetCurrentTimestamp() - d.decided_at >
+             static_cast<TimestampTz>(kVendWindowSeconds) * USECS_PER_SEC;
+    });
+    if (stale) {
+      refuse("55000", "the decision is older than 60 seconds", "Ask warden.authorize again.");
+    }
+    static Statement alive("SELECT t.reason FROM warden.dead_tokens(ARRAY[$1]) t", {UUIDOID});
+    if (alive.run({uuid_datum(d.token_id)}, {}, false, 1) == 1) {
+      refuse("42501",
+             "the call may no longer proceed: " + alive.text(0, "reason").value_or("revoked"));
+    }
     if (d.refusal) refuse("55000", *d.refusal);
     return d.credential;
   }

@@ -270,6 +270,24 @@ test('a session is bound to its agent: another agent\'s token is refused', async
   assert.equal(d.status, 403);
 });
 
+// Review of 0.2.0: a session was re-bound to any token of the same agent, so a token the same
+// agent holds for another person took over the session (its stream, and the requests a stdio
+// upstream relays to it). Now a re-bind keeps the agent and the person.
+test('a session is bound to its person: the same agent\'s token for someone else is refused', async () => {
+  sql(`SELECT warden.add_human('mallory@example.com', 'Mallory')`);
+  const hers = sqlValue(`SELECT token FROM warden.start_chain('mallory@example.com', 'triage-bot', 'e2e takeover')`);
+  const mine = await rawSession(token);
+  const r = await post({ jsonrpc: '2.0', id: 5, method: 'tools/list' },
+    { 'Mcp-Session-Id': mine, Authorization: `Bearer ${hers}` });
+  assert.equal(r.status, 403);
+  assert.match(await r.text(), /another person/);
+  // A renewed token of the same person and agent still re-binds.
+  const renewed = sqlValue(`SELECT token FROM warden.start_chain('alice@example.com', 'triage-bot', 'e2e renewed')`);
+  const ok = await post({ jsonrpc: '2.0', id: 6, method: 'tools/list' },
+    { 'Mcp-Session-Id': mine, Authorization: `Bearer ${renewed}` });
+  assert.equal(ok.status, 200);
+});
+
 test('DELETE ends a session', async () => {
   const id = await rawSession(token);
   const d = await fetch(url, { method: 'DELETE', headers: { 'Mcp-Session-Id': id, Authorization: `Bearer ${token}` } });

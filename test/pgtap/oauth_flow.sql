@@ -6,7 +6,7 @@
 -- chain), wrong nonce/iss/aud, expired claims, wrong consent token, scope wider than the
 -- grants, DPoP binding, pending agents, offboarding, and who may call what.
 BEGIN;
-SELECT plan(114);
+SELECT plan(118);
 
 CREATE ROLE tap_oa_admin LOGIN IN ROLE warden_admin;
 CREATE ROLE tap_oa_issuer LOGIN IN ROLE warden_issuer;
@@ -37,7 +37,7 @@ $$;
 CREATE FUNCTION tap_oa.claims(began jsonb, sub text, overrides jsonb DEFAULT '{}') RETURNS jsonb LANGUAGE sql AS $$
   SELECT jsonb_build_object('iss', 'https://idp.tap.example', 'aud', 'warden-at-idp', 'nonce', began->>'idp_nonce',
                             'exp', extract(epoch FROM now())::bigint + 300, 'iat', extract(epoch FROM now())::bigint,
-                            'sub', sub, 'email', sub, 'name', 'Tap ' || sub) || overrides
+                            'sub', sub, 'email', sub, 'email_verified', true, 'name', 'Tap ' || sub) || overrides
 $$;
 CREATE FUNCTION tap_oa.challenge(verifier text) RETURNS text LANGUAGE sql AS $$
   SELECT warden._base64url(sha256(convert_to(verifier, 'UTF8')))
@@ -220,6 +220,10 @@ SELECT is(tap_oa.bad_sign_in(jsonb_build_object('exp', extract(epoch FROM now())
           'access_denied sign-in refused: expired st', 'an expired ID token is refused');
 SELECT is(tap_oa.bad_sign_in('{"sub": "mallory@evil.example", "email": "mallory@evil.example"}'),
           'access_denied sign-in refused: domain_not_allowed st', 'a person outside allowed_domains is refused');
+SELECT is(tap_oa.bad_sign_in('{"email_verified": null}'),
+          'access_denied sign-in refused: domain_not_allowed st', 'an address not said to be verified is refused');
+SELECT is(tap_oa.bad_sign_in('{"email_verified": "true"}'),
+          'access_denied sign-in refused: domain_not_allowed st', '... and a string "true" is not a yes');
 DO $$
 DECLARE
   b jsonb := warden.begin_authorization('tap-client', 'https://app.tap.example/cb', tap_oa.challenge('x'), 'S256',
@@ -312,6 +316,12 @@ SELECT is((SELECT val->>'scope' FROM tap_oa.v WHERE name = 'bob-tokens'), '',
 SELECT is((SELECT a.reason FROM tap_oa.v, warden.authorize(v.val->>'access_token', 'taposrv', 'read') a WHERE v.name = 'bob-tokens'),
           'no_grant', '... and the call is denied');
 SELECT warden.grant('tap-oa-bot', 'taposrv/read') \gset tap_oa_ignored_
+-- Consented to nothing live stays nothing: an empty tool list is not "anything" (review: a
+-- refresh used to widen it to every grant of the agent).
+SELECT is((SELECT warden.refresh_access_token(val->>'refresh_token', 'tap-client')->>'scope'
+           FROM tap_oa.v WHERE name = 'bob-tokens'), '', 'a token that covers nothing refreshes to nothing');
+SELECT is(warden._oauth_grantable((SELECT agent_id FROM warden.agents WHERE name = 'tap-oa-bot'), '{}'::text[]),
+          '{}'::text[], 'an empty request is granted nothing');
 
 -- Declined consent.
 INSERT INTO tap_oa.v SELECT 'dan', tap_oa.sign_in('tap-client', :'v2', NULL, 'dan@example.com');
@@ -442,9 +452,9 @@ INSERT INTO tap_oa.v SELECT 'hal-revoked', warden.revoke_human('hal@example.com'
 SELECT is((SELECT (val->'chains')::int || ' ' || (val->'refresh_tokens')::int FROM tap_oa.v WHERE name = 'hal-revoked'),
           '2 1', 'revoke_human kills every chain the person originated and ends their refresh tokens');
 SELECT is((SELECT a.reason FROM tap_oa.v, warden.authorize(v.val->>'access_token', 'taposrv', 'list') a WHERE v.name = 'hal-tokens'),
-          'chain_revoked', 'their access token is dead');
+          'human_revoked', 'their access token is dead (the person is offboarded)');
 SELECT is((SELECT a.reason FROM tap_oa.v, warden.authorize(v.val->>'token', 'taposrv', 'list') a WHERE v.name = 'hal-chain'),
-          'chain_revoked', 'so is a chain started for them by an issuer');
+          'human_revoked', 'so is a chain started for them by an issuer');
 SELECT is((SELECT warden.refresh_access_token(val->>'refresh_token', 'tap-client')->>'error' FROM tap_oa.v WHERE name = 'hal-tokens'),
           'invalid_grant', 'their refresh token is refused');
 SELECT throws_ok($$SELECT warden.start_chain('hal@example.com', 'tap-oa-bot', 'again')$$, '55000', NULL,

@@ -267,7 +267,9 @@ awaitable<std::optional<HttpResponse>> HttpEndpoint::check_binding(const HttpReq
   Session* session = sessions_.find(session_id);
   if (!session) co_return refusal(404, rpc_code::kInvalidRequest, "session not found");
   if (token == session->token) co_return std::nullopt;
-  // Another token: allowed only when it identifies the same agent (e.g. a renewed token).
+  // Another token: allowed only when it identifies the same agent acting for the same person
+  // (e.g. a renewed or refreshed token). Another person's token of the same agent would take
+  // over this session's stream and the upstream requests relayed to it.
   SessionGrant grant;
   try {
     json context = {{"transport", "http"}, {"rebind", true}};
@@ -282,8 +284,12 @@ awaitable<std::optional<HttpResponse>> HttpEndpoint::check_binding(const HttpReq
   if (grant.agent != session->agent) {
     co_return refusal(403, rpc_code::kDenied, "this session belongs to another agent");
   }
+  if (grant.human != session->human) {
+    co_return refusal(403, rpc_code::kDenied, "this session belongs to another person");
+  }
   session->token = token;
   session->token_id = grant.token_id;
+  session->chain_id = grant.chain_id;
   co_return std::nullopt;
 }
 

@@ -116,7 +116,8 @@ BEGIN
   END IF;
   SELECT t.token_id, t.chain_id, t.agent_id, a.name AS agent, hu.subject AS human, t.tools, t.depth,
          t.ancestor_agents, t.ancestor_tokens, t.expires_at, t.revoked_at,
-         c.revoked_at AS chain_revoked_at, c.expires_at AS chain_expires_at, a.status
+         c.revoked_at AS chain_revoked_at, c.expires_at AS chain_expires_at, a.status,
+         hu.revoked_at AS human_revoked_at
     INTO r
   FROM warden.tokens t
   JOIN warden.chains c ON c.chain_id = t.chain_id
@@ -127,6 +128,7 @@ BEGIN
     WHEN NOT FOUND THEN 'unknown_token'
     WHEN r.chain_id <> o.chain_id OR r.agent_id <> o.agent_id THEN 'unknown_token'
     WHEN r.revoked_at IS NOT NULL THEN 'token_revoked'
+    WHEN r.human_revoked_at IS NOT NULL THEN 'human_revoked'
     WHEN r.chain_revoked_at IS NOT NULL THEN 'chain_revoked'
     WHEN r.chain_expires_at <= pg_catalog.now() THEN 'chain_expired'
     WHEN r.expires_at <= pg_catalog.now() THEN 'expired'

@@ -406,7 +406,12 @@ BEGIN
     RAISE EXCEPTION 'revoking a human needs a reason' USING ERRCODE = '22004',
       HINT = 'Say why, e.g. ''left the company''; the reason is kept in the audit trail.';
   END IF;
-  SELECT hh.human_id, hh.revoked_at INTO h FROM warden.humans hh WHERE hh.subject = revoke_human.subject FOR UPDATE;
+  -- Revocation never waits on a lock another role can hold: FOR NO KEY UPDATE does not wait for
+  -- the KEY SHARE lock a chain being started for this person holds (that chain is refused at
+  -- first use: authorize and _verify_token check humans.revoked_at), and refresh tokens or
+  -- sign-ins locked by a flow in progress are skipped (each re-checks the person when used).
+  SELECT hh.human_id, hh.revoked_at INTO h FROM warden.humans hh WHERE hh.subject = revoke_human.subject
+  FOR NO KEY UPDATE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'unknown human "%"', subject USING ERRCODE = '42704';
   END IF;
@@ -419,13 +424,17 @@ BEGIN
     ids := ids || (r->'token_ids');
   END LOOP;
   WITH x AS (UPDATE warden.oauth_refresh_tokens rt SET revoked_at = now()
-             FROM warden.chains cc
-             WHERE cc.chain_id = rt.chain_id AND cc.human_id = h.human_id AND rt.revoked_at IS NULL
-               AND rt.used_at IS NULL
+             WHERE rt.refresh_id IN (
+               SELECT r2.refresh_id FROM warden.oauth_refresh_tokens r2
+               JOIN warden.chains cc ON cc.chain_id = r2.chain_id
+               WHERE cc.human_id = h.human_id AND r2.revoked_at IS NULL AND r2.used_at IS NULL
+               FOR UPDATE OF r2 SKIP LOCKED)
              RETURNING 1)
   SELECT count(*) INTO refresh FROM x;
   UPDATE warden.oauth_requests rq SET expires_at = least(rq.expires_at, now()), code_expires_at = least(rq.code_expires_at, now())
-  WHERE rq.human_id = h.human_id AND rq.redeemed_at IS NULL;
+  WHERE rq.request_id IN (SELECT q2.request_id FROM warden.oauth_requests q2
+                          WHERE q2.human_id = h.human_id AND q2.redeemed_at IS NULL
+                          FOR UPDATE OF q2 SKIP LOCKED);
   PERFORM warden._event('human_revoked'::text, NULL::uuid, NULL::uuid, NULL::uuid, NULL::text, subject::text,
                         jsonb_build_object('chains', cardinality(chains), 'tokens', jsonb_array_length(ids),
                                            'refresh_tokens', refresh),

@@ -53,11 +53,15 @@ REVOKE ALL ON FUNCTION warden._oauth_scope_tools(text) FROM PUBLIC;
 
 -- What a token may carry: the requested patterns (NULL: anything) intersected with the agent's
 -- live grants that are not bound to one chain. A pattern and a grant meet at the narrower of
--- the two (srv/* asked, srv/a granted: srv/a); never wider than a grant.
+-- the two (srv/* asked, srv/a granted: srv/a); never wider than a grant. An empty list (a
+-- consent that covered nothing) stays empty: only NULL means "anything".
 CREATE OR REPLACE FUNCTION warden._oauth_grantable(agent_id uuid, requested text[]) RETURNS text[]
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+  IF requested IS NOT NULL AND pg_catalog.cardinality(requested) = 0 THEN
+    RETURN '{}'::text[];
+  END IF;
   RETURN ARRAY(
     SELECT DISTINCT x FROM (
       SELECT CASE WHEN r IS NULL THEN g.p
@@ -405,7 +409,9 @@ BEGIN
   END IF;
   IF refusal IS NULL AND p.options ? 'allowed_domains' THEN
     email := lower(claims->>(p.options->>'email_claim'));
-    IF email IS NULL OR strpos(email, '@') = 0 OR claims->'email_verified' = 'false'::jsonb
+    -- Only an address the provider says it verified: a missing email_verified is not one (a
+    -- provider that lets people set their own address would let anyone claim a domain).
+    IF email IS NULL OR strpos(email, '@') = 0 OR claims->'email_verified' IS DISTINCT FROM 'true'::jsonb
        OR NOT (p.options->'allowed_domains') ? split_part(email, '@', -1) THEN
       refusal := 'domain_not_allowed';
     END IF;

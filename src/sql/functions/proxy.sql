@@ -51,6 +51,7 @@ BEGIN
   SELECT d.token_id, d.reason FROM (
     SELECT t.token_id,
            CASE WHEN a.status <> 'active' THEN 'agent_suspended'
+                WHEN h.revoked_at IS NOT NULL THEN 'human_revoked'
                 WHEN c.revoked_at IS NOT NULL THEN 'chain_revoked'
                 WHEN t.revoked_at IS NOT NULL THEN 'token_revoked'
                 WHEN EXISTS (SELECT FROM warden.agents aa WHERE aa.agent_id = ANY (t.ancestor_agents)
@@ -61,6 +62,7 @@ BEGIN
            END AS reason
     FROM warden.tokens t
     JOIN warden.chains c ON c.chain_id = t.chain_id
+    JOIN warden.humans h ON h.human_id = c.human_id
     JOIN warden.agents a ON a.agent_id = t.agent_id
     WHERE t.token_id = ANY (dead_tokens.token_ids)) d
   WHERE d.reason IS NOT NULL;
