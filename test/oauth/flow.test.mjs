@@ -332,6 +332,31 @@ test('attack: a self-registered (pending) agent gets no code', async () => {
   assert.equal(redirect.code, undefined);
 });
 
+test('revocation (RFC 7009): revoking the refresh token ends the chain; Deny sends access_denied', async () => {
+  const flow = await codeFlow('revoke');
+  const tokens = await redeem(flow);
+  assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
+  const r = await fetch(flow.meta.revocation_endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: tokens.body.refresh_token, client_id: 'flow-client' }),
+  });
+  assert.equal(r.status, 200);
+  assert.equal((await callWhoami(tokens.body.access_token)).status, 401);
+  const refreshed = await tokenRequest(flow.meta, {
+    grant_type: 'refresh_token', refresh_token: tokens.body.refresh_token, client_id: 'flow-client',
+  });
+  assert.equal(refreshed.body.error, 'invalid_grant');
+
+  const { meta, resource } = await discover();
+  const request = authorizeUrl(meta, resource);
+  const page = await toConsent(request.url, 'deny');
+  const denied = await decide(page, '#deny');
+  assert.equal(denied.error, 'access_denied');
+  assert.equal(denied.state, request.params.state);
+  assert.equal(denied.code, undefined);
+});
+
 // A DPoP proof (RFC 9449) made with jose.
 async function dpopProof(keys, htm, htu, extra = {}) {
   const jwk = await jose.exportJWK(keys.publicKey);
