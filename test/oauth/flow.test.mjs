@@ -357,6 +357,47 @@ test('revocation (RFC 7009): revoking the refresh token ends the chain; Deny sen
   assert.equal(denied.code, undefined);
 });
 
+test('the official MCP TypeScript SDK client (client/auth.js) signs in through warden and calls a tool', async () => {
+  const sdk = path.join(here, '../e2e/node_modules/@modelcontextprotocol/sdk/dist/esm/client');
+  const { Client } = await import(`${sdk}/index.js`);
+  const { StreamableHTTPClientTransport } = await import(`${sdk}/streamableHttp.js`);
+  const { UnauthorizedError } = await import(`${sdk}/auth.js`);
+  let verifier;
+  let tokens;
+  let authorizationUrl;
+  const provider = {
+    get redirectUrl() { return catcher.redirectUri; },
+    get clientMetadata() {
+      return {
+        redirect_uris: [catcher.redirectUri], client_name: 'sdk client', token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'],
+      };
+    },
+    state: () => b64url(crypto.randomBytes(16)),
+    clientInformation: () => ({ client_id: 'flow-client' }),
+    tokens: () => tokens,
+    saveTokens: (t) => { tokens = t; },
+    redirectToAuthorization: (url) => { authorizationUrl = url; },
+    saveCodeVerifier: (v) => { verifier = v; },
+    codeVerifier: () => verifier,
+  };
+  const url = new URL(`${issuer}/mcp`);
+  const first = new StreamableHTTPClientTransport(url, { authProvider: provider });
+  await assert.rejects(new Client({ name: 'sdk-oauth', version: '1.0.0' }).connect(first), UnauthorizedError);
+  assert.ok(authorizationUrl?.href.startsWith(`${issuer}/authorize?`), String(authorizationUrl));
+  assert.equal(authorizationUrl.searchParams.get('code_challenge_method'), 'S256');
+  const page = await toConsent(authorizationUrl.href, 'sdk');
+  const redirect = await decide(page);
+  assert.ok(redirect.code, JSON.stringify(redirect));
+  await first.finishAuth(redirect.code);
+  assert.ok(tokens?.access_token);
+  const client = new Client({ name: 'sdk-oauth', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(url, { authProvider: provider }));
+  const result = await client.callTool({ name: 'fixture__whoami', arguments: {} });
+  assert.ok(result.content?.length, JSON.stringify(result));
+  await client.close();
+});
+
 // A DPoP proof (RFC 9449) made with jose.
 async function dpopProof(keys, htm, htu, extra = {}) {
   const jwk = await jose.exportJWK(keys.publicKey);
