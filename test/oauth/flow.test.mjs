@@ -279,6 +279,16 @@ test('attack: missing state is sent back to the client as invalid_request', asyn
   assert.equal(location.searchParams.get('iss'), issuer);
 });
 
+test('attack: a resource other than this gateway\'s /mcp is refused as invalid_target', async () => {
+  const { meta, resource } = await discover();
+  const { url } = authorizeUrl(meta, resource, { resource: 'https://other.example/mcp' });
+  const r = await fetch(url, { redirect: 'manual' });
+  assert.equal(r.status, 302);
+  const location = new URL(r.headers.get('location'));
+  assert.equal(location.origin + location.pathname, catcher.redirectUri);
+  assert.equal(location.searchParams.get('error'), 'invalid_target');
+});
+
 test('attack: the consent page cannot be framed and a POST with a wrong CSRF token is refused', async () => {
   const { meta, resource } = await discover();
   const { url } = authorizeUrl(meta, resource);

@@ -232,6 +232,11 @@ awaitable<HttpResponse> AuthorizationServer::authorize(const HttpRequest& reques
     std::cerr << "warden-mcp: /authorize: " << e.what() << "\n";
     co_return error_page_response(503, "Unavailable", "The database cannot be reached.");
   }
+  // Tokens are audience-restricted to this gateway's /mcp (RFC 8707): another resource is not ours
+  // to grant. (Checked once the client and redirect_uri are known good, so the client hears.)
+  if (query->get("resource") != resource()) {
+    co_return to_client(redirect_uri, {{"error", "invalid_target"}}, state);
+  }
   IdpResult provider = co_await idp_.provider(string_field(began, "idp"));
   std::string endpoint = provider.ok()
                              ? string_field(provider.value["discovery"], "authorization_endpoint")
