@@ -16,6 +16,7 @@
 #include "frontend/mcp/gateway.hpp"
 #include "frontend/net/http_server.hpp"
 #include "frontend/net/loopback.hpp"
+#include "frontend/oauth/authorization_server.hpp"
 #include "frontend/options.hpp"
 #include "frontend/secret_command.hpp"
 #include "frontend/net/stdio_server.hpp"
@@ -124,6 +125,8 @@ int run(const Options& options) {
                  asio::detached);
 
   Sessions sessions;
+  OAuthStore oauth_store(pool);
+  std::optional<warden::oauth::AuthorizationServer> authorization_server;
   std::optional<HttpEndpoint> endpoint;
   if (options.command == "serve") {
     EndpointOptions endpoint_options;
@@ -137,6 +140,18 @@ int run(const Options& options) {
     endpoint_options.metrics_allow_remote = options.metrics_allow_remote;
     if (!options.metrics_token_file.empty()) {
       endpoint_options.metrics_token = read_token_file(options.metrics_token_file);
+    }
+    if (!options.issuer.empty()) {
+      warden::oauth::AuthorizationServerOptions as_options;
+      as_options.issuer = options.issuer;
+      if (!options.idp.empty()) as_options.idp = options.idp;
+      as_options.fetch.allow_loopback = options.oauth_allow_http_loopback;
+      as_options.fetch.allow_http_loopback = options.oauth_allow_http_loopback;
+      authorization_server.emplace(oauth_store, std::move(as_options));
+      endpoint_options.authorization_server = &*authorization_server;
+      asio::co_spawn(io, authorization_server->start(), asio::detached);
+      std::cerr << "warden-mcp: OAuth authorization server at " << authorization_server->issuer()
+                << "\n";
     }
     endpoint.emplace(gateway, decisions, sessions, metrics, std::move(endpoint_options));
     start_http_server(io, options.listen_host, options.listen_port, *endpoint,

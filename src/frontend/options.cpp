@@ -70,6 +70,10 @@ std::string usage() {
          "(30)]\n"
          "                   [--max-connections N (1024)] [--max-connections-per-address N (512)]\n"
          "                   [--metrics-allow-remote] [--metrics-token-file FILE]\n"
+         "                   [--issuer URL [--idp NAME] [--oauth-allow-http-loopback]]\n"
+         "  --issuer URL: be the OAuth 2.1 authorization server of /mcp, URL being the gateway's\n"
+         "                   public base URL; people sign in with the identity provider --idp\n"
+         "                   (default: the only one in warden.identity_providers)\n"
          "  warden-mcp stdio [DB] --token-file FILE [--bare-names SERVER] [STDIO]\n"
          "  --bare-names SERVER: that upstream's tools and prompts keep their own names (others\n"
          "                   stay SERVER__NAME); every call is still authorized and audited.\n"
@@ -122,6 +126,10 @@ Options parse_options(int argc, char** argv) {
     std::string flag = argv[i];
     if (flag == "--metrics-allow-remote" && o.command == "serve") {
       o.metrics_allow_remote = true;
+      continue;
+    }
+    if (flag == "--oauth-allow-http-loopback" && o.command == "serve") {
+      o.oauth_allow_http_loopback = true;
       continue;
     }
     if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
@@ -181,6 +189,10 @@ Options parse_options(int argc, char** argv) {
       o.max_connections_per_address = int_option(flag, value, 1, 1000000);
     } else if (flag == "--metrics-token-file" && o.command == "serve") {
       o.metrics_token_file = value;
+    } else if (flag == "--issuer" && o.command == "serve") {
+      o.issuer = value;
+    } else if (flag == "--idp" && o.command == "serve") {
+      o.idp = value;
     } else {
       throw std::invalid_argument("unknown option " + flag + " for " + o.command);
     }
@@ -209,6 +221,20 @@ Options parse_options(int argc, char** argv) {
   }
   if (o.command == "stdio" && o.token_file.empty()) {
     throw std::invalid_argument("--token-file is required for stdio");
+  }
+  if (!o.issuer.empty()) {
+    while (!o.issuer.empty() && o.issuer.back() == '/') o.issuer.pop_back();
+    bool https = o.issuer.rfind("https://", 0) == 0;
+    bool http = o.issuer.rfind("http://", 0) == 0;
+    if (!https && !(http && o.oauth_allow_http_loopback)) {
+      throw std::invalid_argument(
+          "--issuer must be an https URL (http only with --oauth-allow-http-loopback)");
+    }
+    if (o.issuer.find_first_of("?#") != std::string::npos) {
+      throw std::invalid_argument("--issuer takes a URL without query or fragment");
+    }
+  } else if (!o.idp.empty() || o.oauth_allow_http_loopback) {
+    throw std::invalid_argument("--idp and --oauth-allow-http-loopback need --issuer");
   }
   if (!o.agent_token_file.empty() && !is_loopback_host(o.listen_host)) {
     throw std::invalid_argument("--agent-token-file is allowed only with a loopback --listen");

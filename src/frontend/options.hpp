@@ -30,10 +30,14 @@ struct Options {
   int upstream_agents_max = 16;     // agents with an instance of their own per upstream
   int upstream_idle_seconds = 300;  // an agent's unused upstream instance is shut down after
   int body_timeout_seconds = 30;
-  int max_connections = 0;  // 0: 1024, lowered to fit the open-file limit
+  int max_connections = 0;                // 0: 1024, lowered to fit the open-file limit
   int max_connections_per_address = 512;  // high: a load balancer is one address
   bool metrics_allow_remote = false;
   std::string metrics_token_file;
+  // The OAuth 2.1 authorization server (issue 13): off without an issuer.
+  std::string issuer;  // the gateway's public base URL (--issuer)
+  std::string idp;     // --idp: the identity provider people sign in with; empty: the only one
+  bool oauth_allow_http_loopback = false;  // tests: IdP and redirect URIs over http on loopback
 };
 
 // Parses argv; throws std::invalid_argument with a message meant for the user.

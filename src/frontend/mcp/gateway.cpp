@@ -27,10 +27,12 @@ std::string traceparent_for(const std::string& trace_id) {
 }
 
 json decision_context(const json& id, const Caller& caller) {
-  return {{"session", caller.session_id},
-          {"request_id", id},
-          {"protocol_version", caller.protocol_version},
-          {"transport", caller.transport}};
+  json context = {{"session", caller.session_id},
+                  {"request_id", id},
+                  {"protocol_version", caller.protocol_version},
+                  {"transport", caller.transport}};
+  if (!caller.dpop_jkt.empty()) context["dpop_jkt"] = caller.dpop_jkt;
+  return context;
 }
 
 // PostgreSQL's jsonb cannot hold U+0000: such arguments cannot be passed to the decision as

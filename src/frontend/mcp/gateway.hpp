@@ -24,6 +24,7 @@ struct Caller {
   std::string protocol_version;
   std::string transport;  // "http" or "stdio"
   ToClient to_client;     // the request's way back to the agent; null: none
+  std::string dpop_jkt;   // the key of the DPoP proof the request came with; empty: none
 };
 
 // The MCP methods, independent of transport. Every call that reaches an upstream was allowed

@@ -4,6 +4,7 @@
 
 #include "frontend/net/http_rules.hpp"
 #include "frontend/net/loopback.hpp"
+#include "frontend/oauth/authorization_server.hpp"
 
 namespace warden::mcp {
 
@@ -49,9 +50,14 @@ std::string HttpRequest::header(const std::string& lowercase_name) const {
   return it == headers.end() ? std::string() : it->second;
 }
 
+std::string HttpEndpoint::base_url(const HttpRequest& request) const {
+  if (options_.authorization_server) return options_.authorization_server->issuer();
+  return "http://" + safe_host(request.header("host"));
+}
+
 HttpResponse HttpEndpoint::challenge(const HttpRequest& request, const std::string& error) const {
-  std::string value = "Bearer resource_metadata=\"http://" + safe_host(request.header("host")) +
-                      std::string(kMetadataPath) + "\"";
+  std::string value =
+      "Bearer resource_metadata=\"" + base_url(request) + std::string(kMetadataPath) + "\"";
   if (!error.empty()) value += ", error=\"invalid_token\", error_description=\"" + error + "\"";
   HttpResponse r = refusal(401, rpc_code::kDenied,
                            error.empty() ? "a bearer token is required (Authorization: Bearer ...)"
@@ -61,11 +67,47 @@ HttpResponse HttpEndpoint::challenge(const HttpRequest& request, const std::stri
 }
 
 HttpResponse HttpEndpoint::metadata(const HttpRequest& request) const {
-  std::string base = "http://" + safe_host(request.header("host"));
-  return json_response(200, {{"resource", base + "/mcp"},
-                             {"authorization_servers", json::array()},
-                             {"bearer_methods_supported", {"header"}},
-                             {"resource_name", "warden-mcp"}});
+  std::string base = base_url(request);
+  json servers = json::array();
+  if (options_.authorization_server) servers.push_back(options_.authorization_server->issuer());
+  json body = {{"resource", base + "/mcp"},
+               {"authorization_servers", servers},
+               {"bearer_methods_supported", {"header"}},
+               {"resource_name", "warden-mcp"}};
+  if (options_.authorization_server) {
+    body["dpop_signing_alg_values_supported"] = {"RS256", "PS256", "ES256", "EdDSA"};
+  }
+  return json_response(200, body);
+}
+
+std::optional<std::string> HttpEndpoint::presented_token(const HttpRequest& request,
+                                                         std::string* dpop_jkt,
+                                                         std::optional<HttpResponse>* refusal) {
+  std::string authorization = request.header("authorization");
+  if (options_.authorization_server && authorization.size() > 5 &&
+      (authorization.compare(0, 5, "DPoP ") == 0 || authorization.compare(0, 5, "dpop ") == 0)) {
+    std::string token = authorization.substr(5);
+    while (!token.empty() && token.front() == ' ') token.erase(0, 1);
+    while (!token.empty() && token.back() == ' ') token.pop_back();
+    std::string proof = request.header("dpop");
+    if (token.empty() || proof.empty()) {
+      *refusal = challenge(request, "a DPoP token needs a DPoP proof header");
+      return std::nullopt;
+    }
+    auto verified =
+        options_.authorization_server->verify_resource_proof(proof, request.method, token);
+    if (!verified) {
+      *refusal = challenge(
+          request, "DPoP proof refused: " + std::string(oauth::to_string(verified.error())));
+      return std::nullopt;
+    }
+    *dpop_jkt = verified.value().jkt;
+    return token;
+  }
+  auto token = bearer_token(authorization);
+  if (!token) token = options_.default_token;
+  if (!token) *refusal = challenge(request, "");
+  return token;
 }
 
 std::optional<HttpResponse> HttpEndpoint::metrics_refusal(const HttpRequest& request) const {
@@ -88,6 +130,10 @@ std::optional<HttpResponse> HttpEndpoint::metrics_refusal(const HttpRequest& req
 
 awaitable<HttpResponse> HttpEndpoint::handle(const HttpRequest& request) {
   std::string path = path_of(request.target);
+  if (options_.authorization_server) {
+    std::optional<HttpResponse> answered = co_await options_.authorization_server->handle(request);
+    if (answered) co_return std::move(*answered);
+  }
   if (path == "/healthz" && request.method == "GET") {
     bool up = co_await decisions_.ping();
     co_return json_response(up ? 200 : 503, {{"status", up ? "ok" : "database unreachable"}});
@@ -117,9 +163,10 @@ awaitable<HttpResponse> HttpEndpoint::handle(const HttpRequest& request) {
 }
 
 awaitable<HttpResponse> HttpEndpoint::post(const HttpRequest& request) {
-  auto token = bearer_token(request.header("authorization"));
-  if (!token) token = options_.default_token;
-  if (!token) co_return challenge(request, "");
+  std::string dpop_jkt;
+  std::optional<HttpResponse> refused_token;
+  auto token = presented_token(request, &dpop_jkt, &refused_token);
+  if (!token) co_return std::move(*refused_token);
   if (!is_json_content_type(request.header("content-type"))) {
     co_return refusal(415, rpc_code::kInvalidRequest, "Content-Type must be application/json");
   }
@@ -167,14 +214,15 @@ awaitable<HttpResponse> HttpEndpoint::post(const HttpRequest& request) {
     }
   }
   if (kind == MessageKind::kRequest && message["method"] == "initialize") {
-    co_return co_await initialize(request, *token, message);
+    co_return co_await initialize(request, *token, dpop_jkt, message);
   }
   std::string session_id = request.header("mcp-session-id");
   if (session_id.empty()) {
     co_return refusal(400, rpc_code::kInvalidRequest,
                       "Mcp-Session-Id header is required (send initialize first)");
   }
-  if (auto refused = co_await check_binding(request, session_id, *token)) co_return *refused;
+  if (auto refused = co_await check_binding(request, session_id, *token, dpop_jkt))
+    co_return *refused;
   if (kind == MessageKind::kResponse) {
     // The agent's answer to an upstream's request (sampling, elicitation, roots).
     if (!gateway_.channels().deliver(session_id, message)) {
@@ -185,7 +233,7 @@ awaitable<HttpResponse> HttpEndpoint::post(const HttpRequest& request) {
   if (kind != MessageKind::kRequest) co_return HttpResponse{202, {}, ""};
   const Session& session = *sessions_.find(session_id);
   Caller caller{*token, session.token_id, session.agent, session_id, session.protocol_version,
-                "http", nullptr};
+                "http", nullptr,          dpop_jkt};
   if (streams_messages(message["method"])) {
     co_return co_await answer_streaming(std::move(message), std::move(caller));
   }
@@ -214,9 +262,10 @@ awaitable<void> HttpEndpoint::run_streaming(json message, Caller caller,
 }
 
 awaitable<HttpResponse> HttpEndpoint::open_stream(const HttpRequest& request) {
-  auto token = bearer_token(request.header("authorization"));
-  if (!token) token = options_.default_token;
-  if (!token) co_return challenge(request, "");
+  std::string dpop_jkt;
+  std::optional<HttpResponse> refused_token;
+  auto token = presented_token(request, &dpop_jkt, &refused_token);
+  if (!token) co_return std::move(*refused_token);
   if (!accepts(request.header("accept"), "text/event-stream")) {
     co_return refusal(406, rpc_code::kInvalidRequest, "Accept must list text/event-stream");
   }
@@ -224,7 +273,8 @@ awaitable<HttpResponse> HttpEndpoint::open_stream(const HttpRequest& request) {
   if (session_id.empty()) {
     co_return refusal(400, rpc_code::kInvalidRequest, "Mcp-Session-Id header is required");
   }
-  if (auto refused = co_await check_binding(request, session_id, *token)) co_return *refused;
+  if (auto refused = co_await check_binding(request, session_id, *token, dpop_jkt))
+    co_return *refused;
   // No event history is kept: a stream resumed with Last-Event-ID starts afresh.
   auto stream = std::make_shared<SseStream>(co_await asio::this_coro::executor);
   gateway_.channels().attach(session_id, stream);
@@ -232,12 +282,14 @@ awaitable<HttpResponse> HttpEndpoint::open_stream(const HttpRequest& request) {
 }
 
 awaitable<HttpResponse> HttpEndpoint::initialize(const HttpRequest& request,
-                                                 const std::string& token, const json& message) {
+                                                 const std::string& token,
+                                                 const std::string& dpop_jkt, const json& message) {
   const json& id = message["id"];
   json params = message.value("params", json::object());
   json context = {{"transport", "http"},
                   {"protocol_version", params.value("protocolVersion", "")},
                   {"client", params.value("clientInfo", json::object())}};
+  if (!dpop_jkt.empty()) context["dpop_jkt"] = dpop_jkt;
   SessionGrant grant;
   try {
     grant = co_await decisions_.open_session(token, context);
@@ -263,7 +315,8 @@ awaitable<HttpResponse> HttpEndpoint::initialize(const HttpRequest& request,
 
 awaitable<std::optional<HttpResponse>> HttpEndpoint::check_binding(const HttpRequest& request,
                                                                    const std::string& session_id,
-                                                                   const std::string& token) {
+                                                                   const std::string& token,
+                                                                   const std::string& dpop_jkt) {
   Session* session = sessions_.find(session_id);
   if (!session) co_return refusal(404, rpc_code::kInvalidRequest, "session not found");
   if (token == session->token) co_return std::nullopt;
@@ -273,6 +326,7 @@ awaitable<std::optional<HttpResponse>> HttpEndpoint::check_binding(const HttpReq
   SessionGrant grant;
   try {
     json context = {{"transport", "http"}, {"rebind", true}};
+    if (!dpop_jkt.empty()) context["dpop_jkt"] = dpop_jkt;
     grant = co_await decisions_.open_session(token, context);
   } catch (const std::exception& e) {
     co_return refusal(503, rpc_code::kDecisionUnavailable,
@@ -294,14 +348,16 @@ awaitable<std::optional<HttpResponse>> HttpEndpoint::check_binding(const HttpReq
 }
 
 awaitable<HttpResponse> HttpEndpoint::end_session(const HttpRequest& request) {
-  auto token = bearer_token(request.header("authorization"));
-  if (!token) token = options_.default_token;
-  if (!token) co_return challenge(request, "");
+  std::string dpop_jkt;
+  std::optional<HttpResponse> refused_token;
+  auto token = presented_token(request, &dpop_jkt, &refused_token);
+  if (!token) co_return std::move(*refused_token);
   std::string session_id = request.header("mcp-session-id");
   if (session_id.empty()) {
     co_return refusal(400, rpc_code::kInvalidRequest, "Mcp-Session-Id header is required");
   }
-  if (auto refused = co_await check_binding(request, session_id, *token)) co_return *refused;
+  if (auto refused = co_await check_binding(request, session_id, *token, dpop_jkt))
+    co_return *refused;
   sessions_.close(session_id);
   gateway_.channels().forget(session_id);
   co_return HttpResponse{200, {}, ""};

@@ -11,6 +11,10 @@
 #include "frontend/mcp/sessions.hpp"
 #include "frontend/net/sse_stream.hpp"
 
+namespace warden::oauth {
+class AuthorizationServer;
+}
+
 namespace warden::mcp {
 
 // One HTTP request as the server read it; header names lowercased.
@@ -40,6 +44,9 @@ struct EndpointOptions {
   // /metrics answers loopback clients; others only with this set, or with the bearer token.
   bool metrics_allow_remote = false;
   std::optional<std::string> metrics_token;  // --metrics-token-file
+  // With --issuer: the OAuth 2.1 authorization server whose routes this endpoint also serves,
+  // named in the protected-resource metadata; it verifies DPoP proofs sent to /mcp.
+  oauth::AuthorizationServer* authorization_server = nullptr;
 };
 
 // The Streamable HTTP transport of MCP at /mcp, plus /healthz, /metrics and the RFC 9728
@@ -65,12 +72,20 @@ class HttpEndpoint {
   awaitable<HttpResponse> answer_streaming(json message, Caller caller);
   awaitable<void> run_streaming(json message, Caller caller, std::shared_ptr<SseStream> stream);
   awaitable<HttpResponse> initialize(const HttpRequest& request, const std::string& token,
-                                     const json& message);
+                                     const std::string& dpop_jkt, const json& message);
   // Checks that the token may use the session; nullopt when it may, else the refusal.
   awaitable<std::optional<HttpResponse>> check_binding(const HttpRequest& request,
                                                        const std::string& session_id,
-                                                       const std::string& token);
+                                                       const std::string& token,
+                                                       const std::string& dpop_jkt);
   HttpResponse challenge(const HttpRequest& request, const std::string& error) const;
+  // The token a request to /mcp presents: "Bearer T", or "DPoP T" with a DPoP proof that
+  // verifies (its key's thumbprint goes to *dpop_jkt), or the default token. nullopt with
+  // *refusal set when a DPoP proof is refused.
+  std::optional<std::string> presented_token(const HttpRequest& request, std::string* dpop_jkt,
+                                             std::optional<HttpResponse>* refusal);
+  // The public base URL: --issuer, else http://HOST from the request.
+  std::string base_url(const HttpRequest& request) const;
   HttpResponse metadata(const HttpRequest& request) const;
   // Nullopt when the client may read /metrics, else the refusal.
   std::optional<HttpResponse> metrics_refusal(const HttpRequest& request) const;

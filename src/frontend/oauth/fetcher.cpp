@@ -33,11 +33,21 @@ mcp::IpAddress to_ip_address(const asio::ip::address& address) {
 
 template <class Stream>
 awaitable<Outcome<FetchedDocument>> exchange(Stream& stream, const mcp::Url& url,
-                                             const FetchLimits& limits) {
-  http::request<http::empty_body> request(http::verb::get, url.target, 11);
-  request.set(http::field::host, url.host);
+                                             const FormPost* post, const FetchLimits& limits) {
+  http::request<http::string_body> request(post ? http::verb::post : http::verb::get, url.target,
+                                           11);
+  // RFC 9110 7.2: the port too when it is not the scheme's default (servers build URLs from it).
+  std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+  if (url.port != (url.tls ? "443" : "80")) host += ":" + url.port;
+  request.set(http::field::host, host);
   request.set(http::field::user_agent, "warden-mcp/" WARDEN_VERSION);
   request.set(http::field::accept, "application/json");
+  if (post) {
+    request.set(http::field::content_type, "application/x-www-form-urlencoded");
+    if (!post->authorization.empty()) request.set(http::field::authorization, post->authorization);
+    request.body() = post->body;
+    request.prepare_payload();
+  }
   request.keep_alive(false);
   co_await http::async_write(stream, request, use_awaitable);
 
@@ -58,8 +68,10 @@ awaitable<Outcome<FetchedDocument>> exchange(Stream& stream, const mcp::Url& url
 
 }  // namespace
 
-awaitable<Outcome<FetchedDocument>> fetch_document(std::string url, FetchOptions options,
-                                                   FetchLimits limits) {
+namespace {
+
+awaitable<Outcome<FetchedDocument>> fetch(std::string url, FetchOptions options,
+                                          const FormPost* post, FetchLimits limits) {
   auto checked = check_fetch_url(url, options);
   if (!checked) co_return checked.error();
   const mcp::Url target = std::move(checked).value();
@@ -83,7 +95,7 @@ awaitable<Outcome<FetchedDocument>> fetch_document(std::string url, FetchOptions
       beast::tcp_stream stream(ex);
       stream.expires_after(limits.timeout);
       co_await stream.async_connect(endpoints, use_awaitable);
-      co_return co_await exchange(stream, target, limits);
+      co_return co_await exchange(stream, target, post, limits);
     }
     beast::ssl_stream<beast::tcp_stream> stream(ex, mcp::client_tls_context());
     if (!SSL_set_tlsext_host_name(stream.native_handle(), target.host.c_str())) {
@@ -93,10 +105,22 @@ awaitable<Outcome<FetchedDocument>> fetch_document(std::string url, FetchOptions
     beast::get_lowest_layer(stream).expires_after(limits.timeout);
     co_await beast::get_lowest_layer(stream).async_connect(endpoints, use_awaitable);
     co_await stream.async_handshake(ssl::stream_base::client, use_awaitable);
-    co_return co_await exchange(stream, target, limits);
+    co_return co_await exchange(stream, target, post, limits);
   } catch (const boost::system::system_error&) {
     co_return OAuthError::fetch_failed;
   }
+}
+
+}  // namespace
+
+awaitable<Outcome<FetchedDocument>> fetch_document(std::string url, FetchOptions options,
+                                                   FetchLimits limits) {
+  co_return co_await fetch(std::move(url), options, nullptr, limits);
+}
+
+awaitable<Outcome<FetchedDocument>> post_form(std::string url, FetchOptions options, FormPost post,
+                                              FetchLimits limits) {
+  co_return co_await fetch(std::move(url), options, &post, limits);
 }
 
 }  // namespace warden::oauth

@@ -31,4 +31,15 @@ struct FetchLimits {
 mcp::awaitable<Outcome<FetchedDocument>> fetch_document(std::string url, FetchOptions options,
                                                         FetchLimits limits = {});
 
+// A form POST (an IdP's token endpoint): the body is application/x-www-form-urlencoded, the
+// Authorization header (client_secret_basic) is sent when not empty.
+struct FormPost {
+  std::string body;
+  std::string authorization;
+};
+
+// fetch_document's POST twin, under the same SSRF policy and limits (no redirects followed).
+mcp::awaitable<Outcome<FetchedDocument>> post_form(std::string url, FetchOptions options,
+                                                   FormPost post, FetchLimits limits = {});
+
 }  // namespace warden::oauth

@@ -1,0 +1,476 @@
+#include "frontend/oauth/authorization_server.hpp"
+
+#include <chrono>
+#include <iostream>
+
+#include "frontend/net/url.hpp"
+#include "frontend/oauth/client_metadata.hpp"
+#include "frontend/oauth/consent_page.hpp"
+#include "frontend/oauth/fetcher.hpp"
+#include "frontend/oauth/form.hpp"
+#include "frontend/oauth/metadata.hpp"
+
+namespace warden::oauth {
+
+namespace {
+
+using mcp::awaitable;
+using mcp::DbError;
+using mcp::HttpRequest;
+using mcp::HttpResponse;
+using nlohmann::json;
+
+using Params = std::vector<std::pair<std::string, std::string>>;
+
+constexpr std::string_view kIdpScope = "openid email profile";
+
+int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string string_field(const json& object, const char* name) {
+  if (!object.is_object()) return {};
+  auto it = object.find(name);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+HttpResponse json_response(unsigned status, const json& body) {
+  return {status,
+          {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}},
+          body.dump(-1, ' ', false, json::error_handler_t::replace)};
+}
+
+// RFC 6749 5.2 (and RFC 7009, RFC 7591) error bodies.
+HttpResponse oauth_error(unsigned status, const std::string& error,
+                         const std::string& description) {
+  json body = {{"error", error}};
+  if (!description.empty()) body["error_description"] = description;
+  return json_response(status, body);
+}
+
+HttpResponse page_response(unsigned status, std::string html) {
+  HttpResponse r{status, page_headers(), std::move(html)};
+  return r;
+}
+
+HttpResponse error_page_response(unsigned status, std::string_view title,
+                                 std::string_view message) {
+  return page_response(status, error_page(title, message));
+}
+
+HttpResponse redirect(const std::string& location) {
+  HttpResponse r{302, {{"Location", location}, {"Cache-Control", "no-store"}}, ""};
+  r.headers.emplace_back("Referrer-Policy", "no-referrer");
+  return r;
+}
+
+// "invalid_request: state is required" -> {"invalid_request", "state is required"}.
+std::pair<std::string, std::string> split_error(const std::string& message) {
+  auto colon = message.find(':');
+  if (colon == std::string::npos) return {"server_error", message};
+  std::string description = message.substr(colon + 1);
+  if (!description.empty() && description.front() == ' ') description.erase(0, 1);
+  return {message.substr(0, colon), description};
+}
+
+bool is_form(const std::string& content_type) {
+  auto semicolon = content_type.find(';');
+  std::string type = content_type.substr(0, semicolon);
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return type == "application/x-www-form-urlencoded";
+}
+
+bool looks_like_uuid(const std::string& text) {
+  if (text.size() != 36) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? text[i] != '-' : !std::isxdigit(static_cast<unsigned char>(text[i]))) return false;
+  }
+  return true;
+}
+
+// The path of a request target, without the query.
+std::string path_of(const std::string& target) {
+  return target.substr(0, target.find('?'));
+}
+
+}  // namespace
+
+AuthorizationServer::AuthorizationServer(mcp::OAuthStore& store, AuthorizationServerOptions options)
+    : store_(store),
+      issuer_(normalize_issuer(options.issuer)),
+      options_(std::move(options)),
+      idp_(store, options_.fetch) {
+  auto url = mcp::parse_url(issuer_);
+  if (!url) throw std::invalid_argument("--issuer must be an http(s) URL");
+  prefix_ = url->target == "/" ? std::string() : url->target;
+}
+
+awaitable<void> AuthorizationServer::start() {
+  if (!options_.idp) {
+    std::cerr << "warden-mcp: no --idp: the only identity provider is looked up at the first "
+                 "sign-in\n";
+    co_return;
+  }
+  IdpResult discovered = co_await idp_.discover(*options_.idp);
+  if (!discovered.ok()) {
+    std::cerr << "warden-mcp: identity provider discovery failed (tried again at the first "
+                 "sign-in): "
+              << discovered.error << "\n";
+  } else {
+    std::cerr << "warden-mcp: identity provider metadata stored: " << discovered.value.dump()
+              << "\n";
+  }
+}
+
+awaitable<std::optional<HttpResponse>> AuthorizationServer::handle(const HttpRequest& request) {
+  std::string path = path_of(request.target);
+  bool get = request.method == "GET";
+  bool post = request.method == "POST";
+  if (get && path == authorization_server_metadata_path(issuer_)) {
+    co_return json_response(200, authorization_server_metadata(issuer_));
+  }
+  if (get && path == openid_configuration_path(issuer_)) {
+    co_return json_response(200, openid_configuration(issuer_));
+  }
+  if (path.rfind(prefix_, 0) != 0) co_return std::nullopt;
+  std::string route = path.substr(prefix_.size());
+  if (get && route == "/.well-known/jwks.json") co_return co_await jwks();
+  if (get && route == "/authorize") co_return co_await authorize(request);
+  if (get && route == "/callback") co_return co_await callback(request);
+  if (post && route == "/consent") co_return co_await consent(request);
+  if (post && route == "/token") co_return co_await token(request);
+  if (post && route == "/revoke") co_return co_await revoke(request);
+  if (post && route == "/register") co_return co_await register_client(request);
+  if (route == "/authorize" || route == "/callback" || route == "/consent" || route == "/token" ||
+      route == "/revoke" || route == "/register") {
+    co_return oauth_error(405, "invalid_request", "method not allowed");
+  }
+  co_return std::nullopt;
+}
+
+awaitable<HttpResponse> AuthorizationServer::jwks() {
+  json keys;
+  try {
+    keys = co_await store_.public_keys();
+  } catch (const std::exception& e) {
+    co_return oauth_error(503, "temporarily_unavailable", e.what());
+  }
+  json body = {{"keys", keys.value("keys", json::array())}};
+  HttpResponse r{200, {{"Content-Type", "application/json"}}, body.dump()};
+  co_return r;
+}
+
+HttpResponse AuthorizationServer::to_client(const std::string& redirect_uri, Params params,
+                                            const std::string& state) const {
+  if (!state.empty()) params.emplace_back("state", state);
+  params.emplace_back("iss", issuer_);  // RFC 9207
+  return redirect(with_query(redirect_uri, params));
+}
+
+awaitable<std::optional<std::string>> AuthorizationServer::register_metadata_client(
+    std::string client_id) {
+  auto fetched = co_await fetch_document(client_id, options_.fetch);
+  if (!fetched) {
+    co_return "the client's metadata document could not be fetched (" +
+        std::string(to_string(fetched.error())) + ")";
+  }
+  if (fetched.value().status != 200) {
+    co_return "the client's metadata document answered HTTP " +
+        std::to_string(fetched.value().status);
+  }
+  std::string reason;
+  auto checked = check_client_metadata_document(client_id, fetched.value().body, &reason);
+  if (!checked) co_return "the client's metadata document was refused: " + reason;
+  json metadata = {{"client_id", checked.value().client_id},
+                   {"redirect_uris", checked.value().redirect_uris}};
+  if (!checked.value().client_name.empty()) metadata["client_name"] = checked.value().client_name;
+  try {
+    co_await store_.register_metadata_client(client_id, metadata);
+  } catch (const DbError& e) {
+    co_return std::string(e.what());
+  }
+  co_return std::nullopt;
+}
+
+awaitable<HttpResponse> AuthorizationServer::authorize(const HttpRequest& request) {
+  auto query = FormFields::parse(query_of(request.target));
+  if (!query || query->has_repeats()) {
+    co_return error_page_response(400, "Bad request",
+                                  "The authorization request is malformed or repeats a "
+                                  "parameter.");
+  }
+  std::string client_id = query->get("client_id");
+  std::string redirect_uri = query->get("redirect_uri");
+  std::string state = query->get("state");
+  if (query->get("response_type") != "code") {
+    // Nothing is known good yet: no redirect.
+    co_return error_page_response(400, "Bad request",
+                                  "response_type must be \"code\" (OAuth 2.1 code flow).");
+  }
+  if (is_client_id_url(client_id)) {
+    std::optional<std::string> refused = co_await register_metadata_client(client_id);
+    if (refused) co_return error_page_response(400, "Unknown application", *refused);
+  }
+  json began;
+  try {
+    began = co_await store_.begin_authorization(
+        client_id, redirect_uri, query->get("code_challenge"), query->get("code_challenge_method"),
+        state, query->get("scope"), query->get("resource"), options_.idp);
+  } catch (const DbError& e) {
+    auto [error, description] = split_error(e.what());
+    if (e.sqlstate() == "WA302") co_return to_client(redirect_uri, {{"error", error}}, state);
+    if (e.sqlstate() == "WA400") {
+      co_return error_page_response(400, "This sign-in cannot continue", description);
+    }
+    std::cerr << "warden-mcp: /authorize: " << e.what() << "\n";
+    co_return error_page_response(500, "Server error", "The request could not be stored.");
+  } catch (const std::exception& e) {
+    std::cerr << "warden-mcp: /authorize: " << e.what() << "\n";
+    co_return error_page_response(503, "Unavailable", "The database cannot be reached.");
+  }
+  // Tokens are audience-restricted to this gateway's /mcp (RFC 8707): another resource is not ours
+  // to grant. (Checked once the client and redirect_uri are known good, so the client hears.)
+  if (query->get("resource") != resource()) {
+    co_return to_client(redirect_uri, {{"error", "invalid_target"}}, state);
+  }
+  IdpResult provider = co_await idp_.provider(string_field(began, "idp"));
+  std::string endpoint = provider.ok()
+                             ? string_field(provider.value["discovery"], "authorization_endpoint")
+                             : std::string();
+  if (endpoint.empty()) {
+    std::cerr << "warden-mcp: /authorize: identity provider unusable: " << provider.error << "\n";
+    co_return to_client(redirect_uri, {{"error", "temporarily_unavailable"}}, state);
+  }
+  Params params{{"response_type", "code"},
+                {"client_id", string_field(provider.value, "client_id")},
+                {"redirect_uri", issuer_ + "/callback"},
+                {"scope", std::string(kIdpScope)},
+                {"state", string_field(began, "idp_state")},
+                {"nonce", string_field(began, "idp_nonce")},
+                {"code_challenge", string_field(began, "idp_code_challenge")},
+                {"code_challenge_method", "S256"}};
+  co_return redirect(with_query(endpoint, params));
+}
+
+awaitable<HttpResponse> AuthorizationServer::callback(const HttpRequest& request) {
+  auto query = FormFields::parse(query_of(request.target));
+  if (!query || query->has_repeats() || query->get("state").empty()) {
+    co_return error_page_response(400, "Bad request", "The sign-in response is malformed.");
+  }
+  std::string idp_state = query->get("state");
+  json pending;
+  try {
+    pending = co_await store_.idp_callback(idp_state);
+  } catch (const DbError& e) {
+    co_return error_page_response(400, "This sign-in cannot continue",
+                                  split_error(e.what()).second);
+  } catch (const std::exception& e) {
+    co_return error_page_response(503, "Unavailable", "The database cannot be reached.");
+  }
+  std::string failure;
+  json claims;
+  if (!query->get("error").empty()) {
+    failure = "the identity provider answered " + query->get("error");
+  } else if (query->get("code").empty()) {
+    failure = "the identity provider sent no code";
+  } else {
+    IdpResult provider = co_await idp_.provider(string_field(pending, "idp"));
+    IdpResult tokens;
+    if (provider.ok()) {
+      tokens = co_await idp_.exchange_code(provider.value, query->get("code"),
+                                           string_field(pending, "idp_code_verifier"),
+                                           issuer_ + "/callback");
+    }
+    IdpResult verified;
+    if (!provider.ok()) {
+      failure = provider.error;
+    } else if (!tokens.ok()) {
+      failure = tokens.error;
+    } else if (string_field(tokens.value, "id_token").empty()) {
+      failure = "the identity provider sent no ID token";
+    } else {
+      verified =
+          co_await idp_.verify_id_token(provider.value, string_field(tokens.value, "id_token"));
+      if (verified.ok()) {
+        claims = verified.value;
+      } else {
+        failure = verified.error;
+      }
+    }
+  }
+  if (!failure.empty()) {
+    std::cerr << "warden-mcp: sign-in refused: " << failure << "\n";
+    // Ends the sign-in (single use) and, when the client is known good, says so to it.
+    claims = json::object();
+  }
+  json view;
+  try {
+    view = co_await store_.complete_sign_in(idp_state, claims);
+  } catch (const DbError& e) {
+    co_return error_page_response(400, "This sign-in cannot continue",
+                                  split_error(e.what()).second);
+  } catch (const std::exception& e) {
+    co_return error_page_response(503, "Unavailable", "The database cannot be reached.");
+  }
+  if (view.contains("error")) {
+    std::string redirect_uri = string_field(view, "redirect_uri");
+    if (redirect_uri.empty()) {
+      co_return error_page_response(403, "Sign-in refused",
+                                    string_field(view, "error_description"));
+    }
+    co_return to_client(redirect_uri, {{"error", string_field(view, "error")}},
+                        string_field(view, "state"));
+  }
+  HttpResponse page{200, page_headers(true), consent_page(view)};
+  co_return page;
+}
+
+awaitable<HttpResponse> AuthorizationServer::consent(const HttpRequest& request) {
+  auto form = FormFields::parse(request.body);
+  if (!is_form(request.header("content-type")) || !form || form->has_repeats()) {
+    co_return error_page_response(400, "Bad request", "The consent form is malformed.");
+  }
+  // form-action 'self' keeps our page posting here; a page elsewhere must not.
+  std::string origin = request.header("origin");
+  if (!origin.empty() && origin != "null") {
+    auto url = mcp::parse_url(issuer_);
+    auto from = mcp::parse_url(origin);
+    if (!url || !from || url->host != from->host || url->port != from->port ||
+        url->tls != from->tls) {
+      co_return error_page_response(403, "Refused", "The consent form came from another site.");
+    }
+  }
+  std::string request_id = form->get("request_id");
+  std::string decision = form->get("decision");
+  if (!looks_like_uuid(request_id) || form->get("consent_token").empty() ||
+      (decision != "approve" && decision != "deny")) {
+    co_return error_page_response(400, "Bad request", "The consent form is incomplete.");
+  }
+  json outcome;
+  try {
+    outcome =
+        co_await store_.consent(request_id, form->get("consent_token"), decision == "approve");
+  } catch (const DbError& e) {
+    co_return error_page_response(400, "This sign-in cannot continue",
+                                  split_error(e.what()).second);
+  } catch (const std::exception& e) {
+    co_return error_page_response(503, "Unavailable", "The database cannot be reached.");
+  }
+  std::string redirect_uri = string_field(outcome, "redirect_uri");
+  if (redirect_uri.empty()) {
+    co_return error_page_response(400, "This sign-in cannot continue",
+                                  string_field(outcome, "error_description"));
+  }
+  if (!string_field(outcome, "code").empty()) {
+    co_return to_client(redirect_uri, {{"code", string_field(outcome, "code")}},
+                        string_field(outcome, "state"));
+  }
+  co_return to_client(redirect_uri, {{"error", string_field(outcome, "error")}},
+                      string_field(outcome, "state"));
+}
+
+awaitable<HttpResponse> AuthorizationServer::token(const HttpRequest& request) {
+  auto form = FormFields::parse(request.body);
+  if (!is_form(request.header("content-type")) || !form) {
+    co_return oauth_error(400, "invalid_request",
+                          "the body must be application/x-www-form-urlencoded");
+  }
+  if (form->has_repeats()) co_return oauth_error(400, "invalid_request", "a parameter repeats");
+  std::optional<std::string> jkt;
+  std::string proof = request.header("dpop");
+  if (!proof.empty()) {
+    DpopRequest expected;
+    expected.method = "POST";
+    expected.url = issuer_ + "/token";
+    expected.now = now_seconds();
+    auto verified = verify_dpop_proof(proof, expected, replay_);
+    if (!verified) {
+      co_return oauth_error(400, "invalid_dpop_proof", std::string(to_string(verified.error())));
+    }
+    jkt = verified.value().jkt;
+  }
+  std::string grant_type = form->get("grant_type");
+  json result;
+  try {
+    if (grant_type == "authorization_code") {
+      result = co_await store_.redeem_authorization_code(
+          form->get("code"), form->get("code_verifier"), form->get("client_id"),
+          form->get("redirect_uri"), form->get("resource"), jkt);
+    } else if (grant_type == "refresh_token") {
+      result = co_await store_.refresh_access_token(form->get("refresh_token"),
+                                                    form->get("client_id"), jkt);
+    } else {
+      co_return oauth_error(400, "unsupported_grant_type",
+                            "grant_type must be authorization_code or refresh_token");
+    }
+  } catch (const DbError& e) {
+    std::cerr << "warden-mcp: /token: " << e.what() << "\n";
+    co_return oauth_error(500, "server_error", "");
+  } catch (const std::exception& e) {
+    co_return oauth_error(503, "temporarily_unavailable", "");
+  }
+  if (result.contains("error")) {
+    std::string error = string_field(result, "error");
+    co_return oauth_error(error == "invalid_client" ? 401 : 400, error,
+                          string_field(result, "error_description"));
+  }
+  co_return json_response(200, result);
+}
+
+awaitable<HttpResponse> AuthorizationServer::revoke(const HttpRequest& request) {
+  auto form = FormFields::parse(request.body);
+  if (!is_form(request.header("content-type")) || !form || form->has_repeats() ||
+      form->get("token").empty()) {
+    co_return oauth_error(400, "invalid_request", "token is required");
+  }
+  if (form->get("client_id").empty()) {
+    co_return oauth_error(401, "invalid_client", "client_id is required");
+  }
+  try {
+    co_await store_.revoke_oauth_token(form->get("token"), form->get("client_id"));
+  } catch (const DbError& e) {
+    std::cerr << "warden-mcp: /revoke: " << e.what() << "\n";
+    co_return oauth_error(500, "server_error", "");
+  } catch (const std::exception& e) {
+    co_return oauth_error(503, "temporarily_unavailable", "");
+  }
+  co_return json_response(200, json::object());
+}
+
+awaitable<HttpResponse> AuthorizationServer::register_client(const HttpRequest& request) {
+  json metadata = json::parse(request.body, nullptr, false);
+  if (!metadata.is_object()) {
+    co_return oauth_error(400, "invalid_client_metadata", "the body must be a JSON object");
+  }
+  json registered;
+  try {
+    registered = co_await store_.register_dynamic_client(metadata);
+  } catch (const DbError& e) {
+    if (e.sqlstate() == "WR400") {
+      auto [error, description] = split_error(e.what());
+      co_return oauth_error(400, error, description);
+    }
+    std::cerr << "warden-mcp: /register: " << e.what() << "\n";
+    co_return oauth_error(500, "server_error", "");
+  } catch (const std::exception& e) {
+    co_return oauth_error(503, "temporarily_unavailable", "");
+  }
+  co_return json_response(201, registered);
+}
+
+Outcome<DpopProof> AuthorizationServer::verify_resource_proof(const std::string& proof,
+                                                              const std::string& method,
+                                                              const std::string& access_token) {
+  DpopRequest expected;
+  expected.method = method;
+  expected.url = resource();
+  expected.now = now_seconds();
+  expected.access_token = access_token;
+  return verify_dpop_proof(proof, expected, replay_);
+}
+
+}  // namespace warden::oauth
