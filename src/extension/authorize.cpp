@@ -94,13 +94,8 @@ class Authorizer {
   }
 
   // Whether the front-end asks for the call's credential with the decision (see
-  // LastDecision::with_decision).
-  bool credential_with_decision() const {
-    if (!context_text_) return false;
-    auto context = parse_json_bounded(*context_text_, 16, 64 * 1024);
-    return context && context->is_object() && context->contains("credential") &&
-           (*context)["credential"] == "with_decision";
-  }
+  // LastDecision::with_decision); read from the context with the other keys, once.
+  bool credential_with_decision() const { return credential_with_decision_; }
 
   // The call's server and tool as asked (set whenever a call was allowed).
   std::string server() const { return server_.value_or(""); }
@@ -165,6 +160,11 @@ class Authorizer {
       auto context = parse_json_bounded(*context_text_, 16, 64 * 1024);
       if (context && context->is_object() && context->contains("arguments_error")) {
         arguments_invalid_ = true;
+      }
+      // The front-end asks for the call's credential with the decision (mint_with_decision).
+      if (context && context->is_object() && context->contains("credential") &&
+          (*context)["credential"] == "with_decision") {
+        credential_with_decision_ = true;
       }
       // Put there by the front-end once it has verified the call's DPoP proof (RFC 9449).
       if (context && context->is_object() && context->contains("dpop_jkt") &&
@@ -383,6 +383,7 @@ class Authorizer {
   std::optional<std::string> context_text_;
   std::optional<nlohmann::json> arguments_;
   bool human_revoked_ = false;
+  bool credential_with_decision_ = false;
   bool token_revoked_ = false, chain_revoked_ = false, chain_expired_ = false,
        observe_mode_ = false;
   bool server_known_ = false, tool_changed_ = false;

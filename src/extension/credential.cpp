@@ -131,6 +131,26 @@ CallEvent call_event_of(const LastDecision& d) {
   return e;
 }
 
+// Mints the call's credential and records its vend (never the value): the one step both ways
+// of vending share. Sets `refusal` instead when the server's credential cannot be had (e.g. no
+// secret stored); nullopt without a refusal: the server takes none.
+std::optional<std::string> mint_and_record(const CallEvent& e, bool own_transaction,
+                                           std::optional<std::string>& refusal) {
+  std::optional<std::string> credential =
+      vend_credential(VendRequest{e.server_id, e.server, e.tool, e.credential_descriptor, e.agent,
+                                  e.human, e.chain_id, e.event_id, e.observed});
+  if (!credential) return std::nullopt;
+  nlohmann::json vended = nlohmann::json::parse(*credential);
+  if (vended.contains("error")) {
+    refusal = "no credential for " + e.server + ": " + vended["error"].get<std::string>();
+    return std::nullopt;
+  }
+  nlohmann::json note = vended;
+  note.erase("value");
+  record_vend(e, note, own_transaction);
+  return credential;
+}
+
 // Every rule but "has committed" (each caller checks that its own way), then the vend.
 std::optional<std::string> vend_for(const CallEvent& e) {
   if (e.kind != "call" || !e.allowed) {
@@ -143,17 +163,9 @@ std::optional<std::string> vend_for(const CallEvent& e) {
   if (e.dead_reason) refuse("42501", "the call may no longer proceed: " + *e.dead_reason);
   if (e.server_id.empty()) refuse("42704", "server \"" + e.server + "\" no longer exists");
 
-  std::optional<std::string> credential =
-      vend_credential(VendRequest{e.server_id, e.server, e.tool, e.credential_descriptor, e.agent,
-                                  e.human, e.chain_id, e.event_id, e.observed});
-  if (!credential) return std::nullopt;
-  nlohmann::json vended = nlohmann::json::parse(*credential);
-  if (vended.contains("error")) {
-    refuse("55000", "no credential for " + e.server + ": " + vended["error"].get<std::string>());
-  }
-  nlohmann::json note = vended;
-  note.erase("value");
-  record_vend(e, note);
+  std::optional<std::string> refusal;
+  std::optional<std::string> credential = mint_and_record(e, true, refusal);
+  if (refusal) refuse("55000", *refusal);
   return credential;
 }
 
@@ -260,18 +272,7 @@ void mint_with_decision(LastDecision& d) {
   CallEvent e = call_event_of(d);
   e.server_id = server.text(0, "server_id").value_or("");
   e.credential_descriptor = server.text(0, "credential").value_or("{\"kind\":\"none\"}");
-  d.credential = vend_credential(VendRequest{e.server_id, e.server, e.tool, e.credential_descriptor,
-                                             e.agent, e.human, e.chain_id, e.event_id, e.observed});
-  if (!d.credential) return;
-  nlohmann::json vended = nlohmann::json::parse(*d.credential);
-  if (vended.contains("error")) {
-    d.refusal = "no credential for " + d.server + ": " + vended["error"].get<std::string>();
-    d.credential.reset();
-    return;
-  }
-  nlohmann::json note = vended;
-  note.erase("value");
-  record_vend(e, note, false);
+  d.credential = mint_and_record(e, false, d.refusal);
 }
 
 }  // namespace warden::pg
