@@ -128,6 +128,20 @@ SELECT event_id AS paseto_call FROM warden.authorize(:'vault_token', 'vault-pase
 SELECT c ->> 'kind' AS kind,
        (c ->> 'expires_at')::bigint - extract(epoch FROM now())::bigint BETWEEN 0 AND 2 AS expires_within_1s
 FROM warden.credential(:'paseto_call') c;
+-- The JWT's "iss" is warden.credential_issuer: "warden" unless set; warden-mcp sets it to its
+-- --issuer on its connections, the URL whose /.well-known/jwks.json verifies the credential.
+CREATE FUNCTION pg_temp.jwt_iss(credential jsonb) RETURNS text LANGUAGE sql AS $$
+  SELECT convert_from(decode(rpad(translate(split_part(credential ->> 'value', '.', 2), '-_', '+/'),
+           (length(split_part(credential ->> 'value', '.', 2)) + 3) / 4 * 4, '='), 'base64'), 'utf8')::jsonb ->> 'iss'
+$$;
+SELECT event_id AS iss_call FROM warden.authorize(:'vault_token', 'vault-jwt', 'search') \gset
+SELECT pg_temp.jwt_iss(warden.credential(:'iss_call')) AS default_iss;
+SET warden.credential_issuer = 'https://gateway.example.com';
+SELECT event_id AS iss_call FROM warden.authorize(:'vault_token', 'vault-jwt', 'search') \gset
+SELECT pg_temp.jwt_iss(warden.credential(:'iss_call')) AS gateway_iss;
+RESET warden.credential_issuer;
+SELECT regress.try($$SET warden.credential_issuer = ''$$) AS empty_issuer;
+SELECT regress.try($$SET warden.credential_issuer = 'https://a.example/ x'$$) AS issuer_with_space;
 SELECT allowed, reason, event_id AS sec_call FROM warden.authorize(:'vault_token', 'vault-sec', 'search') \gset
 SELECT :'allowed' AS allowed, :'reason' AS reason;
 SELECT regress.try(format('SELECT warden.credential(%L)', :'sec_call')) AS unopenable_secret;

@@ -16,6 +16,10 @@
 #   warden-agents as warden-stdio at 16 clients, but each client is a different agent (16
 #                 chains): each agent gets its own upstream process, never one shared with
 #                 another agent; warden-agents / warden-stdio calls/s is what that isolation costs
+#   warden-agents-http  as warden-mcp at 16 clients, each client a different agent: each gets its
+#                 own upstream session (HTTP connection) to the one upstream process;
+#                 warden-agents-http / warden-mcp is warden's own per-agent cost, apart from
+#                 the cost of running 16 upstream processes
 # at 1 client and at 16 concurrent clients. Prints p50/p99 latency and calls/s per target and
 # the ratios, each between two targets with the same upstream transport: warden-mcp p50 minus
 # direct p50 (both on server-everything's Streamable HTTP), and warden-stdio calls/s over
@@ -88,6 +92,7 @@ agent_tokens=$("${psql[@]}" -d "$db" <<'SQL' | paste -sd, -
 SET client_min_messages = warning;
 SELECT count(warden.add_agent('bench-agent-' || i, 'bench@example.com')) FROM generate_series(1, 16) i \g /dev/null
 SELECT count(warden.grant('bench-agent-' || i, 'stdio/echo')) FROM generate_series(1, 16) i \g /dev/null
+SELECT count(warden.grant('bench-agent-' || i, 'everything/echo')) FROM generate_series(1, 16) i \g /dev/null
 SELECT (warden.start_chain('bench@example.com', 'bench-agent-' || i, 'bench', ttl => '2 hours')).token
 FROM generate_series(1, 16) i;
 SQL
@@ -109,7 +114,7 @@ pids+=($!)
 wait_port "$s_port" supergateway
 
 results=$(mktemp)
-targets=" ${BENCH_TARGETS:-direct warden-mcp supergateway warden-stdio warden-jwt warden-agents} "
+targets=" ${BENCH_TARGETS:-direct warden-mcp supergateway warden-stdio warden-jwt warden-agents warden-agents-http} "
 for clients in ${BENCH_CLIENTS:-1 16}; do
   for t in direct warden-mcp supergateway warden-stdio warden-jwt; do
     case "$targets" in *" $t "*) ;; *) continue ;; esac
@@ -124,6 +129,9 @@ for clients in ${BENCH_CLIENTS:-1 16}; do
 done
 case "$targets" in
   *" warden-agents "*) node "$here/client.mjs" warden-agents "http://127.0.0.1:$w_port/mcp" stdio__echo 16 "$calls" "$agent_tokens" >>"$results" ;;
+esac
+case "$targets" in
+  *" warden-agents-http "*) node "$here/client.mjs" warden-agents-http "http://127.0.0.1:$w_port/mcp" everything__echo 16 "$calls" "$agent_tokens" >>"$results" ;;
 esac
 
 audited=$("${psql[@]}" -d "$db" -c "SELECT count(*) FROM warden.events WHERE kind = 'call' AND allowed")
@@ -153,6 +161,12 @@ const wa = get('warden-agents', 16), ws16 = get('warden-stdio', 16);
 if (wa && ws16) {
   console.log(`16 clients: warden-agents calls/s / warden-stdio calls/s = ${(wa.calls_per_s / ws16.calls_per_s).toFixed(2)} `
     + `(16 agents, one upstream process each, vs one agent sharing one process); p50 +${(wa.p50_ms - ws16.p50_ms).toFixed(2)} ms`);
+}
+const wah = get('warden-agents-http', 16), wm16 = get('warden-mcp', 16);
+if (wah && wm16) {
+  console.log(`16 clients: warden-agents-http calls/s / warden-mcp calls/s = ${(wah.calls_per_s / wm16.calls_per_s).toFixed(2)} `
+    + `(16 agents, each its own upstream session on one HTTP upstream, vs one agent): warden's own per-agent cost, `
+    + `without 16 upstream processes`);
 }
 console.log(`warden-mcp audited ${process.argv[3]} allowed calls (one decision and event each)`);
 JS

@@ -20,6 +20,8 @@ struct CredentialClaims {
   // The call was let through only because the agent is in observe mode: the credential says
   // so ("warden_mode": "observe"), so an upstream can refuse what was observed, not granted.
   bool observed = false;
+  // The "iss": the gateway's public URL (warden.credential_issuer); empty means kCredentialIssuer.
+  std::string issuer;
 };
 
 inline constexpr int64_t kMaxCredentialSeconds = 60;

@@ -15,6 +15,30 @@ char* maintenance_database_setting = nullptr;
 int maintenance_interval_setting = 300;
 int seal_interval_setting = 10;
 int oauth_session_lifetime_setting = 86400;
+char* credential_issuer_setting = nullptr;
+
+// An issuer is what upstreams match a minted JWT's "iss" against and fetch
+// <issuer>/.well-known/openid-configuration from: a URL (or the 0.1.0 default "warden"),
+// printable, short. Anything else would only produce credentials no verifier accepts.
+bool check_credential_issuer(char** value, void** /*extra*/, GucSource /*source*/) {
+  const char* v = *value;
+  if (v == nullptr || *v == '\0') {
+    GUC_check_errdetail("warden.credential_issuer must not be empty.");
+    return false;
+  }
+  std::size_t n = 0;
+  for (const char* c = v; *c != '\0'; ++c, ++n) {
+    if (static_cast<unsigned char>(*c) <= 0x20 || *c == 0x7f) {
+      GUC_check_errdetail("warden.credential_issuer must not contain spaces or control characters.");
+      return false;
+    }
+  }
+  if (n > 512) {
+    GUC_check_errdetail("warden.credential_issuer must be at most 512 bytes.");
+    return false;
+  }
+  return true;
+}
 }  // namespace
 
 namespace warden::pg {
@@ -26,6 +50,9 @@ const char* root_key_command() {
 }
 int key_rotation_interval_seconds() {
   return key_rotation_interval_setting;
+}
+const char* credential_issuer() {
+  return credential_issuer_setting;
 }
 const char* maintenance_database() {
   return maintenance_database_setting;
@@ -74,6 +101,15 @@ void _PG_init(void) {  // NOLINT(bugprone-reserved-identifier)
       "How long a chain started by an OAuth sign-in lives: refresh tokens end with it.",
       "Each access token lives at most one hour within it; then the client signs in again.",
       &oauth_session_lifetime_setting, 86400, 3600, 86400, PGC_SIGHUP, GUC_UNIT_S, nullptr, nullptr,
+      nullptr);
+  // Per session, not superuser-only: warden-mcp sets it to its --issuer on each connection, so
+  // the minted JWT's "iss" is the URL whose /.well-known/jwks.json serves the verifying keys.
+  // Only a role allowed to obtain credentials gets one minted in its session, and the issuer
+  // does not change which key signs, so a session choosing its own "iss" gains nothing.
+  DefineCustomStringVariable(
+      "warden.credential_issuer", "The \"iss\" of minted JWT and PASETO credentials.",
+      "Set it to the gateway's public URL (warden-mcp --issuer does so on its connections).",
+      &credential_issuer_setting, "warden", PGC_USERSET, 0, check_credential_issuer, nullptr,
       nullptr);
   MarkGUCPrefixReserved("warden");
 

@@ -17,6 +17,7 @@
 #include "frontend/net/http_server.hpp"
 #include "frontend/net/loopback.hpp"
 #include "frontend/oauth/authorization_server.hpp"
+#include "frontend/oauth/metadata.hpp"
 #include "frontend/options.hpp"
 #include "frontend/secret_command.hpp"
 #include "frontend/net/stdio_server.hpp"
@@ -88,7 +89,15 @@ int run(const Options& options) {
   // Outlives the io_context: connection frames destroyed with it still update the metrics.
   Metrics metrics;
   asio::io_context io;
-  DbPool pool(io.get_executor(), options.db, static_cast<std::size_t>(options.pool_size));
+  // Credentials minted for this gateway's calls name it as their issuer, so an upstream can
+  // verify them from <issuer>/.well-known/openid-configuration (OIDC federation, issue 13).
+  DbPool::Settings session_settings;
+  if (!options.issuer.empty()) {
+    session_settings.emplace_back("warden.credential_issuer",
+                                  warden::oauth::normalize_issuer(options.issuer));
+  }
+  DbPool pool(io.get_executor(), options.db, static_cast<std::size_t>(options.pool_size),
+              std::move(session_settings));
   Decisions decisions(pool);
   UpstreamSharing sharing;
   sharing.max_agents_per_upstream = static_cast<std::size_t>(options.upstream_agents_max);

@@ -28,8 +28,9 @@ class DbPool::Lease {
   std::size_t index_;
 };
 
-DbPool::DbPool(const Executor& ex, const std::string& conninfo, std::size_t size)
-    : ex_(ex), freed_(ex) {
+DbPool::DbPool(const Executor& ex, const std::string& conninfo, std::size_t size,
+               Settings session_settings)
+    : ex_(ex), session_settings_(std::move(session_settings)), freed_(ex) {
   slots_.resize(std::max<std::size_t>(size, 1));
   for (auto& slot : slots_) slot.conn = std::make_unique<PgConnection>(ex, conninfo);
 }
@@ -78,6 +79,11 @@ awaitable<void> DbPool::ensure_connected(PgConnection& conn) {
     // A decision that hangs is worse than one that fails: fail closed after a bound.
     std::vector<Param> none;
     co_await conn.query("SET statement_timeout = '15s'", none);
+    // Values travel as parameters, never spliced into SQL text.
+    for (const auto& [name, value] : session_settings_) {
+      std::vector<Param> params{name, value};
+      co_await conn.query("SELECT pg_catalog.set_config($1, $2, false)", params);
+    }
     backoff_ = milliseconds{0};
   } catch (const DbUnavailable&) {
     backoff_ = std::min(kMaxBackoff, std::max(kFirstBackoff, backoff_ * 2));

@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "frontend/base/event.hpp"
@@ -16,7 +17,10 @@ namespace warden::mcp {
 // DbUnavailable so that callers deny instead of waiting.
 class DbPool {
  public:
-  DbPool(const Executor& ex, const std::string& conninfo, std::size_t size);
+  // Each connection, once open, runs pg_catalog.set_config(name, value) for every setting.
+  using Settings = std::vector<std::pair<std::string, std::string>>;
+  DbPool(const Executor& ex, const std::string& conninfo, std::size_t size,
+         Settings session_settings = {});
 
   awaitable<std::vector<Row>> query(const std::string& sql, const std::vector<Param>& params);
   // Several statements in one round trip, each in its own transaction (PgConnection::pipeline).
@@ -37,6 +41,7 @@ class DbPool {
   void forget_idle_connections();
 
   Executor ex_;
+  Settings session_settings_;
   std::vector<Slot> slots_;
   Broadcast freed_;
   std::chrono::steady_clock::time_point retry_at_{};
