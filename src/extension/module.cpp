@@ -29,7 +29,8 @@ bool check_credential_issuer(char** value, void** /*extra*/, GucSource /*source*
   std::size_t n = 0;
   for (const char* c = v; *c != '\0'; ++c, ++n) {
     if (static_cast<unsigned char>(*c) <= 0x20 || *c == 0x7f) {
-      GUC_check_errdetail("warden.credential_issuer must not contain spaces or control characters.");
+      GUC_check_errdetail(
+          "warden.credential_issuer must not contain spaces or control characters.");
       return false;
     }
   }

@@ -192,9 +192,9 @@ std::optional<std::string> vend_credential(const VendRequest& r) {
   int64_t ttl = descriptor.is_object() ? descriptor.value("ttl_seconds", int64_t{30}) : 30;
   ttl = std::clamp<int64_t>(ttl, 1, kMaxCredentialSeconds);
   const char* issuer = credential_issuer();
-  CredentialClaims claims{r.agent,    r.human,       r.chain_id, r.server,  r.tool,
-                          r.event_id, now_seconds(), 0,          r.observed,
-                          issuer != nullptr ? issuer : ""};
+  CredentialClaims claims{
+      r.agent,    r.human,       r.chain_id, r.server,   r.tool,
+      r.event_id, now_seconds(), 0,          r.observed, issuer != nullptr ? issuer : ""};
   claims.expires_at = claims.issued_at + ttl;
   std::string token =
       sign_with_signing_key(key_id, sealed, [&](std::span<const uint8_t, 64> secret_key) {
