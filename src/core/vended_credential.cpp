@@ -23,9 +23,13 @@ std::string b64(const std::string& s) {
 }
 
 nlohmann::json common_claims(const CredentialClaims& c) {
-  nlohmann::json claims = {
-      {"iss", c.issuer.empty() ? kCredentialIssuer : c.issuer}, {"sub", c.agent},      {"aud", c.server}, {"jti", c.event_id},
-      {"human", c.human},         {"chain", c.chain_id}, {"tool", c.tool}};
+  nlohmann::json claims = {{"iss", c.issuer.empty() ? kCredentialIssuer : c.issuer},
+                           {"sub", c.agent},
+                           {"aud", c.server},
+                           {"jti", c.event_id},
+                           {"human", c.human},
+                           {"chain", c.chain_id},
+                           {"tool", c.tool}};
   if (c.observed) claims["warden_mode"] = "observe";
   return claims;
 }
