@@ -25,7 +25,7 @@
 # direct p50 (both on server-everything's Streamable HTTP), and warden-stdio calls/s over
 # supergateway calls/s (both on server-everything over stdio). warden-mcp over
 # supergateway is printed too, but its upstreams differ (HTTP vs stdio).
-# Env: BENCH_CALLS (default 2000 per run), BENCH_WARMUP (calls per session before timing,
+# Env: BENCH_CALLS (default 2000 per target, split over BENCH_ROUNDS, default 3), BENCH_WARMUP (calls per session before timing,
 # default 20), BENCH_CLIENTS (default "1 16"), BENCH_TARGETS (default
 # all; e.g. "warden-mcp warden-jwt" to measure one ratio), WARDEN_MCP (default build/warden-mcp),
 # PGHOST/PGPORT/PGUSER of a superuser (scripts/pg env).
@@ -115,29 +115,46 @@ wait_port "$s_port" supergateway
 
 results=$(mktemp)
 targets=" ${BENCH_TARGETS:-direct warden-mcp supergateway warden-stdio warden-jwt warden-agents warden-agents-http} "
+# Rounds interleave the targets (BENCH_ROUNDS, default 3, each 1/rounds of the calls), so load
+# from anything else on a shared machine falls on every target alike; the summary merges them.
+rounds=${BENCH_ROUNDS:-3}
+per_round=$(( (calls + rounds - 1) / rounds ))
 for clients in ${BENCH_CLIENTS:-1 16}; do
-  for t in direct warden-mcp supergateway warden-stdio warden-jwt; do
-    case "$targets" in *" $t "*) ;; *) continue ;; esac
-    case "$t" in
-      direct) node "$here/client.mjs" direct "http://127.0.0.1:$up_port/mcp" echo "$clients" "$calls" ;;
-      warden-mcp) node "$here/client.mjs" warden-mcp "http://127.0.0.1:$w_port/mcp" everything__echo "$clients" "$calls" "$token" ;;
-      supergateway) node "$here/client.mjs" supergateway "http://127.0.0.1:$s_port/mcp" echo "$clients" "$calls" ;;
-      warden-stdio) node "$here/client.mjs" warden-stdio "http://127.0.0.1:$w_port/mcp" stdio__echo "$clients" "$calls" "$token" ;;
-      warden-jwt) node "$here/client.mjs" warden-jwt "http://127.0.0.1:$w_port/mcp" everything-jwt__echo "$clients" "$calls" "$token" ;;
-    esac >>"$results"
+  for round in $(seq 1 "$rounds"); do
+    for t in direct warden-mcp supergateway warden-stdio warden-jwt warden-agents warden-agents-http; do
+      case "$targets" in *" $t "*) ;; *) continue ;; esac
+      case "$t" in
+        direct) node "$here/client.mjs" direct "http://127.0.0.1:$up_port/mcp" echo "$clients" "$per_round" ;;
+        warden-mcp) node "$here/client.mjs" warden-mcp "http://127.0.0.1:$w_port/mcp" everything__echo "$clients" "$per_round" "$token" ;;
+        supergateway) node "$here/client.mjs" supergateway "http://127.0.0.1:$s_port/mcp" echo "$clients" "$per_round" ;;
+        warden-stdio) node "$here/client.mjs" warden-stdio "http://127.0.0.1:$w_port/mcp" stdio__echo "$clients" "$per_round" "$token" ;;
+        warden-jwt) node "$here/client.mjs" warden-jwt "http://127.0.0.1:$w_port/mcp" everything-jwt__echo "$clients" "$per_round" "$token" ;;
+        # One agent per client: only meaningful with 16 clients (16 agents).
+        warden-agents) [ "$clients" = 16 ] || continue
+          node "$here/client.mjs" warden-agents "http://127.0.0.1:$w_port/mcp" stdio__echo 16 "$per_round" "$agent_tokens" ;;
+        warden-agents-http) [ "$clients" = 16 ] || continue
+          node "$here/client.mjs" warden-agents-http "http://127.0.0.1:$w_port/mcp" everything__echo 16 "$per_round" "$agent_tokens" ;;
+      esac >>"$results"
+    done
   done
 done
-case "$targets" in
-  *" warden-agents "*) node "$here/client.mjs" warden-agents "http://127.0.0.1:$w_port/mcp" stdio__echo 16 "$calls" "$agent_tokens" >>"$results" ;;
-esac
-case "$targets" in
-  *" warden-agents-http "*) node "$here/client.mjs" warden-agents-http "http://127.0.0.1:$w_port/mcp" everything__echo 16 "$calls" "$agent_tokens" >>"$results" ;;
-esac
 
 audited=$("${psql[@]}" -d "$db" -c "SELECT count(*) FROM warden.events WHERE kind = 'call' AND allowed")
 node - "$results" "$audited" <<'JS'
 const fs = require('fs');
-const rows = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const runs = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+// Merge the rounds of each target: calls/s over the summed time; p50 and p99 the median of the
+// rounds' (each round's latencies are not kept).
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const rows = [];
+for (const r of runs) {
+  let m = rows.find((x) => x.target === r.target && x.clients === r.clients);
+  if (!m) rows.push(m = { target: r.target, clients: r.clients, calls: 0, seconds: 0, p50s: [], p99s: [] });
+  m.calls += r.calls; m.seconds += r.calls / r.calls_per_s; m.p50s.push(r.p50_ms); m.p99s.push(r.p99_ms);
+}
+for (const m of rows) {
+  m.calls_per_s = m.calls / m.seconds; m.p50_ms = median(m.p50s); m.p99_ms = median(m.p99s);
+}
 const get = (t, c) => rows.find((r) => r.target === t && r.clients === c);
 console.log('target        clients   calls   p50 ms   p99 ms   calls/s');
 for (const r of rows) {
