@@ -11,8 +11,8 @@ SELECT is(
   ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
         WHERE p.pronamespace = 'warden'::regnamespace AND has_function_privilege('warden_proxy', p.oid, 'EXECUTE')
         ORDER BY 1),
-  ARRAY['warden.authorize(text,text,text,jsonb,jsonb)',
-        'warden.assertion_keys(text,text)',
+  ARRAY['warden.assertion_keys(text,text)',
+        'warden.authorize(text,text,text,jsonb,jsonb)',
         'warden.begin_authorization(text,text,text,text,text,text,text,text)',
         'warden.callable(text,text,text[])',
         'warden.complete(uuid,text,jsonb)',
