@@ -244,6 +244,11 @@ SELECT lives_ok($$SELECT warden.allow_acting('mi-sub', 'owner')$$, 'mi-sub acts 
 SELECT is(tap_mi.outcome(format('SELECT tap_mi.exchange(%L, %L)', tap_mi.id_token('alice@mi.example'),
             tap_mi.svid('spiffe://prod.mi.example/ns/agents/sub'))), 'issued', 'a JWT-SVID of a trusted domain proves its agent');
 SELECT is(tap_mi.outcome(format('SELECT tap_mi.exchange(%L, %L)', tap_mi.id_token('alice@mi.example'),
+            tap_mi.svid('spiffe://prod.mi.example/ns/agents/sub') #- '{claims,iss}')), 'issued', 'a JWT-SVID needs no iss');
+SELECT is(tap_mi.outcome(format('SELECT tap_mi.exchange(%L, %L)', tap_mi.id_token('alice@mi.example'),
+            tap_mi.actor('mi-bot', 'bot-k1') #- '{claims,iss}')),
+          'invalid_client token_exchange refused: actor_no_issuer_or_subject', 'an agent assertion needs iss');
+SELECT is(tap_mi.outcome(format('SELECT tap_mi.exchange(%L, %L)', tap_mi.id_token('alice@mi.example'),
             tap_mi.svid('spiffe://untrusted.example/ns/agents/sub'))),
           'invalid_client token_exchange refused: actor_untrusted_issuer', 'a JWT-SVID of an untrusted domain is refused');
 SELECT is(tap_mi.outcome(format('SELECT tap_mi.exchange(%L, %L)', tap_mi.id_token('alice@mi.example'),

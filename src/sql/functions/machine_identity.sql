@@ -284,7 +284,9 @@ BEGIN
     refusal := 'not_verified';
     RETURN;
   END IF;
-  IF pg_catalog.jsonb_typeof(c->'sub') IS DISTINCT FROM 'string' OR pg_catalog.jsonb_typeof(c->'iss') IS DISTINCT FROM 'string' THEN
+  -- A JWT-SVID need not carry iss (the SPIFFE ID in sub names its trust domain); others must.
+  IF pg_catalog.jsonb_typeof(c->'sub') IS DISTINCT FROM 'string'
+     OR (pg_catalog.jsonb_typeof(c->'iss') IS DISTINCT FROM 'string' AND (c->>'sub') NOT LIKE 'spiffe://%') THEN
     refusal := 'no_issuer_or_subject';
     RETURN;
   END IF;
