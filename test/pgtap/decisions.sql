@@ -11,7 +11,8 @@ SELECT is(
   ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
         WHERE p.pronamespace = 'warden'::regnamespace AND has_function_privilege('warden_proxy', p.oid, 'EXECUTE')
         ORDER BY 1),
-  ARRAY['warden.authorize(text,text,text,jsonb,jsonb)',
+  ARRAY['warden.assertion_keys(text,text)',
+        'warden.authorize(text,text,text,jsonb,jsonb)',
         'warden.begin_authorization(text,text,text,text,text,text,text,text)',
         'warden.callable(text,text,text[])',
         'warden.complete(uuid,text,jsonb)',
@@ -20,6 +21,7 @@ SELECT is(
         'warden.credential(uuid)',
         'warden.credential_for_last_decision()',
         'warden.dead_tokens(uuid[])',
+        'warden.exchange_token(jsonb)',
         'warden.identity_provider(text)',
         'warden.idp_callback(text)',
         'warden.idp_client_secret(text)',
@@ -36,7 +38,7 @@ SELECT is(
         'warden.vault_public_key()',
         'warden.visible_tools(text,text,jsonb)']
   COLLATE "C",
-  'warden_proxy executes authorize, credential, complete, visible_tools, callable, the front-end start-up functions, the OAuth authorization server''s steps (issue 13) (and seal_token for a witness), nothing else');
+  'warden_proxy executes authorize, credential, complete, visible_tools, callable, the front-end start-up functions, the OAuth authorization server''s steps (issue 13) and machine flows (issue 14) (and seal_token for a witness), nothing else');
 SELECT is(
   (SELECT count(*)::int FROM pg_proc p
    WHERE p.pronamespace = 'warden'::regnamespace AND has_function_privilege('warden_proxy', p.oid, 'EXECUTE')

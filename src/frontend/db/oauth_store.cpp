@@ -109,6 +109,17 @@ awaitable<void> OAuthStore::revoke_oauth_token(const std::string& token,
   co_await pool_.query("SELECT warden.revoke_oauth_token($1, $2)", params);
 }
 
+awaitable<json> OAuthStore::assertion_keys(const std::string& iss, const std::string& sub) {
+  std::vector<Param> params{iss, sub};
+  co_return co_await value("SELECT warden.assertion_keys($1, $2)", params, "warden.assertion_keys");
+}
+
+awaitable<json> OAuthStore::exchange_token(const json& request) {
+  std::vector<Param> params{request.dump(-1, ' ', false, json::error_handler_t::replace)};
+  co_return co_await value("SELECT warden.exchange_token($1::jsonb)", params,
+                           "warden.exchange_token");
+}
+
 awaitable<json> OAuthStore::register_dynamic_client(const json& metadata) {
   std::vector<Param> params{metadata.dump()};
   co_return co_await value("SELECT warden.register_dynamic_client($1::jsonb)", params,

@@ -43,6 +43,10 @@ class OAuthStore {
   awaitable<void> revoke_oauth_token(const std::string& token, const std::string& client_id);
   awaitable<json> register_dynamic_client(const json& metadata);
   awaitable<json> register_metadata_client(const std::string& client_id, const json& metadata);
+  // Machine flows (machine_identity.sql): the keys that may have signed a JWT with these
+  // (unverified) iss and sub, and the decision on what warden-mcp verified.
+  awaitable<json> assertion_keys(const std::string& iss, const std::string& sub);
+  awaitable<json> exchange_token(const json& request);
 
  private:
   // The single jsonb value `sql` returns (SQL NULL: json null).

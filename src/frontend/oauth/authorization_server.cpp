@@ -8,6 +8,7 @@
 #include "frontend/oauth/consent_page.hpp"
 #include "frontend/oauth/fetcher.hpp"
 #include "frontend/oauth/form.hpp"
+#include "frontend/oauth/jws.hpp"
 #include "frontend/oauth/metadata.hpp"
 
 namespace warden::oauth {
@@ -23,6 +24,15 @@ using nlohmann::json;
 using Params = std::vector<std::pair<std::string, std::string>>;
 
 constexpr std::string_view kIdpScope = "openid email profile";
+constexpr std::string_view kTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange";
+constexpr std::string_view kJwtBearer = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+constexpr std::string_view kClientAssertionType =
+    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+constexpr std::string_view kTokenTypePrefix = "urn:ietf:params:oauth:token-type:";
+
+json refusal(const std::string& error, const std::string& description) {
+  return {{"error", error}, {"error_description", description}};
+}
 
 int64_t now_seconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -403,9 +413,12 @@ awaitable<HttpResponse> AuthorizationServer::token(const HttpRequest& request) {
     } else if (grant_type == "refresh_token") {
       result = co_await store_.refresh_access_token(form->get("refresh_token"),
                                                     form->get("client_id"), jkt);
+    } else if (grant_type == kTokenExchange || grant_type == kJwtBearer) {
+      result = co_await machine_grant(*form, grant_type);
     } else {
       co_return oauth_error(400, "unsupported_grant_type",
-                            "grant_type must be authorization_code or refresh_token");
+                            "grant_type must be authorization_code, refresh_token, " +
+                                std::string(kTokenExchange) + " or " + std::string(kJwtBearer));
     }
   } catch (const DbError& e) {
     std::cerr << "warden-mcp: /token: " << e.what() << "\n";
@@ -460,6 +473,104 @@ awaitable<HttpResponse> AuthorizationServer::register_client(const HttpRequest& 
     co_return oauth_error(503, "temporarily_unavailable", "");
   }
   co_return json_response(201, registered);
+}
+
+awaitable<json> AuthorizationServer::verified_jwt(std::string token) {
+  auto parsed = parse_jws(token);
+  if (!parsed) co_return json{{"error", std::string(to_string(parsed.error()))}};
+  const Jws& jws = parsed.value();
+  std::string iss = string_field(jws.payload, "iss");
+  std::string sub = string_field(jws.payload, "sub");
+  json found = co_await store_.assertion_keys(iss, sub);
+  json keys = found.value("keys", json::array());
+  if (!keys.is_array() || keys.empty()) co_return json{{"error", "untrusted_issuer"}};
+  // The header's kid picks the key; without one, each key of the issuer is tried.
+  auto kid = jws.header.find("kid");
+  bool any = false;
+  std::string last = "unknown_kid";
+  for (const auto& key : keys) {
+    if (kid != jws.header.end() && (!kid->is_string() || !key.is_object() ||
+                                    key.value("kid", "") != kid->get<std::string>())) {
+      continue;
+    }
+    any = true;
+    if (!key.is_object()) continue;
+    auto verified = verify_jws(jws, key.value("jwk", json::object()), kAllJwsAlgs);
+    if (verified) {
+      co_return json{
+          {"header", jws.header}, {"claims", jws.payload}, {"kid", key.value("kid", "")}};
+    }
+    last = std::string(to_string(verified.error()));
+  }
+  if (!any) last = "unknown_kid";
+  co_return json{{"error", last}};
+}
+
+awaitable<json> AuthorizationServer::machine_grant(const FormFields& form, std::string grant_type) {
+  json request = {
+      {"grant_type", grant_type}, {"issuer", issuer_}, {"expected_resource", resource()}};
+  if (form.has("resource")) request["resource"] = form.get("resource");
+  if (form.has("scope")) request["scope"] = form.get("scope");
+  if (form.has("expires_in")) {
+    std::string text = form.get("expires_in");
+    if (text.empty() || text.size() > 6 ||
+        text.find_first_not_of("0123456789") != std::string::npos) {
+      co_return refusal("invalid_request", "expires_in must be a number of seconds");
+    }
+    request["expires_in"] = std::stoi(text);
+  }
+  if (grant_type == kTokenExchange) {
+    std::string requested = form.get("requested_token_type");
+    if (!requested.empty() && requested != std::string(kTokenTypePrefix) + "access_token") {
+      co_return refusal("invalid_request",
+                        "requested_token_type: only urn:ietf:params:oauth:token-type:access_token "
+                        "(a task token) is issued");
+    }
+    std::string subject = form.get("subject_token");
+    std::string subject_type = form.get("subject_token_type");
+    std::string actor = form.get("actor_token");
+    if (subject.empty() || subject_type.empty()) {
+      co_return refusal("invalid_request", "subject_token and subject_token_type are required");
+    }
+    if (actor.empty() || form.get("actor_token_type") != std::string(kTokenTypePrefix) + "jwt") {
+      co_return refusal("invalid_request",
+                        "the agent proves itself: actor_token (its signed assertion or JWT-SVID) "
+                        "with actor_token_type urn:ietf:params:oauth:token-type:jwt is required");
+    }
+    if (subject_type == std::string(kTokenTypePrefix) + "access_token" &&
+        subject.rfind("v4.local.", 0) == 0) {
+      request["subject"] = {{"task_token", subject}};
+    } else if (subject_type == std::string(kTokenTypePrefix) + "id_token" ||
+               subject_type == std::string(kTokenTypePrefix) + "jwt" ||
+               subject_type == std::string(kTokenTypePrefix) + "access_token") {
+      json verified = co_await verified_jwt(subject);
+      request["subject"] = std::move(verified);
+    } else {
+      co_return refusal("invalid_request", "unsupported subject_token_type");
+    }
+    json verified_actor = co_await verified_jwt(actor);
+    request["actor"] = std::move(verified_actor);
+  } else {
+    std::string assertion = form.get("assertion");
+    if (assertion.empty()) co_return refusal("invalid_request", "assertion is required");
+    json verified = co_await verified_jwt(assertion);
+    request["assertion"] = std::move(verified);
+    // The client authenticates with its own key (RFC 7523 private_key_jwt); without one the
+    // database refuses it as invalid_client and audits that.
+    if (form.get("client_assertion_type") == kClientAssertionType &&
+        !form.get("client_assertion").empty()) {
+      std::string client_assertion = form.get("client_assertion");
+      json client = co_await verified_jwt(client_assertion);
+      request["client"] = std::move(client);
+    }
+    std::string client_id = form.get("client_id");
+    if (client_id.empty() && request.contains("client") && request["client"].contains("claims")) {
+      client_id = string_field(request["client"]["claims"], "sub");
+    }
+    request["client_id"] = client_id;
+  }
+  json result = co_await store_.exchange_token(request);
+  co_return result;
 }
 
 Outcome<DpopProof> AuthorizationServer::verify_resource_proof(const std::string& proof,

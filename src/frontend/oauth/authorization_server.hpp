@@ -7,6 +7,7 @@
 #include "frontend/net/http_endpoint.hpp"
 #include "frontend/oauth/dpop.hpp"
 #include "frontend/oauth/fetch_policy.hpp"
+#include "frontend/oauth/form.hpp"
 #include "frontend/oauth/idp_client.hpp"
 
 namespace warden::oauth {
@@ -48,6 +49,12 @@ class AuthorizationServer {
   mcp::awaitable<mcp::HttpResponse> consent(const mcp::HttpRequest& request);
   mcp::awaitable<mcp::HttpResponse> token(const mcp::HttpRequest& request);
   mcp::awaitable<mcp::HttpResponse> revoke(const mcp::HttpRequest& request);
+  // RFC 8693 token exchange and the ID-JAG jwt-bearer grant (issue 14): verifies each JWT's
+  // signature, then lets the database decide (warden.exchange_token).
+  mcp::awaitable<nlohmann::json> machine_grant(const FormFields& form, std::string grant_type);
+  // A JWT verified with the keys the database names for its iss and sub:
+  // {header, claims, kid} or {error}.
+  mcp::awaitable<nlohmann::json> verified_jwt(std::string token);
   mcp::awaitable<mcp::HttpResponse> register_client(const mcp::HttpRequest& request);
   mcp::awaitable<mcp::HttpResponse> jwks();
   // Fetches and checks a Client ID Metadata Document and registers its client; an error
