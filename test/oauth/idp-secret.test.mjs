@@ -73,6 +73,8 @@ async function confidentialSignIn({ name, method, clientAuthMethods }) {
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
   const idp = await startIdp({
+    // A person of this provider only: the same subject from two providers is never merged.
+    user: { email: `alice@${name}.example` },
     client: { clientId: `warden-${name}`, clientSecret: secret, tokenEndpointAuthMethod: method,
       redirectUris: [`${issuer}/callback`] },
     clientAuthMethods,
@@ -81,16 +83,28 @@ async function confidentialSignIn({ name, method, clientAuthMethods }) {
          '{"jit": true, "subject_claim": "email", "email_claim": "email"}')`);
   const gw = await startGateway(['--listen', `127.0.0.1:${port}`, '--issuer', issuer, '--idp', name,
     '--oauth-allow-http-loopback']);
-  // Signs in; `until` is where the browser should end up (the consent page, or the client).
+  // Signs in; `until` is where the browser should end up: the consent page, or (refused) the
+  // client, which the redirect catcher sees (a browser-side wait can miss a navigation that
+  // passes through warden's /callback straight to the client).
   const signIn = async (label, until) => {
     const request = authorizeRequest(issuer, 'secret-client', catcher.redirectUri);
     const page = await session.page();
     catcher.seen.length = 0;
-    await signInAtIdp(session, page, {
-      url: request.url, login: idp.user.accountId, password: idp.user.password, until, name: label,
-    });
-    const approve = until === catcher.redirectUri
-      ? null : await page.waitForSelector('#approve', { timeout: 5000 }).catch(() => null);
+    let approve = null;
+    if (until === catcher.redirectUri) {
+      await page.goto(request.url, { waitUntil: 'domcontentloaded' });
+      await page.waitForSelector('#login');
+      await page.type('#login', idp.user.accountId);
+      await page.type('#password', idp.user.password);
+      await Promise.all([catcher.next(), page.click('#submit')]);
+    } else {
+      await signInAtIdp(session, page, {
+        url: request.url, login: idp.user.accountId, password: idp.user.password, until, name: label,
+      }).catch(async (e) => {
+        throw new Error(`${e.message} at ${page.url()}; refused: ${lastRefusal()}`);
+      });
+      approve = await page.waitForSelector('#approve', { timeout: 5000 }).catch(() => null);
+    }
     const url = page.url();
     await page.close();
     return { approve, url, redirect: catcher.seen.at(-1) };

@@ -144,7 +144,7 @@ test('a pending agent gets no code at /authorize, and nothing at /mcp', async ()
   assert.equal(redirect.error, 'access_denied');
   assert.equal(redirect.code, undefined);
   // No chain can be started for it, by the flow or by hand.
-  assert.equal(sqlValue(`SELECT count(*) FROM warden.chains c JOIN warden.agents a USING (agent_id)
+  assert.equal(sqlValue(`SELECT count(*) FROM warden.chains c JOIN warden.agents a ON a.agent_id = c.root_agent_id
                          WHERE a.name = ${quote(shadow.agent)}`), '0');
   assert.throws(() => sql(`SELECT warden.start_chain('alice@example.com', ${quote(shadow.agent)}, 'by hand')`),
     /is pending/);
