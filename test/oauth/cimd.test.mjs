@@ -175,19 +175,19 @@ test('the strict gateway refuses client_id URLs at loopback, link-local and priv
   const cases = [
     [`https://127.0.0.1:${docs.port}/client.json`, /Unknown application.*address_refused/s],
     [`https://localhost:${docs.port}/client.json`, /Unknown application.*address_refused/s],  // a name resolving to loopback
-    [`https://[::ffff:127.0.0.1]:${docs.port}/client.json`, /address_refused|unknown client/],
-    [`https://2130706433:${docs.port}/client.json`, /address_refused|unknown client/],         // 127.0.0.1 as a number
+    [`https://[::ffff:127.0.0.1]:${docs.port}/client.json`, /Unknown application.*address_refused/s],
+    [`https://2130706433:${docs.port}/client.json`, /Unknown application.*\(malformed\)/s],  // 127.0.0.1 as a number: not a host
     ['https://169.254.169.254/latest/meta-data/client.json', /Unknown application.*address_refused/s],
-    ['https://[fe80::1]/client.json', /address_refused|unknown client/],
+    ['https://[fe80::1]/client.json', /Unknown application.*address_refused/s],
     ['https://10.0.0.1/client.json', /Unknown application.*address_refused/s],
     ['https://192.168.1.1/client.json', /Unknown application.*address_refused/s],
-    ['https://[::1]/client.json', /address_refused|unknown client/],
+    ['https://[::1]/client.json', /Unknown application.*address_refused/s],
     ['https://0.0.0.0/client.json', /Unknown application.*address_refused/s],
   ];
   for (const [clientId, reason] of cases) {
     const result = await authorizeAt(strict.url, 'https://warden.example', clientId);
-    await assertRefusedPage(result, reason);
     results.push(`${clientId}: ${result.body.match(/id="error">([^<]*)/)?.[1]}`);
+    await assertRefusedPage(result, reason).catch((e) => { throw new Error(`${clientId}: ${e.message}`); });
   }
   assert.equal(docs.requests.length, seen, 'no request reached the document server');
   if (process.env.WARDEN_E2E_VERBOSE) console.log(results.join('\n'));
