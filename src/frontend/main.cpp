@@ -16,6 +16,7 @@
 #include "frontend/mcp/gateway.hpp"
 #include "frontend/net/http_server.hpp"
 #include "frontend/net/loopback.hpp"
+#include "frontend/net/tls_client.hpp"
 #include "frontend/oauth/authorization_server.hpp"
 #include "frontend/oauth/metadata.hpp"
 #include "frontend/options.hpp"
@@ -156,6 +157,9 @@ int run(const Options& options) {
       if (!options.idp.empty()) as_options.idp = options.idp;
       as_options.fetch.allow_loopback = options.oauth_allow_http_loopback;
       as_options.fetch.allow_http_loopback = options.oauth_allow_http_loopback;
+      if (!options.oauth_ca_file.empty()) {
+        as_options.fetch.tls = warden::mcp::client_tls_context_with_ca(options.oauth_ca_file);
+      }
       authorization_server.emplace(oauth_store, std::move(as_options));
       endpoint_options.authorization_server = &*authorization_server;
       asio::co_spawn(io, authorization_server->start(), asio::detached);
@@ -198,6 +202,7 @@ int main(int argc, char** argv) {
     if (options.command == "verify-audit")
       return run_verify_audit(options.db, options.witness_file);
     if (options.command == "secret-put") {
+      if (!options.secret_idp.empty()) return run_idp_secret_put(options.db, options.secret_idp);
       return run_secret_put(options.db, options.server, options.header, options.secret_template);
     }
     return run(options);

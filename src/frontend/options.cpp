@@ -70,15 +70,22 @@ std::string usage() {
          "(30)]\n"
          "                   [--max-connections N (1024)] [--max-connections-per-address N (512)]\n"
          "                   [--metrics-allow-remote] [--metrics-token-file FILE]\n"
-         "                   [--issuer URL [--idp NAME] [--oauth-allow-http-loopback]]\n"
+         "                   [--issuer URL [--idp NAME] [--oauth-allow-http-loopback]\n"
+         "                   [--oauth-ca-file PATH]]\n"
          "  --issuer URL: be the OAuth 2.1 authorization server of /mcp, URL being the gateway's\n"
          "                   public base URL; people sign in with the identity provider --idp\n"
          "                   (default: the only one in warden.identity_providers)\n"
+         "  --oauth-ca-file PATH: also trust the CA certificates (PEM) in PATH, besides the\n"
+         "                   system store, when fetching the IdP's documents and Client ID\n"
+         "                   Metadata Documents (a company CA); upstream TLS is unaffected\n"
          "  warden-mcp stdio [DB] --token-file FILE [--bare-names SERVER] [STDIO]\n"
          "  --bare-names SERVER: that upstream's tools and prompts keep their own names (others\n"
          "                   stay SERVER__NAME); every call is still authorized and audited.\n"
          "  warden-mcp secret put [DB] --server NAME [--header H] [--template T]\n"
          "                   (reads the secret from standard input, seals it to the vault key)\n"
+         "  warden-mcp secret put [DB] --idp NAME\n"
+         "                   (the identity provider's client secret, read and sealed the same "
+         "way)\n"
          "  warden-mcp serve|stdio ... --witness FILE   keep every audit seal in FILE "
          "(append-only)\n"
          "  warden-mcp serve|stdio ... [--upstream-agents-max N (16)] [--upstream-idle SECONDS "
@@ -160,6 +167,10 @@ Options parse_options(int argc, char** argv) {
       o.witness_file = value;
     } else if (flag == "--token-file" && o.command == "stdio") {
       o.token_file = value;
+    } else if (flag == "--idp" && o.command == "secret-put") {
+      o.secret_idp = value;
+    } else if (flag == "--oauth-ca-file" && o.command == "serve") {
+      o.oauth_ca_file = value;
     } else if (flag == "--server" && o.command == "secret-put") {
       o.server = value;
     } else if (flag == "--header" && o.command == "secret-put") {
@@ -213,8 +224,8 @@ Options parse_options(int argc, char** argv) {
   } else if (const char* env = std::getenv("WARDEN_DB")) {
     o.db = env;
   }
-  if (o.command == "secret-put" && o.server.empty()) {
-    throw std::invalid_argument("--server NAME is required for secret put");
+  if (o.command == "secret-put" && o.server.empty() == o.secret_idp.empty()) {
+    throw std::invalid_argument("secret put takes --server NAME or --idp NAME (one of them)");
   }
   if (o.command == "verify-audit" && o.witness_file.empty()) {
     throw std::invalid_argument("--witness FILE is required for verify-audit");
@@ -233,8 +244,9 @@ Options parse_options(int argc, char** argv) {
     if (o.issuer.find_first_of("?#") != std::string::npos) {
       throw std::invalid_argument("--issuer takes a URL without query or fragment");
     }
-  } else if (!o.idp.empty() || o.oauth_allow_http_loopback) {
-    throw std::invalid_argument("--idp and --oauth-allow-http-loopback need --issuer");
+  } else if (!o.idp.empty() || o.oauth_allow_http_loopback || !o.oauth_ca_file.empty()) {
+    throw std::invalid_argument(
+        "--idp, --oauth-allow-http-loopback and --oauth-ca-file need --issuer");
   }
   if (!o.agent_token_file.empty() && !is_loopback_host(o.listen_host)) {
     throw std::invalid_argument("--agent-token-file is allowed only with a loopback --listen");

@@ -22,6 +22,7 @@ struct Options {
   int pool_size = 4;
   int call_timeout_seconds = 60;         // an upstream call that takes longer is cancelled
   std::string server;                    // secret put: the upstream server
+  std::string secret_idp;                // secret put --idp: the identity provider instead
   std::string header = "Authorization";  // secret put: header the secret goes into
   std::string secret_template = "Bearer {secret}";
   std::string stdio_allow_file;  // the stdio commands this host may run; none without it
@@ -38,6 +39,7 @@ struct Options {
   std::string issuer;  // the gateway's public base URL (--issuer)
   std::string idp;     // --idp: the identity provider people sign in with; empty: the only one
   bool oauth_allow_http_loopback = false;  // tests: IdP and redirect URIs over http on loopback
+  std::string oauth_ca_file;  // also trust these CAs for IdP and client-metadata fetches
 };
 
 // Parses argv; throws std::invalid_argument with a message meant for the user.

@@ -72,13 +72,9 @@ PGresult* exec(PGconn* conn, const char* sql, const std::vector<const char*>& va
   return r;
 }
 
-}  // namespace
-
-int run_secret_put(const std::string& conninfo, const std::string& server,
-                   const std::string& header, const std::string& secret_template) {
-  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
-  Connection db(conninfo);
-  PGresult* key = exec(db.conn, "SELECT warden.vault_public_key()", {}, {}, {});
+// The vault's public key, then the secret from standard input sealed to it.
+std::vector<unsigned char> read_and_seal(PGconn* conn) {
+  PGresult* key = exec(conn, "SELECT warden.vault_public_key()", {}, {}, {});
   if (PQntuples(key) != 1 || PQgetlength(key, 0, 0) != crypto_box_PUBLICKEYBYTES) {
     PQclear(key);
     throw std::runtime_error("the database returned no usable vault public key");
@@ -94,19 +90,44 @@ int run_secret_put(const std::string& conninfo, const std::string& server,
   crypto_box_seal(sealed.data(), reinterpret_cast<const unsigned char*>(secret.data()),
                   secret.size(), public_key.data());
   sodium_memzero(secret.data(), secret.size());
+  return sealed;
+}
 
+// The one text value of a result (the stored version), then clears it.
+std::string single_text(PGresult* r) {
+  std::string value(PQgetvalue(r, 0, 0), static_cast<size_t>(PQgetlength(r, 0, 0)));
+  PQclear(r);
+  return value;
+}
+
+}  // namespace
+
+int run_secret_put(const std::string& conninfo, const std::string& server,
+                   const std::string& header, const std::string& secret_template) {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+  Connection db(conninfo);
+  std::vector<unsigned char> sealed = read_and_seal(db.conn);
   std::vector<const char*> values = {server.c_str(), reinterpret_cast<const char*>(sealed.data()),
                                      header.c_str(), secret_template.c_str()};
   std::vector<int> lengths = {0, static_cast<int>(sealed.size()), 0, 0};
   std::vector<int> formats = {0, 1, 0, 0};
-  PGresult* stored = exec(db.conn, "SELECT warden.put_secret($1, $2::bytea, $3, $4)::text", values,
-                          lengths, formats);
-  // Binary int4 result: network byte order.
-  const auto* v = reinterpret_cast<const unsigned char*>(PQgetvalue(stored, 0, 0));
-  std::string version(reinterpret_cast<const char*>(v),
-                      static_cast<size_t>(PQgetlength(stored, 0, 0)));
-  PQclear(stored);
+  std::string version = single_text(exec(
+      db.conn, "SELECT warden.put_secret($1, $2::bytea, $3, $4)::text", values, lengths, formats));
   std::printf("stored secret version %s for server %s\n", version.c_str(), server.c_str());
+  return 0;
+}
+
+int run_idp_secret_put(const std::string& conninfo, const std::string& idp) {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+  Connection db(conninfo);
+  std::vector<unsigned char> sealed = read_and_seal(db.conn);
+  std::vector<const char*> values = {idp.c_str(), reinterpret_cast<const char*>(sealed.data())};
+  std::vector<int> lengths = {0, static_cast<int>(sealed.size())};
+  std::vector<int> formats = {0, 1};
+  std::string version = single_text(
+      exec(db.conn, "SELECT warden.put_idp_secret($1, $2::bytea)::text", values, lengths, formats));
+  std::printf("stored client secret version %s for identity provider %s\n", version.c_str(),
+              idp.c_str());
   return 0;
 }
 

@@ -8,4 +8,8 @@ namespace warden::mcp {
 int run_secret_put(const std::string& conninfo, const std::string& server,
                    const std::string& header, const std::string& secret_template);
 
+// warden-mcp secret put --db CONNINFO --idp NAME: the identity provider's client secret (for
+// its token endpoint), read and sealed the same way, stored with warden.put_idp_secret.
+int run_idp_secret_put(const std::string& conninfo, const std::string& idp);
+
 }  // namespace warden::mcp

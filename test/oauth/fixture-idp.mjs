@@ -42,7 +42,11 @@ ${error ? `<p id="error" style="color:#b00">${escapeHtml(error)}</p>` : ''}
 
 // Options:
 //   user: { accountId, email, groups, name, password }   the one person who can sign in
-//   client: { clientId, redirectUris, clientSecret }     warden as a relying party (PKCE, code)
+//   client: { clientId, redirectUris, clientSecret, tokenEndpointAuthMethod }
+//                                                        warden as a relying party (PKCE, code);
+//                                                        with a secret: client_secret_basic
+//                                                        unless the method says otherwise
+//   clientAuthMethods: the token endpoint auth methods the provider supports (its default)
 //   algs: signing algorithms, each gets a key (default ['RS256'])
 // Returns { issuer, port, clientId, jwks(), rotateKeys({ keepOld }), requests, close() }.
 export async function startIdp(options = {}) {
@@ -80,7 +84,10 @@ export async function startIdp(options = {}) {
       clients: [{
         client_id: client.clientId,
         ...(client.clientSecret
-          ? { client_secret: client.clientSecret, token_endpoint_auth_method: 'client_secret_basic' }
+          ? {
+            client_secret: client.clientSecret,
+            token_endpoint_auth_method: client.tokenEndpointAuthMethod ?? 'client_secret_basic',
+          }
           : { token_endpoint_auth_method: 'none' }),
         redirect_uris: client.redirectUris,
         grant_types: ['authorization_code'],
@@ -88,6 +95,8 @@ export async function startIdp(options = {}) {
         id_token_signed_response_alg: algs[0],
       }],
       jwks: { keys },
+      // What discovery advertises (token_endpoint_auth_methods_supported) and accepts.
+      ...(options.clientAuthMethods ? { clientAuthMethods: options.clientAuthMethods } : {}),
       pkce: { required: () => true },
       // warden reads the person from the ID token, not from userinfo.
       conformIdTokenClaims: false,

@@ -110,7 +110,7 @@ async function toConsent(url, name) {
   await signInAtIdp(session, page, {
     url, login: idp.user.accountId, password: idp.user.password, until: `${issuer}/callback`, name,
   });
-  await page.waitForSelector('#approve');
+  await page.waitForSelector('#approve, #pending');
   return page;
 }
 
@@ -337,7 +337,8 @@ test('attack: a self-registered (pending) agent gets no code', async () => {
   const request = authorizeUrl(meta, resource, { client_id: client.client_id });
   const page = await toConsent(request.url, 'pending');
   assert.ok(await page.$('#pending'));
-  const redirect = await decide(page);
+  assert.equal(await page.$('#approve'), null);
+  const redirect = await decide(page, '#deny');
   assert.equal(redirect.error, 'access_denied');
   assert.equal(redirect.code, undefined);
 });
@@ -406,6 +407,31 @@ test('the official MCP TypeScript SDK client (client/auth.js) signs in through w
   const result = await client.callTool({ name: 'fixture__whoami', arguments: {} });
   assert.ok(result.content?.length, JSON.stringify(result));
   await client.close();
+});
+
+test('the official MCP TypeScript SDK client registers itself (RFC 7591), is approved, signs in and calls as the person', async () => {
+  const { sdkSignInAndCall } = await import('./common.mjs');
+  let agent;
+  const { clientInformation, result } = await sdkSignInAndCall({
+    issuer, redirectUri: catcher.redirectUri, catcher, session, idp, name: 'sdk-dcr',
+    // What an administrator does on seeing the new pending agent in the inventory.
+    beforeSignIn: async (info) => {
+      const [registration, name, status, grants] = sql(`SELECT oc.registration, a.name, a.status,
+          (SELECT count(*) FROM warden.grants g WHERE g.agent_id = a.agent_id)
+        FROM warden.oauth_clients oc JOIN warden.agents a USING (agent_id)
+        WHERE oc.client_id = ${quote(info.client_id)}`)[0];
+      assert.deepEqual([registration, status, grants], ['dynamic', 'pending', '0']);
+      agent = name;
+      sql(`SELECT warden.approve_agent(${quote(agent)}, 'reviewed'); SELECT warden.grant(${quote(agent)}, 'fixture/whoami');`);
+    },
+  });
+  assert.match(clientInformation.client_id, /^warden-/);
+  assert.ok(result.content?.length, JSON.stringify(result));
+  const seen = await settled(
+    () => sqlValue(`SELECT human || ' ' || agent || ' ' || allowed FROM warden.events
+                    WHERE kind = 'call' AND tool = 'whoami' AND agent = ${quote(agent)} ORDER BY at DESC LIMIT 1`),
+    (v) => v !== undefined);
+  assert.equal(seen, `alice@example.com ${agent} true`);
 });
 
 // A DPoP proof (RFC 9449) made with jose.

@@ -16,7 +16,7 @@ SELECT is(
         'warden.begin_authorization(text,text,text,text,text,text,text,text)',
         'warden.callable(text,text,text[])',
         'warden.complete(uuid,text,jsonb)',
-        'warden.complete_sign_in(text,jsonb)',
+        'warden.complete_sign_in(text,jsonb,text)',
         'warden.consent(uuid,text,boolean)',
         'warden.credential(uuid)',
         'warden.credential_for_last_decision()',

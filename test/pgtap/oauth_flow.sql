@@ -6,7 +6,7 @@
 -- chain), wrong nonce/iss/aud, expired claims, wrong consent token, scope wider than the
 -- grants, DPoP binding, pending agents, offboarding, and who may call what.
 BEGIN;
-SELECT plan(118);
+SELECT plan(120);
 
 CREATE ROLE tap_oa_admin LOGIN IN ROLE warden_admin;
 CREATE ROLE tap_oa_issuer LOGIN IN ROLE warden_issuer;
@@ -208,6 +208,20 @@ BEGIN
   RETURN r->>'error' || ' ' || (r->>'error_description') || ' ' || (r->>'state');
 END
 $$;
+DO $$
+DECLARE
+  b jsonb := warden.begin_authorization('tap-client', 'https://app.tap.example/cb', tap_oa.challenge('x'), 'S256',
+                                        'st', NULL, 'https://gw.tap.example/mcp', 'tap-idp');
+  -- Good claims do not outweigh warden-mcp's refusal (it could not verify the token).
+  r jsonb := warden.complete_sign_in(b->>'idp_state', tap_oa.claims(b, 'alice@example.com'), 'ID token: alg_not_allowed');
+BEGIN
+  INSERT INTO tap_oa.v VALUES ('gateway-refusal', r);
+END
+$$;
+SELECT is((SELECT val->>'error' FROM tap_oa.v WHERE name = 'gateway-refusal'), 'access_denied',
+          'a sign-in warden-mcp refuses (no verified ID token) is access_denied, whatever the claims');
+SELECT is((SELECT reason FROM warden.events WHERE kind = 'sign_in_refused' ORDER BY at DESC, seq DESC LIMIT 1),
+          'id_token_not_verified: ID token: alg_not_allowed', '... and the audit says why');
 SELECT is(tap_oa.bad_sign_in('{"nonce": "another-nonce"}'), 'access_denied sign-in refused: wrong_nonce st', 'a wrong nonce is refused');
 SELECT is(tap_oa.bad_sign_in('{"iss": "https://evil.example"}'), 'access_denied sign-in refused: wrong_issuer st', 'a wrong issuer is refused');
 SELECT is(tap_oa.bad_sign_in('{"aud": ["someone-else"]}'), 'access_denied sign-in refused: wrong_audience st', 'a wrong audience is refused');
@@ -492,7 +506,7 @@ INSERT INTO oa_fn VALUES
   ('warden.register_metadata_client(text, jsonb)', 'proxy'),
   ('warden.begin_authorization(text, text, text, text, text, text, text, text)', 'proxy'),
   ('warden.idp_callback(text)', 'proxy'),
-  ('warden.complete_sign_in(text, jsonb)', 'proxy'),
+  ('warden.complete_sign_in(text, jsonb, text)', 'proxy'),
   ('warden.consent(uuid, text, boolean)', 'proxy'),
   ('warden.redeem_authorization_code(text, text, text, text, text, text)', 'proxy'),
   ('warden.refresh_access_token(text, text, text)', 'proxy'),

@@ -74,7 +74,7 @@ TEST(OAuthFetchPolicy, AllowOptionsOpenOnlyWhatTheyName) {
   EXPECT_TRUE(check_fetch_address(*mcp::parse_ip_address("10.0.0.1"), private_net).ok());
   EXPECT_FALSE(check_fetch_address(*mcp::parse_ip_address("::1"), private_net).ok());
   // Link-local (the metadata service), unspecified and multicast: never.
-  FetchOptions everything{true, true, true};
+  FetchOptions everything{true, true, true, nullptr};
   for (const char* literal : {"169.254.169.254", "fe80::1", "0.0.0.0", "::", "224.0.0.1"}) {
     EXPECT_EQ(check_fetch_address(*mcp::parse_ip_address(literal), everything).error(),
               OAuthError::address_refused)

@@ -67,7 +67,9 @@ TEST(ConsentPage, EscapesEverythingItShows) {
   EXPECT_NE(html.find("Evil &amp; Co"), std::string::npos);
   EXPECT_NE(html.find("value=\"tok&quot;en\""), std::string::npos);
   EXPECT_NE(html.find("<li>srv/&lt;b&gt;</li>"), std::string::npos);
-  EXPECT_NE(html.find("action=\"/consent\""), std::string::npos);
+  // Relative to ISSUER/callback, where the page is served: right also under an issuer path.
+  EXPECT_NE(html.find("action=\"consent\""), std::string::npos);
+  EXPECT_NE(html.find("id=\"approve\""), std::string::npos);
 }
 
 TEST(ConsentPage, PendingAgentIsSaid) {
@@ -76,6 +78,9 @@ TEST(ConsentPage, PendingAgentIsSaid) {
   std::string html = consent_page(view);
   EXPECT_NE(html.find("id=\"pending\""), std::string::npos);
   EXPECT_NE(html.find("id=\"no-tools\""), std::string::npos);
+  // It cannot be approved here: no button says it can.
+  EXPECT_EQ(html.find("id=\"approve\""), std::string::npos);
+  EXPECT_NE(html.find("id=\"deny\""), std::string::npos);
 }
 
 TEST(ConsentPage, HeadersForbidFramingScriptsAndCaching) {

@@ -68,9 +68,10 @@ awaitable<json> OAuthStore::idp_callback(const std::string& idp_state) {
   co_return co_await value("SELECT warden.idp_callback($1)", params, "warden.idp_callback");
 }
 
-awaitable<json> OAuthStore::complete_sign_in(const std::string& idp_state, const json& claims) {
-  std::vector<Param> params{idp_state, claims.dump()};
-  co_return co_await value("SELECT warden.complete_sign_in($1, $2::jsonb)", params,
+awaitable<json> OAuthStore::complete_sign_in(const std::string& idp_state, const json& claims,
+                                             const std::optional<std::string>& refusal) {
+  std::vector<Param> params{idp_state, claims.dump(), refusal ? Param(*refusal) : Param()};
+  co_return co_await value("SELECT warden.complete_sign_in($1, $2::jsonb, $3)", params,
                            "warden.complete_sign_in");
 }
 

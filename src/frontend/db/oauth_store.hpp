@@ -28,7 +28,9 @@ class OAuthStore {
                                       const std::string& resource,
                                       const std::optional<std::string>& idp);
   awaitable<json> idp_callback(const std::string& idp_state);
-  awaitable<json> complete_sign_in(const std::string& idp_state, const json& claims);
+  // refusal: warden-mcp got no verified ID token, and why (claims are then ignored).
+  awaitable<json> complete_sign_in(const std::string& idp_state, const json& claims,
+                                   const std::optional<std::string>& refusal = std::nullopt);
   awaitable<json> consent(const std::string& request_id, const std::string& consent_token,
                           bool approve);
   awaitable<json> redeem_authorization_code(const std::string& code,

@@ -1,5 +1,6 @@
 #include "frontend/oauth/authorization_server.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 
@@ -108,6 +109,30 @@ std::string path_of(const std::string& target) {
 }
 
 }  // namespace
+
+bool RegistrationLimiter::try_acquire(const std::string& address, Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  auto it = windows_.find(address);
+  if (it == windows_.end()) {
+    if (windows_.size() >= 4096) {
+      auto oldest = std::min_element(
+          windows_.begin(), windows_.end(),
+          [](const auto& a, const auto& b) { return a.second.started < b.second.started; });
+      windows_.erase(oldest);
+    }
+    it = windows_.emplace(address, Window{now, 0}).first;
+  }
+  if (now - it->second.started >= kRegistrationWindow) it->second = Window{now, 0};
+  if (it->second.count >= kRegistrationsPerWindow) return false;
+  ++it->second.count;
+  return true;
+}
+
+void RegistrationLimiter::refund(const std::string& address) {
+  std::lock_guard lock(mutex_);
+  auto it = windows_.find(address);
+  if (it != windows_.end() && it->second.count > 0) --it->second.count;
+}
 
 AuthorizationServer::AuthorizationServer(mcp::OAuthStore& store, AuthorizationServerOptions options)
     : store_(store),
@@ -314,12 +339,15 @@ awaitable<HttpResponse> AuthorizationServer::callback(const HttpRequest& request
   }
   if (!failure.empty()) {
     std::cerr << "warden-mcp: sign-in refused: " << failure << "\n";
-    // Ends the sign-in (single use) and, when the client is known good, says so to it.
+    // Ends the sign-in (single use), audits why, and, when the client is known good, says so
+    // to it (access_denied; the reason stays here).
     claims = json::object();
   }
+  std::optional<std::string> refusal;
+  if (!failure.empty()) refusal = failure;
   json view;
   try {
-    view = co_await store_.complete_sign_in(idp_state, claims);
+    view = co_await store_.complete_sign_in(idp_state, claims, refusal);
   } catch (const DbError& e) {
     co_return error_page_response(400, "This sign-in cannot continue",
                                   split_error(e.what()).second);
@@ -455,14 +483,27 @@ awaitable<HttpResponse> AuthorizationServer::revoke(const HttpRequest& request) 
 }
 
 awaitable<HttpResponse> AuthorizationServer::register_client(const HttpRequest& request) {
+  if (request.body.size() > kMaxRegistrationBytes) {
+    co_return oauth_error(
+        400, "invalid_client_metadata",
+        "the registration is larger than " + std::to_string(kMaxRegistrationBytes / 1024) + " KiB");
+  }
+  if (!registrations_.try_acquire(request.peer_address)) {
+    HttpResponse r = oauth_error(429, "temporarily_unavailable",
+                                 "too many registrations from this address; try again later");
+    r.headers.emplace_back("Retry-After", std::to_string(kRegistrationWindow.count()));
+    co_return r;
+  }
   json metadata = json::parse(request.body, nullptr, false);
   if (!metadata.is_object()) {
+    registrations_.refund(request.peer_address);
     co_return oauth_error(400, "invalid_client_metadata", "the body must be a JSON object");
   }
   json registered;
   try {
     registered = co_await store_.register_dynamic_client(metadata);
   } catch (const DbError& e) {
+    registrations_.refund(request.peer_address);
     if (e.sqlstate() == "WR400") {
       auto [error, description] = split_error(e.what());
       co_return oauth_error(400, error, description);
@@ -470,6 +511,7 @@ awaitable<HttpResponse> AuthorizationServer::register_client(const HttpRequest& 
     std::cerr << "warden-mcp: /register: " << e.what() << "\n";
     co_return oauth_error(500, "server_error", "");
   } catch (const std::exception& e) {
+    registrations_.refund(request.peer_address);
     co_return oauth_error(503, "temporarily_unavailable", "");
   }
   co_return json_response(201, registered);

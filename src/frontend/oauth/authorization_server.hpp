@@ -1,5 +1,8 @@
 #pragma once
 
+#include <chrono>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -11,6 +14,33 @@
 #include "frontend/oauth/idp_client.hpp"
 
 namespace warden::oauth {
+
+// RFC 7591 registration is open to whoever reaches the gateway: a registration body is at most
+// this big, and one client address registers at most kRegistrationsPerWindow clients per
+// kRegistrationWindow (refused metadata does not count; the database also caps the agents
+// awaiting approval at 1000).
+inline constexpr size_t kMaxRegistrationBytes = 16 * 1024;
+inline constexpr int kRegistrationsPerWindow = 10;
+inline constexpr std::chrono::seconds kRegistrationWindow{60};
+
+// Counts registrations per client address in fixed windows; remembers at most 4096 addresses
+// (when full, the oldest window is forgotten). Thread-safe.
+class RegistrationLimiter {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // True (and counted) when `address` may register once more in its current window.
+  bool try_acquire(const std::string& address, Clock::time_point now = Clock::now());
+  // Gives back an acquired registration that created nothing (the metadata was refused).
+  void refund(const std::string& address);
+
+ private:
+  struct Window {
+    Clock::time_point started;
+    int count = 0;
+  };
+  std::mutex mutex_;
+  std::map<std::string, Window> windows_;
+};
 
 struct AuthorizationServerOptions {
   std::string issuer;              // the gateway's public base URL (--issuer)
@@ -71,6 +101,7 @@ class AuthorizationServer {
   AuthorizationServerOptions options_;
   IdpClient idp_;
   DpopReplayCache replay_;
+  RegistrationLimiter registrations_;
 };
 
 }  // namespace warden::oauth

@@ -95,16 +95,21 @@ std::string consent_page(const json& view) {
     }
     body += "</ul>\n";
   }
+  // Relative: the page is served at ISSUER/callback, so this posts to ISSUER/consent also when
+  // the issuer has a path. A pending agent cannot be approved here: no Approve button to press.
   body +=
-      "<form method=\"post\" action=\"/consent\">\n"
+      "<form method=\"post\" action=\"consent\">\n"
       "<input type=\"hidden\" name=\"request_id\" value=\"" +
       html_escape(field(view, "request_id")) +
       "\">\n<input type=\"hidden\" name=\"consent_token\" value=\"" +
-      html_escape(field(view, "consent_token")) +
-      "\">\n<button type=\"submit\" name=\"decision\" value=\"approve\" id=\"approve\">"
-      "Approve</button>\n"
-      "<button type=\"submit\" name=\"decision\" value=\"deny\" id=\"deny\">Deny</button>\n"
-      "</form>\n</main>\n";
+      html_escape(field(view, "consent_token")) + "\">\n";
+  if (!pending) {
+    body +=
+        "<button type=\"submit\" name=\"decision\" value=\"approve\" id=\"approve\">"
+        "Approve</button>\n";
+  }
+  body += std::string("<button type=\"submit\" name=\"decision\" value=\"deny\" id=\"deny\">") +
+          (pending ? "Back to the application" : "Deny") + "</button>\n</form>\n</main>\n";
   return page("warden: allow " + agent + "?", body);
 }
 

@@ -2,11 +2,16 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string_view>
 
 #include "frontend/net/loopback.hpp"
 #include "frontend/net/url.hpp"
 #include "frontend/oauth/oauth_error.hpp"
+
+namespace boost::asio::ssl {
+class context;
+}  // namespace boost::asio::ssl
 
 namespace warden::oauth {
 
@@ -36,6 +41,9 @@ struct FetchOptions {
   bool allow_loopback = false;       // e.g. an IdP on this machine in tests
   bool allow_private = false;        // e.g. an IdP on the company network
   bool allow_http_loopback = false;  // plain http, and only to loopback (tests)
+  // The TLS client context for https fetches; null: mcp::client_tls_context() (the system
+  // store). --oauth-ca-file makes one that also trusts the CAs in that file.
+  std::shared_ptr<boost::asio::ssl::context> tls;
 };
 
 // May a fetch connect to this (resolved) address? link-local, unspecified, multicast and

@@ -97,7 +97,8 @@ awaitable<Outcome<FetchedDocument>> fetch(std::string url, FetchOptions options,
       co_await stream.async_connect(endpoints, use_awaitable);
       co_return co_await exchange(stream, target, post, limits);
     }
-    beast::ssl_stream<beast::tcp_stream> stream(ex, mcp::client_tls_context());
+    beast::ssl_stream<beast::tcp_stream> stream(
+        ex, options.tls ? *options.tls : mcp::client_tls_context());
     if (!SSL_set_tlsext_host_name(stream.native_handle(), target.host.c_str())) {
       co_return OAuthError::fetch_failed;
     }

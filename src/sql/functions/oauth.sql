@@ -144,7 +144,7 @@ DECLARE
   id uuid;
 BEGIN
   -- Registration is open to anyone who reaches the gateway: the inventory of agents waiting
-  -- for an administrator is bounded (warden-mcp rate-limits registrations as well).
+  -- for an administrator is bounded (warden-mcp also limits /register to 10 a minute per address).
   IF (SELECT count(*) FROM warden.agents a WHERE a.status = 'pending') >= 1000 THEN
     RAISE EXCEPTION 'invalid_client_metadata: too many clients await approval; try again later'
       USING ERRCODE = 'WR400', HINT = 'An administrator approves (warden.approve_agent) or removes pending agents.';
@@ -343,13 +343,15 @@ GRANT EXECUTE ON FUNCTION warden.idp_callback(text) TO warden_proxy;
 -- The person signed in at the IdP; warden-mcp verified the ID token's signature and passes its
 -- claims. Re-checked here: iss, aud (client_id or audience; azp when several), nonce, exp, iat
 -- (60 s skew), the request (unknown/expired/used: WA400). The sign-in is single use: a refused
--- ID token ends the request too. Then the subject (options.subject_claim) is mapped to the
+-- ID token ends the request too, and so does refusal_by_gateway (warden-mcp got no verified ID
+-- token and says why; claims are then ignored, audited as id_token_not_verified: why). Then the subject (options.subject_claim) is mapped to the
 -- human (idp, subject); options.jit creates one; allowed_domains / allowed_groups must match.
 -- A refusal returns {error: 'access_denied', error_description, redirect_uri, state}. Success
 -- returns the consent view: {request_id, consent_token (for the form; single use), agent,
 -- agent_status, client_id, client_name, human, purpose, tools (requested scope intersected with
 -- the agent's live grants), expires_at}.
-CREATE OR REPLACE FUNCTION warden.complete_sign_in(idp_state text, claims jsonb)
+CREATE OR REPLACE FUNCTION warden.complete_sign_in(idp_state text, claims jsonb,
+                                                  refusal_by_gateway text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
@@ -387,6 +389,9 @@ BEGIN
   SELECT * INTO p FROM warden.identity_providers ip WHERE ip.idp_id = r.idp_id;
 
   refusal := CASE
+    -- warden-mcp got no verified ID token (the provider's error, its token endpoint failing, a
+    -- bad signature, alg or kid): it says why.
+    WHEN refusal_by_gateway IS NOT NULL THEN left('id_token_not_verified: ' || refusal_by_gateway, 300)
     WHEN claims IS NULL OR jsonb_typeof(claims) <> 'object' THEN 'claims_not_an_object'
     WHEN (claims->>'iss') IS DISTINCT FROM p.issuer THEN 'wrong_issuer'
     -- Each test is written so that a NULL (an absent claim, no audience configured) refuses.
@@ -468,8 +473,8 @@ BEGIN
                             'expires_at', r.expires_at);
 END
 $$;
-REVOKE ALL ON FUNCTION warden.complete_sign_in(text, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION warden.complete_sign_in(text, jsonb) TO warden_proxy;
+REVOKE ALL ON FUNCTION warden.complete_sign_in(text, jsonb, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION warden.complete_sign_in(text, jsonb, text) TO warden_proxy;
 
 -- The consent form was posted. The consent token (CSRF) must match, once; a wrong or reused one
 -- is WA400 (no redirect: the form did not come from this sign-in). Denied, or an agent that is
