@@ -4,6 +4,7 @@
 
 #include "frontend/net/http_rules.hpp"
 #include "frontend/net/loopback.hpp"
+#include "frontend/approvals/approval_pages.hpp"
 #include "frontend/oauth/authorization_server.hpp"
 
 namespace warden::mcp {
@@ -145,6 +146,9 @@ awaitable<HttpResponse> HttpEndpoint::handle(const HttpRequest& request) {
   if ((path == kMetadataPath || path == std::string(kMetadataPath) + "/mcp") &&
       request.method == "GET") {
     co_return metadata(request);
+  }
+  if (options_.approval_pages && ApprovalPages::handles(path)) {
+    co_return co_await options_.approval_pages->handle(request, path);
   }
   if (path != "/mcp") co_return refusal(404, rpc_code::kInvalidRequest, "not found: " + path);
   // DNS rebinding protection: a browser page from elsewhere must not reach the gateway.
