@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
 import { launchBrowser } from './browser.mjs';
 import {
   database, freshDatabase, sql, sqlValue, quote, startProcess, startGateway, stop,
@@ -86,6 +87,8 @@ function approveTimed(login, approvalId) {
     });
   });
 }
+
+const now = () => performance.timeOrigin + performance.now();  // ms since the epoch, sub-ms
 
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -259,11 +262,22 @@ test(`approval commit -> upstream call started, ${trials} trials`, async () => {
     const r = await call.done;
     latencies.push(JSON.parse(r.content[0].text).at - committed);
   }
+  // Baseline in the same run: an ungated call, from the client sending it to the upstream
+  // receiving it (one decision and the forward, as the resumed call does after its approval).
+  const plain = [];
+  for (let i = 0; i < trials; i++) {
+    const sent = now();
+    const r = await client.callTool({ name: 'fx__stamp', arguments: { amount: i } });
+    plain.push(JSON.parse(r.content[0].text).at - sent);
+  }
   const sorted = [...latencies].sort((a, b) => a - b);
+  const base = [...plain].sort((a, b) => a - b);
   const p50 = percentile(sorted, 50);
   const p99 = percentile(sorted, 99);
   const line = `approval commit -> upstream call started over ${trials} trials: ` +
-    `p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${sorted.at(-1).toFixed(1)} ms`;
+    `p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms, max ${sorted.at(-1).toFixed(1)} ms; ` +
+    `baseline (ungated call sent -> upstream call started): p50 ${percentile(base, 50).toFixed(1)} ms, ` +
+    `p99 ${percentile(base, 99).toFixed(1)} ms`;
   console.log(line);
   fs.mkdirSync(resultsDir, { recursive: true });
   fs.writeFileSync(path.join(resultsDir, 'approval-latency.txt'), `${line}\n${sorted.map((x) => x.toFixed(2)).join('\n')}\n`);
