@@ -3,8 +3,9 @@
 // notifications carrying the approval page's URL); Debian's chromium signs in as the approver
 // (an approver session opened in SQL by the approver's own login) and clicks Approve; the held
 // call completes. Also: a client that cannot wait gets -32001 with the URL at once and its retry
-// after approval consumes it; a denial ends a held call with -32001 approval_denied; a kill
-// while held ends it with approval_cancelled. Screenshots: results/oauth/approval-*.png and
+// after approval consumes it; a client that takes URL-mode elicitation (MCP 2025-11-25) is also
+// sent elicitation/create with the page's URL; a denial ends a held call with -32001
+// approval_denied; a kill while held ends it with approval_cancelled. Screenshots: results/oauth/approval-*.png and
 // docs/approval-page.png.
 //
 // Figure: approval commit -> upstream call started, over WARDEN_APPROVAL_TRIALS trials (default
@@ -190,6 +191,31 @@ test('held call: chromium signs in as the approver and clicks Approve; the call 
                      ORDER BY a.depth, a.kind = 'approver'`).map((x) => x[0]);
   assert.deepEqual(steps, ['event:call', 'event:approval_granted', 'approver:ap-alice@example.com',
     'event:call', 'token:ap-bot', 'chain:refunds', 'human:ap-bob@example.com']);
+  await client.close();
+});
+
+test('a client that takes URL-mode elicitation (2025-11-25) is asked to open the page', async () => {
+  const { ElicitRequestSchema } = await import(`${sdk}/../types.js`);
+  const { token } = newChain();
+  const client = new Client({ name: 'warden-approval-elicit', version: '1.0.0' },
+    { capabilities: { elicitation: { url: {} } } });
+  let asked;
+  const elicited = new Promise((resolve) => { asked = resolve; });
+  client.setRequestHandler(ElicitRequestSchema, (request) => {
+    asked(request.params);
+    return { action: 'accept' };
+  });
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), {
+    requestInit: { headers: { Authorization: `Bearer ${token}` } },
+  }));
+  const call = heldCall(client, { amount: 4000 });
+  const params = await elicited;
+  assert.equal(params.mode, 'url');
+  assert.match(params.url, /\/approvals\/[0-9a-f-]{36}$/);
+  assert.equal(params.elicitationId, params.url.slice(-36));
+  sql(`SET SESSION AUTHORIZATION ap_alice; SELECT warden.approve(${quote(params.elicitationId)})`);
+  const r = await call.done;
+  assert.equal(JSON.parse(r.content[0].text).args.amount, 4000);
   await client.close();
 });
 

@@ -560,6 +560,19 @@ awaitable<Gateway::Held> Gateway::hold_for_approval(const std::string& event_id,
   }
   const auto deadline = Clock::now() + approval_wait_;
   int step = 0;
+  // A client that takes URL-mode elicitation is asked to open the page (its answer, accept or
+  // decline, changes nothing: only the approval does).
+  if (caller.url_elicitation && !caller.session_id.empty()) {
+    json ask = {{"jsonrpc", "2.0"},
+                {"id", 0},
+                {"method", "elicitation/create"},
+                {"params",
+                 {{"mode", "url"},
+                  {"elicitationId", held.approval_id},
+                  {"url", held.url},
+                  {"message", "A person must approve this call: open the approval page."}}}};
+    caller.to_client(channels_.relay_request(caller.session_id, ask, [](json) {}));
+  }
   for (;;) {
     json note = {{"jsonrpc", "2.0"},
                  {"method", "notifications/progress"},

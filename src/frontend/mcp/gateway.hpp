@@ -25,6 +25,7 @@ struct Caller {
   std::string transport;  // "http" or "stdio"
   ToClient to_client;     // the request's way back to the agent; null: none
   std::string dpop_jkt;   // the key of the DPoP proof the request came with; empty: none
+  bool url_elicitation = false;  // the client takes URL-mode elicitation (MCP 2025-11-25)
 };
 
 // The MCP methods, independent of transport. Every call that reaches an upstream was allowed
