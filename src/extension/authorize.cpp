@@ -263,7 +263,8 @@ class Authorizer {
         "coalesce(tl.digest IS DISTINCT FROM tl.approved_digest, false) AS tool_changed, "
         "EXISTS (SELECT FROM warden.tokens up WHERE up.token_id = ANY (t.ancestor_tokens) "
         "        AND up.revoked_at IS NOT NULL) AS ancestor_token_revoked, "
-        "(SELECT json_agg(json_build_array(g.grant_id, g.agent_id, g.constraints, g.max_calls, g.approval) "
+        "(SELECT json_agg(json_build_array(g.grant_id, g.agent_id, g.constraints, "
+        "                                  g.max_calls, g.approval) "
         "                 ORDER BY g.max_calls IS NOT NULL, g.created_at) "
         "   FROM warden.grants g "
         "  WHERE g.agent_id = ANY (t.ancestor_agents || t.agent_id) AND g.server = $2 "
@@ -390,7 +391,8 @@ class Authorizer {
   // approval unused.
   void settle_approval(Decision& d, const Grant& g, const TaskClaims& claims) {
     const KeyRing& ring = require_key_ring();
-    const Mac digest = arguments_digest(ring.subkey(Subkey::kAuditMac), canonical_json(*arguments_));
+    const Mac digest =
+        arguments_digest(ring.subkey(Subkey::kAuditMac), canonical_json(*arguments_));
     const Datum digest_datum = bytea_datum(std::vector<uint8_t>(digest.begin(), digest.end()));
     static Statement take(
         "UPDATE warden.approvals SET state = 'used', used_at = now(), used_event = $6 "
@@ -400,8 +402,8 @@ class Authorizer {
         "RETURNING approval_id, decision_event",
         {UUIDOID, TEXTOID, TEXTOID, BYTEAOID, UUIDOID, UUIDOID, UUIDOID});
     const bool named = named_approval_.has_value();
-    if (take.run({uuid_datum(claims.token_id), text_datum(*server_), text_datum(*tool_), digest_datum,
-                  uuid_datum(g.grant_id), uuid_datum(d.event_id),
+    if (take.run({uuid_datum(claims.token_id), text_datum(*server_), text_datum(*tool_),
+                  digest_datum, uuid_datum(g.grant_id), uuid_datum(d.event_id),
                   named ? uuid_datum(*named_approval_) : Datum(0)},
                  named ? "       " : "      n") == 1) {
       const std::string approval_id = *take.text(0, "approval_id");
@@ -426,18 +428,22 @@ class Authorizer {
         "WHERE token_id = $1 AND server = $2 AND tool = $3 AND arguments_digest = $4 "
         "AND state IN ('pending', 'approved') AND expires_at <= now()",
         {UUIDOID, TEXTOID, TEXTOID, BYTEAOID});
-    expire.run({uuid_datum(claims.token_id), text_datum(*server_), text_datum(*tool_), digest_datum});
+    expire.run(
+        {uuid_datum(claims.token_id), text_datum(*server_), text_datum(*tool_), digest_datum});
     static Statement ask(
         "INSERT INTO warden.approvals (event_id, grant_id, token_id, chain_id, server, tool, "
         "  arguments_digest, expires_at) "
-        "SELECT $6, g.grant_id, $1, $7, $2, $3, $4, now() + coalesce(g.approval->>'ttl', '10 minutes')::interval "
+        "SELECT $6, g.grant_id, $1, $7, $2, $3, $4, "
+        "  now() + coalesce(g.approval->>'ttl', '10 minutes')::interval "
         "FROM warden.grants g WHERE g.grant_id = $5 "
-        "ON CONFLICT (token_id, server, tool, arguments_digest) WHERE state IN ('pending', 'approved') "
+        "ON CONFLICT (token_id, server, tool, arguments_digest) "
+        "  WHERE state IN ('pending', 'approved') "
         "DO NOTHING RETURNING approval_id",
         {UUIDOID, TEXTOID, TEXTOID, BYTEAOID, UUIDOID, UUIDOID, UUIDOID});
     std::optional<std::string> id;
-    if (ask.run({uuid_datum(claims.token_id), text_datum(*server_), text_datum(*tool_), digest_datum,
-                 uuid_datum(g.grant_id), uuid_datum(d.event_id), uuid_datum(claims.chain_id)}) == 1) {
+    if (ask.run({uuid_datum(claims.token_id), text_datum(*server_), text_datum(*tool_),
+                 digest_datum, uuid_datum(g.grant_id), uuid_datum(d.event_id),
+                 uuid_datum(claims.chain_id)}) == 1) {
       id = ask.text(0, "approval_id");
     } else {
       static Statement open(
@@ -452,8 +458,9 @@ class Authorizer {
     }
     d.enforced = true;
     d.approval_id = id;
-    deny(d, "approval_required",
-         "a person must approve this exact call" + (id ? " (approval " + *id + ")" : std::string()));
+    deny(
+        d, "approval_required",
+        "a person must approve this exact call" + (id ? " (approval " + *id + ")" : std::string()));
   }
 
   // Budgets are the caller's to spend; an ancestor only has to be allowed the call at all.

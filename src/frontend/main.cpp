@@ -162,8 +162,8 @@ int run(const Options& options) {
     }
     endpoint_options.approval_pages = &approval_pages;
     endpoint.emplace(gateway, decisions, sessions, metrics, std::move(endpoint_options));
-    unsigned short port = start_http_server(io, options.listen_host, options.listen_port,
-                                            *endpoint, server_limits(options), metrics);
+    unsigned short port = start_http_server(io, options.listen_host, options.listen_port, *endpoint,
+                                            server_limits(options), metrics);
     if (public_base.empty()) {
       const bool v6 = options.listen_host.find(':') != std::string::npos;
       public_base = "http://" + (v6 ? "[" + options.listen_host + "]" : options.listen_host) + ":" +

@@ -74,7 +74,8 @@ std::string page(const std::string& title, const std::string& body) {
   return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
          "<title>" +
-         html_escape(title) + "</title></head><body>\n<main>\n" + body + "</main>\n</body></html>\n";
+         html_escape(title) + "</title></head><body>\n<main>\n" + body +
+         "</main>\n</body></html>\n";
 }
 
 HttpResponse html(unsigned status, const std::string& title, const std::string& body) {
@@ -149,8 +150,8 @@ std::string approval_body(const json& a, const std::string& approver, const std:
             "<button type=\"submit\" name=\"decision\" value=\"deny\" id=\"deny\">Deny</button>\n"
             "</form>\n";
   } else if (!field(a, "refusal").empty() && field(a, "state") == "pending") {
-    body += "<p id=\"refusal\">You may not decide this call: " +
-            html_escape(field(a, "refusal")) + "</p>\n";
+    body += "<p id=\"refusal\">You may not decide this call: " + html_escape(field(a, "refusal")) +
+            "</p>\n";
   }
   body += "<p><a href=\"/approvals\">All pending approvals</a></p>\n";
   return body;
@@ -220,9 +221,10 @@ awaitable<HttpResponse> ApprovalPages::handle(const HttpRequest& request, const 
     co_return error(503, "Unavailable", "The database cannot be reached.");
   }
   if (approval_id.empty()) co_return html(200, "approvals", list_body(view));
-  co_return html(200, "approve " + field(view["approval"], "server") + "/" +
-                          field(view["approval"], "tool") + "?",
-                 approval_body(view["approval"], field(view, "approver"), csrf_token(session)));
+  co_return html(
+      200,
+      "approve " + field(view["approval"], "server") + "/" + field(view["approval"], "tool") + "?",
+      approval_body(view["approval"], field(view, "approver"), csrf_token(session)));
 }
 
 awaitable<HttpResponse> ApprovalPages::sign_in(const HttpRequest& request) {

@@ -155,8 +155,8 @@ awaitable<json> Decisions::decide_approval(const std::string& session,
                                            const std::string& note) {
   std::vector<Param> params{session, approval_id, std::string(approve ? "true" : "false"),
                             note.empty() ? Param() : Param(note)};
-  auto rows = co_await pool_.query(
-      "SELECT warden.decide_approval($1, $2::uuid, $3::boolean, $4)", params);
+  auto rows =
+      co_await pool_.query("SELECT warden.decide_approval($1, $2::uuid, $3::boolean, $4)", params);
   const Row& r = single_row(rows, "warden.decide_approval");
   co_return r[0] ? json::parse(*r[0]) : json::object();
 }

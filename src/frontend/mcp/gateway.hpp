@@ -22,9 +22,9 @@ struct Caller {
   std::string agent;  // whose upstream sessions this caller's requests use (never shared)
   std::string session_id;
   std::string protocol_version;
-  std::string transport;  // "http" or "stdio"
-  ToClient to_client;     // the request's way back to the agent; null: none
-  std::string dpop_jkt;   // the key of the DPoP proof the request came with; empty: none
+  std::string transport;         // "http" or "stdio"
+  ToClient to_client;            // the request's way back to the agent; null: none
+  std::string dpop_jkt;          // the key of the DPoP proof the request came with; empty: none
   bool url_elicitation = false;  // the client takes URL-mode elicitation (MCP 2025-11-25)
 };
 

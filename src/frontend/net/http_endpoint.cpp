@@ -244,8 +244,15 @@ awaitable<HttpResponse> HttpEndpoint::post(const HttpRequest& request) {
   }
   if (kind != MessageKind::kRequest) co_return HttpResponse{202, {}, ""};
   const Session& session = *sessions_.find(session_id);
-  Caller caller{*token, session.token_id, session.agent, session_id, session.protocol_version,
-                "http", nullptr,          dpop_jkt, session.url_elicitation};
+  Caller caller{*token,
+                session.token_id,
+                session.agent,
+                session_id,
+                session.protocol_version,
+                "http",
+                nullptr,
+                dpop_jkt,
+                session.url_elicitation};
   if (streams_messages(message["method"])) {
     co_return co_await answer_streaming(std::move(message), std::move(caller));
   }
