@@ -1,5 +1,6 @@
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <string>
 #include <variant>
 #include <vector>
@@ -40,6 +41,9 @@ struct Decision {
   std::string detail;  // human-readable: the argument, grant or state behind the reason
   std::optional<std::string> chain_id, token_id, trace_id, agent, human;
   std::optional<std::string> grant_id;
+  // approval_required: the approval asked for; allowed: the approval consumed, and the
+  // approval_granted event the call hangs under in the audit graph.
+  std::optional<std::string> approval_id, approval_event;
   bool observed = false;  // allowed only because the agent is in observe mode
   // A denial observe mode must not soften: the token's own tool list and every delegating
   // agent's grants bound a delegation whatever mode the sub-agent is in.
@@ -52,6 +56,7 @@ struct Grant {
   std::string agent_id;
   nlohmann::json constraints;
   std::optional<int64_t> max_calls;
+  std::optional<nlohmann::json> approval;  // the grant's approval policy (see warden.grant)
 };
 
 // Scope decisions (grants, constraints, budgets, tool changes) may be observed instead of
@@ -59,6 +64,16 @@ struct Grant {
 bool observable(const std::string& reason) {
   return reason == "no_grant" || reason == "constraint_failed" || reason == "budget_exhausted" ||
          reason == "tool_changed";
+}
+
+// 8-4-4-4-12 hex digits: what uuid_datum accepts without raising an error.
+bool is_canonical_uuid(const std::string& s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !std::isxdigit(static_cast<unsigned char>(s[i]))) return false;
+  }
+  return true;
 }
 
 bool tool_list_covers(const std::vector<std::string>& patterns, const std::string& server,
@@ -114,6 +129,7 @@ class Authorizer {
     row.allowed = d.allowed;
     row.reason = d.reason;
     row.trace_id = d.trace_id;
+    row.parent_id = d.approval_event;
     const KeyRing& ring = require_key_ring();
     if (arguments_) {
       row.arguments_json = audit_copy_of_arguments(*arguments_, kAuditStringBytes).dump();
@@ -125,6 +141,7 @@ class Authorizer {
     nlohmann::json detail = nlohmann::json::object();
     if (!d.detail.empty()) detail["detail"] = d.detail;
     if (d.grant_id) detail["grant_id"] = *d.grant_id;
+    if (d.approval_id) detail["approval_id"] = *d.approval_id;
     if (d.observed) detail["mode"] = "observe";
     if (context_text_) {
       auto context = parse_json_bounded(*context_text_, 16, 64 * 1024);
@@ -170,6 +187,12 @@ class Authorizer {
       if (context && context->is_object() && context->contains("dpop_jkt") &&
           (*context)["dpop_jkt"].is_string()) {
         presented_jkt_ = (*context)["dpop_jkt"].get<std::string>();
+      }
+      // An approval the caller names: only that one may be consumed (any matching one otherwise).
+      if (context && context->is_object() && context->contains("approval_id") &&
+          (*context)["approval_id"].is_string() &&
+          is_canonical_uuid((*context)["approval_id"].get<std::string>())) {
+        named_approval_ = (*context)["approval_id"].get<std::string>();
       }
     }
     auto opened = open_task_token(*token_);
@@ -240,7 +263,8 @@ class Authorizer {
         "coalesce(tl.digest IS DISTINCT FROM tl.approved_digest, false) AS tool_changed, "
         "EXISTS (SELECT FROM warden.tokens up WHERE up.token_id = ANY (t.ancestor_tokens) "
         "        AND up.revoked_at IS NOT NULL) AS ancestor_token_revoked, "
-        "(SELECT json_agg(json_build_array(g.grant_id, g.agent_id, g.constraints, g.max_calls) "
+        "(SELECT json_agg(json_build_array(g.grant_id, g.agent_id, g.constraints, "
+        "                                  g.max_calls, g.approval) "
         "                 ORDER BY g.max_calls IS NOT NULL, g.created_at) "
         "   FROM warden.grants g "
         "  WHERE g.agent_id = ANY (t.ancestor_agents || t.agent_id) AND g.server = $2 "
@@ -284,9 +308,10 @@ class Authorizer {
     nlohmann::json rows = nlohmann::json::parse(json, nullptr, false);
     if (!rows.is_array()) return;
     for (const auto& r : rows) {
-      if (!r.is_array() || r.size() != 4) continue;
+      if (!r.is_array() || r.size() != 5) continue;
       Grant g{r[0].get<std::string>(), r[1].get<std::string>(), r[2],
-              r[3].is_null() ? std::nullopt : std::optional<int64_t>(r[3].get<int64_t>())};
+              r[3].is_null() ? std::nullopt : std::optional<int64_t>(r[3].get<int64_t>()),
+              r[4].is_object() ? std::optional<nlohmann::json>(r[4]) : std::nullopt};
       grants_.push_back(std::move(g));
     }
   }
@@ -322,6 +347,7 @@ class Authorizer {
     VerdictKind why_kind = VerdictKind::allowed;
     const std::string full = *server_ + "/" + *tool_;
     bool any_constraints_passed = false;
+    const Grant* needs_approval = nullptr;
     for (const Grant& g : grants_) {
       if (g.agent_id != claims.agent_id) continue;
       Verdict v = evaluate_constraints(g.constraints, *arguments_, patterns);
@@ -330,16 +356,111 @@ class Authorizer {
         continue;
       }
       any_constraints_passed = true;
+      // A grant that needs no person for this call wins over one that does.
+      if (approval_needed(g, patterns)) {
+        if (!needs_approval) needs_approval = &g;
+        continue;
+      }
       if (g.max_calls && !consume_budget(g.grant_id)) continue;
       d.allowed = true;
       d.grant_id = g.grant_id;
       return;
     }
+    if (needs_approval) return settle_approval(d, *needs_approval, claims);
     if (any_constraints_passed) {
       return deny(d, "budget_exhausted", "every matching grant has used its call budget");
     }
     if (!why.empty()) return deny(d, denial_reason(why_kind), why);
     deny(d, "no_grant", "no live grant for " + full);
+  }
+
+  bool approval_needed(const Grant& g, PatternEngine& patterns) {
+    if (!g.approval) return false;
+    const nlohmann::json& p = *g.approval;
+    if (p.contains("required") && p["required"] == true) return true;
+    // "when": the same predicates as argument constraints; approval is needed when they hold.
+    if (p.contains("when") && p["when"].is_object()) {
+      return evaluate_constraints(p["when"], *arguments_, patterns).allowed;
+    }
+    return false;
+  }
+
+  // The call needs a person's yes: consume an approval of exactly this call (token, server,
+  // tool, canonical arguments, grant) if one was given, or ask for one (the open one for the
+  // same call, if any). Approval comes before budget; a call the budget refuses leaves its
+  // approval unused.
+  void settle_approval(Decision& d, const Grant& g, const TaskClaims& claims) {
+    const KeyRing& ring = require_key_ring();
+    const Mac digest =
+        arguments_digest(ring.subkey(Subkey::kAuditMac), canonical_json(*arguments_));
+    const Datum digest_datum = bytea_datum(std::vector<uint8_t>(digest.begin(), digest.end()));
+    static Statement take(
+        "UPDATE warden.approvals SET state = 'used', used_at = now(), used_event = $6 "
+        "WHERE token_id = $1 AND server = $2 AND tool = $3 AND arguments_digest = $4 "
+        "AND grant_id = $5 AND state = 'approved' AND expires_at > now() "
+        "AND ($7::uuid IS NULL OR approval_id = $7) "
+        "RETURNING approval_id, decision_event",
+        {UUIDOID, TEXTOID, TEXTOID, BYTEAOID, UUIDOID, UUIDOID, UUIDOID});
+    const bool named = named_approval_.has_value();
+    if (take.run({uuid_datum(claims.token_id), text_datum(*server_), text_datum(*tool_),
+                  digest_datum, uuid_datum(g.grant_id), uuid_datum(d.event_id),
+                  named ? uuid_datum(*named_approval_) : Datum(0)},
+                 named ? "       " : "      n") == 1) {
+      const std::string approval_id = *take.text(0, "approval_id");
+      const std::optional<std::string> approval_event = take.text(0, "decision_event");
+      if (g.max_calls && !consume_budget(g.grant_id)) {
+        static Statement untake(
+            "UPDATE warden.approvals SET state = 'approved', used_at = NULL, used_event = NULL "
+            "WHERE approval_id = $1",
+            {UUIDOID});
+        untake.run({uuid_datum(approval_id)});
+        return deny(d, "budget_exhausted", "every matching grant has used its call budget");
+      }
+      d.allowed = true;
+      d.grant_id = g.grant_id;
+      d.approval_id = approval_id;
+      d.approval_event = approval_event;
+      return;
+    }
+    // An open approval past its time is expired first, so that the call can ask anew.
+    static Statement expire(
+        "UPDATE warden.approvals SET state = 'expired' "
+        "WHERE token_id = $1 AND server = $2 AND tool = $3 AND arguments_digest = $4 "
+        "AND state IN ('pending', 'approved') AND expires_at <= now()",
+        {UUIDOID, TEXTOID, TEXTOID, BYTEAOID});
+    expire.run(
+        {uuid_datum(claims.token_id), text_datum(*server_), text_datum(*tool_), digest_datum});
+    static Statement ask(
+        "INSERT INTO warden.approvals (event_id, grant_id, token_id, chain_id, server, tool, "
+        "  arguments_digest, expires_at) "
+        "SELECT $6, g.grant_id, $1, $7, $2, $3, $4, "
+        "  now() + coalesce(g.approval->>'ttl', '10 minutes')::interval "
+        "FROM warden.grants g WHERE g.grant_id = $5 "
+        "ON CONFLICT (token_id, server, tool, arguments_digest) "
+        "  WHERE state IN ('pending', 'approved') "
+        "DO NOTHING RETURNING approval_id",
+        {UUIDOID, TEXTOID, TEXTOID, BYTEAOID, UUIDOID, UUIDOID, UUIDOID});
+    std::optional<std::string> id;
+    if (ask.run({uuid_datum(claims.token_id), text_datum(*server_), text_datum(*tool_),
+                 digest_datum, uuid_datum(g.grant_id), uuid_datum(d.event_id),
+                 uuid_datum(claims.chain_id)}) == 1) {
+      id = ask.text(0, "approval_id");
+    } else {
+      static Statement open(
+          "SELECT approval_id FROM warden.approvals "
+          "WHERE token_id = $1 AND server = $2 AND tool = $3 AND arguments_digest = $4 "
+          "AND state IN ('pending', 'approved')",
+          {UUIDOID, TEXTOID, TEXTOID, BYTEAOID});
+      if (open.run({uuid_datum(claims.token_id), text_datum(*server_), text_datum(*tool_),
+                    digest_datum}) == 1) {
+        id = open.text(0, "approval_id");
+      }
+    }
+    d.enforced = true;
+    d.approval_id = id;
+    deny(
+        d, "approval_required",
+        "a person must approve this exact call" + (id ? " (approval " + *id + ")" : std::string()));
   }
 
   // Budgets are the caller's to spend; an ancestor only has to be allowed the call at all.
@@ -391,7 +512,7 @@ class Authorizer {
   int64_t suspended_ancestors_ = 0;
   std::string agent_status_;
   std::optional<std::vector<std::string>> token_tools_;
-  std::optional<std::string> token_jkt_, presented_jkt_;
+  std::optional<std::string> token_jkt_, presented_jkt_, named_approval_;
   std::vector<std::string> ancestors_;
   std::vector<std::string> ancestor_names_;  // same order as ancestors_
   std::vector<Grant> grants_;

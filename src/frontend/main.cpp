@@ -12,6 +12,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "frontend/db/audit_witness.hpp"
+#include "frontend/approvals/approval_pages.hpp"
 #include "frontend/db/db_listener.hpp"
 #include "frontend/mcp/gateway.hpp"
 #include "frontend/net/http_server.hpp"
@@ -107,6 +108,9 @@ int run(const Options& options) {
   Gateway gateway(io.get_executor(), decisions, upstreams, metrics,
                   std::chrono::seconds(options.call_timeout_seconds));
   if (!options.bare_names.empty()) gateway.expose_bare(options.bare_names);
+  // The gateway's public base URL: approval URLs handed to agents start with it (without
+  // --issuer: the listening address, known once bound).
+  std::string public_base = options.issuer;
   std::optional<AuditWitness> witness;
   if (!options.witness_file.empty()) witness.emplace(options.witness_file);
 
@@ -120,6 +124,8 @@ int run(const Options& options) {
     std::string kind = event.value("kind", "");
     if (kind == "servers") {
       reload();
+    } else if (kind == "approval") {
+      gateway.approvals_changed();
     } else if (kind == "seal") {
       if (witness && event.contains("seal_id") && event["seal_id"].is_string()) {
         asio::co_spawn(io, witness_seal(decisions, *witness, event["seal_id"].get<std::string>()),
@@ -138,6 +144,7 @@ int run(const Options& options) {
   OAuthStore oauth_store(pool);
   std::optional<warden::oauth::AuthorizationServer> authorization_server;
   std::optional<HttpEndpoint> endpoint;
+  ApprovalPages approval_pages(decisions);
   if (options.command == "serve") {
     EndpointOptions endpoint_options;
     endpoint_options.allowed_origins = options.allowed_origins;
@@ -166,12 +173,21 @@ int run(const Options& options) {
       std::cerr << "warden-mcp: OAuth authorization server at " << authorization_server->issuer()
                 << "\n";
     }
+    endpoint_options.approval_pages = &approval_pages;
     endpoint.emplace(gateway, decisions, sessions, metrics, std::move(endpoint_options));
-    start_http_server(io, options.listen_host, options.listen_port, *endpoint,
-                      server_limits(options), metrics);
+    unsigned short port = start_http_server(io, options.listen_host, options.listen_port, *endpoint,
+                                            server_limits(options), metrics);
+    if (public_base.empty()) {
+      const bool v6 = options.listen_host.find(':') != std::string::npos;
+      public_base = "http://" + (v6 ? "[" + options.listen_host + "]" : options.listen_host) + ":" +
+                    std::to_string(port);
+    }
   } else {
     start_stdio_server(io, gateway, decisions, read_token_file(options.token_file));
   }
+
+  approval_pages.set_base(public_base);
+  gateway.hold_approvals(std::chrono::seconds(options.approval_wait_seconds), public_base);
 
   asio::signal_set stop(io, SIGINT, SIGTERM);
   stop.async_wait([&](const boost::system::error_code&, int) { io.stop(); });

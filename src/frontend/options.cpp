@@ -72,6 +72,10 @@ std::string usage() {
          "                   [--metrics-allow-remote] [--metrics-token-file FILE]\n"
          "                   [--issuer URL [--idp NAME] [--oauth-allow-http-loopback]\n"
          "                   [--oauth-ca-file PATH]]\n"
+         "                   [--approval-wait SECONDS (120)]\n"
+         "  --approval-wait SECONDS: hold a call that needs a person's approval this long\n"
+         "                   (0: answer at once); the approval page is /approvals/ID under the\n"
+         "                   --issuer URL (or the listening address)\n"
          "  --issuer URL: be the OAuth 2.1 authorization server of /mcp, URL being the gateway's\n"
          "                   public base URL; people sign in with the identity provider --idp\n"
          "                   (default: the only one in warden.identity_providers)\n"
@@ -180,6 +184,8 @@ Options parse_options(int argc, char** argv) {
     } else if (flag == "--call-timeout" && gateway) {
       // The upstream clients give up on their own after 300 s; this must come first.
       o.call_timeout_seconds = int_option(flag, value, 1, 290);
+    } else if (flag == "--approval-wait" && gateway) {
+      o.approval_wait_seconds = int_option(flag, value, 0, 3600);
     } else if (flag == "--pool" && gateway) {
       o.pool_size = int_option(flag, value, 1, 64);
     } else if (flag == "--stdio-allow" && gateway) {

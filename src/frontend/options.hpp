@@ -21,6 +21,7 @@ struct Options {
   std::vector<std::string> allowed_hosts;
   int pool_size = 4;
   int call_timeout_seconds = 60;         // an upstream call that takes longer is cancelled
+  int approval_wait_seconds = 120;       // a call needing a person is held this long (0: never)
   std::string server;                    // secret put: the upstream server
   std::string secret_idp;                // secret put --idp: the identity provider instead
   std::string header = "Authorization";  // secret put: header the secret goes into

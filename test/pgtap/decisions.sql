@@ -11,7 +11,10 @@ SELECT is(
   ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
         WHERE p.pronamespace = 'warden'::regnamespace AND has_function_privilege('warden_proxy', p.oid, 'EXECUTE')
         ORDER BY 1),
-  ARRAY['warden.assertion_keys(text,text)',
+  ARRAY['warden.approval_for(uuid)',
+        'warden.approval_page(text,uuid)',
+        'warden.approval_state(uuid)',
+        'warden.assertion_keys(text,text)',
         'warden.authorize(text,text,text,jsonb,jsonb)',
         'warden.begin_authorization(text,text,text,text,text,text,text,text)',
         'warden.callable(text,text,text[])',
@@ -21,6 +24,7 @@ SELECT is(
         'warden.credential(uuid)',
         'warden.credential_for_last_decision()',
         'warden.dead_tokens(uuid[])',
+        'warden.decide_approval(text,uuid,boolean,text)',
         'warden.exchange_token(jsonb)',
         'warden.identity_provider(text)',
         'warden.idp_callback(text)',
@@ -38,7 +42,7 @@ SELECT is(
         'warden.vault_public_key()',
         'warden.visible_tools(text,text,jsonb)']
   COLLATE "C",
-  'warden_proxy executes authorize, credential, complete, visible_tools, callable, the front-end start-up functions, the OAuth authorization server''s steps (issue 13) and machine flows (issue 14) (and seal_token for a witness), nothing else');
+  'warden_proxy executes authorize, credential, complete, visible_tools, callable, the front-end start-up functions, the OAuth authorization server''s steps (issue 13), machine flows (issue 14), the approval page and held calls'' steps (issue 15) (and seal_token for a witness), nothing else');
 SELECT is(
   (SELECT count(*)::int FROM pg_proc p
    WHERE p.pronamespace = 'warden'::regnamespace AND has_function_privilege('warden_proxy', p.oid, 'EXECUTE')
@@ -63,7 +67,7 @@ SELECT is(
           AND CASE WHEN c.relkind = 'S' THEN has_sequence_privilege('warden_proxy', c.oid, 'USAGE, SELECT, UPDATE') END
         ORDER BY 1),
   '{}'::text[], 'warden_proxy has no privilege on any warden sequence');
-SELECT ok(NOT has_function_privilege('warden_proxy', 'warden.grant(text, text, jsonb, interval, int, text, uuid)', 'EXECUTE'),
+SELECT ok(NOT has_function_privilege('warden_proxy', 'warden.grant(text, text, jsonb, interval, int, text, uuid, jsonb)', 'EXECUTE'),
           'warden_proxy cannot grant');
 SELECT ok(NOT has_function_privilege('warden_proxy', 'warden.start_chain(text, text, text, interval, text[])', 'EXECUTE'),
           'warden_proxy cannot start chains');

@@ -130,6 +130,37 @@ awaitable<std::optional<std::pair<std::string, std::string>>> Decisions::seal_to
   co_return std::make_pair(*rows.front()[0], *rows.front()[1]);
 }
 
+awaitable<std::string> Decisions::approval_for(const std::string& event_id) {
+  std::vector<Param> params{event_id};
+  auto rows = co_await pool_.query("SELECT approval_id FROM warden.approval_for($1::uuid)", params);
+  co_return rows.empty() ? std::string() : text(rows.front()[0]);
+}
+
+awaitable<std::string> Decisions::approval_state(const std::string& approval_id) {
+  std::vector<Param> params{approval_id};
+  auto rows = co_await pool_.query("SELECT warden.approval_state($1::uuid)", params);
+  co_return rows.empty() ? std::string() : text(rows.front()[0]);
+}
+
+awaitable<json> Decisions::approval_page(const std::string& session,
+                                         const std::string& approval_id) {
+  std::vector<Param> params{session, approval_id.empty() ? Param() : Param(approval_id)};
+  auto rows = co_await pool_.query("SELECT warden.approval_page($1, $2::uuid)", params);
+  const Row& r = single_row(rows, "warden.approval_page");
+  co_return r[0] ? json::parse(*r[0]) : json::object();
+}
+
+awaitable<json> Decisions::decide_approval(const std::string& session,
+                                           const std::string& approval_id, bool approve,
+                                           const std::string& note) {
+  std::vector<Param> params{session, approval_id, std::string(approve ? "true" : "false"),
+                            note.empty() ? Param() : Param(note)};
+  auto rows =
+      co_await pool_.query("SELECT warden.decide_approval($1, $2::uuid, $3::boolean, $4)", params);
+  const Row& r = single_row(rows, "warden.decide_approval");
+  co_return r[0] ? json::parse(*r[0]) : json::object();
+}
+
 awaitable<std::vector<std::string>> Decisions::callable(const std::string& token,
                                                         const std::string& server,
                                                         const std::vector<std::string>& names) {

@@ -68,6 +68,16 @@ class Decisions {
   // A stored audit seal (empty seal_id: the newest) as {id, token}; nullopt when none.
   awaitable<std::optional<std::pair<std::string, std::string>>> seal_token(
       const std::string& seal_id);
+  // Approvals (src/sql/functions/approvals.sql). The approval a decision with reason
+  // approval_required asked for; empty when none.
+  awaitable<std::string> approval_for(const std::string& event_id);
+  // pending, approved, denied, expired, used or cancelled; empty when unknown.
+  awaitable<std::string> approval_state(const std::string& approval_id);
+  // The approval page's view (warden.approval_page) for an approver's session: one approval,
+  // or (empty id) the pending ones. Throws DbError (28000: no such session).
+  awaitable<json> approval_page(const std::string& session, const std::string& approval_id);
+  awaitable<json> decide_approval(const std::string& session, const std::string& approval_id,
+                                  bool approve, const std::string& note);
   awaitable<bool> ping() { return pool_.ping(); }
 
  private:

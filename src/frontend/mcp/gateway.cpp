@@ -333,39 +333,68 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
   // For an upstream that takes a credential, the credential is asked for in the same round
   // trip as the decision (it is vended only once the decision has committed).
   std::optional<std::optional<Credential>> prefetched;
-  try {
-    // Locals, not temporaries, across the co_await (GCC 12 mishandles a conditional's
-    // temporary that lives through a suspension).
-    json context = decision_context(id, caller);
-    json decided_arguments = arguments;
-    if (holds_nul(arguments)) {
-      context["arguments_error"] = "an argument holds U+0000";
-      decided_arguments = json::object();
+  // Set once a held call's approval has committed: the next decision consumes it.
+  std::string approval_id;
+  for (;;) {
+    try {
+      // Locals, not temporaries, across the co_await (GCC 12 mishandles a conditional's
+      // temporary that lives through a suspension).
+      json context = decision_context(id, caller);
+      if (!approval_id.empty()) context["approval_id"] = approval_id;
+      json decided_arguments = arguments;
+      if (holds_nul(arguments)) {
+        context["arguments_error"] = "an argument holds U+0000";
+        decided_arguments = json::object();
+      }
+      // A call this host will refuse after the decision (see below) is decided without the
+      // pipelined credential: nothing is vended for a call that cannot go out.
+      bool refused_here = credential_kind != "none" &&
+                          upstreams_.refusal_before_decision(server, caller.agent, credential_kind);
+      if (credential_kind != "none" && !refused_here) {
+        // Minted inside the decision's transaction, handed out once it has committed.
+        context["credential"] = "with_decision";
+        DecisionWithCredential both = co_await decisions_.authorize_with_credential(
+            caller.token, server, target, decided_arguments, context);
+        decision = std::move(both.decision);
+        prefetched = std::move(both.credential);
+      } else {
+        decision =
+            co_await decisions_.authorize(caller.token, server, target, decided_arguments, context);
+      }
+    } catch (const DbUnavailable& e) {
+      metrics_.count_decision("unavailable");
+      co_return unavailable(id, e.what());
+    } catch (const DbError& e) {
+      metrics_.count_decision("unavailable");
+      int code =
+          e.sqlstate().rfind("22", 0) == 0 ? rpc_code::kInvalidParams : rpc_code::kInternalError;
+      co_return rpc_error(id, code, "warden could not decide on " + shown + ": " + e.what(),
+                          {{"sqlstate", e.sqlstate()}});
     }
-    // A call this host will refuse after the decision (see below) is decided without the
-    // pipelined credential: nothing is vended for a call that cannot go out.
-    bool refused_here = credential_kind != "none" &&
-                        upstreams_.refusal_before_decision(server, caller.agent, credential_kind);
-    if (credential_kind != "none" && !refused_here) {
-      // Minted inside the decision's transaction, handed out once it has committed.
-      context["credential"] = "with_decision";
-      DecisionWithCredential both = co_await decisions_.authorize_with_credential(
-          caller.token, server, target, decided_arguments, context);
-      decision = std::move(both.decision);
-      prefetched = std::move(both.credential);
-    } else {
-      decision =
-          co_await decisions_.authorize(caller.token, server, target, decided_arguments, context);
+    if (!decision.allowed && decision.reason == "approval_required" && approval_id.empty()) {
+      Held held = co_await hold_for_approval(decision.event_id, params, caller);
+      if (held.state == "approved") {
+        approval_id = held.approval_id;
+        continue;
+      }
+      metrics_.count_decision("denied");
+      json data = {{"reason", held.state == "not_held" ? std::string("approval_required")
+                                                       : "approval_" + held.state},
+                   {"event_id", decision.event_id},
+                   {"trace_id", decision.trace_id}};
+      if (!held.approval_id.empty()) {
+        data["approval_id"] = held.approval_id;
+        data["approval_url"] = held.url;
+      }
+      std::string why = held.state == "not_held"  ? "a person must approve this call first"
+                        : held.state == "timeout" ? "no one approved it in time"
+                                                  : "the approval was " + held.state;
+      co_return rpc_error(id, rpc_code::kDenied,
+                          "warden denied " + shown + ": approval_required (" + why +
+                              (held.url.empty() ? std::string() : "; approve at " + held.url) + ")",
+                          data);
     }
-  } catch (const DbUnavailable& e) {
-    metrics_.count_decision("unavailable");
-    co_return unavailable(id, e.what());
-  } catch (const DbError& e) {
-    metrics_.count_decision("unavailable");
-    int code =
-        e.sqlstate().rfind("22", 0) == 0 ? rpc_code::kInvalidParams : rpc_code::kInternalError;
-    co_return rpc_error(id, code, "warden could not decide on " + shown + ": " + e.what(),
-                        {{"sqlstate", e.sqlstate()}});
+    break;
   }
   metrics_.decision_latency().observe(seconds_since(started));
   if (!decision.allowed) {
@@ -506,6 +535,74 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
   if (answer.contains("result") && !ok) detail["is_error"] = true;
   asio::co_spawn(ex_, record_outcome(decision.event_id, status, std::move(detail)), asio::detached);
   co_return reply_from_answer(id, answer);
+}
+
+awaitable<Gateway::Held> Gateway::hold_for_approval(const std::string& event_id, const json& params,
+                                                    const Caller& caller) {
+  Held held;
+  try {
+    held.approval_id = co_await decisions_.approval_for(event_id);
+  } catch (const std::exception& e) {
+    std::cerr << "warden-mcp: cannot find the approval of " << event_id << ": " << e.what() << "\n";
+  }
+  if (held.approval_id.empty()) co_return held;
+  held.url = approval_base_ + "/approvals/" + held.approval_id;
+  // Only a client that takes progress notifications on this request can be told why it waits.
+  json progress_token;
+  if (params.contains("_meta") && params["_meta"].is_object() &&
+      params["_meta"].contains("progressToken")) {
+    progress_token = params["_meta"]["progressToken"];
+  }
+  if (approval_wait_.count() == 0 || progress_token.is_null() || !caller.to_client) {
+    co_return held;
+  }
+  const auto deadline = Clock::now() + approval_wait_;
+  int step = 0;
+  // A client that takes URL-mode elicitation is asked to open the page (its answer, accept or
+  // decline, changes nothing: only the approval does).
+  if (caller.url_elicitation && !caller.session_id.empty()) {
+    json ask = {{"jsonrpc", "2.0"},
+                {"id", 0},
+                {"method", "elicitation/create"},
+                {"params",
+                 {{"mode", "url"},
+                  {"elicitationId", held.approval_id},
+                  {"url", held.url},
+                  {"message", "A person must approve this call: open the approval page."}}}};
+    caller.to_client(channels_.relay_request(caller.session_id, ask, [](json) {}));
+  }
+  for (;;) {
+    json note = {
+        {"jsonrpc", "2.0"},
+        {"method", "notifications/progress"},
+        {"params",
+         {{"progressToken", progress_token},
+          {"progress", step++},
+          {"message", "warden: waiting for a person to approve this call at " + held.url}}}};
+    caller.to_client(note);
+    // Re-read at once when a notice came in while we were reading: it may have been for us.
+    std::uint64_t seen;
+    std::string state;
+    do {
+      seen = approval_generation_;
+      try {
+        state = co_await decisions_.approval_state(held.approval_id);
+      } catch (const std::exception& e) {
+        state = "pending";  // the database is away: keep waiting, the deadline still holds
+      }
+    } while (state == "pending" && seen != approval_generation_);
+    if (state != "pending") {
+      held.state = state;
+      co_return held;
+    }
+    auto now = Clock::now();
+    if (now >= deadline) {
+      held.state = "timeout";
+      co_return held;
+    }
+    Clock::duration pause = std::min<Clock::duration>(deadline - now, std::chrono::seconds(5));
+    co_await approvals_changed_.wait(pause);
+  }
 }
 
 awaitable<void> Gateway::record_outcome(std::string event_id, std::string status, json detail) {

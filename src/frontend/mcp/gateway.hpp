@@ -22,9 +22,10 @@ struct Caller {
   std::string agent;  // whose upstream sessions this caller's requests use (never shared)
   std::string session_id;
   std::string protocol_version;
-  std::string transport;  // "http" or "stdio"
-  ToClient to_client;     // the request's way back to the agent; null: none
-  std::string dpop_jkt;   // the key of the DPoP proof the request came with; empty: none
+  std::string transport;         // "http" or "stdio"
+  ToClient to_client;            // the request's way back to the agent; null: none
+  std::string dpop_jkt;          // the key of the DPoP proof the request came with; empty: none
+  bool url_elicitation = false;  // the client takes URL-mode elicitation (MCP 2025-11-25)
 };
 
 // The MCP methods, independent of transport. Every call that reaches an upstream was allowed
@@ -61,6 +62,17 @@ class Gateway {
   // Tools and prompts of `server` keep their own names (no "server__" prefix); names that are
   // not "<another upstream>__name" are taken as that server's.
   void expose_bare(std::string server) { bare_server_ = std::move(server); }
+  // Calls that need a person's approval (issue 15): held up to `wait` for a client that sent a
+  // progressToken; the approval page is base + "/approvals/" + id.
+  void hold_approvals(std::chrono::seconds wait, std::string base) {
+    approval_wait_ = wait;
+    approval_base_ = std::move(base);
+  }
+  // On each approval notice (a hint only: held calls re-read the approval's state).
+  void approvals_changed() {
+    ++approval_generation_;
+    approvals_changed_.notify_all();
+  }
   SessionChannels& channels() { return channels_; }
 
  private:
@@ -94,6 +106,13 @@ class Gateway {
   awaitable<json> governed_call(const json& id, const std::string& server,
                                 const std::string& target, const std::string& method, json params,
                                 const json& arguments, const Caller& caller);
+  // How a held call's wait for a person ended: state approved (then approval_id is consumed by
+  // the next decision), denied, expired, cancelled, timeout; or not held at all (not_held).
+  struct Held {
+    std::string approval_id, url, state = "not_held";
+  };
+  awaitable<Held> hold_for_approval(const std::string& event_id, const json& params,
+                                    const Caller& caller);
   awaitable<json> collect(const std::string& server, const std::string& method,
                           const std::string& key, const std::string& agent);
 
@@ -117,6 +136,10 @@ class Gateway {
   std::string bare_server_;
   SessionChannels channels_;  // a request before the first load loads them itself
   std::chrono::seconds call_timeout_;
+  std::chrono::seconds approval_wait_{120};
+  std::string approval_base_;
+  std::uint64_t approval_generation_ = 0;
+  Broadcast approvals_changed_{ex_};
 };
 
 }  // namespace warden::mcp

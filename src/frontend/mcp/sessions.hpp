@@ -16,6 +16,7 @@ struct Session {
   std::string token;  // the token that opened (or last re-bound) the session
   std::string protocol_version;
   std::chrono::steady_clock::time_point last_used;
+  bool url_elicitation = false;  // the client declared elicitation.url (MCP 2025-11-25)
 };
 
 class Sessions {

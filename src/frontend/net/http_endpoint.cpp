@@ -4,6 +4,7 @@
 
 #include "frontend/net/http_rules.hpp"
 #include "frontend/net/loopback.hpp"
+#include "frontend/approvals/approval_pages.hpp"
 #include "frontend/oauth/authorization_server.hpp"
 
 namespace warden::mcp {
@@ -21,6 +22,14 @@ HttpResponse json_response(unsigned status, const json& body) {
 }
 
 // An HTTP-level refusal with a JSON-RPC error body (no id, as the transport spec allows).
+// Whether an initialize's client capabilities include URL-mode elicitation (2025-11-25).
+bool takes_url_elicitation(const json& params) {
+  if (!params.is_object() || !params.contains("capabilities")) return false;
+  const json& c = params["capabilities"];
+  return c.is_object() && c.contains("elicitation") && c["elicitation"].is_object() &&
+         c["elicitation"].contains("url");
+}
+
 HttpResponse refusal(unsigned status, int code, const std::string& message) {
   return json_response(status, rpc_error(nullptr, code, message));
 }
@@ -146,6 +155,9 @@ awaitable<HttpResponse> HttpEndpoint::handle(const HttpRequest& request) {
       request.method == "GET") {
     co_return metadata(request);
   }
+  if (options_.approval_pages && ApprovalPages::handles(path)) {
+    co_return co_await options_.approval_pages->handle(request, path);
+  }
   if (path != "/mcp") co_return refusal(404, rpc_code::kInvalidRequest, "not found: " + path);
   // DNS rebinding protection: a browser page from elsewhere must not reach the gateway.
   if (!origin_allowed(request.header("origin"), options_.allowed_origins)) {
@@ -232,8 +244,15 @@ awaitable<HttpResponse> HttpEndpoint::post(const HttpRequest& request) {
   }
   if (kind != MessageKind::kRequest) co_return HttpResponse{202, {}, ""};
   const Session& session = *sessions_.find(session_id);
-  Caller caller{*token, session.token_id, session.agent, session_id, session.protocol_version,
-                "http", nullptr,          dpop_jkt};
+  Caller caller{*token,
+                session.token_id,
+                session.agent,
+                session_id,
+                session.protocol_version,
+                "http",
+                nullptr,
+                dpop_jkt,
+                session.url_elicitation};
   if (streams_messages(message["method"])) {
     co_return co_await answer_streaming(std::move(message), std::move(caller));
   }
@@ -307,7 +326,8 @@ awaitable<HttpResponse> HttpEndpoint::initialize(const HttpRequest& request,
                                                   grant.token_id,
                                                   token,
                                                   result["protocolVersion"],
-                                                  {}});
+                                                  {},
+                                                  takes_url_elicitation(params)});
   HttpResponse r = json_response(200, rpc_result(id, std::move(result)));
   r.headers.emplace_back("Mcp-Session-Id", session_id);
   co_return r;

@@ -14,6 +14,9 @@
 namespace warden::oauth {
 class AuthorizationServer;
 }
+namespace warden::mcp {
+class ApprovalPages;
+}
 
 namespace warden::mcp {
 
@@ -47,6 +50,8 @@ struct EndpointOptions {
   // With --issuer: the OAuth 2.1 authorization server whose routes this endpoint also serves,
   // named in the protected-resource metadata; it verifies DPoP proofs sent to /mcp.
   oauth::AuthorizationServer* authorization_server = nullptr;
+  // The approval page (issue 15) at /approvals.
+  ApprovalPages* approval_pages = nullptr;
 };
 
 // The Streamable HTTP transport of MCP at /mcp, plus /healthz, /metrics and the RFC 9728

@@ -274,8 +274,9 @@ awaitable<void> accept_loop(tcp::acceptor acceptor, HttpEndpoint& endpoint,
 
 }  // namespace
 
-void start_http_server(asio::io_context& io, const std::string& host, const std::string& port,
-                       HttpEndpoint& endpoint, const ServerLimits& limits, Metrics& metrics) {
+unsigned short start_http_server(asio::io_context& io, const std::string& host,
+                                 const std::string& port, HttpEndpoint& endpoint,
+                                 const ServerLimits& limits, Metrics& metrics) {
   tcp::resolver resolver(io);
   auto endpoints = resolver.resolve(host, port);
   tcp::acceptor acceptor(io);
@@ -292,7 +293,9 @@ void start_http_server(asio::io_context& io, const std::string& host, const std:
             << limits.header_timeout.count() << " s, bodies within " << limits.body_timeout.count()
             << " s\n";
   std::cerr << "warden-mcp: listening on http://" << acceptor.local_endpoint() << "/mcp\n";
+  const unsigned short bound = acceptor.local_endpoint().port();
   asio::co_spawn(io, accept_loop(std::move(acceptor), endpoint, state), asio::detached);
+  return bound;
 }
 
 }  // namespace warden::mcp

@@ -19,7 +19,7 @@ BEGIN
   sealed := warden._seal_if_due();
   oauth := warden._purge_oauth_state();
   RETURN pg_catalog.jsonb_build_object('partitions_created', parts, 'rotated', rotated, 'sealed', sealed,
-                                       'oauth_purged', oauth);
+                                       'oauth_purged', oauth, 'approvals_closed', warden.expire_approvals());
 END
 $$;
 REVOKE ALL ON FUNCTION warden.maintenance() FROM PUBLIC;

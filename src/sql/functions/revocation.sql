@@ -38,6 +38,8 @@ BEGIN
     tree := tree || more;
     revoked := revoked || more;
   END LOOP;
+  -- Their calls can no longer happen: nothing left waiting for a person (src/sql/functions/approvals.sql).
+  PERFORM warden._cancel_approvals(tree::uuid[], coalesce(why, 'revoked')::text);
   RETURN revoked;
 END
 $$;

@@ -2,7 +2,8 @@
 
 CREATE OR REPLACE FUNCTION warden.grant(agent text, tool text, constraints jsonb DEFAULT '{}',
                              ttl interval DEFAULT '1 hour', max_calls int DEFAULT NULL,
-                             reason text DEFAULT NULL, chain_id uuid DEFAULT NULL)
+                             reason text DEFAULT NULL, chain_id uuid DEFAULT NULL,
+                             approval jsonb DEFAULT NULL)
 RETURNS uuid
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
@@ -41,22 +42,25 @@ BEGIN
     constraints := '{}';
   END IF;
   PERFORM warden._check_constraints(constraints::jsonb);
+  approval := warden._check_approval_policy($8::jsonb);
   IF $7 IS NOT NULL AND NOT EXISTS (SELECT FROM warden.chains c WHERE c.chain_id = $7) THEN
     RAISE EXCEPTION 'unknown chain %', chain_id USING ERRCODE = '42704';
   END IF;
-  INSERT INTO warden.grants (agent_id, server, tool, chain_id, constraints, expires_at, max_calls, reason)
-  VALUES (a.agent_id, srv, tl, $7, $3, now() + $4, $5, $6)
+  INSERT INTO warden.grants (agent_id, server, tool, chain_id, constraints, expires_at, max_calls, reason, approval)
+  VALUES (a.agent_id, srv, tl, $7, $3, now() + $4, $5, $6, approval)
   RETURNING grant_id INTO id;
   PERFORM warden._event('grant_created'::text, $7::uuid, NULL::uuid, NULL::uuid, a.name::text, NULL::text,
                         jsonb_build_object('grant_id', id, 'constraints', constraints,
                                            'expires_at', now() + ttl, 'max_calls', max_calls,
-                                           'reason', reason),
+                                           'reason', reason)
+                        || CASE WHEN approval IS NULL THEN '{}'::jsonb
+                                ELSE jsonb_build_object('approval', approval) END,
                         NULL::boolean, NULL::text, srv::text, tl::text);
   RETURN id;
 END
 $$;
-REVOKE ALL ON FUNCTION warden.grant(text, text, jsonb, interval, int, text, uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION warden.grant(text, text, jsonb, interval, int, text, uuid) TO warden_admin;
+REVOKE ALL ON FUNCTION warden.grant(text, text, jsonb, interval, int, text, uuid, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION warden.grant(text, text, jsonb, interval, int, text, uuid, jsonb) TO warden_admin;
 
 CREATE OR REPLACE FUNCTION warden.revoke_grant(grant_id uuid, reason text DEFAULT NULL)
 RETURNS void
@@ -78,6 +82,8 @@ BEGIN
     END IF;
     RAISE EXCEPTION 'unknown grant %', grant_id USING ERRCODE = '42704';
   END IF;
+  UPDATE warden.approvals ap SET state = 'cancelled', cancelled_reason = 'the grant was revoked'
+  WHERE ap.grant_id = revoke_grant.grant_id AND ap.state IN ('pending', 'approved');
   PERFORM warden._event('grant_revoked'::text, g.chain_id::uuid, NULL::uuid, NULL::uuid,
                         (SELECT a.name FROM warden.agents a WHERE a.agent_id = g.agent_id)::text, NULL::text,
                         jsonb_build_object('grant_id', grant_id, 'reason', reason),

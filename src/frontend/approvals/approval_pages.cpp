@@ -1,0 +1,287 @@
+#include "frontend/approvals/approval_pages.hpp"
+
+#include <sodium.h>
+
+#include "frontend/db/pg_connection.hpp"
+#include "frontend/net/url.hpp"
+#include "frontend/oauth/consent_page.hpp"
+#include "frontend/oauth/form.hpp"
+
+namespace warden::mcp {
+
+namespace {
+
+using oauth::html_escape;
+
+constexpr const char* kCookie = "warden_approver";
+
+std::string field(const json& j, const char* name) {
+  auto it = j.find(name);
+  if (it == j.end() || it->is_null()) return std::string();
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+bool looks_like_uuid(const std::string& text) {
+  if (text.size() != 36) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? text[i] != '-' : !std::isxdigit(static_cast<unsigned char>(text[i]))) return false;
+  }
+  return true;
+}
+
+bool is_form(const std::string& content_type) {
+  std::string type = content_type.substr(0, content_type.find(';'));
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return type == "application/x-www-form-urlencoded";
+}
+
+std::string cookie_value(const std::string& header, const std::string& name) {
+  size_t at = 0;
+  while (at < header.size()) {
+    size_t end = header.find(';', at);
+    if (end == std::string::npos) end = header.size();
+    std::string part = header.substr(at, end - at);
+    while (!part.empty() && part.front() == ' ') part.erase(0, 1);
+    if (part.rfind(name + "=", 0) == 0) return part.substr(name.size() + 1);
+    at = end + 1;
+  }
+  return std::string();
+}
+
+// Bound to the session: a page elsewhere cannot know it, and it changes with each sign-in.
+std::string csrf_token(const std::string& session) {
+  static const std::string kContext = "warden approval page csrf";
+  unsigned char out[32];
+  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(session.data()),
+                     session.size(), reinterpret_cast<const unsigned char*>(kContext.data()),
+                     kContext.size());
+  static const char* hex = "0123456789abcdef";
+  std::string s;
+  for (unsigned char b : out) {
+    s.push_back(hex[b >> 4]);
+    s.push_back(hex[b & 15]);
+  }
+  return s;
+}
+
+bool equal_in_constant_time(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string page(const std::string& title, const std::string& body) {
+  return "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+         "<title>" +
+         html_escape(title) + "</title></head><body>\n<main>\n" + body +
+         "</main>\n</body></html>\n";
+}
+
+HttpResponse html(unsigned status, const std::string& title, const std::string& body) {
+  return HttpResponse{status, oauth::page_headers(false), page("warden: " + title, body)};
+}
+
+HttpResponse error(unsigned status, const std::string& title, const std::string& message) {
+  return html(status, title,
+              "<h1>" + html_escape(title) + "</h1>\n<p id=\"error\">" + html_escape(message) +
+                  "</p>\n<p><a href=\"/approvals\">Pending approvals</a></p>\n");
+}
+
+HttpResponse see_other(const std::string& location) {
+  return HttpResponse{303, {{"Location", location}, {"Cache-Control", "no-store"}}, ""};
+}
+
+std::string sign_in_form(const std::string& next, const std::string& message) {
+  std::string body = "<h1>Sign in to approve calls</h1>\n";
+  if (!message.empty()) body += "<p id=\"error\">" + html_escape(message) + "</p>\n";
+  body +=
+      "<p>Open an approver session with your own database login: <code>SELECT "
+      "warden.approver_session();</code> and paste it here.</p>\n"
+      "<form method=\"post\" action=\"/approvals/sign-in\">\n"
+      "<input type=\"hidden\" name=\"next\" value=\"" +
+      html_escape(next) +
+      "\">\n<label>Approver session <input type=\"password\" name=\"session\" id=\"session\" "
+      "autocomplete=\"off\" required></label>\n"
+      "<button type=\"submit\" id=\"sign-in\">Sign in</button>\n</form>\n";
+  return body;
+}
+
+std::string row(const char* label, const std::string& id, const std::string& value) {
+  return "<tr><th>" + std::string(label) + "</th><td id=\"" + id + "\">" + html_escape(value) +
+         "</td></tr>\n";
+}
+
+std::string approval_body(const json& a, const std::string& approver, const std::string& csrf) {
+  const std::string id = field(a, "approval_id");
+  std::string agents;
+  if (a.contains("agents") && a["agents"].is_array()) {
+    for (const auto& n : a["agents"]) {
+      if (!agents.empty()) agents += " \xE2\x86\x92 ";  // →
+      agents += n.is_string() ? n.get<std::string>() : n.dump();
+    }
+  }
+  std::string body = "<h1>Approve this call?</h1>\n<p>Signed in as <strong id=\"approver\">" +
+                     html_escape(approver) + "</strong>.</p>\n<table>\n";
+  body += row("Tool", "tool", field(a, "server") + "/" + field(a, "tool"));
+  body += row("Asked by agent", "agent", field(a, "agent"));
+  body += row("Through agents", "agents", agents);
+  body += row("For the person", "human", field(a, "human"));
+  body += row("Purpose of the chain", "purpose", field(a, "purpose"));
+  body += row("Grant", "grant", field(a, "grant_id"));
+  body += row("Grant's reason", "grant-reason", field(a, "grant_reason"));
+  body += row("Asked at", "requested-at", field(a, "requested_at"));
+  body += row("Expires at", "expires-at", field(a, "expires_at"));
+  body += row("State", "state", field(a, "state"));
+  if (!field(a, "approver").empty()) {
+    body += row("Decided by", "decided-by", field(a, "approver"));
+    body += row("Note", "decided-note", field(a, "note"));
+  }
+  body += "</table>\n<h2>Arguments (as the audit keeps them)</h2>\n<pre id=\"arguments\">" +
+          html_escape(a.contains("arguments") ? a["arguments"].dump(2) : "{}") + "</pre>\n";
+  const bool may_decide = a.value("may_decide", false);
+  if (may_decide) {
+    body += "<form method=\"post\" action=\"/approvals/" + html_escape(id) +
+            "\">\n<input type=\"hidden\" name=\"csrf\" value=\"" + html_escape(csrf) +
+            "\">\n<label>Note <input type=\"text\" name=\"note\" id=\"note\" maxlength=\"2000\">"
+            "</label>\n"
+            "<button type=\"submit\" name=\"decision\" value=\"approve\" id=\"approve\">Approve"
+            "</button>\n"
+            "<button type=\"submit\" name=\"decision\" value=\"deny\" id=\"deny\">Deny</button>\n"
+            "</form>\n";
+  } else if (!field(a, "refusal").empty() && field(a, "state") == "pending") {
+    body += "<p id=\"refusal\">You may not decide this call: " + html_escape(field(a, "refusal")) +
+            "</p>\n";
+  }
+  body += "<p><a href=\"/approvals\">All pending approvals</a></p>\n";
+  return body;
+}
+
+std::string list_body(const json& view) {
+  std::string body = "<h1>Calls waiting for you</h1>\n<p>Signed in as <strong id=\"approver\">" +
+                     html_escape(field(view, "approver")) + "</strong>.</p>\n";
+  const json pending =
+      view.contains("pending") && view["pending"].is_array() ? view["pending"] : json::array();
+  if (pending.empty()) return body + "<p id=\"none\">Nothing is waiting for you.</p>\n";
+  body += "<ul id=\"pending\">\n";
+  for (const auto& a : pending) {
+    const std::string id = field(a, "approval_id");
+    body += "<li><a href=\"/approvals/" + html_escape(id) + "\">" +
+            html_escape(field(a, "server") + "/" + field(a, "tool")) + "</a> by " +
+            html_escape(field(a, "agent")) + " for " + html_escape(field(a, "human")) +
+            ", expires " + html_escape(field(a, "expires_at")) + "</li>\n";
+  }
+  return body + "</ul>\n";
+}
+
+}  // namespace
+
+bool ApprovalPages::same_origin(const HttpRequest& request) const {
+  std::string origin = request.header("origin");
+  // Absent, or "null" (our pages send no Referer, so browsers post with Origin: null): the
+  // SameSite=Strict cookie and the CSRF token still hold.
+  if (origin.empty() || origin == "null") return true;
+  auto ours = parse_url(base_);
+  auto from = parse_url(origin);
+  return ours && from && ours->host == from->host && ours->port == from->port &&
+         ours->tls == from->tls;
+}
+
+awaitable<HttpResponse> ApprovalPages::handle(const HttpRequest& request, const std::string& path) {
+  if (path == "/approvals/sign-in") {
+    if (request.method == "POST") co_return co_await sign_in(request);
+    if (request.method != "GET") co_return error(405, "Not allowed", "Use GET or POST.");
+    auto query = oauth::FormFields::parse(oauth::query_of(request.target));
+    std::string next = query ? query->get("next") : std::string();
+    co_return html(200, "sign in", sign_in_form(next, ""));
+  }
+  const std::string session = cookie_value(request.header("cookie"), kCookie);
+  std::string approval_id;
+  if (path != "/approvals") {
+    approval_id = path.substr(std::string("/approvals/").size());
+    if (!looks_like_uuid(approval_id)) co_return error(404, "Not found", "No such approval.");
+  }
+  if (session.empty()) {
+    if (request.method != "GET") co_return error(403, "Refused", "Sign in first.");
+    co_return see_other("/approvals/sign-in?next=" + oauth::form_encode(path));
+  }
+  if (request.method == "POST" && !approval_id.empty()) {
+    co_return co_await decide(request, session, approval_id);
+  }
+  if (request.method != "GET") co_return error(405, "Not allowed", "Use GET or POST.");
+  json view;
+  try {
+    view = co_await decisions_.approval_page(session, approval_id);
+  } catch (const DbError& e) {
+    if (e.sqlstate() == "28000") {
+      co_return see_other("/approvals/sign-in?next=" + oauth::form_encode(path));
+    }
+    co_return error(e.sqlstate() == "42704" ? 404 : 400, "Cannot show this", e.what());
+  } catch (const std::exception&) {
+    co_return error(503, "Unavailable", "The database cannot be reached.");
+  }
+  if (approval_id.empty()) co_return html(200, "approvals", list_body(view));
+  co_return html(
+      200,
+      "approve " + field(view["approval"], "server") + "/" + field(view["approval"], "tool") + "?",
+      approval_body(view["approval"], field(view, "approver"), csrf_token(session)));
+}
+
+awaitable<HttpResponse> ApprovalPages::sign_in(const HttpRequest& request) {
+  auto form = oauth::FormFields::parse(request.body);
+  if (!is_form(request.header("content-type")) || !form || form->has_repeats()) {
+    co_return error(400, "Bad request", "The sign-in form is malformed.");
+  }
+  if (!same_origin(request)) co_return error(403, "Refused", "The form came from another site.");
+  std::string session = form->get("session");
+  std::string next = form->get("next");
+  // Only a page of ours: never an open redirect.
+  if (next.rfind("/approvals", 0) != 0 || next.find("//") != std::string::npos) next = "/approvals";
+  bool ok = false;
+  std::string why;
+  const std::string all;  // a local, not a temporary, across the co_await (GCC 12)
+  try {
+    co_await decisions_.approval_page(session, all);
+    ok = true;
+  } catch (const DbError& e) {
+    why = e.sqlstate() == "28000" ? "That is not a live approver session." : e.what();
+  } catch (const std::exception&) {
+    why = "The database cannot be reached.";
+  }
+  if (!ok) co_return html(403, "sign in", sign_in_form(next, why));
+  HttpResponse r = see_other(next);
+  const bool tls = base_.rfind("https://", 0) == 0;
+  r.headers.emplace_back("Set-Cookie", std::string(kCookie) + "=" + session +
+                                           "; Path=/approvals; HttpOnly; SameSite=Strict" +
+                                           (tls ? "; Secure" : ""));
+  co_return r;
+}
+
+awaitable<HttpResponse> ApprovalPages::decide(const HttpRequest& request,
+                                              const std::string& session,
+                                              const std::string& approval_id) {
+  auto form = oauth::FormFields::parse(request.body);
+  if (!is_form(request.header("content-type")) || !form || form->has_repeats()) {
+    co_return error(400, "Bad request", "The approval form is malformed.");
+  }
+  if (!same_origin(request) || !equal_in_constant_time(form->get("csrf"), csrf_token(session))) {
+    co_return error(403, "Refused", "The form did not come from this page.");
+  }
+  std::string decision = form->get("decision");
+  if (decision != "approve" && decision != "deny") {
+    co_return error(400, "Bad request", "Approve or deny.");
+  }
+  const std::string note = form->get("note");
+  const bool approve = decision == "approve";
+  try {
+    co_await decisions_.decide_approval(session, approval_id, approve, note);
+  } catch (const DbError& e) {
+    if (e.sqlstate() == "28000") co_return see_other("/approvals/sign-in?next=/approvals");
+    co_return error(e.sqlstate() == "42501" ? 403 : 409, "Not decided", e.what());
+  } catch (const std::exception&) {
+    co_return error(503, "Unavailable", "The database cannot be reached.");
+  }
+  co_return see_other("/approvals/" + approval_id);
+}
+
+}  // namespace warden::mcp
