@@ -14,6 +14,9 @@
 namespace warden::oauth {
 class AuthorizationServer;
 }
+namespace warden::pdp {
+class DecisionPoint;
+}
 
 namespace warden::mcp {
 
@@ -47,6 +50,8 @@ struct EndpointOptions {
   // With --issuer: the OAuth 2.1 authorization server whose routes this endpoint also serves,
   // named in the protected-resource metadata; it verifies DPoP proofs sent to /mcp.
   oauth::AuthorizationServer* authorization_server = nullptr;
+  // With --pep-token-file: the AuthZEN and ext_authz decision point for other gateways.
+  pdp::DecisionPoint* decision_point = nullptr;
 };
 
 // The Streamable HTTP transport of MCP at /mcp, plus /healthz, /metrics and the RFC 9728
