@@ -74,7 +74,7 @@ test('the validator is not a rubber stamp: broken events are reported', () => {
     [{ ...call, activity_id: 7, type_uid: 600307 }, /7 is not one of/],
     [{ ...call, type_uid: 600301 }, /type_uid/],
     [{ ...call, time: 'yesterday' }, /not timestamp_t/],
-    [{ ...call, actor: { ...call.actor, user: { type_id: 1 } } }, /at least one of name, uid/],
+    [{ ...call, actor: { ...call.actor, user: { type_id: 1 } } }, /needs at least one of/],
     [{ ...call, metadata: { ...call.metadata, profiles: [] } }, /trace is not an attribute/],
   ];
   for (const [event, problem] of broken) {

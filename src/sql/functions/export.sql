@@ -24,6 +24,24 @@
 --    High severity. Logoff (3002) would make SIEM rules count an incident response as a
 --    person signing off.
 
+-- An OCSF timestamp (ms since the epoch) from a JSON time: RFC 3339 text or epoch seconds;
+-- NULL for anything else.
+CREATE OR REPLACE FUNCTION warden._ocsf_time(v jsonb)
+RETURNS bigint
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF jsonb_typeof(v) = 'number' THEN RETURN ((v #>> '{}')::numeric * 1000)::bigint; END IF;
+  IF jsonb_typeof(v) = 'string' THEN
+    RETURN (extract(epoch FROM (v #>> '{}')::timestamptz) * 1000)::bigint;
+  END IF;
+  RETURN NULL;
+EXCEPTION WHEN others THEN
+  RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION warden._ocsf_time(jsonb) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION warden._ocsf_event(e warden.events)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
@@ -104,8 +122,7 @@ BEGIN
         'service', jsonb_build_object('name', coalesce(e.server, 'warden')),
         'session', CASE WHEN e.token_id IS NOT NULL OR e.chain_id IS NOT NULL THEN jsonb_strip_nulls(jsonb_build_object(
           'uid', coalesce(e.token_id, e.chain_id)::text, 'issuer', 'warden',
-          'expiration_time', CASE WHEN e.detail ? 'expires_at' THEN
-            (extract(epoch FROM (e.detail ->> 'expires_at')::timestamptz) * 1000)::bigint END)) END,
+          'expiration_time', warden._ocsf_time(e.detail -> 'expires_at'))) END,
         'auth_protocol_id', 99, 'auth_protocol',
           CASE WHEN e.kind IN ('signed_in', 'sign_in_refused', 'consent') THEN 'OpenID Connect'
                WHEN e.kind = 'credential_vended' THEN coalesce(e.detail ->> 'kind', 'warden')
