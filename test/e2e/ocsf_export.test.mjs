@@ -66,6 +66,24 @@ test('every event is valid OCSF 1.8.0 of its class (test/ocsf/schema)', () => {
       ['agent_reinstated', 3001], ['chain_revoked', 3004], ['killed', 3004], ['human_revoked', 3001]]);
 });
 
+test('sparse rows of every kind (NULL columns, odd details) still map to valid OCSF', () => {
+  const kinds = ['call', 'completed', 'token_issued', 'token_delegated', 'credential_vended', 'session_opened',
+    'signed_in', 'sign_in_refused', 'consent', 'authorization_code_replayed', 'refresh_token_reused',
+    'grant_created', 'grant_revoked', 'agent_suspended', 'agent_reinstated', 'human_revoked', 'human_reinstated',
+    'client_registered', 'agent_approved', 'token_revoked', 'chain_revoked', 'killed', 'audit_sealed',
+    'tool_approved', 'keys_rotated', 'secret_stored', 'something_new'];
+  for (const kind of kinds) {
+    for (const detail of ['{}', '{"expires_at": "garbage"}', '{"expires_at": 1796000000}']) {
+      const text = sqlValue(`SELECT warden._ocsf_event(ROW(gen_random_uuid(), now(), ${quote(kind)}, NULL, NULL, NULL,
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, ${quote(detail)}::jsonb, 'someone', gen_random_uuid(), 1,
+        '\\x00'::bytea)::warden.events)::text`);
+      const e = JSON.parse(text);
+      assert.deepEqual(validate(e), [], `${kind} ${detail}: ${text}`);
+      assert.equal(e.metadata.event_code, kind);
+    }
+  }
+});
+
 test('the validator is not a rubber stamp: broken events are reported', () => {
   const call = ocsf().find((e) => e.metadata.event_code === 'call');
   const broken = [

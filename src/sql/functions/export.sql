@@ -42,7 +42,7 @@ END
 $$;
 REVOKE ALL ON FUNCTION warden._ocsf_time(jsonb) FROM PUBLIC;
 
-CREATE OR REPLACE FUNCTION warden._ocsf_event(e warden.events)
+CREATE OR REPLACE FUNCTION warden._ocsf_mapped(e warden.events)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -54,8 +54,10 @@ DECLARE
   status_id int := CASE WHEN e.allowed IS NULL THEN 1 WHEN e.allowed THEN 1 ELSE 2 END;
   specific jsonb := '{}';
   -- The agent, as the account an IAM event is about.
-  agent_user jsonb := jsonb_build_object('name', e.agent, 'uid', e.agent, 'type_id', 99, 'type', 'AI agent');
-  human_user jsonb := jsonb_build_object('name', e.human, 'uid', e.human, 'type_id', 1, 'type', 'User');
+  agent_user jsonb := jsonb_build_object('name', coalesce(e.agent, 'unknown'), 'uid', coalesce(e.agent, 'unknown'),
+                                         'type_id', 99, 'type', 'AI agent');
+  human_user jsonb := jsonb_build_object('name', coalesce(e.human, 'unknown'), 'uid', coalesce(e.human, 'unknown'),
+                                         'type_id', 1, 'type', 'User');
   actor jsonb;
   out jsonb;
 BEGIN
@@ -82,8 +84,8 @@ BEGIN
       actor := actor || jsonb_build_object('authorizations', jsonb_build_array(jsonb_strip_nulls(
         jsonb_build_object('decision', CASE WHEN e.kind = 'completed' THEN NULL
                                             WHEN e.allowed THEN 'allowed' ELSE 'denied' END,
-                           'policy', jsonb_strip_nulls(jsonb_build_object(
-                             'uid', e.detail ->> 'grant_id', 'name', e.reason)))))) ;
+                           'policy', NULLIF(jsonb_strip_nulls(jsonb_build_object(
+                             'uid', e.detail ->> 'grant_id', 'name', e.reason)), '{}'::jsonb)))));
       specific := jsonb_strip_nulls(jsonb_build_object(
         'api', jsonb_strip_nulls(jsonb_build_object(
           'operation', 'tools/call',
@@ -156,9 +158,9 @@ BEGIN
       IF e.kind IN ('token_revoked', 'chain_revoked') THEN severity_id := 3; END IF;
       IF e.kind = 'killed' THEN severity_id := 4; END IF;
       specific := jsonb_build_object('entity', jsonb_strip_nulls(CASE
-        WHEN e.kind = 'token_revoked' THEN jsonb_build_object('type', 'task token', 'uid', e.token_id::text)
-        WHEN e.kind = 'chain_revoked' THEN jsonb_build_object('type', 'chain', 'uid', e.chain_id::text)
-        WHEN e.kind = 'killed' THEN jsonb_build_object('type', 'kill', 'name', coalesce(e.agent, e.chain_id::text, e.token_id::text), 'data', e.detail)
+        WHEN e.kind = 'token_revoked' THEN jsonb_build_object('type', 'task token', 'uid', coalesce(e.token_id::text, 'unknown'))
+        WHEN e.kind = 'chain_revoked' THEN jsonb_build_object('type', 'chain', 'uid', coalesce(e.chain_id::text, 'unknown'))
+        WHEN e.kind = 'killed' THEN jsonb_build_object('type', 'kill', 'name', coalesce(e.agent, e.chain_id::text, e.token_id::text, 'unknown'), 'data', e.detail)
         WHEN e.server IS NOT NULL THEN jsonb_build_object('type', CASE WHEN e.tool IS NOT NULL THEN 'MCP tool' ELSE 'MCP server' END,
                                                           'name', e.server || coalesce('/' || e.tool, ''))
         ELSE jsonb_build_object('type', e.kind, 'name', coalesce(e.agent, e.human, e.kind)) END),
@@ -192,6 +194,29 @@ BEGIN
   -- The trace profile's attribute is there only in events that declare the profile.
   IF specific ? 'trace' THEN out := jsonb_set(out, '{metadata,profiles}', '["trace"]'); END IF;
   RETURN out || specific;
+END
+$$;
+REVOKE ALL ON FUNCTION warden._ocsf_mapped(warden.events) FROM PUBLIC;
+
+-- An event the mapping cannot handle must not stall the export behind it: it goes out as an
+-- Entity Management event of activity Other, its warden fields and the mapping error unmapped.
+CREATE OR REPLACE FUNCTION warden._ocsf_event(e warden.events)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN warden._ocsf_mapped(e);
+EXCEPTION WHEN others THEN
+  RETURN jsonb_build_object(
+    'class_uid', 3004, 'category_uid', 3, 'activity_id', 99, 'activity_name', e.kind,
+    'type_uid', 300499, 'time', (extract(epoch FROM e.at) * 1000)::bigint, 'severity_id', 1,
+    'status_id', 0,
+    'metadata', jsonb_build_object('version', '1.8.0', 'uid', e.event_id::text, 'event_code', e.kind,
+                                   'product', jsonb_build_object('name', 'warden', 'vendor_name', 'warden')),
+    'entity', jsonb_build_object('type', 'warden event', 'name', e.kind),
+    'unmapped', jsonb_build_object('warden', jsonb_strip_nulls(jsonb_build_object(
+      'kind', e.kind, 'chain_id', e.chain_id, 'token_id', e.token_id, 'agent', e.agent,
+      'human', e.human, 'reason', e.reason, 'mapping_error', SQLERRM))));
 END
 $$;
 REVOKE ALL ON FUNCTION warden._ocsf_event(warden.events) FROM PUBLIC;
