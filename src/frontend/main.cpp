@@ -20,7 +20,9 @@
 #include "frontend/net/tls_client.hpp"
 #include "frontend/oauth/authorization_server.hpp"
 #include "frontend/oauth/metadata.hpp"
+#include "frontend/export/audit_export.hpp"
 #include "frontend/options.hpp"
+#include "frontend/pdp/decision_point.hpp"
 #include "frontend/secret_command.hpp"
 #include "frontend/net/stdio_server.hpp"
 
@@ -140,11 +142,28 @@ int run(const Options& options) {
   asio::co_spawn(io, listen_for_events(io.get_executor(), options.db, on_event, reload),
                  asio::detached);
 
+  // The audit export reads through a connection of its own role (warden_exporter).
+  std::optional<DbPool> export_pool;
+  std::optional<AuditExport> audit_export;
+  if (!options.export_spec.empty() && options.command == "serve") {
+    auto sink = export_sink(options.export_spec);
+    std::string cursor =
+        options.export_cursor.empty() ? export_kind(options.export_spec) : options.export_cursor;
+    export_pool.emplace(io.get_executor(), options.export_db.empty() ? options.db : options.export_db,
+                        std::size_t{1});
+    audit_export.emplace(*export_pool, cursor, std::move(sink), metrics.export_of(cursor),
+                         static_cast<std::size_t>(options.export_batch));
+    asio::co_spawn(io, audit_export->run(), asio::detached);
+    std::cerr << "warden-mcp: exporting the audit trail (" << options.export_spec
+              << ", cursor " << cursor << ")\n";
+  }
+
   Sessions sessions;
   OAuthStore oauth_store(pool);
   std::optional<warden::oauth::AuthorizationServer> authorization_server;
   std::optional<HttpEndpoint> endpoint;
   ApprovalPages approval_pages(decisions);
+  std::optional<warden::pdp::DecisionPoint> decision_point;
   if (options.command == "serve") {
     EndpointOptions endpoint_options;
     endpoint_options.allowed_origins = options.allowed_origins;
@@ -174,6 +193,16 @@ int run(const Options& options) {
                 << "\n";
     }
     endpoint_options.approval_pages = &approval_pages;
+    if (!options.pep_token_file.empty()) {
+      std::string pep_token = read_token_file(options.pep_token_file);
+      if (pep_token.size() < 16) {
+        throw std::invalid_argument("--pep-token-file: the PEP token must be at least 16 characters");
+      }
+      decision_point.emplace(decisions, metrics, std::move(pep_token));
+      endpoint_options.decision_point = &*decision_point;
+      std::cerr << "warden-mcp: AuthZEN decision point at /access/v1/evaluation(s), Envoy "
+                   "ext_authz at /ext_authz\n";
+    }
     endpoint.emplace(gateway, decisions, sessions, metrics, std::move(endpoint_options));
     unsigned short port = start_http_server(io, options.listen_host, options.listen_port, *endpoint,
                                             server_limits(options), metrics);

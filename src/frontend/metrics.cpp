@@ -61,6 +61,24 @@ std::string Metrics::render() const {
     out += std::string("warden_http_connections_dropped_total{reason=\"") + reason + "\"} " +
            std::to_string(it == dropped_connections_.end() ? 0 : it->second) + "\n";
   }
+  if (!exports_.empty()) {
+    out +=
+        "# HELP warden_export_lag_seconds Age of the oldest audit event not yet delivered to "
+        "the export destination (0: caught up).\n# TYPE warden_export_lag_seconds gauge\n";
+    for (const auto& [name, e] : exports_) {
+      out += "warden_export_lag_seconds{export=\"" + name + "\"} " + number(e.lag_seconds) + "\n";
+    }
+    out += "# HELP warden_export_events_total Audit events delivered to the export destination.\n"
+           "# TYPE warden_export_events_total counter\n";
+    for (const auto& [name, e] : exports_) {
+      out += "warden_export_events_total{export=\"" + name + "\"} " + std::to_string(e.delivered) + "\n";
+    }
+    out += "# HELP warden_export_failures_total Failed export attempts (retried with back-off).\n"
+           "# TYPE warden_export_failures_total counter\n";
+    for (const auto& [name, e] : exports_) {
+      out += "warden_export_failures_total{export=\"" + name + "\"} " + std::to_string(e.failures) + "\n";
+    }
+  }
   return out;
 }
 

@@ -36,6 +36,14 @@ class Metrics {
   // room at all), header_timeout (includes idle keep-alive connections), body_timeout.
   void count_dropped_connection(const std::string& reason) { ++dropped_connections_[reason]; }
   void set_open_connections(std::size_t n) { open_connections_ = n; }
+  // The audit export (--export): seconds between now and the oldest event not yet delivered
+  // (0 when caught up), events delivered, and failed delivery attempts, per destination.
+  struct Export {
+    double lag_seconds = 0;
+    std::uint64_t delivered = 0;
+    std::uint64_t failures = 0;
+  };
+  Export& export_of(const std::string& name) { return exports_[name]; }
   std::string render() const;
 
  private:
@@ -45,6 +53,7 @@ class Metrics {
   std::int64_t in_flight_ = 0;
   std::map<std::string, std::uint64_t> dropped_connections_;
   std::size_t open_connections_ = 0;
+  std::map<std::string, Export> exports_;
 };
 
 }  // namespace warden::mcp

@@ -76,6 +76,10 @@ std::string usage() {
          "  --approval-wait SECONDS: hold a call that needs a person's approval this long\n"
          "                   (0: answer at once); the approval page is /approvals/ID under the\n"
          "                   --issuer URL (or the listening address)\n"
+         "                   [--export ocsf-ndjson:FILE --export-db CONNINFO [--export-cursor NAME]\n"
+         "                   [--export-batch N (500)]]\n"
+         "                   [--pep-token-file FILE]   (AuthZEN /access/v1/evaluation(s) and\n"
+         "                   Envoy /ext_authz for gateways presenting the token in FILE)\n"
          "  --issuer URL: be the OAuth 2.1 authorization server of /mcp, URL being the gateway's\n"
          "                   public base URL; people sign in with the identity provider --idp\n"
          "                   (default: the only one in warden.identity_providers)\n"
@@ -206,6 +210,21 @@ Options parse_options(int argc, char** argv) {
       o.max_connections_per_address = int_option(flag, value, 1, 1000000);
     } else if (flag == "--metrics-token-file" && o.command == "serve") {
       o.metrics_token_file = value;
+    } else if (flag == "--export" && o.command == "serve") {
+      o.export_spec = value;
+    } else if (flag == "--export-db" && o.command == "serve") {
+      if (has_password(value)) {
+        throw std::invalid_argument(
+            "--export-db contains a password, which every local user can read in "
+            "/proc/<pid>/cmdline; put it in a PGPASSFILE (~/.pgpass)");
+      }
+      o.export_db = value;
+    } else if (flag == "--export-batch" && o.command == "serve") {
+      o.export_batch = int_option(flag, value, 1, 10000);
+    } else if (flag == "--export-cursor" && o.command == "serve") {
+      o.export_cursor = value;
+    } else if (flag == "--pep-token-file" && o.command == "serve") {
+      o.pep_token_file = value;
     } else if (flag == "--issuer" && o.command == "serve") {
       o.issuer = value;
     } else if (flag == "--idp" && o.command == "serve") {

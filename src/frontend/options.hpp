@@ -36,6 +36,15 @@ struct Options {
   int max_connections_per_address = 512;  // high: a load balancer is one address
   bool metrics_allow_remote = false;
   std::string metrics_token_file;
+  // The secret other gateways present to the AuthZEN / ext_authz decision point; off without.
+  std::string pep_token_file;
+  // The audit export (issue 17): --export ocsf-ndjson:FILE, read through --export-db (a role
+  // in warden_exporter; the gateway's own role may not read the audit trail), its durable
+  // cursor named --export-cursor (default: the kind).
+  std::string export_spec;
+  std::string export_db;
+  std::string export_cursor;
+  int export_batch = 500;  // events per delivery (and per fsync / cursor move)
   // The OAuth 2.1 authorization server (issue 13): off without an issuer.
   std::string issuer;  // the gateway's public base URL (--issuer)
   std::string idp;     // --idp: the identity provider people sign in with; empty: the only one

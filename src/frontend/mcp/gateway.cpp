@@ -35,23 +35,6 @@ json decision_context(const json& id, const Caller& caller) {
   return context;
 }
 
-// PostgreSQL's jsonb cannot hold U+0000: such arguments cannot be passed to the decision as
-// they are, yet the call must still be decided (denied) and audited.
-bool holds_nul(const json& value) {
-  if (value.is_string()) return value.get_ref<const std::string&>().find('\0') != std::string::npos;
-  if (value.is_array()) {
-    for (const auto& item : value) {
-      if (holds_nul(item)) return true;
-    }
-  }
-  if (value.is_object()) {
-    for (const auto& [key, item] : value.items()) {
-      if (key.find('\0') != std::string::npos || holds_nul(item)) return true;
-    }
-  }
-  return false;
-}
-
 // An upstream's answer standing for a call that got no response of its own.
 json upstream_failed(const std::string& message) {
   return {{"error", {{"code", rpc_code::kUpstreamFailed}, {"message", message}}}};

@@ -19,6 +19,21 @@ json parse_message(std::string_view text) {
   return parsed ? std::move(*parsed) : json(json::value_t::discarded);
 }
 
+bool holds_nul(const json& value) {
+  if (value.is_string()) return value.get_ref<const std::string&>().find('\0') != std::string::npos;
+  if (value.is_array()) {
+    for (const auto& item : value) {
+      if (holds_nul(item)) return true;
+    }
+  }
+  if (value.is_object()) {
+    for (const auto& [key, item] : value.items()) {
+      if (key.find('\0') != std::string::npos || holds_nul(item)) return true;
+    }
+  }
+  return false;
+}
+
 MessageKind classify(const json& message) {
   if (!message.is_object()) return MessageKind::kInvalid;
   auto version = message.find("jsonrpc");

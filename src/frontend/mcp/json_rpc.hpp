@@ -34,6 +34,10 @@ inline constexpr std::size_t kMaxMessageDepth = 128;
 // is nested deeper than kMaxMessageDepth. Never throws.
 json parse_message(std::string_view text);
 
+// PostgreSQL's jsonb cannot hold U+0000: arguments holding it cannot be passed to a decision as
+// they are, yet the call must still be decided (denied) and audited.
+bool holds_nul(const json& value);
+
 // Classifies one decoded JSON-RPC message (not a batch).
 MessageKind classify(const json& message);
 

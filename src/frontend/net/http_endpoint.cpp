@@ -6,6 +6,7 @@
 #include "frontend/net/loopback.hpp"
 #include "frontend/approvals/approval_pages.hpp"
 #include "frontend/oauth/authorization_server.hpp"
+#include "frontend/pdp/decision_point.hpp"
 
 namespace warden::mcp {
 
@@ -141,6 +142,11 @@ awaitable<HttpResponse> HttpEndpoint::handle(const HttpRequest& request) {
   std::string path = path_of(request.target);
   if (options_.authorization_server) {
     std::optional<HttpResponse> answered = co_await options_.authorization_server->handle(request);
+    if (answered) co_return std::move(*answered);
+  }
+  if (options_.decision_point) {
+    std::string base = base_url(request);
+    std::optional<HttpResponse> answered = co_await options_.decision_point->handle(request, base);
     if (answered) co_return std::move(*answered);
   }
   if (path == "/healthz" && request.method == "GET") {

@@ -17,6 +17,9 @@ class AuthorizationServer;
 namespace warden::mcp {
 class ApprovalPages;
 }
+namespace warden::pdp {
+class DecisionPoint;
+}
 
 namespace warden::mcp {
 
@@ -52,6 +55,8 @@ struct EndpointOptions {
   oauth::AuthorizationServer* authorization_server = nullptr;
   // The approval page (issue 15) at /approvals.
   ApprovalPages* approval_pages = nullptr;
+  // With --pep-token-file: the AuthZEN and ext_authz decision point for other gateways.
+  pdp::DecisionPoint* decision_point = nullptr;
 };
 
 // The Streamable HTTP transport of MCP at /mcp, plus /healthz, /metrics and the RFC 9728

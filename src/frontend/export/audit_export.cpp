@@ -1,0 +1,134 @@
+#include "frontend/export/audit_export.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <stdexcept>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "frontend/export/otlp_sink.hpp"
+
+namespace warden::mcp {
+
+namespace {
+
+constexpr auto kIdlePoll = std::chrono::milliseconds(500);
+constexpr auto kFirstBackoff = std::chrono::milliseconds(100);
+constexpr auto kMaxBackoff = std::chrono::seconds(30);
+
+void write_all(int fd, const std::string& data, const std::string& path) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+awaitable<void> sleep_for(std::chrono::steady_clock::duration d) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, d);
+  boost::system::error_code ec;
+  co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+}
+
+}  // namespace
+
+awaitable<void> NdjsonSink::deliver(const std::vector<ExportedEvent>& events) {
+  std::string lines;
+  for (const auto& e : events) {
+    lines += e.ocsf;
+    lines += '\n';
+  }
+  int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot open " + path_ + ": " + std::strerror(errno));
+  try {
+    write_all(fd, lines, path_);
+    if (::fdatasync(fd) != 0) {
+      throw std::runtime_error("cannot sync " + path_ + ": " + std::strerror(errno));
+    }
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  co_return;
+}
+
+awaitable<std::size_t> AuditExport::once() {
+  std::vector<Param> params{cursor_, std::to_string(batch_)};
+  auto rows = co_await pool_.query(
+      "SELECT event_id::text, at::text, ocsf::text, "
+      "extract(epoch FROM pg_catalog.clock_timestamp() - at)::float8 "
+      "FROM warden.export_batch($1, $2::int)",
+      params);
+  if (rows.empty()) {
+    metrics_.lag_seconds = 0;
+    co_return 0;
+  }
+  metrics_.lag_seconds = std::stod(rows.front()[3].value_or("0"));
+  std::vector<ExportedEvent> events;
+  events.reserve(rows.size());
+  for (auto& r : rows) events.push_back({r[0].value_or(""), r[1].value_or(""), r[2].value_or("")});
+  co_await sink_->deliver(events);
+  // Delivered: only now may the cursor move (a crash before this line sends them again).
+  std::vector<Param> advance{cursor_, events.back().at, events.back().event_id,
+                             std::to_string(events.size())};
+  co_await pool_.query("SELECT warden.advance_export_cursor($1, $2::timestamptz, $3::uuid, $4::int)",
+                       advance);
+  metrics_.delivered += events.size();
+  co_return events.size();
+}
+
+awaitable<void> AuditExport::run() {
+  std::chrono::steady_clock::duration backoff = kFirstBackoff;
+  for (;;) {
+    std::size_t delivered = 0;
+    bool failed = false;
+    try {
+      delivered = co_await once();
+    } catch (const std::exception& e) {
+      failed = true;
+      ++metrics_.failures;
+      std::cerr << "warden-mcp: export " << cursor_ << " failed (retrying in "
+                << std::chrono::duration_cast<std::chrono::milliseconds>(backoff).count()
+                << " ms): " << e.what() << "\n";
+    }
+    if (failed) {
+      co_await sleep_for(backoff);
+      backoff = std::min<std::chrono::steady_clock::duration>(backoff * 2, kMaxBackoff);
+      continue;
+    }
+    backoff = kFirstBackoff;
+    if (delivered < batch_) co_await sleep_for(kIdlePoll);
+  }
+}
+
+std::string export_kind(const std::string& spec) {
+  return spec.substr(0, spec.find(':'));
+}
+
+std::unique_ptr<ExportSink> export_sink(const std::string& spec) {
+  auto colon = spec.find(':');
+  std::string kind = spec.substr(0, colon);
+  std::string where = colon == std::string::npos ? "" : spec.substr(colon + 1);
+  if (kind == "ocsf-ndjson" && !where.empty()) return std::make_unique<NdjsonSink>(where);
+  if (kind == "otlp") {
+    auto url = parse_url(where);
+    if (!url || url->tls) {
+      throw std::invalid_argument("--export otlp:URL needs an http:// URL of an OTLP/HTTP logs "
+                                  "endpoint (e.g. http://127.0.0.1:4318/v1/logs)");
+    }
+    return std::make_unique<OtlpSink>(*url);
+  }
+  throw std::invalid_argument("--export " + spec +
+                              ": expected ocsf-ndjson:FILE (one OCSF event per line) or "
+                              "otlp:http://HOST:PORT/v1/logs");
+}
+
+}  // namespace warden::mcp
