@@ -21,7 +21,7 @@ struct CredentialClaims {
   // so ("warden_mode": "observe"), so an upstream can refuse what was observed, not granted.
   bool observed = false;
   // The "iss": the gateway's public URL (warden.credential_issuer); empty means kCredentialIssuer.
-  std::string issuer;
+  std::string issuer{};
 };
 
 inline constexpr int64_t kMaxCredentialSeconds = 60;
