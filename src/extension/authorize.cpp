@@ -9,6 +9,7 @@
 #include "core/audit_mac.hpp"
 #include "core/bounded_json.hpp"
 #include "core/canonical_json.hpp"
+#include "core/approval_condition.hpp"
 #include "core/constraints.hpp"
 #include "core/control_characters.hpp"
 #include "extension/event_writer.hpp"
@@ -379,9 +380,8 @@ class Authorizer {
     const nlohmann::json& p = *g.approval;
     if (p.contains("required") && p["required"] == true) return true;
     // "when": the same predicates as argument constraints; approval is needed when they hold.
-    if (p.contains("when") && p["when"].is_object()) {
-      return evaluate_constraints(p["when"], *arguments_, patterns).allowed;
-    }
+    // Fails closed: only a clean failure of the condition skips the person (approval_condition).
+    if (p.contains("when")) return approval_condition_holds(p["when"], *arguments_, patterns);
     return false;
   }
 
@@ -414,7 +414,11 @@ class Authorizer {
             "WHERE approval_id = $1",
             {UUIDOID});
         untake.run({uuid_datum(approval_id)});
-        return deny(d, "budget_exhausted", "every matching grant has used its call budget");
+        deny(d, "budget_exhausted", "every matching grant has used its call budget");
+        // Observe mode must not soften this one: the approval stays unused, so an observed
+        // "allowed" here would let one approval serve any number of calls.
+        d.enforced = true;
+        return;
       }
       d.allowed = true;
       d.grant_id = g.grant_id;

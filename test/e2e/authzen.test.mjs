@@ -212,7 +212,7 @@ function extAuthz(message, { pep = pepToken, bearer = token, method = 'POST' } =
   });
 }
 
-test('Envoy ext_authz: tools/call decided, other methods allowed, batches and no PEP token refused', async () => {
+test('Envoy ext_authz: tools/call decided, lists allowed, batches and no PEP token refused', async () => {
   const list = await extAuthz({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
   assert.equal(list.status, 200);
   assert.equal((await extAuthz(null, { method: 'GET' })).status, 200);
@@ -236,6 +236,20 @@ test('Envoy ext_authz: tools/call decided, other methods allowed, batches and no
   assert.equal(noToken.status, 403);
   assert.equal((await noToken.json()).error.data.reason, 'token_invalid');
   assert.equal((await extAuthz({ jsonrpc: '2.0', id: 6, method: 'tools/list' }, { pep: null })).status, 401);
+});
+
+test('Envoy ext_authz denies by default what it cannot decide, and keys that fold to a member', async () => {
+  const read = await extAuthz({ jsonrpc: '2.0', id: 1, method: 'resources/read', params: { uri: 'file:///etc/shadow' } });
+  assert.equal(read.status, 403, 'resources/read is not let through undecided');
+  const complete = await extAuthz({ jsonrpc: '2.0', id: 2, method: 'completion/complete', params: {} });
+  assert.equal(complete.status, 403);
+  const shadow = await extAuthz({ jsonrpc: '2.0', id: 3, Method: 'tools/call',
+    params: { name: 'tickets__delete_ticket', arguments: {} } });
+  assert.equal(shadow.status, 403, '"Method" is not a way around the decision');
+  const args = await extAuthz({ jsonrpc: '2.0', id: 4, method: 'tools/call',
+    params: { name: 'tickets__read_ticket', arguments: { id: 3 }, Arguments: { id: 4 } } });
+  assert.equal(args.status, 403);
+  assert.equal((await extAuthz({ jsonrpc: '2.0', method: 'notifications/initialized' })).status, 200);
 });
 
 test('without --pep-token-file the decision point is off', async () => {

@@ -247,6 +247,21 @@ test('bad HTTP input gets the status codes of the specification', async () => {
   assert.equal(r.status, 200, 'matching routing headers are fine');
 });
 
+test('a call whose params hold a key that folds to name or arguments is refused, not forwarded', async () => {
+  // warden decides on "arguments"; an upstream matching keys case-insensitively (Go's
+  // encoding/json, which also folds U+017F to s) could run "argument\u017f" instead.
+  const session = await rawSession(token);
+  for (const params of [
+    { name: 'everything__echo', arguments: { message: 'x' }, Arguments: { message: 'y' } },
+    { name: 'everything__echo', arguments: { message: 'x' }, 'argument\u017f': { message: 'y' } },
+    { name: 'everything__echo', NAME: 'everything__get-env', arguments: { message: 'x' } },
+  ]) {
+    const r = await post({ jsonrpc: '2.0', id: 9, method: 'tools/call', params }, { 'Mcp-Session-Id': session });
+    const text = await r.text();
+    assert.match(text, /-32602/, `not refused: ${JSON.stringify(params)} -> ${text.slice(0, 200)}`);
+  }
+});
+
 test('a missing or invalid token gets 401 pointing at RFC 9728 metadata', async () => {
   let r = await post(initialize, { Authorization: '' });
   assert.equal(r.status, 401);

@@ -169,6 +169,37 @@ test('export_batch never steps over an event of a transaction still open', async
   assert.ok(after.some((r) => r[1] === '{"open": 1}'), 'including the one that was open');
 });
 
+test('a transaction open in another database does not hold the export; a held export shows its lag', async () => {
+  // Any login may open a transaction in some other database: that must not stall the SIEM feed.
+  const t = sqlValue(`SELECT token FROM warden.start_chain('alice@example.com', 'triage-bot', 'elsewhere')`);
+  sql(`SELECT count(*) FROM warden.export_batch('elsewhere', 10000)`);
+  sql(`SELECT warden.advance_export_cursor('elsewhere', e.at, e.event_id, 0)
+       FROM (SELECT at, event_id FROM warden.events ORDER BY at DESC, event_id DESC LIMIT 1) e`);
+  const other = spawn('psql', ['-X', '-q', '-At', '-d', 'postgres', '-c',
+    'BEGIN; CREATE TEMP TABLE held (x int); SELECT pg_sleep(3); COMMIT;'], { stdio: 'ignore' });
+  const otherDone = new Promise((r) => other.once('exit', r));
+  await new Promise((r) => setTimeout(r, 700));
+  const mine = sqlValue(`SELECT event_id FROM warden.authorize(${quote(t)}, 'tickets', 'read_ticket', '{"elsewhere": 1}')`);
+  const exported = sql(`SELECT event_id FROM warden.export_batch('elsewhere', 10000)`).map((r) => r[0]);
+  assert.ok(exported.includes(mine), 'an open transaction in database postgres held the export back');
+  await otherDone;
+
+  // Held by a transaction of this database: nothing to send, but the lag is not 0.
+  sql(`SELECT warden.advance_export_cursor('elsewhere', e.at, e.event_id, 0)
+       FROM (SELECT at, event_id FROM warden.events ORDER BY at DESC, event_id DESC LIMIT 1) e`);
+  const open = spawn('psql', ['-X', '-q', '-At', '-d', database, '-c',
+    `BEGIN; SELECT reason FROM warden.authorize(${quote(t)}, 'tickets', 'read_ticket', '{"held": 1}');
+     SELECT pg_sleep(3); COMMIT;`], { stdio: 'ignore' });
+  const openDone = new Promise((r) => open.once('exit', r));
+  await new Promise((r) => setTimeout(r, 700));
+  sql(`SELECT warden.authorize(${quote(t)}, 'tickets', 'read_ticket', '{"behind": 1}')`);
+  await new Promise((r) => setTimeout(r, 1200));
+  assert.equal(sql(`SELECT count(*) FROM warden.export_batch('elsewhere', 10000)`)[0][0], '0');
+  const lag = Number(sqlValue(`SELECT warden.export_lag('elsewhere')`));
+  assert.ok(lag >= 1, `export_lag while held: ${lag}`);
+  await openDone;
+});
+
 function ndjsonIds(file) {
   if (!fs.existsSync(file)) return [];
   return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => {

@@ -3,7 +3,7 @@
 -- the proxy, an agent (its token), the requesting human, an approver not named by the grant,
 -- a login that is not mapped, a login that can only SET ROLE to an approver.
 BEGIN;
-SELECT plan(65);
+SELECT plan(75);
 
 CREATE ROLE tap_ap_alice LOGIN IN ROLE warden_approver;     -- named approver
 CREATE ROLE tap_ap_bob LOGIN IN ROLE warden_approver;       -- the chain's own human
@@ -115,6 +115,23 @@ SELECT is(pg_temp.approval('big-retry'), pg_temp.approval('big'), '... with the 
 SELECT is(pg_temp.auth('deploy', '{}', 'deploy'), 'approval_required', '"required": true needs approval for every call');
 SELECT is((SELECT x.approval_id FROM warden.approval_for((SELECT d.event_id FROM d WHERE d.label = 'big')) x),
           pg_temp.approval('big'), 'the front-end finds the approval of its call with approval_for');
+
+-- "when" fails closed: without constraints of the grant's own on amount, only a number under the
+-- threshold skips the person; an absent amount, a string (which a lax upstream coerces) or a
+-- number beyond 2^53 needs approval.
+SELECT lives_ok($$SELECT warden.grant('tap-ap-bot', 'tap-ap-pay/payout',
+                  approval => '{"when": {"amount": {"min": 1000}}, "approvers": ["tap-ap-alice@example.com"]}')$$,
+                'a grant with an approval condition and no constraints');
+SELECT is(pg_temp.auth('payout-small', '{"amount": 10, "memo": "x"}', 'payout'), 'granted',
+          'a payout under the threshold needs no person');
+SELECT is(pg_temp.auth('payout-string', '{"amount": "50000"}', 'payout'), 'approval_required',
+          'an amount given as a string needs approval');
+SELECT is(pg_temp.auth('payout-absent', '{}', 'payout'), 'approval_required',
+          'an absent amount needs approval');
+SELECT is(pg_temp.auth('payout-huge', '{"amount": 10000000000000000}', 'payout'), 'approval_required',
+          'an amount beyond 2^53 needs approval');
+SELECT is(pg_temp.auth('payout-array', '{"amount": [1]}', 'payout'), 'approval_required',
+          'an amount of another type needs approval');
 
 -- Who cannot approve.
 SET SESSION AUTHORIZATION tap_ap_gateway;
@@ -240,6 +257,26 @@ SELECT throws_ok(format('SELECT warden.approve(%L)', (SELECT approval_id FROM ap
 RESET SESSION AUTHORIZATION;
 SELECT is(warden.expire_approvals() >= 1, true, 'expire_approvals closes it');
 SELECT is((SELECT ap.state FROM warden.approvals ap, ch2 WHERE ap.chain_id = ch2.chain_id), 'expired', '... as expired');
+
+-- An offboarded approver approves nothing, through a login or a page session.
+SET SESSION AUTHORIZATION tap_ap_alice;
+CREATE TEMP TABLE alice_session AS SELECT warden.approver_session() AS s;
+GRANT SELECT ON alice_session TO PUBLIC;
+RESET SESSION AUTHORIZATION;
+SELECT lives_ok($$SELECT warden.revoke_human('tap-ap-alice@example.com', 'left the company')$$, 'alice is offboarded');
+SELECT is((SELECT x.reason FROM ch2, warden.authorize(ch2.token, 'tap-ap-pay', 'deploy', '{"again": 1}') x),
+          'approval_required', 'a new approval is asked');
+CREATE TEMP TABLE ap3 AS SELECT ap.approval_id FROM warden.approvals ap, ch2
+WHERE ap.chain_id = ch2.chain_id AND ap.state = 'pending';
+GRANT SELECT ON ap3 TO PUBLIC;
+SET SESSION AUTHORIZATION tap_ap_alice;
+SELECT throws_ok(format('SELECT warden.approve(%L)', (SELECT approval_id FROM ap3)),
+                 '42501', NULL, 'an offboarded person''s login cannot approve');
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION tap_ap_gateway;
+SELECT throws_ok(format('SELECT warden.approval_page(%L)', (SELECT s FROM alice_session)), '28000', NULL,
+                 'nor can their page session, which ends with the offboarding');
+RESET SESSION AUTHORIZATION;
 
 SELECT * FROM finish();
 ROLLBACK;

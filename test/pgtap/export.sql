@@ -3,7 +3,7 @@
 -- warden_exporter runs the three export functions and reads no table; the proxy, the issuer
 -- and PUBLIC get none of it.
 BEGIN;
-SELECT plan(13);
+SELECT plan(15);
 
 SELECT is(
   ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
@@ -11,6 +11,7 @@ SELECT is(
         ORDER BY 1),
   ARRAY['warden.advance_export_cursor(text,timestamp with time zone,uuid,integer)',
         'warden.export_batch(text,integer)',
+        'warden.export_lag(text)',
         'warden.ocsf_events(timestamp with time zone,integer)'],
   'warden_exporter executes the export functions and nothing else');
 SELECT ok(NOT EXISTS (SELECT FROM pg_class c WHERE c.relnamespace = 'warden'::regnamespace
@@ -25,6 +26,10 @@ SELECT ok(NOT has_function_privilege('warden_proxy', 'warden.ocsf_events(timesta
 SELECT ok(NOT has_function_privilege('warden_issuer', 'warden.ocsf_events(timestamptz, int)', 'EXECUTE'), 'issuer does not read OCSF');
 SELECT ok(NOT has_function_privilege('public', 'warden.ocsf_events(timestamptz, int)', 'EXECUTE'), 'PUBLIC does not read OCSF');
 SELECT ok(NOT has_table_privilege('warden_proxy', 'warden.export_cursors', 'SELECT'), 'proxy does not see cursors');
+-- The horizon counts only this database's open transactions.
+SELECT ok(pg_get_functiondef('warden.export_batch(text, int)'::regprocedure) LIKE '%current_database()%',
+          'export_batch waits only for transactions of its own database');
+SELECT ok(NOT has_function_privilege('warden_auditor', 'warden.export_lag(text)', 'EXECUTE'), 'export_lag is the exporter''s');
 
 -- A cursor moves only forward, and only to an event that exists.
 SELECT lives_ok($$SELECT warden.add_human('export@example.com'); SELECT count(*) FROM warden.export_batch('pgtap', 10)$$,

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "frontend/mcp/json_rpc.hpp"
 #include "frontend/pdp/authzen_request.hpp"
 
 // How warden reads AuthZEN 1.0 evaluation requests (the spec's own request shapes, with
@@ -143,6 +144,41 @@ TEST(ExtAuthz, OnlyToolsCallIsDecided) {
         R"({"jsonrpc":"2.0","id":1,"method":7})"}) {
     EXPECT_TRUE(std::holds_alternative<ExtAuthzDeny>(ext_authz_check("POST", body))) << body;
   }
+}
+
+TEST(ExtAuthz, DefaultDeny) {
+  // Methods that read or act without being decided here are refused, not let through.
+  for (const char* body :
+       {R"({"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///etc/shadow"}})",
+        R"({"jsonrpc":"2.0","id":1,"method":"completion/complete","params":{}})",
+        R"({"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"x"}})",
+        R"({"jsonrpc":"2.0","id":1,"method":"tasks/result","params":{}})",
+        R"({"jsonrpc":"2.0","id":1})"}) {
+    EXPECT_TRUE(std::holds_alternative<ExtAuthzDeny>(ext_authz_check("POST", body))) << body;
+  }
+  EXPECT_TRUE(std::holds_alternative<ExtAuthzDeny>(ext_authz_check("PUT", "")));
+  EXPECT_TRUE(std::holds_alternative<ExtAuthzDeny>(ext_authz_check("GET", "{}")));
+  for (const char* body : {R"({"jsonrpc":"2.0","method":"notifications/initialized"})",
+                           R"({"jsonrpc":"2.0","id":1,"method":"ping"})",
+                           R"({"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"x"}})"}) {
+    EXPECT_TRUE(std::holds_alternative<ExtAuthzAllow>(ext_authz_check("POST", body))) << body;
+  }
+  // prompts/get is decided like a tool.
+  EXPECT_TRUE(std::holds_alternative<ExtAuthzDecide>(ext_authz_check(
+      "POST", R"({"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"a__b"}})")));
+}
+
+TEST(ExtAuthz, KeysThatFoldToAMemberAreRefused) {
+  // Decided on one key, run on the other by an upstream that matches keys case-insensitively.
+  for (const char* body :
+       {R"({"jsonrpc":"2.0","id":1,"Method":"tools/call","params":{"name":"pay__refund"}})",
+        R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"pay__lookup","Name":"pay__refund"}})",
+        R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"pay__refund","arguments":{"amount":10},"argument\u017f":{"amount":90000}}})",
+        R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a__b","ARGUMENTS":{}}})"}) {
+    EXPECT_TRUE(std::holds_alternative<ExtAuthzDeny>(ext_authz_check("POST", body))) << body;
+  }
+  EXPECT_TRUE(mcp::has_shadowing_key(json::parse(R"({"\u212aey":1})"), {"key"}));
+  EXPECT_FALSE(mcp::has_shadowing_key(json::parse(R"({"key":1,"other":2})"), {"key"}));
 }
 
 }  // namespace

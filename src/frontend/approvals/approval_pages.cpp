@@ -1,5 +1,8 @@
 #include "frontend/approvals/approval_pages.hpp"
 
+#include <cctype>
+#include <string_view>
+
 #include <sodium.h>
 
 #include "frontend/db/pg_connection.hpp"
@@ -174,6 +177,19 @@ std::string list_body(const json& view) {
   return body + "</ul>\n";
 }
 
+// "/approvals" or "/approvals/<uuid>".
+bool is_approvals_path(const std::string& path) {
+  constexpr std::string_view kList = "/approvals";
+  if (path == kList) return true;
+  if (path.size() != kList.size() + 1 + 36 || path.rfind("/approvals/", 0) != 0) return false;
+  const std::string_view id = std::string_view(path).substr(kList.size() + 1);
+  for (std::size_t i = 0; i < id.size(); ++i) {
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? id[i] != '-' : !std::isxdigit(static_cast<unsigned char>(id[i]))) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool ApprovalPages::same_origin(const HttpRequest& request) const {
@@ -235,8 +251,9 @@ awaitable<HttpResponse> ApprovalPages::sign_in(const HttpRequest& request) {
   if (!same_origin(request)) co_return error(403, "Refused", "The form came from another site.");
   std::string session = form->get("session");
   std::string next = form->get("next");
-  // Only a page of ours: never an open redirect.
-  if (next.rfind("/approvals", 0) != 0 || next.find("//") != std::string::npos) next = "/approvals";
+  // Only a page of ours, exactly: the list or one approval (never an open redirect, and nothing
+  // that could end the Location header early).
+  if (!is_approvals_path(next)) next = "/approvals";
   bool ok = false;
   std::string why;
   const std::string all;  // a local, not a temporary, across the co_await (GCC 12)

@@ -68,7 +68,11 @@ awaitable<std::size_t> AuditExport::once() {
       "FROM warden.export_batch($1, $2::int)",
       params);
   if (rows.empty()) {
-    metrics_.lag_seconds = 0;
+    // Nothing to send now need not mean up to date: the export may be held back by an open
+    // transaction. The lag is the age of the oldest event not yet delivered either way.
+    std::vector<Param> cursor{cursor_};
+    auto lag = co_await pool_.query("SELECT warden.export_lag($1)", cursor);
+    metrics_.lag_seconds = lag.empty() ? 0 : std::stod(lag.front()[0].value_or("0"));
     co_return 0;
   }
   metrics_.lag_seconds = std::stod(rows.front()[3].value_or("0"));

@@ -114,6 +114,12 @@ awaitable<json> Gateway::handle_request(const json& request, const Caller& calle
       co_return rpc_error(id, rpc_code::kInvalidParams,
                           "params.name must not contain control characters");
     }
+    // "Arguments" next to "arguments": decided on one, an upstream may run the other.
+    if (has_shadowing_key(params, {"name", "arguments", "_meta"})) {
+      co_return rpc_error(id, rpc_code::kInvalidParams,
+                          "params has a key that differs from name, arguments or _meta only in "
+                          "case (or by a letter that folds to ASCII)");
+    }
     std::string server, name;
     if (!resolve_name(params["name"], server, name)) {
       co_return rpc_error(
@@ -128,6 +134,10 @@ awaitable<json> Gateway::handle_request(const json& request, const Caller& calle
   if (method == "resources/read") {
     if (!params.contains("uri") || !params["uri"].is_string()) {
       co_return rpc_error(id, rpc_code::kInvalidParams, "params.uri must be a string");
+    }
+    if (has_shadowing_key(params, {"uri", "_meta"})) {
+      co_return rpc_error(id, rpc_code::kInvalidParams,
+                          "params has a key that differs from uri or _meta only in case");
     }
     std::string uri = params["uri"];
     auto server = co_await route_uri(uri, caller);

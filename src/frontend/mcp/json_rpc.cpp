@@ -76,4 +76,36 @@ json reply_from_answer(const json& id, const json& answer) {
   return out;
 }
 
+bool has_shadowing_key(const json& object, std::initializer_list<std::string_view> known) {
+  if (!object.is_object()) return false;
+  auto fold = [](std::string_view key) {
+    std::string out;
+    out.reserve(key.size());
+    for (std::size_t i = 0; i < key.size(); ++i) {
+      if (key.substr(i, 2) == "\xC5\xBF") {  // U+017F LATIN SMALL LETTER LONG S
+        out += 's';
+        ++i;
+      } else if (key.substr(i, 3) == "\xE2\x84\xAA") {  // U+212A KELVIN SIGN
+        out += 'k';
+        i += 2;
+      } else {
+        const char c = key[i];
+        out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+      }
+    }
+    return out;
+  };
+  for (auto it = object.cbegin(); it != object.cend(); ++it) {
+    const std::string& key = it.key();
+    bool exact = false;
+    for (std::string_view k : known) exact = exact || key == k;
+    if (exact) continue;
+    const std::string folded = fold(key);
+    for (std::string_view k : known) {
+      if (folded == fold(k)) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace warden::mcp

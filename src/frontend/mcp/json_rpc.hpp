@@ -1,5 +1,6 @@
 #pragma once
 
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -33,6 +34,13 @@ inline constexpr std::size_t kMaxMessageDepth = 128;
 // Parses one incoming message; a discarded value (is_discarded()) when the text is not JSON or
 // is nested deeper than kMaxMessageDepth. Never throws.
 json parse_message(std::string_view text);
+
+// True when an object has a key that is not one of `known` but folds to one of them: ASCII
+// case, and the two non-ASCII letters that some JSON decoders fold to ASCII (U+017F to "s",
+// U+212A to "k"; Go's encoding/json matches keys that way). warden reads "arguments" while
+// such an upstream may read "Arguments" or "argumentſ": the call decided would not be
+// the call made, so a message with such a key is refused.
+bool has_shadowing_key(const json& object, std::initializer_list<std::string_view> known);
 
 // PostgreSQL's jsonb cannot hold U+0000: arguments holding it cannot be passed to a decision as
 // they are, yet the call must still be decided (denied) and audited.

@@ -86,11 +86,26 @@ HttpRequest to_request(const http::request<http::string_body>& in, const std::st
   return out;
 }
 
+// A header whose name or value holds CR, LF or NUL would let text from a request (a redirect
+// target, a cookie) start headers of its own: such a header is left out, never sent.
+template <class Message>
+void set_headers(Message& out, const HttpResponse& in) {
+  for (const auto& [name, value] : in.headers) {
+    if (name.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos ||
+        value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+      std::cerr << "warden-mcp: left out a response header " << name.substr(0, 64)
+                << " holding a line break\n";
+      continue;
+    }
+    out.set(name, value);
+  }
+}
+
 http::response<http::string_body> to_response(const HttpResponse& in, unsigned version,
                                               bool keep_alive) {
   http::response<http::string_body> out{static_cast<http::status>(in.status), version};
   out.set(http::field::server, "warden-mcp/" WARDEN_VERSION);
-  for (const auto& [name, value] : in.headers) out.set(name, value);
+  set_headers(out, in);
   out.body() = in.body;
   out.keep_alive(keep_alive);
   out.prepare_payload();
@@ -122,7 +137,7 @@ awaitable<bool> write_event_stream(beast::tcp_stream& stream, const HttpResponse
                                    unsigned version, bool keep_alive) {
   http::response<http::empty_body> head{static_cast<http::status>(in.status), version};
   head.set(http::field::server, "warden-mcp/" WARDEN_VERSION);
-  for (const auto& [name, value] : in.headers) head.set(name, value);
+  set_headers(head, in);
   head.keep_alive(keep_alive);
   head.chunked(true);
   http::response_serializer<http::empty_body> serializer{head};

@@ -1,5 +1,7 @@
 #include "frontend/pdp/authzen_request.hpp"
 
+#include <set>
+
 #include "frontend/mcp/json_rpc.hpp"
 
 namespace warden::pdp {
@@ -136,21 +138,52 @@ Evaluations parse_evaluations(const json& body) {
 }
 
 ExtAuthzCheck ext_authz_check(const std::string& method, const std::string& body) {
-  if (method != "POST") return ExtAuthzAllow{};  // GET (stream), DELETE (end of session)
+  // Default deny: only what carries no call through is allowed undecided.
+  if (method == "GET" || method == "DELETE") {  // the event stream; the end of a session
+    if (body.empty()) return ExtAuthzAllow{};
+    return ExtAuthzDeny{"GET and DELETE carry no body"};
+  }
+  if (method != "POST") return ExtAuthzDeny{"only POST, GET and DELETE reach an MCP endpoint"};
   json message = mcp::parse_message(body);
   if (message.is_discarded()) return ExtAuthzDeny{"the body is not JSON"};
   if (!message.is_object()) return ExtAuthzDeny{"only single JSON-RPC messages are allowed"};
+  // "Method" next to (or instead of) "method": an upstream that folds key case would run what
+  // was never decided here.
+  if (mcp::has_shadowing_key(message, {"jsonrpc", "id", "method", "params", "result", "error"})) {
+    return ExtAuthzDeny{"a key differs from a JSON-RPC member only in case"};
+  }
   auto method_it = message.find("method");
-  if (method_it == message.end()) return ExtAuthzAllow{};  // a response to a server request
+  if (method_it == message.end()) {
+    // A response to a server's request: an id and a result or an error, nothing to decide.
+    if (message.contains("id") && (message.contains("result") || message.contains("error"))) {
+      return ExtAuthzAllow{};
+    }
+    return ExtAuthzDeny{"a message without a method must be a response"};
+  }
   if (!method_it->is_string()) return ExtAuthzDeny{"method must be a string"};
-  if (*method_it != "tools/call") return ExtAuthzAllow{};
+  const std::string& name_of_method = method_it->get_ref<const std::string&>();
+  if (name_of_method != "tools/call" && name_of_method != "prompts/get") {
+    // What carries no call: session set-up, lists, notifications. resources/read (and
+    // subscribe, completion) name a URI or a prompt this decision point cannot route to a
+    // server: they are refused here; govern them through warden-mcp's own /mcp.
+    static const std::set<std::string, std::less<>> kUndecided = {
+        "initialize", "ping", "tools/list", "prompts/list", "resources/list",
+        "resources/templates/list", "logging/setLevel"};
+    if (kUndecided.contains(name_of_method) || name_of_method.rfind("notifications/", 0) == 0) {
+      return ExtAuthzAllow{};
+    }
+    return ExtAuthzDeny{name_of_method + " is not decided here; it is refused"};
+  }
   auto params = message.find("params");
   if (params == message.end() || !params->is_object()) {
-    return ExtAuthzDeny{"tools/call needs params"};
+    return ExtAuthzDeny{name_of_method + " needs params"};
+  }
+  if (mcp::has_shadowing_key(*params, {"name", "arguments", "_meta"})) {
+    return ExtAuthzDeny{"a key of params differs from name, arguments or _meta only in case"};
   }
   auto name = params->find("name");
   if (name == params->end() || !name->is_string()) {
-    return ExtAuthzDeny{"tools/call needs params.name"};
+    return ExtAuthzDeny{name_of_method + " needs params.name"};
   }
   const std::string& full = name->get_ref<const std::string&>();
   auto split = full.find("__");

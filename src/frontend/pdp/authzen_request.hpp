@@ -69,8 +69,10 @@ ToolCall parse_evaluation(const json& body);
 Evaluations parse_evaluations(const json& body);
 const char* to_string(Semantic semantic);
 
-// Envoy ext_authz (HTTP service): the MCP request Envoy holds. A tools/call is decided;
-// anything else that is a single JSON-RPC message is let through (warden decides only calls).
+// Envoy ext_authz (HTTP service): the MCP request Envoy holds. tools/call and prompts/get are
+// decided; session set-up, lists, notifications, responses and GET/DELETE without a body are let
+// through; everything else is denied (default deny), as is a key that shadows a JSON-RPC member
+// or name/arguments by case (mcp::has_shadowing_key).
 struct ExtAuthzAllow {};
 struct ExtAuthzDeny {
   std::string message;

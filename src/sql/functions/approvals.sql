@@ -293,7 +293,10 @@ BEGIN
   IF NOT pg_catalog.pg_has_role(session_user, 'warden_approver', 'MEMBER') THEN
     RAISE EXCEPTION 'login "%" is not a member of warden_approver', session_user USING ERRCODE = '42501';
   END IF;
-  SELECT lh.human_id INTO h FROM warden.login_humans lh WHERE lh.role_name = session_user;
+  -- An offboarded person (revoke_human) approves nothing, whatever login maps to them.
+  SELECT lh.human_id INTO h FROM warden.login_humans lh
+  JOIN warden.humans hh ON hh.human_id = lh.human_id AND hh.revoked_at IS NULL
+  WHERE lh.role_name = session_user;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'login "%" is not mapped to a human', session_user USING ERRCODE = '42501',
       HINT = 'An admin maps it with warden.map_login(role, human).';
@@ -321,7 +324,9 @@ REVOKE ALL ON FUNCTION warden.approve(uuid, text), warden.deny(uuid, text) FROM 
 GRANT EXECUTE ON FUNCTION warden.approve(uuid, text), warden.deny(uuid, text) TO warden_approver;
 
 -- A sign-in for the approval page, opened by an approver login: the secret is shown once and
--- only its hash kept. The proxy can use it only while the approver presents it.
+-- only its hash kept. The gateway sees it in the page's cookie and could replay it until it
+-- expires (at most 12 hours) or the person is offboarded: the interim sign-in until approvers
+-- sign in through the identity provider.
 CREATE OR REPLACE FUNCTION warden.approver_session(ttl interval DEFAULT '1 hour')
 RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -350,6 +355,8 @@ BEGIN
   SELECT s.human_id, s.login INTO human_id, login FROM warden.approver_sessions s
   WHERE s.session_hash = warden._secret_hash(coalesce(session, '')::text) AND s.expires_at > pg_catalog.now()
     AND EXISTS (SELECT FROM warden.login_humans lh WHERE lh.role_name = s.login AND lh.human_id = s.human_id)
+    -- A session outlives nobody's offboarding: revoke_human ends it at once.
+    AND EXISTS (SELECT FROM warden.humans hh WHERE hh.human_id = s.human_id AND hh.revoked_at IS NULL)
     AND pg_catalog.pg_has_role(s.login, 'warden_approver', 'MEMBER');
   IF NOT FOUND THEN
     RAISE EXCEPTION 'no such approver session' USING ERRCODE = '28000',
@@ -408,12 +415,15 @@ BEGIN
   END IF;
   RETURN jsonb_build_object(
     'approver', (SELECT hh.subject FROM warden.humans hh WHERE hh.human_id = s.human_id),
-    'pending', (SELECT coalesce(jsonb_agg(x.v ORDER BY x.requested_at), '[]')
-                FROM (SELECT warden._approval_view(ap.approval_id, s.human_id) AS v, ap.requested_at
-                      FROM warden.approvals ap
-                      WHERE ap.state = 'pending' AND ap.expires_at > pg_catalog.now()
-                      ORDER BY ap.requested_at LIMIT 200) x
-                WHERE (x.v->>'may_decide')::boolean));
+    -- Filtered to what this approver may decide before the limit: other teams' (or an agent's
+    -- flood of) pending approvals cannot push this approver's own off the page.
+    'pending', (SELECT coalesce(jsonb_agg(y.v ORDER BY y.requested_at), '[]')
+                FROM (SELECT x.v, x.requested_at
+                      FROM (SELECT warden._approval_view(ap.approval_id, s.human_id) AS v, ap.requested_at
+                            FROM warden.approvals ap
+                            WHERE ap.state = 'pending' AND ap.expires_at > pg_catalog.now()) x
+                      WHERE (x.v->>'may_decide')::boolean
+                      ORDER BY x.requested_at LIMIT 200) y));
 END
 $$;
 REVOKE ALL ON FUNCTION warden.approval_page(text, uuid) FROM PUBLIC;

@@ -265,7 +265,11 @@ BEGIN
   SELECT * INTO c FROM warden.export_cursors x WHERE x.name = cursor_name;
   SELECT least(horizon, min(a.xact_start)) INTO horizon
   FROM pg_catalog.pg_stat_activity a
-  WHERE a.backend_xid IS NOT NULL AND a.pid <> pg_catalog.pg_backend_pid();
+  -- Only this database's transactions can write its events: one left open in another database
+  -- must not hold the export back (any login could stall the SIEM feed that way).
+  WHERE a.backend_xid IS NOT NULL AND a.pid <> pg_catalog.pg_backend_pid()
+    AND a.datid = (SELECT d.oid FROM pg_catalog.pg_database d
+                   WHERE d.datname = pg_catalog.current_database());
   RETURN QUERY
     SELECT e.event_id, e.at, warden._ocsf_event(e) FROM warden.events e
     WHERE (e.at, e.event_id) > (c.at, c.event_id) AND e.at < horizon
@@ -297,3 +301,18 @@ END
 $$;
 REVOKE ALL ON FUNCTION warden.advance_export_cursor(text, timestamptz, uuid, int) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION warden.advance_export_cursor(text, timestamptz, uuid, int) TO warden_exporter;
+
+-- Seconds since the oldest event an export has not delivered (0 when it is up to date). The
+-- lag metric of warden-mcp --export reads it even when export_batch returns nothing, so an
+-- export held back (an open transaction in this database) shows a growing lag, not 0.
+CREATE OR REPLACE FUNCTION warden.export_lag(cursor_name text)
+RETURNS float8
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT coalesce(extract(epoch FROM pg_catalog.clock_timestamp() - min(e.at))::float8, 0)
+  FROM warden.events e
+  WHERE e.at > coalesce((SELECT x.at FROM warden.export_cursors x WHERE x.name = cursor_name),
+                        '-infinity'::timestamptz)
+$$;
+REVOKE ALL ON FUNCTION warden.export_lag(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION warden.export_lag(text) TO warden_exporter;
