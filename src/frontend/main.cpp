@@ -149,13 +149,13 @@ int run(const Options& options) {
     auto sink = export_sink(options.export_spec);
     std::string cursor =
         options.export_cursor.empty() ? export_kind(options.export_spec) : options.export_cursor;
-    export_pool.emplace(io.get_executor(), options.export_db.empty() ? options.db : options.export_db,
-                        std::size_t{1});
+    export_pool.emplace(io.get_executor(),
+                        options.export_db.empty() ? options.db : options.export_db, std::size_t{1});
     audit_export.emplace(*export_pool, cursor, std::move(sink), metrics.export_of(cursor),
                          static_cast<std::size_t>(options.export_batch));
     asio::co_spawn(io, audit_export->run(), asio::detached);
-    std::cerr << "warden-mcp: exporting the audit trail (" << options.export_spec
-              << ", cursor " << cursor << ")\n";
+    std::cerr << "warden-mcp: exporting the audit trail (" << options.export_spec << ", cursor "
+              << cursor << ")\n";
   }
 
   Sessions sessions;
@@ -196,7 +196,8 @@ int run(const Options& options) {
     if (!options.pep_token_file.empty()) {
       std::string pep_token = read_token_file(options.pep_token_file);
       if (pep_token.size() < 16) {
-        throw std::invalid_argument("--pep-token-file: the PEP token must be at least 16 characters");
+        throw std::invalid_argument(
+            "--pep-token-file: the PEP token must be at least 16 characters");
       }
       decision_point.emplace(decisions, metrics, std::move(pep_token));
       endpoint_options.decision_point = &*decision_point;

@@ -136,24 +136,26 @@ TEST(ExtAuthz, OnlyToolsCallIsDecided) {
   EXPECT_EQ(std::get<ExtAuthzDecide>(decide).tool, "update");
   EXPECT_EQ(std::get<ExtAuthzDecide>(decide).arguments, json({{"a", 1}}));
   // Fail closed on what could carry a call past the check.
-  for (const char* body :
-       {"not json", R"([{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a__b"}}])",
-        R"({"jsonrpc":"2.0","id":1,"method":"tools/call"})",
-        R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"nounderscores"}})",
-        R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a__b","arguments":[1]}})",
-        R"({"jsonrpc":"2.0","id":1,"method":7})"}) {
+  for (
+      const char* body :
+      {"not json", R"([{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a__b"}}])",
+       R"({"jsonrpc":"2.0","id":1,"method":"tools/call"})",
+       R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"nounderscores"}})",
+       R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a__b","arguments":[1]}})",
+       R"({"jsonrpc":"2.0","id":1,"method":7})"}) {
     EXPECT_TRUE(std::holds_alternative<ExtAuthzDeny>(ext_authz_check("POST", body))) << body;
   }
 }
 
 TEST(ExtAuthz, DefaultDeny) {
   // Methods that read or act without being decided here are refused, not let through.
-  for (const char* body :
-       {R"({"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///etc/shadow"}})",
-        R"({"jsonrpc":"2.0","id":1,"method":"completion/complete","params":{}})",
-        R"({"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"x"}})",
-        R"({"jsonrpc":"2.0","id":1,"method":"tasks/result","params":{}})",
-        R"({"jsonrpc":"2.0","id":1})"}) {
+  for (
+      const char* body :
+      {R"({"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///etc/shadow"}})",
+       R"({"jsonrpc":"2.0","id":1,"method":"completion/complete","params":{}})",
+       R"({"jsonrpc":"2.0","id":1,"method":"resources/subscribe","params":{"uri":"x"}})",
+       R"({"jsonrpc":"2.0","id":1,"method":"tasks/result","params":{}})",
+       R"({"jsonrpc":"2.0","id":1})"}) {
     EXPECT_TRUE(std::holds_alternative<ExtAuthzDeny>(ext_authz_check("POST", body))) << body;
   }
   EXPECT_TRUE(std::holds_alternative<ExtAuthzDeny>(ext_authz_check("PUT", "")));
@@ -170,11 +172,12 @@ TEST(ExtAuthz, DefaultDeny) {
 
 TEST(ExtAuthz, KeysThatFoldToAMemberAreRefused) {
   // Decided on one key, run on the other by an upstream that matches keys case-insensitively.
-  for (const char* body :
-       {R"({"jsonrpc":"2.0","id":1,"Method":"tools/call","params":{"name":"pay__refund"}})",
-        R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"pay__lookup","Name":"pay__refund"}})",
-        R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"pay__refund","arguments":{"amount":10},"argument\u017f":{"amount":90000}}})",
-        R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a__b","ARGUMENTS":{}}})"}) {
+  for (
+      const char* body :
+      {R"({"jsonrpc":"2.0","id":1,"Method":"tools/call","params":{"name":"pay__refund"}})",
+       R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"pay__lookup","Name":"pay__refund"}})",
+       R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"pay__refund","arguments":{"amount":10},"argument\u017f":{"amount":90000}}})",
+       R"({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a__b","ARGUMENTS":{}}})"}) {
     EXPECT_TRUE(std::holds_alternative<ExtAuthzDeny>(ext_authz_check("POST", body))) << body;
   }
   EXPECT_TRUE(mcp::has_shadowing_key(json::parse(R"({"\u212aey":1})"), {"key"}));

@@ -83,8 +83,8 @@ awaitable<std::size_t> AuditExport::once() {
   // Delivered: only now may the cursor move (a crash before this line sends them again).
   std::vector<Param> advance{cursor_, events.back().at, events.back().event_id,
                              std::to_string(events.size())};
-  co_await pool_.query("SELECT warden.advance_export_cursor($1, $2::timestamptz, $3::uuid, $4::int)",
-                       advance);
+  co_await pool_.query(
+      "SELECT warden.advance_export_cursor($1, $2::timestamptz, $3::uuid, $4::int)", advance);
   metrics_.delivered += events.size();
   co_return events.size();
 }
@@ -125,8 +125,9 @@ std::unique_ptr<ExportSink> export_sink(const std::string& spec) {
   if (kind == "otlp") {
     auto url = parse_url(where);
     if (!url || url->tls) {
-      throw std::invalid_argument("--export otlp:URL needs an http:// URL of an OTLP/HTTP logs "
-                                  "endpoint (e.g. http://127.0.0.1:4318/v1/logs)");
+      throw std::invalid_argument(
+          "--export otlp:URL needs an http:// URL of an OTLP/HTTP logs "
+          "endpoint (e.g. http://127.0.0.1:4318/v1/logs)");
     }
     return std::make_unique<OtlpSink>(*url);
   }

@@ -26,14 +26,16 @@ ToolCall read_tuple(const json* subject, const json* action, const json* resourc
                     const json* context) {
   if (!subject) throw RequestError("subject is required ({\"type\": ..., \"id\": <task token>})");
   if (!action) throw RequestError("action is required ({\"name\": \"tools/call\"})");
-  if (!resource) throw RequestError("resource is required ({\"type\": \"tool\", \"id\": \"server/tool\"})");
+  if (!resource)
+    throw RequestError("resource is required ({\"type\": \"tool\", \"id\": \"server/tool\"})");
   ToolCall call;
   required_string(required_object(*subject, "subject"), "subject", "type");
   call.token = required_string(*subject, "subject", "id");
   std::string name = required_string(required_object(*action, "action"), "action", "name");
   if (name != kAction) {
-    throw RequestError("action.name must be \"tools/call\" (the only action warden decides), not \"" +
-                       name + "\"");
+    throw RequestError(
+        "action.name must be \"tools/call\" (the only action warden decides), not \"" + name +
+        "\"");
   }
   std::string type = required_string(required_object(*resource, "resource"), "resource", "type");
   if (type != kResourceType) {
@@ -167,8 +169,9 @@ ExtAuthzCheck ext_authz_check(const std::string& method, const std::string& body
     // subscribe, completion) name a URI or a prompt this decision point cannot route to a
     // server: they are refused here; govern them through warden-mcp's own /mcp.
     static const std::set<std::string, std::less<>> kUndecided = {
-        "initialize", "ping", "tools/list", "prompts/list", "resources/list",
-        "resources/templates/list", "logging/setLevel"};
+        "initialize",      "ping",           "tools/list",
+        "prompts/list",    "resources/list", "resources/templates/list",
+        "logging/setLevel"};
     if (kUndecided.contains(name_of_method) || name_of_method.rfind("notifications/", 0) == 0) {
       return ExtAuthzAllow{};
     }
