@@ -19,9 +19,13 @@ TEST(OAuthMetadata, AuthorizationServerMetadata) {
   EXPECT_EQ(m["registration_endpoint"], "https://gw.example/register");
   EXPECT_EQ(m["jwks_uri"], "https://gw.example/.well-known/jwks.json");
   EXPECT_EQ(m["response_types_supported"], json({"code"}));
-  EXPECT_EQ(m["grant_types_supported"], json({"authorization_code", "refresh_token"}));
+  // The browser flow, and the machine flows of issue 14 (RFC 8693 exchange, ID-JAG).
+  EXPECT_EQ(m["grant_types_supported"], json({"authorization_code", "refresh_token",
+                                              "urn:ietf:params:oauth:grant-type:token-exchange",
+                                              "urn:ietf:params:oauth:grant-type:jwt-bearer"}));
   EXPECT_EQ(m["code_challenge_methods_supported"], json({"S256"}));
-  EXPECT_EQ(m["token_endpoint_auth_methods_supported"], json({"none"}));
+  // Public clients, and agents proving themselves with a private_key_jwt assertion.
+  EXPECT_EQ(m["token_endpoint_auth_methods_supported"], json({"none", "private_key_jwt"}));
   EXPECT_EQ(m["dpop_signing_alg_values_supported"], json({"RS256", "PS256", "ES256", "EdDSA"}));
   EXPECT_EQ(m["client_id_metadata_document_supported"], true);
 }
