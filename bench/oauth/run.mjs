@@ -12,7 +12,6 @@
 // oauth test suite. Env: BENCH_CALLS (default 300 per case), WARDEN_MCP, PGHOST/PGPORT/PGUSER
 // of a superuser (scripts/pg env). Run: bench/oauth/run.sh
 import crypto from 'node:crypto';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,23 +19,12 @@ import { startIdp } from '../../test/oauth/fixture-idp.mjs';
 import { launchBrowser, signInAtIdp } from '../../test/oauth/browser.mjs';
 import { startRedirectCatcher } from '../../test/oauth/redirect-catcher.mjs';
 import {
-  freshDatabase, sql, quote, startProcess, startGateway, stop,
-} from '../../test/e2e/harness.mjs';
+  freshDatabase, sql, quote, startProcess, startGateway, stop, freePort } from '../../test/e2e/harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const calls = Number(process.env.BENCH_CALLS ?? 300);
 const b64url = (buf) => Buffer.from(buf).toString('base64url');
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))];

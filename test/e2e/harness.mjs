@@ -2,6 +2,7 @@
 // that print a line when ready. Needs PGHOST/PGPORT/PGUSER of a superuser (scripts/pg env).
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,4 +102,16 @@ export async function settled(read, done, ms = 3000) {
     value = read();
   }
   return value;
+}
+
+// A TCP port free on 127.0.0.1 now (for a server that must know its own URL before it listens).
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
 }

@@ -5,26 +5,16 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import net from 'node:net';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { freshDatabase, here, sql, startGateway, startProcess, stop } from './harness.mjs';
+import { freshDatabase, here, sql, startGateway, startProcess, stop, freePort } from './harness.mjs';
 
 let fixture;
 let gateway;
 let client;
 let issuer;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 // What the upstream received in its Authorization header on a whoami call.
 async function credentialSeen() {

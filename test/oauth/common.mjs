@@ -2,22 +2,13 @@
 // fetch (no browser) through /authorize, the IdP and /callback.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import net from 'node:net';
 import { sql, sqlValue } from '../e2e/harness.mjs';
+
+export { freePort } from '../e2e/harness.mjs';
 
 export const b64url = (buf) => Buffer.from(buf).toString('base64url');
 export const challengeOf = (verifier) => b64url(crypto.createHash('sha256').update(verifier).digest());
 
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 // An authorization request URL at warden (`issuer`) for `clientId`.
 export function authorizeRequest(issuer, clientId, redirectUri, overrides = {}) {

@@ -10,7 +10,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as jose from 'jose';
@@ -18,8 +17,7 @@ import { startIdp } from './fixture-idp.mjs';
 import { launchBrowser, signInAtIdp } from './browser.mjs';
 import { startRedirectCatcher } from './redirect-catcher.mjs';
 import {
-  freshDatabase, sql, sqlValue, quote, startProcess, startGateway, stop, settled,
-} from '../e2e/harness.mjs';
+  freshDatabase, sql, sqlValue, quote, startProcess, startGateway, stop, settled, freePort } from '../e2e/harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const resultsDir = process.env.WARDEN_OAUTH_RESULTS ?? path.join(here, '../../results/oauth');
@@ -41,16 +39,6 @@ const keys = {};
 const b64url = (buf) => Buffer.from(buf).toString('base64url');
 const now = () => Math.floor(Date.now() / 1000);
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function keyPair(alg, kid) {
   const { privateKey, publicKey } = await jose.generateKeyPair(alg, { extractable: true });

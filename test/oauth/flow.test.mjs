@@ -8,7 +8,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as jose from 'jose';
@@ -16,8 +15,7 @@ import { startIdp } from './fixture-idp.mjs';
 import { launchBrowser, signInAtIdp } from './browser.mjs';
 import { startRedirectCatcher } from './redirect-catcher.mjs';
 import {
-  freshDatabase, sql, sqlValue, quote, startProcess, startGateway, stop, settled,
-} from '../e2e/harness.mjs';
+  freshDatabase, sql, sqlValue, quote, startProcess, startGateway, stop, settled, freePort } from '../e2e/harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const resultsDir = process.env.WARDEN_OAUTH_RESULTS ?? path.join(here, '../../results/oauth');
@@ -32,16 +30,6 @@ let issuer;
 const b64url = (buf) => Buffer.from(buf).toString('base64url');
 const challengeOf = (verifier) => b64url(crypto.createHash('sha256').update(verifier).digest());
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 before(async () => {
   freshDatabase();
