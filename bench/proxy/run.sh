@@ -64,7 +64,8 @@ wait_port() {  # port name
 # The upstream, shared by direct and warden-mcp.
 up_port=$(free_port)
 PORT=$up_port node "$everything" streamableHttp >/tmp/bench-proxy-upstream.log 2>&1 &
-pids+=($!)
+up_pid=$!
+pids+=($up_pid)
 wait_port "$up_port" server-everything
 
 # warden-mcp with its own database.
@@ -104,14 +105,23 @@ allow="$(mktemp)"
 printf 'node %s stdio\n' "$everything" >"$allow"
 "$binary" serve --db "host=$PGHOST port=$PGPORT dbname=$db user=warden_gateway" --listen "127.0.0.1:$w_port" \
   --stdio-allow "$allow" --upstream-agents-max 32 >/tmp/bench-proxy-warden.log 2>&1 &
-pids+=($!)
+w_pid=$!
+pids+=($w_pid)
 wait_port "$w_port" warden-mcp
 
 s_port=$(free_port)
 node "$supergateway" --stdio "node $everything stdio" --outputTransport streamableHttp --stateful \
   --port "$s_port" --logLevel none >/tmp/bench-proxy-supergateway.log 2>&1 &
-pids+=($!)
+s_pid=$!
+pids+=($s_pid)
 wait_port "$s_port" supergateway
+
+# CPU per call (client.mjs BENCH_CPU): the gateway process itself, the upstream (the HTTP
+# server, or a gateway's stdio children) and the database cluster (postmaster and backends).
+checkpointer=$("${psql[@]}" -d "$db" -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")
+pm_pid=$(awk '{ print $4 }' "/proc/$checkpointer/stat")
+cpu_http="gateway:$w_pid,upstream:$up_pid,database:$pm_pid*"
+cpu_stdio="gateway:$w_pid,upstream:$w_pid/,database:$pm_pid*"
 
 results=$(mktemp)
 targets=" ${BENCH_TARGETS:-direct warden-mcp supergateway warden-stdio warden-jwt warden-agents warden-agents-http} "
@@ -124,16 +134,16 @@ for clients in ${BENCH_CLIENTS:-1 16}; do
     for t in direct warden-mcp supergateway warden-stdio warden-jwt warden-agents warden-agents-http; do
       case "$targets" in *" $t "*) ;; *) continue ;; esac
       case "$t" in
-        direct) node "$here/client.mjs" direct "http://127.0.0.1:$up_port/mcp" echo "$clients" "$per_round" ;;
-        warden-mcp) node "$here/client.mjs" warden-mcp "http://127.0.0.1:$w_port/mcp" everything__echo "$clients" "$per_round" "$token" ;;
-        supergateway) node "$here/client.mjs" supergateway "http://127.0.0.1:$s_port/mcp" echo "$clients" "$per_round" ;;
-        warden-stdio) node "$here/client.mjs" warden-stdio "http://127.0.0.1:$w_port/mcp" stdio__echo "$clients" "$per_round" "$token" ;;
-        warden-jwt) node "$here/client.mjs" warden-jwt "http://127.0.0.1:$w_port/mcp" everything-jwt__echo "$clients" "$per_round" "$token" ;;
+        direct) BENCH_CPU="upstream:$up_pid" node "$here/client.mjs" direct "http://127.0.0.1:$up_port/mcp" echo "$clients" "$per_round" ;;
+        warden-mcp) BENCH_CPU=$cpu_http node "$here/client.mjs" warden-mcp "http://127.0.0.1:$w_port/mcp" everything__echo "$clients" "$per_round" "$token" ;;
+        supergateway) BENCH_CPU="gateway:$s_pid,upstream:$s_pid/" node "$here/client.mjs" supergateway "http://127.0.0.1:$s_port/mcp" echo "$clients" "$per_round" ;;
+        warden-stdio) BENCH_CPU=$cpu_stdio node "$here/client.mjs" warden-stdio "http://127.0.0.1:$w_port/mcp" stdio__echo "$clients" "$per_round" "$token" ;;
+        warden-jwt) BENCH_CPU=$cpu_http node "$here/client.mjs" warden-jwt "http://127.0.0.1:$w_port/mcp" everything-jwt__echo "$clients" "$per_round" "$token" ;;
         # One agent per client: only meaningful with 16 clients (16 agents).
         warden-agents) [ "$clients" = 16 ] || continue
-          node "$here/client.mjs" warden-agents "http://127.0.0.1:$w_port/mcp" stdio__echo 16 "$per_round" "$agent_tokens" ;;
+          BENCH_CPU=$cpu_stdio node "$here/client.mjs" warden-agents "http://127.0.0.1:$w_port/mcp" stdio__echo 16 "$per_round" "$agent_tokens" ;;
         warden-agents-http) [ "$clients" = 16 ] || continue
-          node "$here/client.mjs" warden-agents-http "http://127.0.0.1:$w_port/mcp" everything__echo 16 "$per_round" "$agent_tokens" ;;
+          BENCH_CPU=$cpu_http node "$here/client.mjs" warden-agents-http "http://127.0.0.1:$w_port/mcp" everything__echo 16 "$per_round" "$agent_tokens" ;;
       esac >>"$results"
     done
   done
@@ -149,17 +159,21 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.
 const rows = [];
 for (const r of runs) {
   let m = rows.find((x) => x.target === r.target && x.clients === r.clients);
-  if (!m) rows.push(m = { target: r.target, clients: r.clients, calls: 0, seconds: 0, p50s: [], p99s: [] });
+  if (!m) rows.push(m = { target: r.target, clients: r.clients, calls: 0, seconds: 0, p50s: [], p99s: [], cpu: {} });
   m.calls += r.calls; m.seconds += r.calls / r.calls_per_s; m.p50s.push(r.p50_ms); m.p99s.push(r.p99_ms);
+  // CPU per call: weighted by the round's calls.
+  for (const [k, v] of Object.entries(r.cpu_us_per_call ?? {})) m.cpu[k] = (m.cpu[k] ?? 0) + v * r.calls;
 }
 for (const m of rows) {
   m.calls_per_s = m.calls / m.seconds; m.p50_ms = median(m.p50s); m.p99_ms = median(m.p99s);
 }
 const get = (t, c) => rows.find((r) => r.target === t && r.clients === c);
-console.log('target        clients   calls   p50 ms   p99 ms   calls/s');
+const cpu = (r, k) => (r.cpu[k] === undefined ? '-' : String(Math.round(r.cpu[k] / r.calls)));
+console.log('target             clients   calls   p50 ms   p99 ms   calls/s   CPU us/call: gateway upstream database');
 for (const r of rows) {
-  console.log(`${r.target.padEnd(13)} ${String(r.clients).padStart(7)} ${String(r.calls).padStart(7)} `
-    + `${r.p50_ms.toFixed(2).padStart(8)} ${r.p99_ms.toFixed(2).padStart(8)} ${r.calls_per_s.toFixed(0).padStart(9)}`);
+  console.log(`${r.target.padEnd(18)} ${String(r.clients).padStart(7)} ${String(r.calls).padStart(7)} `
+    + `${r.p50_ms.toFixed(2).padStart(8)} ${r.p99_ms.toFixed(2).padStart(8)} ${r.calls_per_s.toFixed(0).padStart(9)}`
+    + `   ${cpu(r, 'gateway').padStart(20)} ${cpu(r, 'upstream').padStart(8)} ${cpu(r, 'database').padStart(8)}`);
 }
 for (const c of [1, 16]) {
   const d = get('direct', c), w = get('warden-mcp', c), s = get('supergateway', c), ws = get('warden-stdio', c);
@@ -178,6 +192,12 @@ const wa = get('warden-agents', 16), ws16 = get('warden-stdio', 16);
 if (wa && ws16) {
   console.log(`16 clients: warden-agents calls/s / warden-stdio calls/s = ${(wa.calls_per_s / ws16.calls_per_s).toFixed(2)} `
     + `(16 agents, one upstream process each, vs one agent sharing one process); p50 +${(wa.p50_ms - ws16.p50_ms).toFixed(2)} ms`);
+  if (wa.cpu.gateway !== undefined && ws16.cpu.gateway !== undefined) {
+    // Where the isolation's cost lies: warden-mcp's own CPU per call, and the upstream
+    // processes' (16 cold-started node processes each handling one call at a time, vs one).
+    console.log(`16 clients: CPU per call, warden-agents / warden-stdio: warden-mcp ${(wa.cpu.gateway / wa.calls / (ws16.cpu.gateway / ws16.calls)).toFixed(2)}, `
+      + `upstream processes ${(wa.cpu.upstream / wa.calls / (ws16.cpu.upstream / ws16.calls)).toFixed(2)}`);
+  }
 }
 const wah = get('warden-agents-http', 16), wm16 = get('warden-mcp', 16);
 if (wah && wm16) {
