@@ -333,22 +333,28 @@ class Authorizer {
   void match_grants(Decision& d, const TaskClaims& claims) {
     PgPatternEngine patterns;
     // Every agent above the caller must itself be allowed this call: delegation only narrows.
+    // That includes a person's yes: when an agent above may make this call only with approval,
+    // so may the agents it delegates to (under that agent's approval policy).
+    const Grant* ancestor_policy = nullptr;
     for (size_t i = 0; i < ancestors_.size(); ++i) {
       std::string why;
       VerdictKind why_kind = VerdictKind::allowed;
-      if (!passing_grant(ancestors_[i], patterns, why, why_kind)) {
+      const Grant* needs = nullptr;
+      if (!passing_grant(ancestors_[i], patterns, why, why_kind, needs)) {
         const std::string& name = i < ancestor_names_.size() ? ancestor_names_[i] : ancestors_[i];
         d.enforced = true;
         return deny(d, why.empty() ? "no_grant" : denial_reason(why_kind),
                     "delegating agent " + name +
                         (why.empty() ? " holds no grant for this call" : ": " + why));
       }
+      if (needs && !ancestor_policy) ancestor_policy = needs;
     }
     std::string why;
     VerdictKind why_kind = VerdictKind::allowed;
     const std::string full = *server_ + "/" + *tool_;
     bool any_constraints_passed = false;
     const Grant* needs_approval = nullptr;
+    const Grant* approval_policy = nullptr;
     for (const Grant& g : grants_) {
       if (g.agent_id != claims.agent_id) continue;
       Verdict v = evaluate_constraints(g.constraints, *arguments_, patterns);
@@ -358,8 +364,12 @@ class Authorizer {
       }
       any_constraints_passed = true;
       // A grant that needs no person for this call wins over one that does.
-      if (approval_needed(g, patterns)) {
-        if (!needs_approval) needs_approval = &g;
+      const bool own = approval_needed(g, patterns);
+      if (own || ancestor_policy) {
+        if (!needs_approval) {
+          needs_approval = &g;
+          approval_policy = own ? &g : ancestor_policy;
+        }
         continue;
       }
       if (g.max_calls && !consume_budget(g.grant_id)) continue;
@@ -367,7 +377,7 @@ class Authorizer {
       d.grant_id = g.grant_id;
       return;
     }
-    if (needs_approval) return settle_approval(d, *needs_approval, claims);
+    if (needs_approval) return settle_approval(d, *needs_approval, *approval_policy, claims);
     if (any_constraints_passed) {
       return deny(d, "budget_exhausted", "every matching grant has used its call budget");
     }
@@ -386,10 +396,12 @@ class Authorizer {
   }
 
   // The call needs a person's yes: consume an approval of exactly this call (token, server,
-  // tool, canonical arguments, grant) if one was given, or ask for one (the open one for the
-  // same call, if any). Approval comes before budget; a call the budget refuses leaves its
-  // approval unused.
-  void settle_approval(Decision& d, const Grant& g, const TaskClaims& claims) {
+  // tool, canonical arguments, policy grant) if one was given, or ask for one (the open one for
+  // the same call, if any). `g` is the caller's grant (its budget, the decision's grant);
+  // `policy` the grant whose approval policy applies (approvers, ttl): `g` itself, or the grant
+  // of an agent above that needs approval for this call. Approval comes before budget; a call
+  // the budget refuses leaves its approval unused.
+  void settle_approval(Decision& d, const Grant& g, const Grant& policy, const TaskClaims& claims) {
     const KeyRing& ring = require_key_ring();
     const Mac digest =
         arguments_digest(ring.subkey(Subkey::kAuditMac), canonical_json(*arguments_));
@@ -403,7 +415,7 @@ class Authorizer {
         {UUIDOID, TEXTOID, TEXTOID, BYTEAOID, UUIDOID, UUIDOID, UUIDOID});
     const bool named = named_approval_.has_value();
     if (take.run({uuid_datum(claims.token_id), text_datum(*server_), text_datum(*tool_),
-                  digest_datum, uuid_datum(g.grant_id), uuid_datum(d.event_id),
+                  digest_datum, uuid_datum(policy.grant_id), uuid_datum(d.event_id),
                   named ? uuid_datum(*named_approval_) : Datum(0)},
                  named ? "       " : "      n") == 1) {
       const std::string approval_id = *take.text(0, "approval_id");
@@ -446,7 +458,7 @@ class Authorizer {
         {UUIDOID, TEXTOID, TEXTOID, BYTEAOID, UUIDOID, UUIDOID, UUIDOID});
     std::optional<std::string> id;
     if (ask.run({uuid_datum(claims.token_id), text_datum(*server_), text_datum(*tool_),
-                 digest_datum, uuid_datum(g.grant_id), uuid_datum(d.event_id),
+                 digest_datum, uuid_datum(policy.grant_id), uuid_datum(d.event_id),
                  uuid_datum(claims.chain_id)}) == 1) {
       id = ask.text(0, "approval_id");
     } else {
@@ -468,15 +480,26 @@ class Authorizer {
   }
 
   // Budgets are the caller's to spend; an ancestor only has to be allowed the call at all.
+  // `needs_approval`: set to the agent's grant whose approval policy applies when every grant
+  // of it that allows the call needs a person for it (left null when one needs none).
   bool passing_grant(const std::string& agent_id, PatternEngine& patterns, std::string& why,
-                     VerdictKind& why_kind) {
+                     VerdictKind& why_kind, const Grant*& needs_approval) {
+    const Grant* first_needing = nullptr;
     for (const Grant& g : grants_) {
       if (g.agent_id != agent_id) continue;
       Verdict v = evaluate_constraints(g.constraints, *arguments_, patterns);
-      if (v.allowed) return true;
-      remember_refusal(v, why, why_kind);
+      if (!v.allowed) {
+        remember_refusal(v, why, why_kind);
+        continue;
+      }
+      if (!approval_needed(g, patterns)) {
+        needs_approval = nullptr;
+        return true;
+      }
+      if (!first_needing) first_needing = &g;
     }
-    return false;
+    needs_approval = first_needing;
+    return first_needing != nullptr;
   }
 
   // The refusal to report when several grants refuse: the first, unless a later one found the

@@ -3,7 +3,7 @@
 -- the proxy, an agent (its token), the requesting human, an approver not named by the grant,
 -- a login that is not mapped, a login that can only SET ROLE to an approver.
 BEGIN;
-SELECT plan(75);
+SELECT plan(81);
 
 CREATE ROLE tap_ap_alice LOGIN IN ROLE warden_approver;     -- named approver
 CREATE ROLE tap_ap_bob LOGIN IN ROLE warden_approver;       -- the chain's own human
@@ -277,6 +277,30 @@ SET SESSION AUTHORIZATION tap_ap_gateway;
 SELECT throws_ok(format('SELECT warden.approval_page(%L)', (SELECT s FROM alice_session)), '28000', NULL,
                  'nor can their page session, which ends with the offboarding');
 RESET SESSION AUTHORIZATION;
+
+-- Delegation only narrows, a person's yes included: the agent above needs approval for a big
+-- refund, so the sub-agent it delegates to does too, whatever the sub-agent's own grant says,
+-- under the delegating agent's approval policy (its approvers).
+SELECT lives_ok($$SELECT warden.grant('tap-ap-sub', 'tap-ap-pay/refund')$$,
+                'the sub-agent holds refund with no approval policy of its own');
+CREATE TEMP TABLE ch3 AS SELECT * FROM warden.start_chain('tap-ap-bob@example.com', 'tap-ap-bot', 'delegated refunds');
+CREATE TEMP TABLE subch AS SELECT x.token_id, x.token FROM ch3, warden.delegate(ch3.token, 'tap-ap-sub', ARRAY['tap-ap-pay/refund']) x;
+GRANT SELECT ON ch3, subch TO PUBLIC;
+SELECT is((SELECT x.reason FROM subch, warden.authorize(subch.token, 'tap-ap-pay', 'refund', '{"amount": 10}') x),
+          'granted', 'a small refund by the sub-agent needs no person (nor would it above)');
+SELECT is((SELECT x.reason FROM subch, warden.authorize(subch.token, 'tap-ap-pay', 'refund', '{"amount": 7000}') x),
+          'approval_required', 'a big refund by the sub-agent needs the approval its delegating agent would need');
+CREATE TEMP TABLE ap4 AS
+SELECT ap.approval_id, a.name AS policy_of FROM warden.approvals ap
+JOIN warden.grants g ON g.grant_id = ap.grant_id JOIN warden.agents a ON a.agent_id = g.agent_id, subch
+WHERE ap.token_id = subch.token_id AND ap.state = 'pending';
+GRANT SELECT ON ap4 TO PUBLIC;
+SELECT is((SELECT policy_of FROM ap4), 'tap-ap-bot', '... under the delegating agent''s grant and approvers');
+SET SESSION AUTHORIZATION tap_ap_dave;
+SELECT is(warden.approve((SELECT approval_id FROM ap4))->>'state', 'approved', 'an approver that grant names (group sre) approves');
+RESET SESSION AUTHORIZATION;
+SELECT is((SELECT x.reason FROM subch, warden.authorize(subch.token, 'tap-ap-pay', 'refund', '{"amount": 7000}') x),
+          'granted', '... and the sub-agent''s same call consumes it');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -333,5 +333,53 @@ SELECT is(tap_mi.outcome(format('SELECT tap_mi.jag(%L, %L, %L)', tap_mi.id_jag('
           'invalid_grant id_jag refused: not_allowed_to_act', 'an ID-JAG does not bypass allow_acting');
 SELECT is((SELECT count(*) FROM warden.assertion_jtis WHERE expires_at > now()) > 0, true, 'used jtis are kept until they expire');
 
+-- ------------------------------------------- the provider's admission rules hold for exchanges too
+-- The browser sign-in of this provider refuses people outside allowed_domains (verified email)
+-- and allowed_groups: so must a token exchange, or it is a way around them.
+UPDATE warden.identity_providers SET options = options || '{"allowed_domains": ["mi.example"], "email_claim": "email"}'
+WHERE name = 'mi-idp';
+SELECT is(tap_mi.outcome(format('SELECT tap_mi.exchange(%L, %L)',
+            tap_mi.id_token('alice@mi.example', '{"email": "alice@evil.example", "email_verified": true}'),
+            tap_mi.actor('mi-bot', 'bot-k1'))),
+          'invalid_grant token_exchange refused: subject_domain_not_allowed',
+          'exchange: an email outside allowed_domains is refused, as at the browser sign-in');
+SELECT is(tap_mi.outcome(format('SELECT tap_mi.exchange(%L, %L)',
+            tap_mi.id_token('alice@mi.example', '{"email": "alice@mi.example"}'),
+            tap_mi.actor('mi-bot', 'bot-k1'))),
+          'invalid_grant token_exchange refused: subject_domain_not_allowed',
+          'exchange: an email the provider did not say it verified is refused');
+SELECT is(tap_mi.outcome(format('SELECT tap_mi.exchange(%L, %L)',
+            tap_mi.id_token('alice@mi.example', '{"email": "alice@mi.example", "email_verified": true}'),
+            tap_mi.actor('mi-bot', 'bot-k1'))),
+          'issued', 'exchange: a verified email in an allowed domain is admitted');
+UPDATE warden.identity_providers SET options = (options - 'allowed_domains') || '{"allowed_groups": ["engineering"]}'
+WHERE name = 'mi-idp';
+SELECT is(tap_mi.outcome(format('SELECT tap_mi.exchange(%L, %L)', tap_mi.id_token('alice@mi.example'),
+            tap_mi.actor('mi-bot', 'bot-k1'))),
+          'invalid_grant token_exchange refused: subject_group_not_allowed',
+          'exchange: a person outside allowed_groups is refused');
+SELECT is(tap_mi.outcome(format('SELECT tap_mi.jag(%L, %L, %L)', tap_mi.id_jag('alice@mi.example', 'mi-bot-client'),
+            'mi-bot-client', tap_mi.actor('mi-bot-client', 'bot-k1'))),
+          'invalid_grant id_jag refused: subject_group_not_allowed',
+          'ID-JAG: a person outside allowed_groups is refused');
+UPDATE warden.identity_providers SET options = options - 'allowed_groups' WHERE name = 'mi-idp';
+SELECT is(tap_mi.outcome(format('SELECT tap_mi.exchange(%L, %L)',
+            tap_mi.id_token('alice@mi.example', '{"aud": ["warden-at-idp", "other-app"], "azp": "other-app"}'),
+            tap_mi.actor('mi-bot', 'bot-k1'))),
+          'invalid_grant token_exchange refused: subject_wrong_authorized_party',
+          'exchange: an ID token for several audiences issued to another party (azp) is refused');
+SELECT is(tap_mi.outcome(format('SELECT tap_mi.exchange(%L, %L)', tap_mi.id_token('alice@mi.example', '{"sub": ""}'),
+            tap_mi.actor('mi-bot', 'bot-k1'))),
+          'invalid_grant token_exchange refused: subject_no_subject', 'exchange: an empty subject is refused');
+
+-- A chain started from a person's ID token ends no later than that token.
+SELECT ok((SELECT (r->>'expires_in')::int BETWEEN 1 AND 91
+           FROM (SELECT warden.exchange_token(jsonb_build_object(
+                   'grant_type', 'urn:ietf:params:oauth:grant-type:token-exchange', 'issuer', 'https://gw.mi.example',
+                   'expected_resource', 'https://gw.mi.example/mcp',
+                   'subject', tap_mi.id_token('alice@mi.example', jsonb_build_object('exp', tap_mi.now() + 90)),
+                   'actor', tap_mi.actor('mi-bot', 'bot-k1'))) AS r) x),
+          'exchange: the task token lives no longer than the subject token (90 s left)');
+
 SELECT * FROM finish();
 ROLLBACK;

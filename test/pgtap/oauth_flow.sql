@@ -503,7 +503,7 @@ INSERT INTO oa_fn VALUES
   ('warden.idp_client_secret(text)', 'proxy'),
   ('warden.store_idp_metadata(text, jsonb, jsonb)', 'proxy'),
   ('warden.register_dynamic_client(jsonb)', 'proxy'),
-  ('warden.register_metadata_client(text, jsonb)', 'proxy'),
+  ('warden.register_metadata_client(text, jsonb, boolean)', 'proxy'),
   ('warden.begin_authorization(text, text, text, text, text, text, text, text)', 'proxy'),
   ('warden.idp_callback(text)', 'proxy'),
   ('warden.complete_sign_in(text, jsonb, text)', 'proxy'),

@@ -224,7 +224,7 @@ REVOKE ALL ON FUNCTION warden._approver_refusal(uuid, uuid) FROM PUBLIC;
 
 -- The one place an approval is decided (from warden.approve / deny and from the page).
 CREATE OR REPLACE FUNCTION warden._decide_approval(approval_id uuid, approve boolean, note text,
-                                                   approver uuid, login name)
+                                                   approver uuid, login name, idp text)
 RETURNS jsonb
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
@@ -271,7 +271,7 @@ BEGIN
   ev := warden._event((CASE WHEN approve THEN 'approval_granted' ELSE 'approval_denied' END)::text,
                       ap.chain_id::uuid, ap.token_id::uuid, ap.event_id::uuid, agent_name::text, chain_subject::text,
                       jsonb_build_object('approval_id', ap.approval_id, 'approver', subj, 'login', login,
-                                         'note', note),
+                                         'idp', idp, 'note', note),
                       approve::boolean, ('by ' || subj)::text, ap.server::text, ap.tool::text);
   UPDATE warden.approvals x SET state = new_state, approver = subj, approver_login = login,
          decided_at = pg_catalog.now(), note = _decide_approval.note, decision_event = ev
@@ -280,7 +280,7 @@ BEGIN
   RETURN jsonb_build_object('approval_id', ap.approval_id, 'state', new_state, 'approver', subj);
 END
 $$;
-REVOKE ALL ON FUNCTION warden._decide_approval(uuid, boolean, text, uuid, name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION warden._decide_approval(uuid, boolean, text, uuid, name, text) FROM PUBLIC;
 
 -- The human the session's login acts for, if it is an approver.
 CREATE OR REPLACE FUNCTION warden._login_approver() RETURNS uuid
@@ -311,14 +311,14 @@ RETURNS jsonb
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT warden._decide_approval(approval_id::uuid, true::boolean, note::text, warden._login_approver()::uuid,
-                                 session_user::name)
+                                 session_user::name, NULL::text)
 $$;
 CREATE OR REPLACE FUNCTION warden.deny(approval_id uuid, note text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT warden._decide_approval(approval_id::uuid, false::boolean, note::text, warden._login_approver()::uuid,
-                                 session_user::name)
+                                 session_user::name, NULL::text)
 $$;
 REVOKE ALL ON FUNCTION warden.approve(uuid, text), warden.deny(uuid, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION warden.approve(uuid, text), warden.deny(uuid, text) TO warden_approver;
@@ -347,20 +347,26 @@ $$;
 REVOKE ALL ON FUNCTION warden.approver_session(interval) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION warden.approver_session(interval) TO warden_approver;
 
--- The human and login of a live approver session (and the login still an approver).
-CREATE OR REPLACE FUNCTION warden._approver_of_session(session text, OUT human_id uuid, OUT login name)
+-- The human of a live approver session, with the login or identity provider that opened it;
+-- the person not offboarded, and a login still an approver mapped to them (a provider's
+-- session: the person still that provider's).
+CREATE OR REPLACE FUNCTION warden._approver_of_session(session text, OUT human_id uuid, OUT login name,
+                                                       OUT idp text)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  SELECT s.human_id, s.login INTO human_id, login FROM warden.approver_sessions s
+  SELECT s.human_id, s.login, ip.name INTO human_id, login, idp FROM warden.approver_sessions s
+  LEFT JOIN warden.identity_providers ip ON ip.idp_id = s.idp_id
   WHERE s.session_hash = warden._secret_hash(coalesce(session, '')::text) AND s.expires_at > pg_catalog.now()
-    AND EXISTS (SELECT FROM warden.login_humans lh WHERE lh.role_name = s.login AND lh.human_id = s.human_id)
     -- A session outlives nobody's offboarding: revoke_human ends it at once.
     AND EXISTS (SELECT FROM warden.humans hh WHERE hh.human_id = s.human_id AND hh.revoked_at IS NULL)
-    AND pg_catalog.pg_has_role(s.login, 'warden_approver', 'MEMBER');
+    AND CASE WHEN s.login IS NOT NULL
+             THEN EXISTS (SELECT FROM warden.login_humans lh WHERE lh.role_name = s.login AND lh.human_id = s.human_id)
+                  AND pg_catalog.pg_has_role(s.login, 'warden_approver', 'MEMBER')
+             ELSE EXISTS (SELECT FROM warden.humans hh WHERE hh.human_id = s.human_id AND hh.idp = s.idp_id) END;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'no such approver session' USING ERRCODE = '28000',
-      HINT = 'Sign in again: an approver opens a session with warden.approver_session().';
+      HINT = 'Sign in again: through the identity provider on the approval page, or with warden.approver_session().';
   END IF;
 END
 $$;
@@ -437,7 +443,8 @@ DECLARE
   s record;
 BEGIN
   SELECT * INTO s FROM warden._approver_of_session(session::text);
-  RETURN warden._decide_approval(approval_id::uuid, approve::boolean, note::text, s.human_id::uuid, s.login::name);
+  RETURN warden._decide_approval(approval_id::uuid, approve::boolean, note::text, s.human_id::uuid, s.login::name,
+                                 s.idp::text);
 END
 $$;
 REVOKE ALL ON FUNCTION warden.decide_approval(text, uuid, boolean, text) FROM PUBLIC;

@@ -7,7 +7,8 @@
 --    acting for the human) on a service (the upstream server); activity Other (99), named
 --    "tools/call", since a tool's effect (create/read/update/delete) is not known to warden.
 --  * token_issued, token_delegated, credential_vended, session_opened, signed_in,
---    sign_in_refused, consent, authorization_code_replayed, refresh_token_reused →
+--    sign_in_refused, approver_signed_in, approver_sign_in_refused, consent,
+--    authorization_code_replayed, refresh_token_reused →
 --    Authentication (3002): a chain's root token is the ticket-granting credential
 --    (Authentication Ticket, 3), a delegated token or a vended upstream credential a service
 --    ticket (Service Ticket Request, 4), a session or sign-in a Logon (1).
@@ -64,8 +65,8 @@ BEGIN
   -- Who acted: in calls and sign-ins the agent (an application) acting for its human; in
   -- IAM changes (grants, revocations, kills) the database role that called the function.
   IF e.kind IN ('call', 'completed', 'token_issued', 'token_delegated', 'credential_vended',
-                'session_opened', 'signed_in', 'sign_in_refused', 'consent',
-                'authorization_code_replayed', 'refresh_token_reused')
+                'session_opened', 'signed_in', 'sign_in_refused', 'approver_signed_in',
+                'approver_sign_in_refused', 'consent', 'authorization_code_replayed', 'refresh_token_reused')
      AND (e.agent IS NOT NULL OR e.human IS NOT NULL) THEN
     actor := jsonb_strip_nulls(jsonb_build_object(
       'app_name', e.agent,
@@ -104,8 +105,8 @@ BEGIN
         'dst_endpoint', CASE WHEN e.server IS NOT NULL THEN jsonb_build_object('svc_name', e.server) END,
         'trace', CASE WHEN e.trace_id IS NOT NULL THEN jsonb_build_object('uid', e.trace_id) END));
     WHEN e.kind IN ('token_issued', 'token_delegated', 'credential_vended', 'session_opened',
-                    'signed_in', 'sign_in_refused', 'consent', 'authorization_code_replayed',
-                    'refresh_token_reused') THEN
+                    'signed_in', 'sign_in_refused', 'approver_signed_in', 'approver_sign_in_refused',
+                    'consent', 'authorization_code_replayed', 'refresh_token_reused') THEN
       class_uid := 3002;
       activity_id := CASE e.kind WHEN 'token_issued' THEN 3
                                  WHEN 'token_delegated' THEN 4
@@ -113,9 +114,10 @@ BEGIN
                                  WHEN 'consent' THEN 99
                                  ELSE 1 END;
       IF e.kind = 'consent' THEN activity_name := 'Consent'; END IF;
-      IF e.kind IN ('sign_in_refused', 'authorization_code_replayed', 'refresh_token_reused') THEN
+      IF e.kind IN ('sign_in_refused', 'approver_sign_in_refused', 'authorization_code_replayed',
+                    'refresh_token_reused') THEN
         status_id := 2;
-        severity_id := CASE WHEN e.kind = 'sign_in_refused' THEN 2 ELSE 4 END;
+        severity_id := CASE WHEN e.kind IN ('sign_in_refused', 'approver_sign_in_refused') THEN 2 ELSE 4 END;
       END IF;
       specific := jsonb_strip_nulls(jsonb_build_object(
         'user', CASE WHEN e.human IS NOT NULL THEN human_user
@@ -126,7 +128,8 @@ BEGIN
           'uid', coalesce(e.token_id, e.chain_id)::text, 'issuer', 'warden',
           'expiration_time', warden._ocsf_time(e.detail -> 'expires_at'))) END,
         'auth_protocol_id', 99, 'auth_protocol',
-          CASE WHEN e.kind IN ('signed_in', 'sign_in_refused', 'consent') THEN 'OpenID Connect'
+          CASE WHEN e.kind IN ('signed_in', 'sign_in_refused', 'approver_signed_in', 'approver_sign_in_refused',
+                               'consent') THEN 'OpenID Connect'
                WHEN e.kind = 'credential_vended' THEN coalesce(e.detail ->> 'kind', 'warden')
                ELSE 'PASETO v4.local task token' END,
         'is_remote', true));

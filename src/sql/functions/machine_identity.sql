@@ -559,6 +559,17 @@ BEGIN
       RETURN warden._exchange_refused(grant_kind, 'invalid_target', 'wrong_resource', ag.name::text, NULL::text, detail);
     END IF;
   END IF;
+  -- The provider's admission rules (subject, verified email domain, groups) hold here exactly
+  -- as at its browser sign-in: a token the provider issued to someone the sign-in would refuse
+  -- starts nothing. So does one issued to another party (azp) of several audiences.
+  why := warden._idp_admission(p, c);
+  IF why IS NULL AND grant_kind = 'token_exchange' AND pg_catalog.jsonb_typeof(c->'aud') = 'array'
+     AND pg_catalog.jsonb_array_length(c->'aud') > 1 AND c ? 'azp' AND (c->>'azp') IS DISTINCT FROM p.client_id THEN
+    why := 'wrong_authorized_party';
+  END IF;
+  IF why IS NOT NULL THEN
+    RETURN warden._exchange_refused(grant_kind, 'invalid_grant', 'subject_' || why, ag.name::text, NULL::text, detail);
+  END IF;
   subj := c->>(p.options->>'subject_claim');
   SELECT hh.human_id, hh.subject, hh.revoked_at INTO h FROM warden.humans hh WHERE hh.idp = p.idp_id AND hh.subject = subj;
   IF NOT FOUND THEN
@@ -599,6 +610,13 @@ BEGIN
   END IF;
   IF request ? 'expires_in' THEN
     lifetime := least(lifetime, pg_catalog.make_interval(secs => (request->>'expires_in')::double precision));
+  END IF;
+  -- A chain started from a person's token ends no later than that token: the provider's word
+  -- that this person is signed in lasts that long. (An ID-JAG is a short-lived assertion for
+  -- getting a token; the provider sets how long that token lives, by policy.)
+  IF grant_kind = 'token_exchange' THEN
+    lifetime := least(lifetime, pg_catalog.make_interval(
+      secs => greatest(1, (c->>'exp')::numeric - extract(epoch FROM pg_catalog.now()))::double precision));
   END IF;
   RETURN warden._exchange_chain(ag.agent_id::uuid, ag.name::text, h.human_id::uuid, h.subject::text, tools::text[],
                                 lifetime::interval,

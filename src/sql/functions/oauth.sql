@@ -197,8 +197,11 @@ GRANT EXECUTE ON FUNCTION warden.register_dynamic_client(jsonb) TO warden_proxy;
 -- A client identified by its Client ID Metadata Document (fetched and checked by warden-mcp):
 -- client_id is the document's https URL and must equal metadata.client_id. An unknown client
 -- becomes a new pending agent; a known one keeps its agent, and a re-fetched document updates
--- its redirect URIs. Returns {client_id, redirect_uris, client_name, agent, agent_status}.
-CREATE OR REPLACE FUNCTION warden.register_metadata_client(client_id text, metadata jsonb)
+-- its redirect URIs. may_create false (the caller's address has no registrations left in its
+-- window): an unknown client is refused (WR429), a known one proceeds. Returns {client_id,
+-- redirect_uris, client_name, agent, agent_status, created (true for a new client)}.
+CREATE OR REPLACE FUNCTION warden.register_metadata_client(client_id text, metadata jsonb,
+                                                           may_create boolean DEFAULT true)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
@@ -220,10 +223,15 @@ BEGIN
   FROM warden.oauth_clients oc JOIN warden.agents a ON a.agent_id = oc.agent_id
   WHERE oc.client_id = register_metadata_client.client_id FOR UPDATE OF oc;
   IF NOT FOUND THEN
+    IF NOT coalesce(may_create, false) THEN
+      RAISE EXCEPTION 'temporarily_unavailable: too many new clients from this address; try again in a minute'
+        USING ERRCODE = 'WR429';
+    END IF;
     agent := warden._pending_agent_for_client(client_id::text, 'metadata'::text, m.client_name::text,
                                               m.redirect_uris::text[], metadata::jsonb);
     RETURN jsonb_strip_nulls(jsonb_build_object('client_id', client_id, 'redirect_uris', to_jsonb(m.redirect_uris),
-                                                'client_name', m.client_name, 'agent', agent, 'agent_status', 'pending'));
+                                                'client_name', m.client_name, 'agent', agent, 'agent_status', 'pending',
+                                                'created', true));
   END IF;
   IF c.registration = 'metadata' THEN
     UPDATE warden.oauth_clients oc SET redirect_uris = m.redirect_uris, metadata = register_metadata_client.metadata,
@@ -237,8 +245,8 @@ BEGIN
           FROM warden.oauth_clients oc WHERE oc.client_id = register_metadata_client.client_id);
 END
 $$;
-REVOKE ALL ON FUNCTION warden.register_metadata_client(text, jsonb) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION warden.register_metadata_client(text, jsonb) TO warden_proxy;
+REVOKE ALL ON FUNCTION warden.register_metadata_client(text, jsonb, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION warden.register_metadata_client(text, jsonb, boolean) TO warden_proxy;
 
 -- /authorize. Validates the request and stores it for 10 minutes; returns what the IdP leg
 -- needs: {request_id, idp, idp_state, idp_nonce, idp_code_verifier, idp_code_challenge}
@@ -317,7 +325,8 @@ GRANT EXECUTE ON FUNCTION warden.begin_authorization(text, text, text, text, tex
 
 -- The IdP redirected back with state: which sign-in it is and the code verifier warden-mcp
 -- redeems the provider's code with (so that the replica receiving the callback need not be the
--- one that began it). {request_id, idp, idp_code_verifier}. Unknown, expired or finished: WA400.
+-- one that began it). {request_id, idp, idp_code_verifier, for: 'client' (a client's /authorize)
+-- or 'approver' (an approver's sign-in to the approval page)}. Unknown, expired or finished: WA400.
 CREATE OR REPLACE FUNCTION warden.idp_callback(idp_state text)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -329,16 +338,90 @@ BEGIN
   FROM warden.oauth_requests rq JOIN warden.identity_providers ip ON ip.idp_id = rq.idp_id
   WHERE rq.idp_state_hash = warden._secret_hash(idp_state::text)
     AND rq.signed_in_at IS NULL AND rq.expires_at > now();
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'invalid_request: unknown, expired or finished sign-in' USING ERRCODE = 'WA400',
-      HINT = 'Start again from the client.';
+  IF FOUND THEN
+    RETURN jsonb_build_object('request_id', r.request_id, 'idp', r.idp, 'for', 'client',
+                              'idp_code_verifier', warden._vault_open_text('sign-in'::text, r.request_id::text, r.idp_verifier::bytea));
   END IF;
-  RETURN jsonb_build_object('request_id', r.request_id, 'idp', r.idp,
-                            'idp_code_verifier', warden._vault_open_text('sign-in'::text, r.request_id::text, r.idp_verifier::bytea));
+  -- An approver's sign-in to the approval page (warden.begin_approver_sign_in).
+  SELECT s.sign_in_id, s.idp_verifier, ip.name AS idp INTO r
+  FROM warden.approver_sign_ins s JOIN warden.identity_providers ip ON ip.idp_id = s.idp_id
+  WHERE s.idp_state_hash = warden._secret_hash(idp_state::text)
+    AND s.finished_at IS NULL AND s.expires_at > now();
+  IF FOUND THEN
+    RETURN jsonb_build_object('request_id', r.sign_in_id, 'idp', r.idp, 'for', 'approver',
+                              'idp_code_verifier', warden._vault_open_text('sign-in'::text, r.sign_in_id::text,
+                                                                           r.idp_verifier::bytea));
+  END IF;
+  RAISE EXCEPTION 'invalid_request: unknown, expired or finished sign-in' USING ERRCODE = 'WA400',
+    HINT = 'Start again from the client.';
 END
 $$;
 REVOKE ALL ON FUNCTION warden.idp_callback(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION warden.idp_callback(text) TO warden_proxy;
+
+-- An ID token's claims (its signature verified by warden-mcp) against the provider and the
+-- sign-in that asked for it: iss, aud (client_id or audience; azp when several), the nonce of
+-- this sign-in, exp, iat and nbf (60 s skew). The refusal, or NULL.
+CREATE OR REPLACE FUNCTION warden._id_token_refusal(p warden.identity_providers, claims jsonb, nonce_hash bytea)
+RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $fn$
+  SELECT CASE
+    WHEN claims IS NULL OR jsonb_typeof(claims) <> 'object' THEN 'claims_not_an_object'
+    WHEN (claims->>'iss') IS DISTINCT FROM p.issuer THEN 'wrong_issuer'
+    -- Each test is written so that a NULL (an absent claim, no audience configured) refuses.
+    WHEN NOT coalesce(CASE jsonb_typeof(claims->'aud')
+                        WHEN 'string' THEN (claims->>'aud') = p.client_id OR (claims->>'aud') = p.audience
+                        WHEN 'array' THEN claims->'aud' ? p.client_id OR (p.audience IS NOT NULL AND claims->'aud' ? p.audience)
+                      END, false) THEN 'wrong_audience'
+    WHEN jsonb_typeof(claims->'aud') = 'array' AND jsonb_array_length(claims->'aud') > 1 AND claims ? 'azp'
+         AND (claims->>'azp') IS DISTINCT FROM p.client_id THEN 'wrong_authorized_party'
+    WHEN NOT warden._equal_in_constant_time(warden._secret_hash(claims->>'nonce'), nonce_hash) THEN 'wrong_nonce'
+    WHEN jsonb_typeof(claims->'exp') IS DISTINCT FROM 'number' OR (claims->>'exp')::numeric <= extract(epoch FROM now()) - 60 THEN 'expired'
+    WHEN claims ? 'iat' AND (jsonb_typeof(claims->'iat') <> 'number' OR (claims->>'iat')::numeric > extract(epoch FROM now()) + 60) THEN 'issued_in_the_future'
+    WHEN claims ? 'nbf' AND (jsonb_typeof(claims->'nbf') <> 'number' OR (claims->>'nbf')::numeric > extract(epoch FROM now()) + 60) THEN 'not_yet_valid'
+  END
+$fn$;
+REVOKE ALL ON FUNCTION warden._id_token_refusal(warden.identity_providers, jsonb, bytea) FROM PUBLIC;
+
+-- Who a provider admits, whatever the way in (the browser sign-in of an agent's human, an
+-- approver's sign-in, a token exchange): a subject (options.subject_claim, a string of at most
+-- 512 characters); with options.allowed_domains, an email (options.email_claim) the provider
+-- says it verified in one of them; with options.allowed_groups, one of them in
+-- options.groups_claim. The refusal, or NULL. One definition, so no way in is wider.
+CREATE OR REPLACE FUNCTION warden._idp_admission(p warden.identity_providers, claims jsonb) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  subj text := claims->>(p.options->>'subject_claim');
+  email text;
+  groups jsonb;
+BEGIN
+  IF subj IS NULL OR subj = '' OR length(subj) > 512 OR jsonb_typeof(claims->(p.options->>'subject_claim')) <> 'string' THEN
+    RETURN 'no_subject';
+  END IF;
+  IF p.options ? 'allowed_domains' THEN
+    email := lower(claims->>(p.options->>'email_claim'));
+    -- Only an address the provider says it verified: a missing email_verified is not one (a
+    -- provider that lets people set their own address would let anyone claim a domain).
+    IF email IS NULL OR strpos(email, '@') = 0 OR claims->'email_verified' IS DISTINCT FROM 'true'::jsonb
+       OR NOT (p.options->'allowed_domains') ? split_part(email, '@', -1) THEN
+      RETURN 'domain_not_allowed';
+    END IF;
+  END IF;
+  IF p.options ? 'allowed_groups' THEN
+    groups := claims->(p.options->>'groups_claim');
+    IF groups IS NULL OR NOT EXISTS (
+         SELECT FROM jsonb_array_elements_text(CASE jsonb_typeof(groups) WHEN 'array' THEN groups
+                                               WHEN 'string' THEN jsonb_build_array(groups) ELSE '[]' END) gname
+         WHERE (p.options->'allowed_groups') ? gname) THEN
+      RETURN 'group_not_allowed';
+    END IF;
+  END IF;
+  RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION warden._idp_admission(warden.identity_providers, jsonb) FROM PUBLIC;
 
 -- The person signed in at the IdP; warden-mcp verified the ID token's signature and passes its
 -- claims. Re-checked here: iss, aud (client_id or audience; azp when several), nonce, exp, iat
@@ -358,11 +441,8 @@ AS $$
 DECLARE
   r record;
   p warden.identity_providers;
-  now_s numeric := extract(epoch FROM now());
   refusal text;
   subj text;
-  email text;
-  groups jsonb;
   h record;
   consent text;
   offered text[];
@@ -392,43 +472,13 @@ BEGIN
     -- warden-mcp got no verified ID token (the provider's error, its token endpoint failing, a
     -- bad signature, alg or kid): it says why.
     WHEN refusal_by_gateway IS NOT NULL THEN left('id_token_not_verified: ' || refusal_by_gateway, 300)
-    WHEN claims IS NULL OR jsonb_typeof(claims) <> 'object' THEN 'claims_not_an_object'
-    WHEN (claims->>'iss') IS DISTINCT FROM p.issuer THEN 'wrong_issuer'
-    -- Each test is written so that a NULL (an absent claim, no audience configured) refuses.
-    WHEN NOT coalesce(CASE jsonb_typeof(claims->'aud')
-                        WHEN 'string' THEN (claims->>'aud') = p.client_id OR (claims->>'aud') = p.audience
-                        WHEN 'array' THEN claims->'aud' ? p.client_id OR (p.audience IS NOT NULL AND claims->'aud' ? p.audience)
-                      END, false) THEN 'wrong_audience'
-    WHEN jsonb_typeof(claims->'aud') = 'array' AND jsonb_array_length(claims->'aud') > 1 AND claims ? 'azp'
-         AND (claims->>'azp') IS DISTINCT FROM p.client_id THEN 'wrong_authorized_party'
-    WHEN NOT warden._equal_in_constant_time(warden._secret_hash(claims->>'nonce'), r.idp_nonce_hash) THEN 'wrong_nonce'
-    WHEN jsonb_typeof(claims->'exp') IS DISTINCT FROM 'number' OR (claims->>'exp')::numeric <= now_s - 60 THEN 'expired'
-    WHEN claims ? 'iat' AND (jsonb_typeof(claims->'iat') <> 'number' OR (claims->>'iat')::numeric > now_s + 60) THEN 'issued_in_the_future'
-    WHEN claims ? 'nbf' AND (jsonb_typeof(claims->'nbf') <> 'number' OR (claims->>'nbf')::numeric > now_s + 60) THEN 'not_yet_valid'
+    ELSE warden._id_token_refusal(p, claims, r.idp_nonce_hash)
   END;
   IF refusal IS NULL THEN
+    refusal := warden._idp_admission(p, claims);
+  END IF;
+  IF refusal IS NULL THEN
     subj := claims->>(p.options->>'subject_claim');
-    IF subj IS NULL OR subj = '' OR length(subj) > 512 OR jsonb_typeof(claims->(p.options->>'subject_claim')) <> 'string' THEN
-      refusal := 'no_subject';
-    END IF;
-  END IF;
-  IF refusal IS NULL AND p.options ? 'allowed_domains' THEN
-    email := lower(claims->>(p.options->>'email_claim'));
-    -- Only an address the provider says it verified: a missing email_verified is not one (a
-    -- provider that lets people set their own address would let anyone claim a domain).
-    IF email IS NULL OR strpos(email, '@') = 0 OR claims->'email_verified' IS DISTINCT FROM 'true'::jsonb
-       OR NOT (p.options->'allowed_domains') ? split_part(email, '@', -1) THEN
-      refusal := 'domain_not_allowed';
-    END IF;
-  END IF;
-  IF refusal IS NULL AND p.options ? 'allowed_groups' THEN
-    groups := claims->(p.options->>'groups_claim');
-    IF groups IS NULL OR NOT EXISTS (
-         SELECT FROM jsonb_array_elements_text(CASE jsonb_typeof(groups) WHEN 'array' THEN groups
-                                               WHEN 'string' THEN jsonb_build_array(groups) ELSE '[]' END) gname
-         WHERE (p.options->'allowed_groups') ? gname) THEN
-      refusal := 'group_not_allowed';
-    END IF;
   END IF;
   IF refusal IS NULL THEN
     SELECT hh.human_id, hh.subject, hh.revoked_at INTO h FROM warden.humans hh

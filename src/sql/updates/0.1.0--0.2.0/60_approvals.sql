@@ -60,22 +60,45 @@ CREATE UNIQUE INDEX approvals_open_call ON warden.approvals (token_id, server, t
 CREATE INDEX approvals_pending ON warden.approvals (expires_at) WHERE state IN ('pending', 'approved');
 CREATE INDEX approvals_chain ON warden.approvals (chain_id);
 
--- A short-lived sign-in of an approver for the approval page; only its hash is kept.
+-- A short-lived sign-in of an approver for the approval page; only its hash is kept. Opened
+-- either by the person's own database login (login) or through their identity provider (idp).
 CREATE TABLE warden.approver_sessions (
   session_hash bytea PRIMARY KEY,
   human_id     uuid NOT NULL REFERENCES warden.humans (human_id),
-  login        name NOT NULL,
+  login        name,
+  idp_id       uuid REFERENCES warden.identity_providers (idp_id) ON DELETE CASCADE,
   created_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  expires_at   timestamptz NOT NULL
+  expires_at   timestamptz NOT NULL,
+  CONSTRAINT approver_sessions_one_way CHECK ((login IS NULL) <> (idp_id IS NULL))
 );
 
-REVOKE ALL ON warden.login_humans, warden.human_groups, warden.approvals, warden.approver_sessions FROM PUBLIC;
+-- An approver's sign-in at the identity provider, between the redirect there and the callback:
+-- hashes of the state and nonce sent to the provider and of the browser binding (a cookie set
+-- on the browser that started it: a callback in another browser is refused, so nobody can sign
+-- a victim's browser into the attacker's session), the wrapped PKCE verifier, where to go next.
+CREATE TABLE warden.approver_sign_ins (
+  sign_in_id     uuid PRIMARY KEY,
+  idp_id         uuid NOT NULL REFERENCES warden.identity_providers (idp_id) ON DELETE CASCADE,
+  idp_state_hash bytea NOT NULL UNIQUE,
+  idp_nonce_hash bytea NOT NULL,
+  idp_verifier   bytea NOT NULL,
+  binding_hash   bytea NOT NULL,
+  next           text NOT NULL,
+  created_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  expires_at     timestamptz NOT NULL,
+  finished_at    timestamptz
+);
+CREATE INDEX approver_sign_ins_expiry ON warden.approver_sign_ins (expires_at);
+
+REVOKE ALL ON warden.login_humans, warden.human_groups, warden.approvals, warden.approver_sessions,
+  warden.approver_sign_ins FROM PUBLIC;
 GRANT SELECT ON warden.login_humans, warden.human_groups, warden.approvals TO warden_admin, warden_auditor;
 
 SELECT pg_catalog.pg_extension_config_dump('warden.login_humans', '');
 SELECT pg_catalog.pg_extension_config_dump('warden.human_groups', '');
 SELECT pg_catalog.pg_extension_config_dump('warden.approvals', '');
 SELECT pg_catalog.pg_extension_config_dump('warden.approver_sessions', '');
+SELECT pg_catalog.pg_extension_config_dump('warden.approver_sign_ins', '');
 
 -- warden.grant gains the approval argument: its signature changes, so the old one goes.
 DROP FUNCTION warden.grant(text, text, jsonb, interval, int, text, uuid);
