@@ -188,6 +188,7 @@ int run(const Options& options) {
       }
       authorization_server.emplace(oauth_store, std::move(as_options));
       endpoint_options.authorization_server = &*authorization_server;
+      approval_pages.set_sign_in(&*authorization_server);
       asio::co_spawn(io, authorization_server->start(), asio::detached);
       std::cerr << "warden-mcp: OAuth authorization server at " << authorization_server->issuer()
                 << "\n";

@@ -68,15 +68,26 @@ std::string Metrics::render() const {
     for (const auto& [name, e] : exports_) {
       out += "warden_export_lag_seconds{export=\"" + name + "\"} " + number(e.lag_seconds) + "\n";
     }
-    out += "# HELP warden_export_events_total Audit events delivered to the export destination.\n"
-           "# TYPE warden_export_events_total counter\n";
+    out +=
+        "# HELP warden_export_events_total Audit events delivered to the export destination.\n"
+        "# TYPE warden_export_events_total counter\n";
     for (const auto& [name, e] : exports_) {
-      out += "warden_export_events_total{export=\"" + name + "\"} " + std::to_string(e.delivered) + "\n";
+      out += "warden_export_events_total{export=\"" + name + "\"} " + std::to_string(e.delivered) +
+             "\n";
     }
-    out += "# HELP warden_export_failures_total Failed export attempts (retried with back-off).\n"
-           "# TYPE warden_export_failures_total counter\n";
+    out +=
+        "# HELP warden_export_failures_total Failed export attempts (retried with back-off).\n"
+        "# TYPE warden_export_failures_total counter\n";
     for (const auto& [name, e] : exports_) {
-      out += "warden_export_failures_total{export=\"" + name + "\"} " + std::to_string(e.failures) + "\n";
+      out += "warden_export_failures_total{export=\"" + name + "\"} " + std::to_string(e.failures) +
+             "\n";
+    }
+    out +=
+        "# HELP warden_export_refused_total Audit events the destination refused for good "
+        "(not retried; still in warden.events).\n# TYPE warden_export_refused_total counter\n";
+    for (const auto& [name, e] : exports_) {
+      out += "warden_export_refused_total{export=\"" + name + "\"} " + std::to_string(e.refused) +
+             "\n";
     }
   }
   return out;

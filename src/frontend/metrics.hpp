@@ -42,6 +42,7 @@ class Metrics {
     double lag_seconds = 0;
     std::uint64_t delivered = 0;
     std::uint64_t failures = 0;
+    std::uint64_t refused = 0;  // refused for good by the destination, not retried
   };
   Export& export_of(const std::string& name) { return exports_[name]; }
   std::string render() const;

@@ -239,6 +239,26 @@ test('a forged form is refused: no CSRF token, or from another origin', async ()
   await client.close();
 });
 
+test('a held call whose agent left is not forwarded after approval; the approval waits for a retry', async () => {
+  const { token } = newChain();
+  const client = await connect(token);
+  const { waiting } = heldCall(client, { amount: 7777 });
+  const approvalId = (await waiting).slice(-36);
+  await client.close();  // the agent goes away while its call is held
+  // The hold sees the closed stream when its next progress note cannot be written (<= 5 s).
+  await new Promise((r) => setTimeout(r, 6500));
+  sql(`SET SESSION AUTHORIZATION ap_alice; SELECT warden.approve(${quote(approvalId)})`);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(sqlValue(`SELECT state FROM warden.approvals WHERE approval_id = ${quote(approvalId)}`), 'approved',
+    'nothing consumed it: the call was not forwarded for an agent that had left');
+  assert.equal(sqlValue(`SELECT count(*) FROM warden.events WHERE kind = 'call' AND allowed
+                         AND arguments->>'amount' = '7777'`), '0', 'no allowed call');
+  const again = await connect(token);
+  const r = await again.callTool({ name: 'fx__stamp', arguments: { amount: 7777 } });
+  assert.equal(JSON.parse(r.content[0].text).args.amount, 7777, 'the retry consumes the approval');
+  await again.close();
+});
+
 test('a client that cannot wait gets -32001 with the URL at once; its retry after approval consumes it', async () => {
   const { token } = newChain();
   const client = await connect(token);

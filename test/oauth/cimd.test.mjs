@@ -118,6 +118,10 @@ before(async () => {
       client_id: `${base}/big.json`, redirect_uris: [catcher.redirectUri], padding: 'x'.repeat(300 * 1024),
     }),
     '/not-json.json': (req, res) => { res.end('<html>hello</html>'); },
+    // Twelve different good documents: a flood of new client_id URLs from one address.
+    ...Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`/flood-${i}.json`, (req, res, base) => json(res, {
+      client_id: `${base}/flood-${i}.json`, redirect_uris: [catcher.redirectUri],
+    })])),
   });
   rogue = await startDocumentServer(untrusted, {
     '/client.json': (req, res, base) => json(res, { client_id: `${base}/client.json`, redirect_uris: [catcher.redirectUri] }),
@@ -310,4 +314,20 @@ test('the official MCP TypeScript SDK client with clientMetadataUrl (CIMD) signs
 test('--oauth-ca-file with a missing file stops warden-mcp at start, naming the file', async () => {
   await assert.rejects(startGateway(['--issuer', 'https://warden.example', '--oauth-ca-file', path.join(dir, 'nope.pem')]),
     /nope\.pem/);
+});
+
+test('new client_id URLs from one address share /register\'s budget: a flood cannot fill the pending agents', async () => {
+  const pendingBefore = Number(sqlValue(`SELECT count(*) FROM warden.agents WHERE status = 'pending'`));
+  const outcomes = [];
+  for (let i = 0; i < 12; i++) {
+    const result = await authorizeAt(lenient.issuer, lenient.issuer, `${docs.base}/flood-${i}.json`);
+    outcomes.push(/too many new clients/.test(result.body) ? 'refused' : 'registered');
+  }
+  const created = Number(sqlValue(`SELECT count(*) FROM warden.agents WHERE status = 'pending'`)) - pendingBefore;
+  assert.ok(outcomes.includes('refused'), outcomes.join(','));
+  assert.ok(created <= 10, `${created} pending agents from one address in a minute`);
+  assert.equal(outcomes.filter((o) => o === 'registered').length, created, 'every refusal created nothing');
+  // A client registered before is not a new one: it does not spend the budget.
+  const again = await authorizeAt(lenient.issuer, lenient.issuer, `${docs.base}/flood-0.json`);
+  assert.doesNotMatch(again.body, /too many new clients/);
 });

@@ -7,6 +7,8 @@
 
 #include "frontend/db/pg_connection.hpp"
 #include "frontend/net/url.hpp"
+#include "frontend/oauth/approver_cookies.hpp"
+#include "frontend/oauth/authorization_server.hpp"
 #include "frontend/oauth/consent_page.hpp"
 #include "frontend/oauth/form.hpp"
 
@@ -16,7 +18,10 @@ namespace {
 
 using oauth::html_escape;
 
-constexpr const char* kCookie = "warden_approver";
+// The paste form's token, double-submitted: set with the form, posted back with it. A page of
+// another site can post the form but cannot send this SameSite=Strict cookie, so it cannot
+// sign a browser into a session of its choosing (login CSRF).
+constexpr const char* kFormCookie = "warden_approver_form";
 
 std::string field(const json& j, const char* name) {
   auto it = j.find(name);
@@ -38,19 +43,6 @@ bool is_form(const std::string& content_type) {
   while (!type.empty() && type.back() == ' ') type.pop_back();
   for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return type == "application/x-www-form-urlencoded";
-}
-
-std::string cookie_value(const std::string& header, const std::string& name) {
-  size_t at = 0;
-  while (at < header.size()) {
-    size_t end = header.find(';', at);
-    if (end == std::string::npos) end = header.size();
-    std::string part = header.substr(at, end - at);
-    while (!part.empty() && part.front() == ' ') part.erase(0, 1);
-    if (part.rfind(name + "=", 0) == 0) return part.substr(name.size() + 1);
-    at = end + 1;
-  }
-  return std::string();
 }
 
 // Bound to the session: a page elsewhere cannot know it, and it changes with each sign-in.
@@ -95,15 +87,23 @@ HttpResponse see_other(const std::string& location) {
   return HttpResponse{303, {{"Location", location}, {"Cache-Control", "no-store"}}, ""};
 }
 
-std::string sign_in_form(const std::string& next, const std::string& message) {
+std::string sign_in_form(const std::string& next, const std::string& message,
+                         const std::string& form_token, bool offer_idp) {
   std::string body = "<h1>Sign in to approve calls</h1>\n";
   if (!message.empty()) body += "<p id=\"error\">" + html_escape(message) + "</p>\n";
+  if (offer_idp) {
+    body += "<p><a id=\"sign-in-idp\" href=\"/approvals/sign-in/idp?next=" +
+            html_escape(oauth::form_encode(next)) +
+            "\">Sign in with your identity provider</a></p>\n<p>Or, with a database login "
+            "that is an approver:</p>\n";
+  }
   body +=
       "<p>Open an approver session with your own database login: <code>SELECT "
       "warden.approver_session();</code> and paste it here.</p>\n"
       "<form method=\"post\" action=\"/approvals/sign-in\">\n"
       "<input type=\"hidden\" name=\"next\" value=\"" +
-      html_escape(next) +
+      html_escape(next) + "\">\n<input type=\"hidden\" name=\"form_token\" value=\"" +
+      html_escape(form_token) +
       "\">\n<label>Approver session <input type=\"password\" name=\"session\" id=\"session\" "
       "autocomplete=\"off\" required></label>\n"
       "<button type=\"submit\" id=\"sign-in\">Sign in</button>\n</form>\n";
@@ -192,6 +192,18 @@ bool is_approvals_path(const std::string& path) {
 
 }  // namespace
 
+HttpResponse ApprovalPages::sign_in_page(unsigned status, const std::string& next,
+                                         const std::string& message) const {
+  const std::string form_token = random_cookie_secret();
+  const bool tls = base_.rfind("https://", 0) == 0;
+  HttpResponse r =
+      html(status, "sign in", sign_in_form(next, message, form_token, sign_in_server_ != nullptr));
+  r.headers.emplace_back("Set-Cookie", std::string(kFormCookie) + "=" + form_token +
+                                           "; Path=/approvals/sign-in; HttpOnly; SameSite=Strict" +
+                                           (tls ? "; Secure" : ""));
+  return r;
+}
+
 bool ApprovalPages::same_origin(const HttpRequest& request) const {
   std::string origin = request.header("origin");
   // Absent, or "null" (our pages send no Referer, so browsers post with Origin: null): the
@@ -209,9 +221,27 @@ awaitable<HttpResponse> ApprovalPages::handle(const HttpRequest& request, const 
     if (request.method != "GET") co_return error(405, "Not allowed", "Use GET or POST.");
     auto query = oauth::FormFields::parse(oauth::query_of(request.target));
     std::string next = query ? query->get("next") : std::string();
-    co_return html(200, "sign in", sign_in_form(next, ""));
+    if (!is_approvals_path(next)) next = "/approvals";
+    co_return sign_in_page(200, next, "");
   }
-  const std::string session = cookie_value(request.header("cookie"), kCookie);
+  if (path == "/approvals/sign-in/idp") {
+    if (request.method != "GET") co_return error(405, "Not allowed", "Use GET.");
+    if (sign_in_server_ == nullptr) {
+      co_return error(404, "Not found",
+                      "This gateway signs approvers in with database sessions only.");
+    }
+    auto query = oauth::FormFields::parse(oauth::query_of(request.target));
+    std::string next = query ? query->get("next") : std::string();
+    if (!is_approvals_path(next)) next = "/approvals";
+    const std::string binding = random_cookie_secret();
+    HttpResponse r = co_await sign_in_server_->begin_approver_sign_in(next, binding);
+    if (r.status == 302) {
+      r.headers.emplace_back("Set-Cookie",
+                             approver_binding_cookie(binding, base_.rfind("https://", 0) == 0));
+    }
+    co_return r;
+  }
+  const std::string session = cookie_value(request.header("cookie"), kApproverCookie);
   std::string approval_id;
   if (path != "/approvals") {
     approval_id = path.substr(std::string("/approvals/").size());
@@ -249,6 +279,10 @@ awaitable<HttpResponse> ApprovalPages::sign_in(const HttpRequest& request) {
     co_return error(400, "Bad request", "The sign-in form is malformed.");
   }
   if (!same_origin(request)) co_return error(403, "Refused", "The form came from another site.");
+  const std::string form_token = cookie_value(request.header("cookie"), kFormCookie);
+  if (form_token.empty() || !equal_in_constant_time(form->get("form_token"), form_token)) {
+    co_return error(403, "Refused", "The form did not come from this page; open it again.");
+  }
   std::string session = form->get("session");
   std::string next = form->get("next");
   // Only a page of ours, exactly: the list or one approval (never an open redirect, and nothing
@@ -265,12 +299,10 @@ awaitable<HttpResponse> ApprovalPages::sign_in(const HttpRequest& request) {
   } catch (const std::exception&) {
     why = "The database cannot be reached.";
   }
-  if (!ok) co_return html(403, "sign in", sign_in_form(next, why));
+  if (!ok) co_return sign_in_page(403, next, why);
   HttpResponse r = see_other(next);
   const bool tls = base_.rfind("https://", 0) == 0;
-  r.headers.emplace_back("Set-Cookie", std::string(kCookie) + "=" + session +
-                                           "; Path=/approvals; HttpOnly; SameSite=Strict" +
-                                           (tls ? "; Secure" : ""));
+  r.headers.emplace_back("Set-Cookie", approver_session_cookie(session, tls));
   co_return r;
 }
 

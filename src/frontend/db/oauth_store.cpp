@@ -75,6 +75,23 @@ awaitable<json> OAuthStore::complete_sign_in(const std::string& idp_state, const
                            "warden.complete_sign_in");
 }
 
+awaitable<json> OAuthStore::begin_approver_sign_in(const std::optional<std::string>& idp,
+                                                   const std::string& next,
+                                                   const std::string& binding) {
+  std::vector<Param> params{idp ? Param(*idp) : Param(), next, binding};
+  co_return co_await value("SELECT warden.begin_approver_sign_in($1, $2, $3)", params,
+                           "warden.begin_approver_sign_in");
+}
+
+awaitable<json> OAuthStore::complete_approver_sign_in(const std::string& idp_state,
+                                                      const std::string& binding,
+                                                      const json& claims,
+                                                      const std::optional<std::string>& refusal) {
+  std::vector<Param> params{idp_state, binding, claims.dump(), refusal ? Param(*refusal) : Param()};
+  co_return co_await value("SELECT warden.complete_approver_sign_in($1, $2, $3::jsonb, $4)", params,
+                           "warden.complete_approver_sign_in");
+}
+
 awaitable<json> OAuthStore::consent(const std::string& request_id, const std::string& consent_token,
                                     bool approve) {
   std::vector<Param> params{request_id, consent_token, Param(approve ? "true" : "false")};
@@ -128,10 +145,10 @@ awaitable<json> OAuthStore::register_dynamic_client(const json& metadata) {
 }
 
 awaitable<json> OAuthStore::register_metadata_client(const std::string& client_id,
-                                                     const json& metadata) {
-  std::vector<Param> params{client_id, metadata.dump()};
-  co_return co_await value("SELECT warden.register_metadata_client($1, $2::jsonb)", params,
-                           "warden.register_metadata_client");
+                                                     const json& metadata, bool may_create) {
+  std::vector<Param> params{client_id, metadata.dump(), Param(may_create ? "true" : "false")};
+  co_return co_await value("SELECT warden.register_metadata_client($1, $2::jsonb, $3::boolean)",
+                           params, "warden.register_metadata_client");
 }
 
 }  // namespace warden::mcp

@@ -33,6 +33,13 @@ class OAuthStore {
                                    const std::optional<std::string>& refusal = std::nullopt);
   awaitable<json> consent(const std::string& request_id, const std::string& consent_token,
                           bool approve);
+  // An approver's sign-in to the approval page (approver_sign_in.sql): binding is the secret
+  // of the browser's binding cookie.
+  awaitable<json> begin_approver_sign_in(const std::optional<std::string>& idp,
+                                         const std::string& next, const std::string& binding);
+  awaitable<json> complete_approver_sign_in(const std::string& idp_state,
+                                            const std::string& binding, const json& claims,
+                                            const std::optional<std::string>& refusal);
   awaitable<json> redeem_authorization_code(const std::string& code,
                                             const std::string& code_verifier,
                                             const std::string& client_id,
@@ -44,7 +51,9 @@ class OAuthStore {
                                        const std::optional<std::string>& dpop_jkt);
   awaitable<void> revoke_oauth_token(const std::string& token, const std::string& client_id);
   awaitable<json> register_dynamic_client(const json& metadata);
-  awaitable<json> register_metadata_client(const std::string& client_id, const json& metadata);
+  // may_create false: an unknown client is refused (WR429), a known one proceeds.
+  awaitable<json> register_metadata_client(const std::string& client_id, const json& metadata,
+                                           bool may_create);
   // Machine flows (machine_identity.sql): the keys that may have signed a JWT with these
   // (unverified) iss and sub, and the decision on what warden-mcp verified.
   awaitable<json> assertion_keys(const std::string& iss, const std::string& sub);

@@ -39,7 +39,7 @@ awaitable<void> sleep_for(std::chrono::steady_clock::duration d) {
 
 }  // namespace
 
-awaitable<void> NdjsonSink::deliver(const std::vector<ExportedEvent>& events) {
+awaitable<std::size_t> NdjsonSink::deliver(const std::vector<ExportedEvent>& events) {
   std::string lines;
   for (const auto& e : events) {
     lines += e.ocsf;
@@ -57,7 +57,7 @@ awaitable<void> NdjsonSink::deliver(const std::vector<ExportedEvent>& events) {
     throw;
   }
   ::close(fd);
-  co_return;
+  co_return 0;
 }
 
 awaitable<std::size_t> AuditExport::once() {
@@ -79,7 +79,12 @@ awaitable<std::size_t> AuditExport::once() {
   std::vector<ExportedEvent> events;
   events.reserve(rows.size());
   for (auto& r : rows) events.push_back({r[0].value_or(""), r[1].value_or(""), r[2].value_or("")});
-  co_await sink_->deliver(events);
+  const std::size_t refused = co_await sink_->deliver(events);
+  if (refused > 0) {
+    metrics_.refused += refused;
+    std::cerr << "warden-mcp: export " << cursor_ << ": the destination refused " << refused
+              << " event(s) for good (they stay in warden.events; see the log above)\n";
+  }
   // Delivered: only now may the cursor move (a crash before this line sends them again).
   std::vector<Param> advance{cursor_, events.back().at, events.back().event_id,
                              std::to_string(events.size())};

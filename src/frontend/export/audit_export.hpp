@@ -16,11 +16,15 @@ struct ExportedEvent {
   std::string event_id, at, ocsf;
 };
 
-// Where an export delivers. deliver() returns once the events are durable there, or throws.
+// Where an export delivers. deliver() returns once the destination has the events, or throws
+// (the whole batch is then sent again after a back-off). It returns how many of them the
+// destination refused for good (a collector's partial success, or an event it will not take
+// even alone): those are logged and counted, never retried, so one bad event cannot stall the
+// export of everything after it.
 class ExportSink {
  public:
   virtual ~ExportSink() = default;
-  virtual awaitable<void> deliver(const std::vector<ExportedEvent>& events) = 0;
+  virtual awaitable<std::size_t> deliver(const std::vector<ExportedEvent>& events) = 0;
 };
 
 // --export ocsf-ndjson:FILE: one OCSF event per line, appended and fsynced before the cursor
@@ -29,7 +33,7 @@ class ExportSink {
 class NdjsonSink : public ExportSink {
  public:
   explicit NdjsonSink(std::string path) : path_(std::move(path)) {}
-  awaitable<void> deliver(const std::vector<ExportedEvent>& events) override;
+  awaitable<std::size_t> deliver(const std::vector<ExportedEvent>& events) override;
 
  private:
   std::string path_;

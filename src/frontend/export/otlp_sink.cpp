@@ -1,5 +1,7 @@
 #include "frontend/export/otlp_sink.hpp"
 
+#include <algorithm>
+#include <iostream>
 #include <stdexcept>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -25,8 +27,8 @@ nlohmann::json otlp_logs_request(const std::vector<ExportedEvent>& events) {
     nlohmann::json attributes = nlohmann::json::array();
     attributes.push_back({{"key", "event.id"}, {"value", {{"stringValue", e.event_id}}}});
     if (ocsf.is_object() && ocsf.contains("class_uid")) {
-      attributes.push_back(
-          {{"key", "ocsf.class_uid"}, {"value", {{"intValue", std::to_string(ocsf.value("class_uid", 0))}}}});
+      attributes.push_back({{"key", "ocsf.class_uid"},
+                            {"value", {{"intValue", std::to_string(ocsf.value("class_uid", 0))}}}});
     }
     records.push_back({{"timeUnixNano", std::to_string(ms) + "000000"},
                        {"severityNumber", number},
@@ -38,22 +40,52 @@ nlohmann::json otlp_logs_request(const std::vector<ExportedEvent>& events) {
        nlohmann::json::array({{{"key", "service.name"}, {"value", {{"stringValue", "warden"}}}}})}};
   nlohmann::json scope = {{"scope", {{"name", "warden.audit"}, {"version", WARDEN_VERSION}}},
                           {"logRecords", std::move(records)}};
-  return {{"resourceLogs", nlohmann::json::array({{{"resource", std::move(resource)},
-                                                   {"scopeLogs", nlohmann::json::array({scope})}}})}};
+  return {
+      {"resourceLogs", nlohmann::json::array({{{"resource", std::move(resource)},
+                                               {"scopeLogs", nlohmann::json::array({scope})}}})}};
 }
 
-awaitable<void> OtlpSink::deliver(const std::vector<ExportedEvent>& events) {
+namespace {
+
+// A log record's body is the event's OCSF JSON; one that big (arguments are kept redacted but
+// not short) goes as a stub naming the event, so no collector limit stalls the export.
+constexpr std::size_t kMaxEventBytes = 256 * 1024;
+// Request bodies stay under the 4 MiB that OTLP collectors commonly accept.
+constexpr std::size_t kMaxBodyBytes = 4 * 1024 * 1024;
+
+ExportedEvent stub_of(const ExportedEvent& e, const std::string& why) {
+  auto ocsf = nlohmann::json::parse(e.ocsf, nullptr, false);
+  nlohmann::json stub = {
+      {"metadata", {{"uid", e.event_id}, {"version", "1.8.0"}}},
+      {"unmapped",
+       {{"warden",
+         {{"stub", why},
+          {"bytes", e.ocsf.size()},
+          {"full_event", "SELECT * FROM warden.events WHERE event_id = '" + e.event_id + "'"}}}}}};
+  for (const char* keep : {"class_uid", "category_uid", "activity_id", "type_uid", "time",
+                           "severity_id", "status_id"}) {
+    if (ocsf.is_object() && ocsf.contains(keep)) stub[keep] = ocsf[keep];
+  }
+  return {e.event_id, e.at, stub.dump()};
+}
+
+struct Answer {
+  unsigned status = 0;
+  std::string body;
+};
+
+awaitable<Answer> post(const Url& url, std::string body) {
   auto ex = co_await asio::this_coro::executor;
   tcp::resolver resolver(ex);
-  auto endpoints = co_await resolver.async_resolve(url_.host, url_.port, use_awaitable);
+  auto endpoints = co_await resolver.async_resolve(url.host, url.port, use_awaitable);
   beast::tcp_stream stream(ex);
   stream.expires_after(std::chrono::seconds(10));
   co_await stream.async_connect(endpoints, use_awaitable);
-  http::request<http::string_body> request{http::verb::post, url_.target, 11};
-  request.set(http::field::host, url_.host + ":" + url_.port);
+  http::request<http::string_body> request{http::verb::post, url.target, 11};
+  request.set(http::field::host, url.host + ":" + url.port);
   request.set(http::field::content_type, "application/json");
   request.set(http::field::user_agent, "warden-mcp/" WARDEN_VERSION);
-  request.body() = otlp_logs_request(events).dump();
+  request.body() = std::move(body);
   request.prepare_payload();
   request.keep_alive(false);
   co_await http::async_write(stream, request, use_awaitable);
@@ -63,18 +95,80 @@ awaitable<void> OtlpSink::deliver(const std::vector<ExportedEvent>& events) {
   co_await http::async_read(stream, buffer, parser, use_awaitable);
   beast::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  unsigned status = parser.get().result_int();
-  if (status != 200) {
-    throw std::runtime_error("OTLP collector answered " + std::to_string(status));
+  co_return Answer{parser.get().result_int(), parser.get().body()};
+}
+
+// OTLP/HTTP: 400 and 413 are not worth retrying as sent (the spec's non-retryable answers
+// that a smaller request can fix); 429, 5xx and the rest are retried whole, with back-off.
+bool refused_as_sent(unsigned status) {
+  return status == 400 || status == 413;
+}
+
+}  // namespace
+
+awaitable<std::size_t> OtlpSink::deliver(const std::vector<ExportedEvent>& events) {
+  std::vector<ExportedEvent> sized;
+  sized.reserve(events.size());
+  for (const auto& e : events) {
+    sized.push_back(e.ocsf.size() > kMaxEventBytes ? stub_of(e, "too_big") : e);
   }
-  auto answer = nlohmann::json::parse(parser.get().body(), nullptr, false);
-  if (answer.is_object() && answer.contains("partialSuccess") &&
-      answer["partialSuccess"].is_object()) {
-    auto rejected = answer["partialSuccess"].value("rejectedLogRecords", nlohmann::json(0));
-    // int64 travels as a JSON string in OTLP/JSON.
+  co_return co_await deliver_part(sized);
+}
+
+awaitable<std::size_t> OtlpSink::deliver_part(std::vector<ExportedEvent> events) {
+  if (events.empty()) co_return 0;
+  std::string body = otlp_logs_request(events).dump();
+  const std::size_t n = events.size();
+  if (body.size() > kMaxBodyBytes && n > 1) co_return co_await deliver_halves(std::move(events));
+  Answer answer = co_await post(url_, std::move(body));
+  if (refused_as_sent(answer.status)) {
+    // Find the events the collector will not take: halves until one is alone, then its stub,
+    // then give it up (logged and counted; it stays in warden.events).
+    if (n > 1) co_return co_await deliver_halves(std::move(events));
+    const ExportedEvent& e = events.front();
+    if (e.ocsf.find("\"stub\":") == std::string::npos) {
+      std::cerr << "warden-mcp: export: the collector answered " << answer.status << " for event "
+                << e.event_id << " alone; sending a stub that names it\n";
+      std::vector<ExportedEvent> stub;
+      stub.push_back(stub_of(e, "refused_by_collector"));
+      co_return co_await deliver_part(std::move(stub));
+    }
+    std::cerr << "warden-mcp: export: the collector refused event " << e.event_id
+              << " even as a stub (" << answer.status << "); not retried\n";
+    co_return 1;
+  }
+  if (answer.status != 200) {
+    throw std::runtime_error("OTLP collector answered " + std::to_string(answer.status));
+  }
+  auto parsed = nlohmann::json::parse(answer.body, nullptr, false);
+  if (parsed.is_object() && parsed.contains("partialSuccess") &&
+      parsed["partialSuccess"].is_object()) {
+    auto rejected = parsed["partialSuccess"].value("rejectedLogRecords", nlohmann::json(0));
+    // int64 travels as a JSON string in OTLP/JSON. A partial success must not be retried (the
+    // collector has the rest): the rejected ones are counted and logged with the message.
     std::string count = rejected.is_string() ? rejected.get<std::string>() : rejected.dump();
-    if (count != "0") throw std::runtime_error("OTLP collector rejected " + count + " log records");
+    std::size_t refused = 0;
+    try {
+      refused = std::min<std::size_t>(std::stoull(count), n);
+    } catch (const std::exception&) {
+      refused = 0;
+    }
+    if (refused > 0) {
+      std::string message = parsed["partialSuccess"].value("errorMessage", std::string());
+      std::cerr << "warden-mcp: export: the collector rejected " << refused << " of " << n
+                << " log records: " << message.substr(0, 300) << "\n";
+    }
+    co_return refused;
   }
+  co_return 0;
+}
+
+awaitable<std::size_t> OtlpSink::deliver_halves(std::vector<ExportedEvent> events) {
+  const auto middle = events.begin() + static_cast<std::ptrdiff_t>(events.size() / 2);
+  std::vector<ExportedEvent> first(events.begin(), middle), second(middle, events.end());
+  std::size_t refused = co_await deliver_part(std::move(first));
+  refused += co_await deliver_part(std::move(second));
+  co_return refused;
 }
 
 }  // namespace warden::mcp

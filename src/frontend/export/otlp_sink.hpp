@@ -16,15 +16,22 @@ namespace warden::mcp {
 nlohmann::json otlp_logs_request(const std::vector<ExportedEvent>& events);
 
 // --export otlp:URL: POSTs each batch to URL (an OTLP/HTTP logs endpoint, e.g.
-// http://collector:4318/v1/logs). Delivered means 200 with no rejected log records; anything
-// else is a failure (the batch is sent again, whole). Plain http only: run the collector next to
-// the gateway, or put TLS in front of it.
+// http://collector:4318/v1/logs). Delivered means 200; a partial success's rejected records
+// are counted as refused, not retried (OTLP says so). Bounded: an event over 256 KiB goes as a
+// stub naming it, a request stays under 4 MiB (split otherwise). A 400 or 413 splits the batch
+// to find the events the collector will not take; one that is refused alone goes as a stub,
+// and a refused stub is given up (logged, counted). Any other failure (no connection, 429,
+// 5xx, 401...) retries the batch whole with back-off. Plain http only: run the collector next
+// to the gateway, or put TLS in front of it.
 class OtlpSink : public ExportSink {
  public:
   explicit OtlpSink(Url url) : url_(std::move(url)) {}
-  awaitable<void> deliver(const std::vector<ExportedEvent>& events) override;
+  awaitable<std::size_t> deliver(const std::vector<ExportedEvent>& events) override;
 
  private:
+  awaitable<std::size_t> deliver_part(std::vector<ExportedEvent> events);
+  awaitable<std::size_t> deliver_halves(std::vector<ExportedEvent> events);
+
   Url url_;
 };
 

@@ -584,6 +584,12 @@ awaitable<Gateway::Held> Gateway::hold_for_approval(const std::string& event_id,
         state = "pending";  // the database is away: keep waiting, the deadline still holds
       }
     } while (state == "pending" && seen != approval_generation_);
+    // An agent that left (its response stream failed) gets nothing forwarded for it: an
+    // approval that came meanwhile stays unused, for the agent's retry to consume.
+    if (caller.connected && !caller.connected()) {
+      held.state = "abandoned";
+      co_return held;
+    }
     if (state != "pending") {
       held.state = state;
       co_return held;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -26,6 +27,9 @@ struct Caller {
   ToClient to_client;            // the request's way back to the agent; null: none
   std::string dpop_jkt;          // the key of the DPoP proof the request came with; empty: none
   bool url_elicitation = false;  // the client takes URL-mode elicitation (MCP 2025-11-25)
+  // Whether the agent is still there to take the answer (its response stream open); null:
+  // unknown. A call held for approval is given up, not forwarded, once the agent has left.
+  std::function<bool()> connected{};
 };
 
 // The MCP methods, independent of transport. Every call that reaches an upstream was allowed

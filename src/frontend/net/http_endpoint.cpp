@@ -269,6 +269,7 @@ awaitable<HttpResponse> HttpEndpoint::post(const HttpRequest& request) {
 awaitable<HttpResponse> HttpEndpoint::answer_streaming(json message, Caller caller) {
   auto stream = std::make_shared<SseStream>(co_await asio::this_coro::executor);
   caller.to_client = [stream](const json& m) { stream->push(m); };
+  caller.connected = [stream] { return stream->open(); };
   asio::co_spawn(co_await asio::this_coro::executor,
                  run_streaming(std::move(message), std::move(caller), stream), asio::detached);
   co_return event_stream(std::move(stream));

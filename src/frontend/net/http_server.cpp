@@ -97,7 +97,12 @@ void set_headers(Message& out, const HttpResponse& in) {
                 << " holding a line break\n";
       continue;
     }
-    out.set(name, value);
+    // Set-Cookie is the one header a response may repeat (RFC 6265 4.1: never folded).
+    if (beast::iequals(name, "set-cookie")) {
+      out.insert(name, value);
+    } else {
+      out.set(name, value);
+    }
   }
 }
 

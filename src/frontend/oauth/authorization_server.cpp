@@ -1,10 +1,12 @@
 #include "frontend/oauth/authorization_server.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <iostream>
 
 #include "frontend/net/url.hpp"
+#include "frontend/oauth/approver_cookies.hpp"
 #include "frontend/oauth/client_metadata.hpp"
 #include "frontend/oauth/consent_page.hpp"
 #include "frontend/oauth/fetcher.hpp"
@@ -207,7 +209,19 @@ HttpResponse AuthorizationServer::to_client(const std::string& redirect_uri, Par
 }
 
 awaitable<std::optional<std::string>> AuthorizationServer::register_metadata_client(
-    std::string client_id) {
+    std::string client_id, std::string peer_address) {
+  // A new client_id URL makes a pending agent: the same per-address budget as /register. The
+  // database knows whether the client is new; a known one never needs the budget, and an
+  // unspent one is given back.
+  const bool may_create = registrations_.try_acquire(peer_address);
+  bool created = false;
+  std::optional<std::string> refused = co_await fetch_and_register(client_id, may_create, created);
+  if (may_create && !created) registrations_.refund(peer_address);
+  co_return refused;
+}
+
+awaitable<std::optional<std::string>> AuthorizationServer::fetch_and_register(
+    const std::string& client_id, bool may_create, bool& created) {
   auto fetched = co_await fetch_document(client_id, options_.fetch);
   if (!fetched) {
     co_return "the client's metadata document could not be fetched (" +
@@ -224,8 +238,10 @@ awaitable<std::optional<std::string>> AuthorizationServer::register_metadata_cli
                    {"redirect_uris", checked.value().redirect_uris}};
   if (!checked.value().client_name.empty()) metadata["client_name"] = checked.value().client_name;
   try {
-    co_await store_.register_metadata_client(client_id, metadata);
+    json registered = co_await store_.register_metadata_client(client_id, metadata, may_create);
+    created = registered.is_object() && registered.value("created", false);
   } catch (const DbError& e) {
+    if (e.sqlstate() == "WR429") co_return split_error(e.what()).second;
     co_return std::string(e.what());
   }
   co_return std::nullopt;
@@ -247,7 +263,8 @@ awaitable<HttpResponse> AuthorizationServer::authorize(const HttpRequest& reques
                                   "response_type must be \"code\" (OAuth 2.1 code flow).");
   }
   if (is_client_id_url(client_id)) {
-    std::optional<std::string> refused = co_await register_metadata_client(client_id);
+    std::optional<std::string> refused =
+        co_await register_metadata_client(client_id, request.peer_address);
     if (refused) co_return error_page_response(400, "Unknown application", *refused);
   }
   json began;
@@ -272,13 +289,20 @@ awaitable<HttpResponse> AuthorizationServer::authorize(const HttpRequest& reques
   if (query->get("resource") != resource()) {
     co_return to_client(redirect_uri, {{"error", "invalid_target"}}, state);
   }
+  std::optional<std::string> to_idp = co_await idp_authorization_url(began);
+  if (!to_idp) co_return to_client(redirect_uri, {{"error", "temporarily_unavailable"}}, state);
+  co_return redirect(*to_idp);
+}
+
+awaitable<std::optional<std::string>> AuthorizationServer::idp_authorization_url(
+    const json& began) {
   IdpResult provider = co_await idp_.provider(string_field(began, "idp"));
   std::string endpoint = provider.ok()
                              ? string_field(provider.value["discovery"], "authorization_endpoint")
                              : std::string();
   if (endpoint.empty()) {
-    std::cerr << "warden-mcp: /authorize: identity provider unusable: " << provider.error << "\n";
-    co_return to_client(redirect_uri, {{"error", "temporarily_unavailable"}}, state);
+    std::cerr << "warden-mcp: sign-in: identity provider unusable: " << provider.error << "\n";
+    co_return std::nullopt;
   }
   Params params{{"response_type", "code"},
                 {"client_id", string_field(provider.value, "client_id")},
@@ -288,7 +312,7 @@ awaitable<HttpResponse> AuthorizationServer::authorize(const HttpRequest& reques
                 {"nonce", string_field(began, "idp_nonce")},
                 {"code_challenge", string_field(began, "idp_code_challenge")},
                 {"code_challenge_method", "S256"}};
-  co_return redirect(with_query(endpoint, params));
+  co_return with_query(endpoint, params);
 }
 
 awaitable<HttpResponse> AuthorizationServer::callback(const HttpRequest& request) {
@@ -306,45 +330,11 @@ awaitable<HttpResponse> AuthorizationServer::callback(const HttpRequest& request
   } catch (const std::exception& e) {
     co_return error_page_response(503, "Unavailable", "The database cannot be reached.");
   }
-  std::string failure;
   json claims;
-  if (!query->get("error").empty()) {
-    failure = "the identity provider answered " + query->get("error");
-  } else if (query->get("code").empty()) {
-    failure = "the identity provider sent no code";
-  } else {
-    IdpResult provider = co_await idp_.provider(string_field(pending, "idp"));
-    IdpResult tokens;
-    if (provider.ok()) {
-      tokens = co_await idp_.exchange_code(provider.value, query->get("code"),
-                                           string_field(pending, "idp_code_verifier"),
-                                           issuer_ + "/callback");
-    }
-    IdpResult verified;
-    if (!provider.ok()) {
-      failure = provider.error;
-    } else if (!tokens.ok()) {
-      failure = tokens.error;
-    } else if (string_field(tokens.value, "id_token").empty()) {
-      failure = "the identity provider sent no ID token";
-    } else {
-      verified =
-          co_await idp_.verify_id_token(provider.value, string_field(tokens.value, "id_token"));
-      if (verified.ok()) {
-        claims = verified.value;
-      } else {
-        failure = verified.error;
-      }
-    }
+  std::optional<std::string> refusal = co_await verify_callback(*query, pending, claims);
+  if (string_field(pending, "for") == "approver") {
+    co_return co_await finish_approver_sign_in(request, idp_state, claims, refusal);
   }
-  if (!failure.empty()) {
-    std::cerr << "warden-mcp: sign-in refused: " << failure << "\n";
-    // Ends the sign-in (single use), audits why, and, when the client is known good, says so
-    // to it (access_denied; the reason stays here).
-    claims = json::object();
-  }
-  std::optional<std::string> refusal;
-  if (!failure.empty()) refusal = failure;
   json view;
   try {
     view = co_await store_.complete_sign_in(idp_state, claims, refusal);
@@ -365,6 +355,113 @@ awaitable<HttpResponse> AuthorizationServer::callback(const HttpRequest& request
   }
   HttpResponse page{200, page_headers(true), consent_page(view)};
   co_return page;
+}
+
+awaitable<std::optional<std::string>> AuthorizationServer::verify_callback(const FormFields& query,
+                                                                           const json& pending,
+                                                                           json& claims) {
+  std::string failure;
+  if (!query.get("error").empty()) {
+    // The provider's error code is attacker-reachable text (anyone can open /callback with a
+    // live state): only its shape goes into the audit and the log.
+    std::string code = query.get("error").substr(0, 64);
+    for (char& c : code) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '?';
+    }
+    failure = "the identity provider answered " + code;
+  } else if (query.get("code").empty()) {
+    failure = "the identity provider sent no code";
+  } else {
+    IdpResult provider = co_await idp_.provider(string_field(pending, "idp"));
+    IdpResult tokens;
+    if (provider.ok()) {
+      tokens = co_await idp_.exchange_code(provider.value, query.get("code"),
+                                           string_field(pending, "idp_code_verifier"),
+                                           issuer_ + "/callback");
+    }
+    IdpResult verified;
+    if (!provider.ok()) {
+      failure = provider.error;
+    } else if (!tokens.ok()) {
+      failure = tokens.error;
+    } else if (string_field(tokens.value, "id_token").empty()) {
+      failure = "the identity provider sent no ID token";
+    } else {
+      verified =
+          co_await idp_.verify_id_token(provider.value, string_field(tokens.value, "id_token"));
+      if (verified.ok()) {
+        claims = verified.value;
+      } else {
+        failure = verified.error;
+      }
+    }
+  }
+  if (failure.empty()) co_return std::nullopt;
+  std::cerr << "warden-mcp: sign-in refused: " << failure << "\n";
+  // Ends the sign-in (single use) and audits why; for a client's sign-in, when the client is
+  // known good, says so to it (access_denied; the reason stays here).
+  claims = json::object();
+  co_return failure;
+}
+
+awaitable<HttpResponse> AuthorizationServer::begin_approver_sign_in(const std::string& next,
+                                                                    const std::string& binding) {
+  json began;
+  try {
+    began = co_await store_.begin_approver_sign_in(options_.idp, next, binding);
+  } catch (const DbError& e) {
+    co_return error_page_response(e.sqlstate() == "WA503" ? 503 : 400, "Cannot sign in here",
+                                  split_error(e.what()).second);
+  } catch (const std::exception&) {
+    co_return error_page_response(503, "Unavailable", "The database cannot be reached.");
+  }
+  std::optional<std::string> to_idp = co_await idp_authorization_url(began);
+  if (!to_idp) {
+    co_return error_page_response(503, "Unavailable",
+                                  "The identity provider cannot be reached; try again later.");
+  }
+  co_return redirect(*to_idp);
+}
+
+awaitable<HttpResponse> AuthorizationServer::finish_approver_sign_in(
+    const HttpRequest& request, const std::string& idp_state, const json& claims,
+    const std::optional<std::string>& refusal) {
+  const bool tls = issuer_.rfind("https://", 0) == 0;
+  const std::string binding =
+      mcp::cookie_value(request.header("cookie"), mcp::kApproverBindingCookie);
+  json outcome;
+  try {
+    outcome = co_await store_.complete_approver_sign_in(idp_state, binding, claims, refusal);
+  } catch (const DbError& e) {
+    co_return error_page_response(400, "This sign-in cannot continue",
+                                  split_error(e.what()).second);
+  } catch (const std::exception&) {
+    co_return error_page_response(503, "Unavailable", "The database cannot be reached.");
+  }
+  if (string_field(outcome, "session").empty()) {
+    HttpResponse refused =
+        error_page_response(403, "Sign-in refused", string_field(outcome, "error_description"));
+    refused.headers.emplace_back("Set-Cookie", mcp::approver_binding_cookie_cleared(tls));
+    co_return refused;
+  }
+  // The page the approver asked for, by a link (and a refresh) from this page of ours: a
+  // navigation our own page starts carries the SameSite=Strict session cookie, where the
+  // redirect chain the provider started would not.
+  const std::string next = string_field(outcome, "next");
+  HttpResponse r = page_response(
+      200,
+      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+      "<meta http-equiv=\"refresh\" content=\"0;url=" +
+          html_escape(next) +
+          "\"><title>warden: signed in</title></head><body>\n<main>\n<h1>Signed in</h1>\n"
+          "<p>Signed in as <strong id=\"approver\">" +
+          html_escape(string_field(outcome, "approver")) +
+          "</strong>.</p>\n<p><a id=\"continue\" href=\"" + html_escape(next) +
+          "\">Continue</a></p>\n</main>\n</body></html>\n");
+  r.headers.emplace_back("Set-Cookie",
+                         mcp::approver_session_cookie(string_field(outcome, "session"), tls));
+  r.headers.emplace_back("Set-Cookie", mcp::approver_binding_cookie_cleared(tls));
+  co_return r;
 }
 
 awaitable<HttpResponse> AuthorizationServer::consent(const HttpRequest& request) {

@@ -17,8 +17,8 @@ namespace warden::oauth {
 
 // RFC 7591 registration is open to whoever reaches the gateway: a registration body is at most
 // this big, and one client address registers at most kRegistrationsPerWindow clients per
-// kRegistrationWindow (refused metadata does not count; the database also caps the agents
-// awaiting approval at 1000).
+// kRegistrationWindow, by /register or by naming new Client ID Metadata Documents at /authorize
+// (refused metadata does not count; the database also caps the agents awaiting approval at 1000).
 inline constexpr size_t kMaxRegistrationBytes = 16 * 1024;
 inline constexpr int kRegistrationsPerWindow = 10;
 inline constexpr std::chrono::seconds kRegistrationWindow{60};
@@ -68,6 +68,12 @@ class AuthorizationServer {
   // The response when the request is for one of the server's routes, else nullopt.
   mcp::awaitable<std::optional<mcp::HttpResponse>> handle(const mcp::HttpRequest& request);
 
+  // An approver's sign-in to the approval page (issue 15): the redirect to the identity
+  // provider for a browser whose binding cookie holds `binding`, returning to `next` (an
+  // approval page). The provider comes back to /callback, which opens the approver session.
+  mcp::awaitable<mcp::HttpResponse> begin_approver_sign_in(const std::string& next,
+                                                           const std::string& binding);
+
   // Verifies a DPoP proof sent to the resource (/mcp) with `access_token`: htm, htu
   // ISSUER/mcp, ath, freshness and replay. Returns the key's thumbprint.
   Outcome<DpopProof> verify_resource_proof(const std::string& proof, const std::string& method,
@@ -76,6 +82,18 @@ class AuthorizationServer {
  private:
   mcp::awaitable<mcp::HttpResponse> authorize(const mcp::HttpRequest& request);
   mcp::awaitable<mcp::HttpResponse> callback(const mcp::HttpRequest& request);
+  // The provider's authorization URL for a sign-in warden.begin_authorization or
+  // warden.begin_approver_sign_in began; nullopt (logged) when the provider is unusable.
+  mcp::awaitable<std::optional<std::string>> idp_authorization_url(const nlohmann::json& began);
+  // The provider's answer at /callback: redeems the code (PKCE) and verifies the ID token into
+  // `claims`; the reason when that fails (claims then empty).
+  mcp::awaitable<std::optional<std::string>> verify_callback(const FormFields& query,
+                                                             const nlohmann::json& pending,
+                                                             nlohmann::json& claims);
+  // /callback for an approver's sign-in: the database decides; the session cookie on success.
+  mcp::awaitable<mcp::HttpResponse> finish_approver_sign_in(
+      const mcp::HttpRequest& request, const std::string& idp_state, const nlohmann::json& claims,
+      const std::optional<std::string>& refusal);
   mcp::awaitable<mcp::HttpResponse> consent(const mcp::HttpRequest& request);
   mcp::awaitable<mcp::HttpResponse> token(const mcp::HttpRequest& request);
   mcp::awaitable<mcp::HttpResponse> revoke(const mcp::HttpRequest& request);
@@ -88,8 +106,11 @@ class AuthorizationServer {
   mcp::awaitable<mcp::HttpResponse> register_client(const mcp::HttpRequest& request);
   mcp::awaitable<mcp::HttpResponse> jwks();
   // Fetches and checks a Client ID Metadata Document and registers its client; an error
-  // message when that fails.
-  mcp::awaitable<std::optional<std::string>> register_metadata_client(std::string client_id);
+  // message when that fails. A new client counts against the address's registration budget.
+  mcp::awaitable<std::optional<std::string>> register_metadata_client(std::string client_id,
+                                                                      std::string peer_address);
+  mcp::awaitable<std::optional<std::string>> fetch_and_register(const std::string& client_id,
+                                                                bool may_create, bool& created);
   // The redirect back to the client: its redirect_uri with these parameters, state and iss.
   mcp::HttpResponse to_client(const std::string& redirect_uri,
                               std::vector<std::pair<std::string, std::string>> params,

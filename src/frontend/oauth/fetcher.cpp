@@ -8,6 +8,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "frontend/net/bounded_resolver.hpp"
 #include "frontend/net/tls_client.hpp"
 
 namespace warden::oauth {
@@ -77,17 +78,20 @@ awaitable<Outcome<FetchedDocument>> fetch(std::string url, FetchOptions options,
   const mcp::Url target = std::move(checked).value();
   auto ex = co_await asio::this_coro::executor;
   try {
-    tcp::resolver resolver(ex);
-    auto resolved = co_await resolver.async_resolve(target.host, target.port, use_awaitable);
+    // The host may be anyone's choice (a client_id URL): its lookup must not stall others.
+    mcp::Lookup resolved = co_await mcp::resolve_bounded(
+        target.host, target.port,
+        std::chrono::duration_cast<std::chrono::milliseconds>(limits.timeout));
+    if (resolved.failure) co_return OAuthError::fetch_failed;
     std::vector<tcp::endpoint> endpoints;
-    for (const auto& entry : resolved) {
+    for (const auto& endpoint : resolved.endpoints) {
       // http is only ever allowed to loopback: every address must be loopback then.
-      auto address = to_ip_address(entry.endpoint().address());
+      auto address = to_ip_address(endpoint.address());
       if (!check_fetch_address(address, options)) co_return OAuthError::address_refused;
       if (!target.tls && classify_address(address) != AddressClass::loopback) {
         co_return OAuthError::not_https;
       }
-      endpoints.push_back(entry.endpoint());
+      endpoints.push_back(endpoint);
     }
     if (endpoints.empty()) co_return OAuthError::fetch_failed;
 
