@@ -5,7 +5,7 @@
 -- is. And what the auditor must not learn or do: secrets, arguments beyond the audit's own
 -- redacted copy, applying a suggestion, breaking out of a DOT string.
 BEGIN;
-SELECT plan(47);
+SELECT plan(56);
 
 -- Who may run them: the auditor and the admin; nobody else; no extra rights.
 SELECT ok(bool_and(has_function_privilege('warden_auditor', f, 'EXECUTE') AND has_function_privilege('warden_admin', f, 'EXECUTE')),
@@ -375,6 +375,48 @@ SELECT results_eq(
             '{"ticket": {"min": 7, "max": 42}, "field": {"in": ["priority", "status"]}, "api_token": {}, "additional": false}'::jsonb,
             6, 0)$$,
   'calls a grant''s constraints refused never widen a suggestion; tools without a grant are suggested and marked denied');
+
+-- Argument names a constraint key must spell differently, or cannot spell at all.
+SELECT lives_ok($$
+  SELECT warden.add_agent('tap-ps-odd', 'tap-ps-alice@example.com');
+  SELECT warden.set_mode('tap-ps-odd', 'observe');
+$$, 'an agent in observe mode whose tool takes odd argument names');
+INSERT INTO tap_ps.tok
+  SELECT 'tap-ps-odd', s.chain_id, s.token, NULL FROM warden.start_chain('tap-ps-alice@example.com', 'tap-ps-odd', 'tap odd') s;
+SELECT is((SELECT d.reason FROM tap_ps.tok t, warden.authorize(t.token, 'tap-ps-tickets', 'search', '{"additional": 2, "$ref": "x"}') d
+           WHERE t.agent = 'tap-ps-odd'), 'observe:no_grant', 'observed: an argument named "additional"');
+SELECT is((SELECT s.constraints FROM warden.suggest_grants('tap-ps-odd') s),
+          '{"$.additional": {"min": 2, "max": 2}, "$ref": {"in": ["x"]}, "additional": false}'::jsonb,
+          'an argument named "additional" is addressed as $.additional');
+SELECT is((SELECT d.reason FROM tap_ps.tok t, warden.authorize(t.token, 'tap-ps-tickets', 'search', '{"a.b": 1}') d
+           WHERE t.agent = 'tap-ps-odd'), 'observe:no_grant', 'observed: an argument whose name holds a dot');
+SELECT is((SELECT s.constraints FROM warden.suggest_grants('tap-ps-odd') s),
+          '{"$.additional": {"min": 2, "max": 2, "optional": true}, "$ref": {"in": ["x"], "optional": true}}'::jsonb,
+          'a name no constraint key can address is not constrained, and "additional": false is left off so the call still passes');
+DO $odd$
+BEGIN
+  EXECUTE (SELECT s.grant_sql FROM warden.suggest_grants('tap-ps-odd') s);
+  PERFORM warden.set_mode('tap-ps-odd', 'enforce');
+END
+$odd$;
+SELECT results_eq(
+  $$SELECT d.reason FROM tap_ps.tok t,
+      LATERAL (VALUES (1, '{"additional": 2, "$ref": "x"}'::jsonb), (2, '{"a.b": 1}'), (3, '{"additional": 3}')) x (n, args),
+      warden.authorize(t.token, 'tap-ps-tickets', 'search', x.args) d
+    WHERE t.agent = 'tap-ps-odd' ORDER BY x.n$$,
+  $$VALUES ('granted'), ('granted'), ('constraint_failed')$$,
+  'replayed in enforce mode: both calls pass, a new value does not');
+
+-- An agent that registered itself and no admin approved: shadow AI, for it and the organisation.
+SELECT lives_ok($$SELECT warden.register_dynamic_client('{"redirect_uris": ["http://127.0.0.1:9/cb"], "client_name": "tap-ps shadow"}')$$,
+                'a client registers itself (dynamic client registration)');
+SELECT results_eq(
+  $$SELECT m.rung, m.reasons->'missing'->0 FROM warden.maturity() m
+    JOIN warden.agents a ON a.name = m.agent WHERE a.status = 'pending' AND a.name LIKE 'oauth-tap-ps-shadow%'$$,
+  $$VALUES ('shadow', '"registered"'::jsonb)$$,
+  'a pending, self-registered agent is shadow AI');
+SELECT ok((SELECT m.rung = 'shadow' AND m.reasons->'missing' ? 'no_pending_agents' FROM warden.maturity() m WHERE m.agent IS NULL),
+          'and so is the organisation while it waits');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -141,7 +141,7 @@ BEGIN
   names := ARRAY['agents_registered', 'no_pending_agents', 'no_unknown_token_calls',
                  'every_agent_governed', 'audit_verified', 'every_agent_full'];
   holds := ARRAY[registered > 0, pending = 0, unknown_tokens = 0,
-                 coalesce(lowest, 0) >= 3, audit.ok, coalesce(lowest, 0) >= 4];
+                 coalesce(lowest, 0) >= 3, coalesce(audit.ok, false), coalesce(lowest, 0) >= 4];
   org_rung := CASE WHEN NOT (holds[1] AND holds[2] AND holds[3]) THEN 1
                    WHEN NOT (holds[4] AND holds[5]) THEN 2
                    WHEN NOT holds[6] THEN 3
