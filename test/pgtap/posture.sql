@@ -5,7 +5,7 @@
 -- is. And what the auditor must not learn or do: secrets, arguments beyond the audit's own
 -- redacted copy, applying a suggestion, breaking out of a DOT string.
 BEGIN;
-SELECT plan(56);
+SELECT plan(59);
 
 -- Who may run them: the auditor and the admin; nobody else; no extra rights.
 SELECT ok(bool_and(has_function_privilege('warden_auditor', f, 'EXECUTE') AND has_function_privilege('warden_admin', f, 'EXECUTE')),
@@ -417,6 +417,33 @@ SELECT results_eq(
   'a pending, self-registered agent is shadow AI');
 SELECT ok((SELECT m.rung = 'shadow' AND m.reasons->'missing' ? 'no_pending_agents' FROM warden.maturity() m WHERE m.agent IS NULL),
           'and so is the organisation while it waits');
+
+-- A delegation and a call aborted by a kill, as drawn.
+SELECT lives_ok($$
+  SELECT warden.add_agent('tap-ps-lead', 'tap-ps-alice@example.com');
+  SELECT warden.add_agent('tap-ps-helper', 'tap-ps-alice@example.com');
+  SELECT warden.grant('tap-ps-lead', 'tap-ps-files/read_file');
+  SELECT warden.grant('tap-ps-helper', 'tap-ps-files/read_file');
+$$, 'a lead agent and a helper it delegates to');
+INSERT INTO tap_ps.tok
+  SELECT 'tap-ps-lead', s.chain_id, s.token, NULL FROM warden.start_chain('tap-ps-alice@example.com', 'tap-ps-lead', 'tap lead') s;
+INSERT INTO tap_ps.tok
+  SELECT 'tap-ps-helper', t.chain_id, d.token, d.token_id
+  FROM tap_ps.tok t, warden.delegate(t.token, 'tap-ps-helper', ARRAY['tap-ps-files/read_file']) d WHERE t.agent = 'tap-ps-lead';
+INSERT INTO tap_ps.calls
+  SELECT 'helper-read', d.event_id FROM tap_ps.tok t, warden.authorize(t.token, 'tap-ps-files', 'read_file', '{}') d
+  WHERE t.agent = 'tap-ps-helper';
+SELECT isnt(warden.complete(c.event_id, 'revoked'), NULL, 'the helper''s call is aborted by a kill') FROM tap_ps.calls c WHERE c.label = 'helper-read';
+SELECT results_eq(
+  $$SELECT line FROM tap_ps.tok t, regexp_split_to_table(warden.chain_graph(t.chain_id), E'\n') line
+    WHERE t.agent = 'tap-ps-lead' AND (line LIKE '%delegated%' OR line LIKE '%revoked%')$$,
+  $$SELECT format('  "e%s" [label="tap-ps-files/read_file\nrevoked\ngranted", shape=note, color=orange];', c.event_id)
+    FROM tap_ps.calls c WHERE c.label = 'helper-read'
+    UNION ALL
+    SELECT format('  "t%s" -> "t%s" [label="delegated"];', ht.parent_id, h.token_id)
+    FROM tap_ps.tok h JOIN warden.tokens ht ON ht.token_id = h.token_id
+    WHERE h.agent = 'tap-ps-helper'$$,
+  'chain_graph draws the delegation and marks the aborted call revoked');
 
 SELECT * FROM finish();
 ROLLBACK;
