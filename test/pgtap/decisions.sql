@@ -4,7 +4,7 @@
 -- nothing and decides nothing. Then, as real login roles: a gateway in warden_proxy takes
 -- decisions end to end, and an auditor attributes them.
 BEGIN;
-SELECT plan(47);
+SELECT plan(48);
 
 -- Every function of the schema the proxy may execute, exactly.
 SELECT is(
@@ -84,6 +84,29 @@ SELECT ok(has_function_privilege('warden_auditor', 'warden.blast_radius(text)', 
 SELECT ok(to_regprocedure('warden.verify_audit(timestamptz)') IS NULL
           OR has_function_privilege('warden_auditor', 'warden.verify_audit(timestamptz)', 'EXECUTE'),
           'warden_auditor runs verify_audit');
+-- Every function of the schema the auditor may execute, exactly: reads, never writes.
+SELECT is(
+  ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
+        WHERE p.pronamespace = 'warden'::regnamespace AND has_function_privilege('warden_auditor', p.oid, 'EXECUTE')
+        ORDER BY 1),
+  ARRAY['warden.access_review(interval)',
+        'warden.approval_state(uuid)',
+        'warden.attribution(uuid)',
+        'warden.blast_radius(text)',
+        'warden.chain_graph(uuid)',
+        'warden.chain_tree(uuid)',
+        'warden.evidence(timestamp with time zone,timestamp with time zone)',
+        'warden.maturity()',
+        'warden.ocsf_events(timestamp with time zone,integer)',
+        'warden.public_keys()',
+        'warden.seal_token(uuid)',
+        'warden.secrets_status()',
+        'warden.suggest_grants(text,timestamp with time zone)',
+        'warden.vault_public_key()',
+        'warden.verify_audit(timestamp with time zone)',
+        'warden.verify_witnessed(text[])']
+  COLLATE "C",
+  'warden_auditor executes the audit reads, attribution, OCSF, and where-you-stand (maturity, suggest_grants, access_review, evidence, chain_graph) (issue 16), nothing else');
 -- ... but changes nothing ...
 SELECT is(
   ARRAY(SELECT c.oid::regclass::text FROM pg_class c
