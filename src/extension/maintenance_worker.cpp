@@ -103,6 +103,8 @@ void register_maintenance_worker() {
   BackgroundWorker worker;
   memset(&worker, 0, sizeof worker);
   worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+  // Never on a standby (it could not write): the postmaster starts it when recovery ends, so
+  // on promotion the maintenance, seals and their announcements move to the new primary.
   worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
   worker.bgw_restart_time = 60;
   snprintf(worker.bgw_library_name, BGW_MAXLEN, "warden");
