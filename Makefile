@@ -47,7 +47,7 @@ SHLIB_LINK += -lstdc++ -lsodium
 # PGXS would compile every .cpp again to LLVM bitcode without -std=c++20; warden has no use for JIT inlining.
 override with_llvm = no
 
-ORCHESTRATION_GOALS := run check stop unit fuzz fuzz-long bench cmake-build lint deb
+ORCHESTRATION_GOALS := run check stop unit fuzz fuzz-long bench cmake-build lint deb ha-run ha-stop ha-check
 
 # The orchestration goals stand alone (PGXS has its own, unsupported, "check"); every other goal
 # is PGXS's: all, install, installcheck, clean.
@@ -84,6 +84,18 @@ lint:
 
 deb:
 	@scripts/deb
+
+# High availability (scripts/ha): three nodes with a synchronous standby and automatic failover.
+ha-run:
+	@scripts/deps
+	@WARDEN_BUILD_TARGETS=warden-mcp scripts/build
+	@scripts/ha start
+
+ha-stop:
+	@scripts/ha stop
+
+ha-check:
+	@scripts/ha-check
 else
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifeq ($(PGXS),)

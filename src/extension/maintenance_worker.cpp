@@ -3,6 +3,7 @@
 #include "extension/catalog_version.hpp"
 
 extern "C" {
+#include "access/xlog.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
@@ -73,7 +74,12 @@ void warden_maintenance_main(Datum) {
   // in between (both settings may change on reload).
   TimestampTz next_maintenance = 0;
   while (!terminate_requested) {
-    if (GetCurrentTimestamp() >= next_maintenance) {
+    // A just-promoted server may still be read-only (a failover manager keeps it so until the
+    // old primary is fenced): writing would fail and end the worker, so wait for the next round.
+    bool writable = !RecoveryInProgress() && !DefaultXactReadOnly;
+    if (!writable) {
+      elog(DEBUG1, "warden maintenance: the server is read-only; waiting");
+    } else if (GetCurrentTimestamp() >= next_maintenance) {
       run_once("warden.maintenance()");
       next_maintenance = TimestampTzPlusMilliseconds(
           GetCurrentTimestamp(),
@@ -103,6 +109,8 @@ void register_maintenance_worker() {
   BackgroundWorker worker;
   memset(&worker, 0, sizeof worker);
   worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+  // Never on a standby (it could not write): the postmaster starts it when recovery ends, so
+  // on promotion the maintenance, seals and their announcements move to the new primary.
   worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
   worker.bgw_restart_time = 60;
   snprintf(worker.bgw_library_name, BGW_MAXLEN, "warden");

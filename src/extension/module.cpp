@@ -3,6 +3,7 @@
 #include "extension/keys.hpp"
 
 extern "C" {
+#include "access/xlog.h"
 PG_MODULE_MAGIC;
 void _PG_init(void);  // NOLINT(bugprone-reserved-identifier): the name PostgreSQL calls
 }
@@ -16,6 +17,20 @@ int maintenance_interval_setting = 300;
 int seal_interval_setting = 10;
 int oauth_session_lifetime_setting = 86400;
 char* credential_issuer_setting = nullptr;
+emit_log_hook_type previous_emit_log_hook = nullptr;
+
+// On a standby every writing warden function stops at PostgreSQL's read-only check (25006),
+// whose message names an INSERT deep inside the function; the hint says what to do instead.
+void hint_standby_writes(ErrorData* edata) {
+  if (edata->elevel >= ERROR && edata->sqlerrcode == ERRCODE_READ_ONLY_SQL_TRANSACTION &&
+      edata->hint == nullptr && RecoveryInProgress()) {
+    edata->hint = pstrdup(
+        "This server is a standby: warden records decisions, revocations and changes on the "
+        "primary only. Connect to the primary (libpq: list every node in host= and add "
+        "target_session_attrs=read-write); read-only functions work here.");
+  }
+  if (previous_emit_log_hook != nullptr) previous_emit_log_hook(edata);
+}
 
 // An issuer is what upstreams match a minted JWT's "iss" against and fetch
 // <issuer>/.well-known/openid-configuration from: a URL (or the 0.1.0 default "warden"),
@@ -113,6 +128,9 @@ void _PG_init(void) {  // NOLINT(bugprone-reserved-identifier)
       &credential_issuer_setting, "warden", PGC_USERSET, 0, check_credential_issuer, nullptr,
       nullptr);
   MarkGUCPrefixReserved("warden");
+
+  previous_emit_log_hook = emit_log_hook;
+  emit_log_hook = hint_standby_writes;
 
   if (process_shared_preload_libraries_in_progress) {
     warden::pg::load_root_key_at_startup();

@@ -256,7 +256,7 @@ test('a revocation made while the listener is reconnecting still aborts the call
   try {
     const call = c.callTool({ name: 'faults__hang', arguments: { marker: 'gap' } }).then(() => null, (e) => e);
     await sleep(300);
-    // Drop the gateway's LISTEN connection and revoke before it can reconnect (it waits 250 ms):
+    // Drop the gateway's LISTEN connection and revoke before it can reconnect (it waits 100 ms):
     // the notification is lost, so only the re-check after reconnecting can abort the call.
     sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
           WHERE usename = 'warden_gateway' AND query LIKE 'LISTEN%';

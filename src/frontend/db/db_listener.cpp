@@ -11,7 +11,7 @@ awaitable<void> listen_for_events(Executor ex, std::string conninfo,
                                   std::function<void(const json&)> on_event,
                                   std::function<void()> on_connected) {
   PgConnection conn(ex, conninfo);
-  auto backoff = std::chrono::milliseconds(250);
+  auto backoff = std::chrono::milliseconds(100);
   bool reported = false;
   for (;;) {
     try {
@@ -20,7 +20,7 @@ awaitable<void> listen_for_events(Executor ex, std::string conninfo,
       co_await conn.query("LISTEN warden_events", none);
       if (reported) std::cerr << "warden-mcp: database reachable again\n";
       reported = false;
-      backoff = std::chrono::milliseconds(250);
+      backoff = std::chrono::milliseconds(100);
       on_connected();
       for (;;) {
         for (const auto& payload : co_await conn.notifications()) {
@@ -37,7 +37,7 @@ awaitable<void> listen_for_events(Executor ex, std::string conninfo,
     timer.expires_after(backoff);
     boost::system::error_code ec;
     co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
   }
 }
 

@@ -9,8 +9,9 @@ using std::chrono::steady_clock;
 
 namespace {
 
-constexpr milliseconds kFirstBackoff{250};
-constexpr milliseconds kMaxBackoff{5000};
+// Short: after a failover the new primary should be found within a second of being promoted.
+constexpr milliseconds kFirstBackoff{100};
+constexpr milliseconds kMaxBackoff{1000};
 constexpr auto kAcquireTimeout = std::chrono::seconds(5);
 
 }  // namespace

@@ -118,9 +118,12 @@ DbError PgConnection::error_of(PGresult* result) {
 
 namespace {
 
-// Connection-class errors (08xxx) and shutdowns (57Pxx) mean nothing was decided.
+// Connection-class errors (08xxx) and shutdowns (57Pxx) mean nothing was decided. So does
+// 25006 (read-only transaction): the server is a standby now (after a failover or switchover),
+// and a new connection (target_session_attrs=read-write) finds the primary.
 bool connection_lost(const DbError& e) {
-  return e.sqlstate().rfind("08", 0) == 0 || e.sqlstate().rfind("57P", 0) == 0;
+  return e.sqlstate().rfind("08", 0) == 0 || e.sqlstate().rfind("57P", 0) == 0 ||
+         e.sqlstate() == "25006";
 }
 
 }  // namespace

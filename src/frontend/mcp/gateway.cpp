@@ -604,12 +604,42 @@ awaitable<Gateway::Held> Gateway::hold_for_approval(const std::string& event_id,
   }
 }
 
+// The agent already has its answer, so the outcome must not be dropped when the database goes
+// away (a failover): it is retried until a primary takes it. A retry that meets "already
+// completed" (55000) means the first attempt committed before its acknowledgement was lost.
 awaitable<void> Gateway::record_outcome(std::string event_id, std::string status, json detail) {
-  try {
-    co_await decisions_.complete(event_id, status, detail);
-  } catch (const std::exception& e) {
-    std::cerr << "warden-mcp: cannot record the outcome of " << event_id << ": " << e.what()
-              << "\n";
+  constexpr auto kGiveUpAfter = std::chrono::minutes(2);
+  const auto give_up = Clock::now() + kGiveUpAfter;
+  auto pause = std::chrono::milliseconds(100);
+  bool retried = false;
+  for (;;) {
+    std::string failure;
+    try {
+      co_await decisions_.complete(event_id, status, detail);
+      co_return;
+    } catch (const DbUnavailable& e) {
+      failure = e.what();
+    } catch (const DbError& e) {
+      // 25006: a standby answered (the failover is not over yet); anything else is final.
+      if (e.sqlstate() == "55000" && retried) co_return;
+      if (e.sqlstate() != "25006") {
+        std::cerr << "warden-mcp: cannot record the outcome of " << event_id << ": " << e.what()
+                  << "\n";
+        co_return;
+      }
+      failure = e.what();
+    }
+    if (Clock::now() >= give_up) {
+      std::cerr << "warden-mcp: gave up recording the outcome of " << event_id << ": " << failure
+                << "\n";
+      co_return;
+    }
+    retried = true;
+    asio::steady_timer timer(ex_);
+    timer.expires_after(pause);
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    pause = std::min<std::chrono::milliseconds>(pause * 2, std::chrono::milliseconds(1000));
   }
 }
 
