@@ -10,8 +10,14 @@
 //   node fixture-server.mjs [--port N]      (N = 0 or absent: any free port)
 //
 // Prints one line "fixture listening on http://127.0.0.1:PORT/mcp" once it accepts requests.
-// Built on @modelcontextprotocol/sdk's low-level Server (raw JSON Schemas are needed, e.g. for
-// the JSON Schema 2020-12 tool) and StreamableHTTPServerTransport.
+// Two revisions on the one /mcp, as an upstream that serves both would:
+//   - 2025-era sessions (initialize, Mcp-Session-Id): @modelcontextprotocol/sdk 1.x's low-level
+//     Server (raw JSON Schemas are needed, e.g. for the JSON Schema 2020-12 tool) and
+//     StreamableHTTPServerTransport;
+//   - 2026-07-28 (per-request _meta envelope, no session): the v2 packages,
+//     @modelcontextprotocol/server's Server behind createMcpHandler({ legacy: 'reject' }),
+//     mounted with @modelcontextprotocol/node. isLegacyRequest picks the side per request.
+// Both serve the same tools, resources and prompts (defined once below).
 
 import { randomUUID } from 'node:crypto';
 import zlib from 'node:zlib';
@@ -37,6 +43,14 @@ import {
   UnsubscribeRequestSchema,
   isInitializeRequest,
 } from '@modelcontextprotocol/sdk/types.js';
+import {
+  Server as ModernServer,
+  MissingRequiredClientCapabilityError,
+  ProtocolError,
+  createMcpHandler,
+  isLegacyRequest,
+} from '@modelcontextprotocol/server';
+import { toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
 
 // ---------------------------------------------------------------------------------------------
 // Media: a 1x1 red PNG and a short silent WAV, generated here.
@@ -510,6 +524,79 @@ function newServer() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// 2026-07-28: one v2 Server per request. Same content; tools that would ask the client for
+// something mid-call (sampling, elicitation) need the input_required round trip instead and
+// are not offered on this side.
+
+const MODERN_TOOLS = [
+  ...TOOLS.filter((t) => !/^test_(sampling|elicitation|reconnection)/.test(t.name)),
+  {
+    name: 'test_missing_capability',
+    description: 'Needs the client to have declared sampling; refuses with -32021 otherwise',
+    inputSchema: noArgs,
+  },
+  { name: 'test_logging_tool', description: 'Logs only at the level the request asked for', inputSchema: noArgs },
+];
+
+// v1 McpErrors (codes and data) as v2 ProtocolErrors.
+async function asModern(fn) {
+  try {
+    return await fn();
+  } catch (e) {
+    if (typeof e?.code === 'number') {
+      throw new ProtocolError(e.code, String(e.message).replace(/^MCP error -?\d+: /, ''), e.data);
+    }
+    throw e;
+  }
+}
+
+async function modernCallTool(req, ctx) {
+  const name = req.params.name;
+  if (!MODERN_TOOLS.some((t) => t.name === name)) {
+    throw new ProtocolError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+  }
+  if (name === 'test_missing_capability') {
+    if (!ctx.mcpReq.envelope?.clientCapabilities?.sampling) {
+      throw new MissingRequiredClientCapabilityError({ requiredCapabilities: { sampling: {} } });
+    }
+    return { content: [text('The client declared sampling')] };
+  }
+  if (name === 'test_logging_tool' || name === 'test_tool_with_logging') {
+    for (const data of ['Tool execution started', 'Tool processing data', 'Tool execution completed']) {
+      await ctx.mcpReq.log('info', data, 'fixture');
+      await sleep(50);
+    }
+    return { content: [text('Tool with logging executed successfully')] };
+  }
+  const extra = { sendNotification: (n) => ctx.mcpReq.notify(n) };
+  return asModern(() => callTool(null, req, extra));
+}
+
+function modernServer() {
+  const server = new ModernServer(
+    { name: 'warden-conformance-fixture', version: '1.0.0' },
+    { capabilities: { tools: {}, resources: {}, prompts: {}, completions: {}, logging: {} } },
+  );
+  server.setRequestHandler('tools/list', async () => ({ tools: MODERN_TOOLS }));
+  server.setRequestHandler('tools/call', (req, ctx) => modernCallTool(req, ctx));
+  server.setRequestHandler('resources/list', async () => ({ resources: RESOURCES }));
+  server.setRequestHandler('resources/templates/list', async () => ({ resourceTemplates: TEMPLATES }));
+  server.setRequestHandler('resources/read', (req) => asModern(async () => readResource(req.params.uri)));
+  server.setRequestHandler('prompts/list', async () => ({ prompts: PROMPTS }));
+  server.setRequestHandler('prompts/get', (req) =>
+    asModern(async () => getPrompt(req.params.name, req.params.arguments)),
+  );
+  server.setRequestHandler('completion/complete', async (req) => {
+    const prefix = String(req.params.argument?.value ?? '');
+    const values = COMPLETIONS.filter((v) => v.startsWith(prefix));
+    return { completion: { values, total: values.length, hasMore: false } };
+  });
+  return server;
+}
+
+const modern = toNodeHandler(createMcpHandler(() => modernServer(), { legacy: 'reject' }));
+
+// ---------------------------------------------------------------------------------------------
 // HTTP
 
 function parsePort(argv) {
@@ -528,6 +615,9 @@ function jsonRpcError(res, status, code, message) {
 app.post('/mcp', async (req, res) => {
   const sid = req.headers['mcp-session-id'];
   try {
+    if (!(await isLegacyRequest(await toWebRequest(req, req.body), req.body))) {
+      return await modern(req, res, req.body);
+    }
     if (typeof sid === 'string') {
       const t = transports.get(sid);
       if (!t) return jsonRpcError(res, 404, -32001, 'Session not found');

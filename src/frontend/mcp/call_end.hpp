@@ -18,6 +18,10 @@ struct UpstreamFailed {
 struct Revoked {
   std::string reason;  // its token, chain or agent was revoked while it ran
 };
-using CallEnd = std::variant<Answered, UpstreamFailed, Revoked>;
+// The agent cancelled it: notifications/cancelled, or a 2026-07-28 client that disconnected.
+struct Cancelled {
+  std::string reason;
+};
+using CallEnd = std::variant<Answered, UpstreamFailed, Revoked, Cancelled>;
 
 }  // namespace warden::mcp

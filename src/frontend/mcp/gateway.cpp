@@ -32,6 +32,7 @@ json decision_context(const json& id, const Caller& caller) {
                   {"protocol_version", caller.protocol_version},
                   {"transport", caller.transport}};
   if (!caller.dpop_jkt.empty()) context["dpop_jkt"] = caller.dpop_jkt;
+  if (!caller.traceparent.empty()) context["traceparent"] = caller.traceparent;
   return context;
 }
 
@@ -316,6 +317,23 @@ awaitable<void> Gateway::recheck_in_flight() {
   }
 }
 
+bool Gateway::cancel_request(const Caller& caller, const json& request_id,
+                             const std::string& reason) {
+  std::string key = request_key(caller, request_id);
+  bool found = false;
+  for (auto& [call, flight] : in_flight_) {
+    if (flight.request != key) continue;
+    found = true;
+    if (flight.cancel && flight.cancel->cancel) {
+      flight.cancel->cancel("warden: " + reason);
+    } else if (flight.cancel) {
+      flight.cancel->ended_before_sent = reason;
+    }
+    flight.end->set(Cancelled{reason});
+  }
+  return found;
+}
+
 awaitable<json> Gateway::governed_call(const json& id, const std::string& server,
                                        const std::string& target, const std::string& method,
                                        json params, const json& arguments, const Caller& caller) {
@@ -482,7 +500,8 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
     auto slot = std::make_shared<Pending<CallEnd>>(ex_);
     auto hook = std::make_shared<CancelHook>();
     std::uint64_t call = next_call_++;
-    in_flight_[call] = InFlight{decision.chain_id, decision.agent, caller.token_id, slot, hook};
+    in_flight_[call] = InFlight{decision.chain_id,       decision.agent, caller.token_id,
+                                request_key(caller, id), slot,           hook};
     metrics_.call_started();
     asio::co_spawn(ex_,
                    forward(upstream, method, std::move(params),
@@ -509,6 +528,12 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
       }
     } else if (auto* failed = std::get_if<UpstreamFailed>(&*end)) {
       answer = upstream_failed(failed->message);
+    } else if (auto* cancelled = std::get_if<Cancelled>(&*end)) {
+      status = "cancelled";
+      answer = {{"error",
+                 {{"code", rpc_code::kRequestCancelled},
+                  {"message", "cancelled " + shown + ": " + cancelled->reason},
+                  {"data", {{"reason", cancelled->reason}, {"event_id", decision.event_id}}}}}};
     } else {
       const std::string reason = std::get<Revoked>(*end).reason;
       status = "revoked";

@@ -27,6 +27,10 @@ struct Caller {
   ToClient to_client;            // the request's way back to the agent; null: none
   std::string dpop_jkt;          // the key of the DPoP proof the request came with; empty: none
   bool url_elicitation = false;  // the client takes URL-mode elicitation (MCP 2025-11-25)
+  // MCP 2026-07-28, no session: the upstream's requests to the agent (sampling, elicitation,
+  // roots) cannot be relayed on the response stream and are refused to the upstream.
+  bool stateless = false;
+  std::string traceparent;  // the agent's own W3C traceparent (params._meta), recorded
   // Whether the agent is still there to take the answer (its response stream open); null:
   // unknown. A call held for approval is given up, not forwarded, once the agent has left.
   std::function<bool()> connected{};
@@ -78,6 +82,10 @@ class Gateway {
     approvals_changed_.notify_all();
   }
   SessionChannels& channels() { return channels_; }
+  // The agent cancelled its request `request_id` (notifications/cancelled, or a 2026-07-28
+  // client that disconnected): a governed call of it still running is cancelled upstream and
+  // completes as "cancelled". False when no such call is in flight.
+  bool cancel_request(const Caller& caller, const json& request_id, const std::string& reason);
 
  private:
   // "server__name" (or a bare name of the bare server) -> (server, name).
@@ -120,8 +128,12 @@ class Gateway {
   awaitable<json> collect(const std::string& server, const std::string& method,
                           const std::string& key, const std::string& agent);
 
+  // Identifies a request of one agent connection: its session (or token) and JSON-RPC id.
+  static std::string request_key(const Caller& caller, const json& id) {
+    return relay_key(caller) + "#" + id.dump();
+  }
   struct InFlight {
-    std::string chain_id, agent, token_id;
+    std::string chain_id, agent, token_id, request;
     std::shared_ptr<Pending<CallEnd>> end;
     std::shared_ptr<CancelHook> cancel;
   };

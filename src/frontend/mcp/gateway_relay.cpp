@@ -70,8 +70,14 @@ awaitable<std::optional<std::string>> Gateway::route_uri(const std::string& uri,
 }
 
 MessageSink Gateway::sink_for(const Caller& caller) {
-  return [this, to_client = caller.to_client, session = caller.session_id](const json& message,
-                                                                           Answer answer) {
+  return [this, to_client = caller.to_client, session = caller.session_id,
+          stateless = caller.stateless](const json& message, Answer answer) {
+    if (stateless && answer) {
+      answer(rpc_error(message["id"], rpc_code::kMethodNotFound,
+                       "the agent speaks MCP 2026-07-28 through warden-mcp, which does not relay "
+                       "server-to-client requests to it yet (input_required)"));
+      return;
+    }
     bool standalone = channels_.has_standalone(session);
     if (!answer) {  // a notification
       if (to_client) {

@@ -23,6 +23,7 @@ inline constexpr int kDecisionUnavailable = -32000;  // database unreachable: fa
 inline constexpr int kDenied = -32001;               // warden.authorize said no
 inline constexpr int kUpstreamFailed = -32010;       // upstream unreachable or broken
 inline constexpr int kHeaderMismatch = -32020;       // Mcp-Method/Mcp-Name disagree with the body
+inline constexpr int kRequestCancelled = -32800;     // the agent cancelled (or disconnected)
 }  // namespace rpc_code
 
 enum class MessageKind { kRequest, kNotification, kResponse, kInvalid };

@@ -4,6 +4,7 @@
 
 #include "frontend/net/http_rules.hpp"
 #include "frontend/net/loopback.hpp"
+#include "frontend/net/stateless_envelope.hpp"
 #include "frontend/approvals/approval_pages.hpp"
 #include "frontend/oauth/authorization_server.hpp"
 #include "frontend/pdp/decision_point.hpp"
@@ -44,6 +45,22 @@ HttpResponse event_stream(std::shared_ptr<SseStream> stream) {
           {{"Content-Type", "text/event-stream"}, {"Cache-Control", "no-cache, no-transform"}},
           "",
           std::move(stream)};
+}
+
+// The agent's W3C traceparent in params._meta, when well formed (recorded with its decisions).
+std::string agent_traceparent(const json& message) {
+  const json* meta = nullptr;
+  if (message.contains("params") && message["params"].is_object() &&
+      message["params"].contains("_meta") && message["params"]["_meta"].is_object()) {
+    meta = &message["params"]["_meta"];
+  }
+  if (!meta || !meta->contains("traceparent") || !(*meta)["traceparent"].is_string()) return {};
+  const std::string& t = (*meta)["traceparent"].get_ref<const std::string&>();
+  bool ok = t.size() == 55 && t[2] == '-' && t[35] == '-' && t[52] == '-' &&
+            std::all_of(t.begin(), t.end(), [](char c) {
+              return c == '-' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+            });
+  return ok ? t : std::string();
 }
 
 // Requests whose upstream may send progress, logging or requests of its own while it runs:
@@ -193,13 +210,6 @@ awaitable<HttpResponse> HttpEndpoint::post(const HttpRequest& request) {
     co_return refusal(406, rpc_code::kInvalidRequest,
                       "Accept must list application/json and text/event-stream");
   }
-  std::string version = request.header("mcp-protocol-version");
-  if (!version.empty() && !supported_version(version)) {
-    co_return refusal(400, rpc_code::kInvalidRequest,
-                      "unsupported MCP-Protocol-Version " + version +
-                          " (supported: " + std::string(kSupportedVersions[0]) + ", " +
-                          std::string(kSupportedVersions[1]) + ")");
-  }
   json message = parse_message(request.body);
   if (message.is_discarded()) {
     co_return refusal(400, rpc_code::kParseError,
@@ -231,6 +241,16 @@ awaitable<HttpResponse> HttpEndpoint::post(const HttpRequest& request) {
       co_return json_response(400, rpc_error(id, rpc_code::kHeaderMismatch, *mismatch));
     }
   }
+  std::string version = request.header("mcp-protocol-version");
+  if (is_stateless_message(version, message)) {
+    co_return co_await post_stateless(request, *token, dpop_jkt, std::move(message), kind);
+  }
+  if (!version.empty() && !supported_version(version)) {
+    co_return refusal(400, rpc_code::kInvalidRequest,
+                      "unsupported MCP-Protocol-Version " + version +
+                          " (supported: " + std::string(kSupportedVersions[0]) + ", " +
+                          std::string(kSupportedVersions[1]) + ")");
+  }
   if (kind == MessageKind::kRequest && message["method"] == "initialize") {
     co_return co_await initialize(request, *token, dpop_jkt, message);
   }
@@ -248,7 +268,6 @@ awaitable<HttpResponse> HttpEndpoint::post(const HttpRequest& request) {
     }
     co_return HttpResponse{202, {}, ""};
   }
-  if (kind != MessageKind::kRequest) co_return HttpResponse{202, {}, ""};
   const Session& session = *sessions_.find(session_id);
   Caller caller{*token,
                 session.token_id,
@@ -258,7 +277,16 @@ awaitable<HttpResponse> HttpEndpoint::post(const HttpRequest& request) {
                 "http",
                 nullptr,
                 dpop_jkt,
-                session.url_elicitation};
+                session.url_elicitation,
+                false,
+                agent_traceparent(message)};
+  if (kind == MessageKind::kNotification && message["method"] == "notifications/cancelled") {
+    const json& params = message.value("params", json::object());
+    if (params.is_object() && params.contains("requestId")) {
+      gateway_.cancel_request(caller, params["requestId"], "the agent cancelled it");
+    }
+  }
+  if (kind != MessageKind::kRequest) co_return HttpResponse{202, {}, ""};
   if (streams_messages(message["method"])) {
     co_return co_await answer_streaming(std::move(message), std::move(caller));
   }
@@ -268,7 +296,28 @@ awaitable<HttpResponse> HttpEndpoint::post(const HttpRequest& request) {
 
 awaitable<HttpResponse> HttpEndpoint::answer_streaming(json message, Caller caller) {
   auto stream = std::make_shared<SseStream>(co_await asio::this_coro::executor);
-  caller.to_client = [stream](const json& m) { stream->push(m); };
+  if (caller.stateless) {
+    // 2026-07-28: logs only at the level the request asked for (none unless asked).
+    std::string log_level;
+    const json& params = message["params"];
+    if (params.contains("_meta") && params["_meta"].contains(kMetaLogLevel) &&
+        params["_meta"][std::string(kMetaLogLevel)].is_string()) {
+      log_level = params["_meta"][std::string(kMetaLogLevel)];
+    }
+    stream->on_abandon([this, caller, id = message["id"]] {
+      gateway_.cancel_request(caller, id, "the client disconnected");
+    });
+    strip_envelope(message["params"]);
+    caller.to_client = [stream, log_level](const json& m) {
+      if (m.value("method", "") == "notifications/message") {
+        const json& p = m.value("params", json::object());
+        if (!p.is_object() || !log_wanted(log_level, p.value("level", ""))) return;
+      }
+      stream->push(m);
+    };
+  } else {
+    caller.to_client = [stream](const json& m) { stream->push(m); };
+  }
   caller.connected = [stream] { return stream->open(); };
   asio::co_spawn(co_await asio::this_coro::executor,
                  run_streaming(std::move(message), std::move(caller), stream), asio::detached);
@@ -282,6 +331,10 @@ awaitable<void> HttpEndpoint::run_streaming(json message, Caller caller,
     response = co_await gateway_.handle_request(message, caller);
   } catch (const std::exception& e) {
     response = rpc_error(message["id"], rpc_code::kInternalError, e.what());
+  }
+  if (caller.stateless && response.contains("result")) {
+    response["result"] =
+        stateless_result(message["method"].get<std::string>(), std::move(response["result"]));
   }
   stream->push(response);
   stream->finish();
@@ -388,6 +441,132 @@ awaitable<HttpResponse> HttpEndpoint::end_session(const HttpRequest& request) {
   sessions_.close(session_id);
   gateway_.channels().forget(session_id);
   co_return HttpResponse{200, {}, ""};
+}
+
+json HttpEndpoint::discover_result() const {
+  json result = gateway_.initialize_result(json::object());
+  json capabilities = result["capabilities"];
+  // No resources/subscribe and no list-change notifications without a session (no
+  // subscriptions/listen yet).
+  capabilities["resources"] = json::object();
+  capabilities["tools"] = json::object();
+  return {{"supportedVersions", supported_versions()},
+          {"capabilities", capabilities},
+          {"instructions", result["instructions"]},
+          {"_meta", {{kMetaServerInfo, result["serverInfo"]}}}};
+}
+
+awaitable<std::optional<Session>> HttpEndpoint::stateless_identity(
+    const HttpRequest& request, const std::string& token, const std::string& dpop_jkt,
+    const json& client_info, std::optional<HttpResponse>* refused) {
+  std::string key = token + "\n" + dpop_jkt;
+  auto now = std::chrono::steady_clock::now();
+  std::erase_if(stateless_callers_,
+                [&](const auto& entry) { return entry.second.last_used < now - kSessionIdle; });
+  if (auto it = stateless_callers_.find(key); it != stateless_callers_.end()) {
+    it->second.last_used = now;
+    co_return it->second;
+  }
+  json context = {{"transport", "http"},
+                  {"protocol_version", kStatelessVersion},
+                  {"stateless", true},
+                  {"client", client_info.is_object() ? client_info : json::object()}};
+  if (!dpop_jkt.empty()) context["dpop_jkt"] = dpop_jkt;
+  SessionGrant grant;
+  try {
+    grant = co_await decisions_.open_session(token, context);
+  } catch (const std::exception& e) {
+    *refused = refusal(503, rpc_code::kDecisionUnavailable,
+                       std::string("warden decision service unavailable: ") + e.what());
+    co_return std::nullopt;
+  }
+  if (!grant.allowed) {
+    *refused = challenge(request, grant.reason);
+    co_return std::nullopt;
+  }
+  Session who{grant.agent,
+              grant.human,
+              grant.chain_id,
+              grant.token_id,
+              token,
+              std::string(kStatelessVersion),
+              now,
+              false};
+  stateless_callers_[key] = who;
+  co_return who;
+}
+
+awaitable<HttpResponse> HttpEndpoint::post_stateless(const HttpRequest& request,
+                                                     const std::string& token,
+                                                     const std::string& dpop_jkt, json message,
+                                                     MessageKind kind) {
+  json id = message.contains("id") ? message["id"] : json(nullptr);
+  // A session-less request is nobody's session: naming one is a mistake or an attempt to ride
+  // on another client's stream and pending upstream requests.
+  if (!request.header("mcp-session-id").empty()) {
+    co_return json_response(
+        400, rpc_error(id, rpc_code::kInvalidRequest,
+                       std::string(kStatelessVersion) +
+                           " requests belong to no session: send them without Mcp-Session-Id, or "
+                           "use the session's own protocol version"));
+  }
+  if (kind == MessageKind::kResponse) {
+    co_return json_response(
+        400, rpc_error(id, rpc_code::kInvalidRequest,
+                       "no request awaits an answer: " + std::string(kStatelessVersion) +
+                           " has no server-to-client requests"));
+  }
+  std::string version = request.header("mcp-protocol-version");
+  const std::string method = message["method"];
+  if (kind == MessageKind::kNotification) {
+    if (method == "notifications/cancelled") {
+      std::optional<HttpResponse> refused;
+      json params = message.value("params", json::object());
+      auto who = co_await stateless_identity(request, token, dpop_jkt, nullptr, &refused);
+      if (!who) co_return std::move(*refused);
+      if (params.is_object() && params.contains("requestId")) {
+        Caller caller{token,  who->token_id, who->agent, "",    std::string(kStatelessVersion),
+                      "http", nullptr,       dpop_jkt,   false, true,
+                      ""};
+        gateway_.cancel_request(caller, params["requestId"], "the agent cancelled it");
+      }
+    }
+    co_return HttpResponse{202, {}, ""};
+  }
+  if (auto bad = check_envelope(version, message)) {
+    co_return json_response(bad->status, rpc_error(id, bad->code, bad->message, bad->data));
+  }
+  if (auto missing = missing_routing_header(request.header("mcp-method"),
+                                            request.header("mcp-name"), message)) {
+    co_return json_response(400, rpc_error(id, rpc_code::kHeaderMismatch, *missing));
+  }
+  if (method == "server/discover") {
+    co_return json_response(200, rpc_result(id, stateless_result(method, discover_result())));
+  }
+  if (!stateless_method(method)) {
+    co_return json_response(404, rpc_error(id, rpc_code::kMethodNotFound,
+                                           "method not found: " + method + " (not part of MCP " +
+                                               std::string(kStatelessVersion) + ")"));
+  }
+  const json& meta = message["params"]["_meta"];
+  std::optional<HttpResponse> refused;
+  auto who = co_await stateless_identity(request, token, dpop_jkt,
+                                         meta.value(kMetaClientInfo, json::object()), &refused);
+  if (!who) co_return std::move(*refused);
+  Caller caller{token,   who->token_id, who->agent, "",   std::string(kStatelessVersion), "http",
+                nullptr, dpop_jkt,      false,      true, agent_traceparent(message)};
+  if (streams_messages(method)) {
+    co_return co_await answer_streaming(std::move(message), std::move(caller));
+  }
+  strip_envelope(message["params"]);
+  json response = co_await gateway_.handle_request(message, caller);
+  if (response.contains("result")) {
+    response["result"] = stateless_result(method, std::move(response["result"]));
+  }
+  unsigned status = 200;
+  if (response.contains("error") && response["error"].value("code", 0) == rpc_code::kMethodNotFound)
+    status = 404;
+  co_return json_response(status, response);
 }
 
 }  // namespace warden::mcp

@@ -75,10 +75,25 @@ class HttpEndpoint {
 
  private:
   awaitable<HttpResponse> post(const HttpRequest& request);
+  // A POST of the session-less revision (MCP 2026-07-28): envelope checks, server/discover,
+  // then the same gateway path as a session's request (decided, audited, revocable).
+  awaitable<HttpResponse> post_stateless(const HttpRequest& request, const std::string& token,
+                                         const std::string& dpop_jkt, json message,
+                                         MessageKind kind);
+  // Who a token is, for session-less requests: warden.open_session once per token (and DPoP
+  // key), then remembered like a session would be (each call is still decided on the token).
+  // nullopt with *refused set when the token is refused or warden cannot be asked.
+  awaitable<std::optional<Session>> stateless_identity(const HttpRequest& request,
+                                                       const std::string& token,
+                                                       const std::string& dpop_jkt,
+                                                       const json& client_info,
+                                                       std::optional<HttpResponse>* refused);
+  json discover_result() const;
   awaitable<HttpResponse> end_session(const HttpRequest& request);
   // GET /mcp: the session's standalone stream of what upstreams send outside a request.
   awaitable<HttpResponse> open_stream(const HttpRequest& request);
   // Answers a request on an event stream: what upstreams send while it runs, then the response.
+  // A stateless request's stream is watched: the client going away cancels the request.
   awaitable<HttpResponse> answer_streaming(json message, Caller caller);
   awaitable<void> run_streaming(json message, Caller caller, std::shared_ptr<SseStream> stream);
   awaitable<HttpResponse> initialize(const HttpRequest& request, const std::string& token,
@@ -105,6 +120,7 @@ class HttpEndpoint {
   Sessions& sessions_;
   Metrics& metrics_;
   EndpointOptions options_;
+  std::map<std::string, Session> stateless_callers_;  // token + DPoP key -> who it is
 };
 
 }  // namespace warden::mcp

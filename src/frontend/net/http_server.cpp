@@ -136,6 +136,19 @@ awaitable<void> drain(beast::tcp_stream& stream) {
   }
 }
 
+// While a watched event stream is open, the client closing its connection abandons it (MCP
+// 2026-07-28: a client that disconnects has cancelled) without waiting for the next write to
+// fail. A client sends nothing else on a connection that waits for a response, so readable
+// input means end of input, or bytes that a later read will still find (peeked, not taken).
+awaitable<void> watch_disconnect(tcp::socket& socket, std::shared_ptr<SseStream> events) {
+  beast::error_code ec;
+  co_await socket.async_wait(tcp::socket::wait_read, asio::redirect_error(use_awaitable, ec));
+  if (!events->open()) co_return;  // finished: the socket may already be gone
+  char byte;
+  std::size_t n = socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
+  if (ec || n == 0) events->abandon();
+}
+
 // Writes a response whose body is an event stream, chunk by chunk as events come; false when
 // the client went away (the stream is then abandoned).
 awaitable<bool> write_event_stream(beast::tcp_stream& stream, const HttpResponse& in,
@@ -149,6 +162,11 @@ awaitable<bool> write_event_stream(beast::tcp_stream& stream, const HttpResponse
   beast::error_code ec;
   stream.expires_after(kIdleTimeout);
   co_await http::async_write_header(stream, serializer, asio::redirect_error(use_awaitable, ec));
+  bool watching = !ec && in.stream->watched();
+  if (watching) {
+    asio::co_spawn(stream.get_executor(), watch_disconnect(stream.socket(), in.stream),
+                   asio::detached);
+  }
   while (!ec) {
     auto event = co_await in.stream->next(kKeepAlive);
     if (!event) break;
@@ -161,6 +179,10 @@ awaitable<bool> write_event_stream(beast::tcp_stream& stream, const HttpResponse
                                asio::redirect_error(use_awaitable, ec));
   }
   if (ec) in.stream->abandon();
+  if (watching) {
+    beast::error_code ignored;
+    stream.socket().cancel(ignored);  // ends the watch
+  }
   co_return !ec;
 }
 

@@ -1,5 +1,7 @@
 #include "frontend/net/sse_stream.hpp"
 
+#include <utility>
+
 namespace warden::mcp {
 
 void SseStream::push(const json& message) {
@@ -11,13 +13,16 @@ void SseStream::push(const json& message) {
 
 void SseStream::finish() {
   finished_ = true;
+  on_abandon_ = nullptr;
   timer_.cancel();
 }
 
 void SseStream::abandon() {
+  bool was_open = open();
   abandoned_ = true;
   events_.clear();
   timer_.cancel();
+  if (was_open && on_abandon_) std::exchange(on_abandon_, nullptr)();
 }
 
 awaitable<std::optional<std::string>> SseStream::next(std::chrono::steady_clock::duration idle) {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,10 @@ class SseStream {
   // The client went away (a write failed): later pushes are dropped.
   void abandon();
   bool open() const { return !finished_ && !abandoned_; }
+  // Called once if the client goes away before the stream finished: for a 2026-07-28 request
+  // that is its cancellation. Set, the HTTP server also watches the connection for its end.
+  void on_abandon(std::function<void()> hook) { on_abandon_ = std::move(hook); }
+  bool watched() const { return static_cast<bool>(on_abandon_); }
 
   // The next event's text; a comment (": keep-alive") when nothing came for `idle`; nullopt
   // once finished and drained.
@@ -33,6 +38,7 @@ class SseStream {
   asio::steady_timer timer_;
   std::deque<std::string> events_;
   bool finished_ = false, abandoned_ = false;
+  std::function<void()> on_abandon_;
 };
 
 // Reading an event stream: removes each complete event (ended by a blank line) from the front of

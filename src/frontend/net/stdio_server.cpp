@@ -27,7 +27,17 @@ class StdioServer : public std::enable_shared_from_this<StdioServer> {
         decisions_(decisions),
         in_(io, ::fcntl(0, F_DUPFD_CLOEXEC, 0)),
         out_(io, ::fcntl(1, F_DUPFD_CLOEXEC, 0)),
-        caller_{std::move(token), "", "", "", std::string(kLatestVersion), "stdio", nullptr, ""} {}
+        caller_{std::move(token),
+                "",
+                "",
+                "",
+                std::string(kLatestVersion),
+                "stdio",
+                nullptr,
+                "",
+                false,
+                false,
+                ""} {}
 
   // `self` keeps the server alive: a coroutine body runs only after co_spawn returns.
   awaitable<void> read_loop(std::shared_ptr<StdioServer> self) {
