@@ -282,6 +282,11 @@ for (const [w, d, nopool, what] of [['warden-mcp', 'direct', 'warden-nopool', 'H
     + `${nopool} / ${d} = ${ratio(get(nopool, 16), get(d, 16))}; ${w} / ${nopool} = ${ratio(get(w, 16), get(nopool, 16))}`);
   console.log(`${what}, 1 client: ${w} p50 - ${d} p50 = ${plus(get(w, 1), get(d, 1))} (goal <= +0.5 ms); `
     + `${nopool} p50 - ${d} p50 = ${plus(get(nopool, 1), get(d, 1))}`);
+  const a = get(w, 16), b = get(nopool, 16);
+  if (a && b && a.cpu.gateway !== undefined && b.cpu.gateway !== undefined) {
+    console.log(`${what}, 16 clients: warden-mcp CPU per call, ${w} / ${nopool} = `
+      + `${((a.cpu.gateway / a.calls) / (b.cpu.gateway / b.calls)).toFixed(2)}`);
+  }
 }
 if (get('haproxy', 16)) {
   console.log(`for information, HAProxy (ungoverned) / direct calls/s at 16 clients = ${ratio(get('haproxy', 16), get('direct', 16))}; `
