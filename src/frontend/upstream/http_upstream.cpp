@@ -44,6 +44,13 @@ struct Reply {
   json message;  // the response, when it came as an event of an event stream
 };
 
+// A response being read: kept beyond the exchange when its event stream is still open after
+// the response (see finish_reading).
+struct Reading {
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+};
+
 struct Exchanged {
   Reply reply;
   // The response was read to its end, the upstream keeps the connection open, and nothing came
@@ -51,6 +58,9 @@ struct Exchanged {
   // (the rest of an event stream, bytes the upstream sent unasked) could be read as the answer
   // to another request, so it is closed.
   bool reusable = false;
+  // Set when the response came as an event and its stream had not ended yet: the rest may
+  // still end cleanly, and the connection be reused then.
+  std::unique_ptr<Reading> rest;
 };
 
 template <class Parser>
@@ -131,8 +141,9 @@ template <class Stream>
 awaitable<Exchanged> exchange(Stream& stream, http::request<http::string_body>& request,
                               const json& id, const std::function<void(const json&)>& on_message) {
   co_await http::async_write(stream, request, use_awaitable);
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
+  auto reading = std::make_unique<Reading>();
+  beast::flat_buffer& buffer = reading->buffer;
+  http::response_parser<http::string_body>& parser = reading->parser;
   parser.body_limit(kMaxBody);
   co_await http::async_read_header(stream, buffer, parser, use_awaitable);
   Reply reply{parser.get().result_int(),
@@ -143,7 +154,7 @@ awaitable<Exchanged> exchange(Stream& stream, http::request<http::string_body>& 
   if (!is_event_stream(reply.content_type) || id.is_null()) {
     co_await http::async_read(stream, buffer, parser, use_awaitable);
     reply.body = std::move(parser.get().body());
-    co_return Exchanged{std::move(reply), ends_cleanly(parser, buffer)};
+    co_return Exchanged{std::move(reply), ends_cleanly(parser, buffer), nullptr};
   }
   while (!parser.is_done()) {
     co_await http::async_read_some(stream, buffer, parser, use_awaitable);
@@ -155,12 +166,25 @@ awaitable<Exchanged> exchange(Stream& stream, http::request<http::string_body>& 
         // Reused only when the stream ended with the response; otherwise the connection goes,
         // with whatever the stream still holds.
         bool reusable = ends_cleanly(parser, buffer) && parser.get().body().empty();
-        co_return Exchanged{std::move(reply), reusable};
+        Exchanged done{std::move(reply), reusable, nullptr};
+        if (!parser.is_done() && parser.get().body().empty()) done.rest = std::move(reading);
+        co_return done;
       }
       if (kind == MessageKind::kRequest || kind == MessageKind::kNotification) on_message(message);
     }
   }
-  co_return Exchanged{std::move(reply), false};
+  co_return Exchanged{std::move(reply), false, nullptr};
+}
+
+// Reads the rest of an event stream whose response already went to the caller: true when the
+// stream ends with nothing more in it (no further message, nothing after its end).
+template <class Stream>
+awaitable<bool> drain(Stream& stream, Reading& reading) {
+  while (!reading.parser.is_done()) {
+    co_await http::async_read_some(stream, reading.buffer, reading.parser, use_awaitable);
+    if (!take_sse_data(reading.parser.get().body()).empty()) co_return false;
+  }
+  co_return ends_cleanly(reading.parser, reading.buffer) && reading.parser.get().body().empty();
 }
 
 class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUpstream> {
@@ -352,7 +376,13 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
         done = co_await exchange(*connection->plain, request, id, sink);
       }
       if (connection->tls) tls_sessions().keep(host_key(), connection->tls->native_handle());
-      if (done.reusable) give_back(std::move(connection));
+      if (done.reusable) {
+        give_back(std::move(connection));
+      } else if (done.rest && keep_alive_.max_idle > 0) {
+        asio::co_spawn(
+            ex_, finish_reading(weak_from_this(), std::move(connection), std::move(done.rest)),
+            asio::detached);
+      }
       co_return std::move(done.reply);
     } catch (const boost::system::system_error& e) {
       throw UpstreamError("upstream " + name_ + " (" + url_.host + ":" + url_.port +
@@ -361,6 +391,26 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
   }
 
   std::string host_key() const { return url_.host + ":" + url_.port; }
+
+  // An upstream often ends an event stream just after its response: wait for that end (up to
+  // the keep-alive time) and keep the connection if the stream held nothing more.
+  static awaitable<void> finish_reading(std::weak_ptr<HttpUpstream> weak,
+                                        std::unique_ptr<Connection> connection,
+                                        std::unique_ptr<Reading> rest) {
+    try {
+      if (auto self = weak.lock()) connection->lowest().expires_after(self->keep_alive_.idle);
+      bool clean = false;
+      if (connection->tls) {
+        clean = co_await drain(*connection->tls, *rest);
+      } else {
+        clean = co_await drain(*connection->plain, *rest);
+      }
+      if (!clean) co_return;
+      if (auto self = weak.lock()) self->give_back(std::move(connection));
+    } catch (const std::exception&) {
+      // Closed with the connection.
+    }
+  }
 
   awaitable<std::unique_ptr<Connection>> open() {
     tcp::resolver resolver(ex_);
