@@ -20,6 +20,16 @@
 #                 own upstream session (HTTP connection) to the one upstream process;
 #                 warden-agents-http / warden-mcp is warden's own per-agent cost, apart from
 #                 the cost of running 16 upstream processes
+#   warden-nopool as warden-mcp, through a second warden-mcp started with --upstream-connections 0
+#                 (a new upstream connection per request, as before issue 18): warden-mcp /
+#                 warden-nopool is what the kept-alive connections give
+#   haproxy       Debian's HAProxy as an ungoverned reverse proxy in front of the same upstream
+#                 (for information: what a plain proxy costs)
+#   direct-tls    the upstream through a local TLS terminator (HAProxy, a self-signed CA the
+#                 clients trust: NODE_EXTRA_CA_CERTS, SSL_CERT_FILE for warden-mcp)
+#   warden-tls    warden-mcp with the upstream registered as https:// through that terminator
+#   warden-tls-nopool  the same through the warden-mcp without kept-alive connections (a full
+#                 TLS handshake per request unless resumed)
 # at 1 client and at 16 concurrent clients. Prints p50/p99 latency and calls/s per target and
 # the ratios, each between two targets with the same upstream transport: warden-mcp p50 minus
 # direct p50 (both on server-everything's Streamable HTTP), and warden-stdio calls/s over
@@ -49,6 +59,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   "${psql[@]}" -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "${tls_dir:-/nonexistent}"
 }
 trap cleanup EXIT
 
@@ -62,11 +73,50 @@ wait_port() {  # port name
 }
 
 # The upstream, shared by direct and warden-mcp.
+# A self-signed CA and a certificate for 127.0.0.1, for the TLS terminator (HAProxy).
+tls_dir="$(mktemp -d)"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=warden bench CA" \
+  -keyout "$tls_dir/ca.key" -out "$tls_dir/ca.pem" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$tls_dir/server.key" \
+  -out "$tls_dir/server.csr" 2>/dev/null
+printf 'subjectAltName=IP:127.0.0.1\n' >"$tls_dir/ext"
+openssl x509 -req -in "$tls_dir/server.csr" -CA "$tls_dir/ca.pem" -CAkey "$tls_dir/ca.key" \
+  -CAcreateserial -days 2 -extfile "$tls_dir/ext" -out "$tls_dir/server.pem" 2>/dev/null
+cat "$tls_dir/server.pem" "$tls_dir/server.key" >"$tls_dir/haproxy.pem"
+
 up_port=$(free_port)
 PORT=$up_port node "$everything" streamableHttp >/tmp/bench-proxy-upstream.log 2>&1 &
 up_pid=$!
 pids+=($up_pid)
 wait_port "$up_port" server-everything
+
+# HAProxy in front of it: plain (haproxy) and TLS-terminating (direct-tls, warden-tls).
+h_port=$(free_port)
+t_port=$(free_port)
+cat >"$tls_dir/haproxy.cfg" <<CFG
+global
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  timeout http-keep-alive 10s
+frontend plain
+  bind 127.0.0.1:$h_port
+  default_backend everything
+frontend tls
+  bind 127.0.0.1:$t_port ssl crt $tls_dir/haproxy.pem
+  default_backend everything
+backend everything
+  http-reuse always
+  server everything 127.0.0.1:$up_port
+CFG
+haproxy -f "$tls_dir/haproxy.cfg" -db >/tmp/bench-proxy-haproxy.log 2>&1 &
+h_pid=$!
+pids+=($h_pid)
+wait_port "$h_port" haproxy
+wait_port "$t_port" haproxy-tls
 
 # warden-mcp with its own database.
 "${psql[@]}" -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
@@ -83,6 +133,8 @@ SELECT warden.add_agent('bench-bot', 'bench@example.com');
 SELECT warden.add_server('everything', 'http://127.0.0.1:$up_port/mcp', 'http');
 SELECT warden.grant('bench-bot', 'everything/echo');
 SELECT warden.add_server('everything-jwt', 'http://127.0.0.1:$up_port/mcp', 'http', '{"kind": "jwt"}');
+SELECT warden.add_server('everything-tls', 'https://127.0.0.1:$t_port/mcp', 'http');
+SELECT warden.grant('bench-bot', 'everything-tls/echo');
 SELECT warden.grant('bench-bot', 'everything-jwt/echo');
 SELECT warden.add_server('stdio', 'node $everything stdio', 'stdio');
 SELECT warden.grant('bench-bot', 'stdio/echo');
@@ -103,11 +155,18 @@ w_port=$(free_port)
 # (bench-bot's sessions stay open until they expire): room for 32 upstream processes.
 allow="$(mktemp)"
 printf 'node %s stdio\n' "$everything" >"$allow"
-"$binary" serve --db "host=$PGHOST port=$PGPORT dbname=$db user=warden_gateway" --listen "127.0.0.1:$w_port" \
+SSL_CERT_FILE="$tls_dir/ca.pem" "$binary" serve --db "host=$PGHOST port=$PGPORT dbname=$db user=warden_gateway" --listen "127.0.0.1:$w_port" \
   --stdio-allow "$allow" --upstream-agents-max 32 >/tmp/bench-proxy-warden.log 2>&1 &
 w_pid=$!
 pids+=($w_pid)
 wait_port "$w_port" warden-mcp
+# The same gateway without kept-alive upstream connections (the before of issue 18).
+n_port=$(free_port)
+SSL_CERT_FILE="$tls_dir/ca.pem" "$binary" serve --db "host=$PGHOST port=$PGPORT dbname=$db user=warden_gateway" --listen "127.0.0.1:$n_port" \
+  --stdio-allow "$allow" --upstream-agents-max 32 --upstream-connections 0 >/tmp/bench-proxy-warden-nopool.log 2>&1 &
+n_pid=$!
+pids+=($n_pid)
+wait_port "$n_port" warden-nopool
 
 s_port=$(free_port)
 node "$supergateway" --stdio "node $everything stdio" --outputTransport streamableHttp --stateful \
@@ -122,20 +181,27 @@ checkpointer=$("${psql[@]}" -d "$db" -c "SELECT pid FROM pg_stat_activity WHERE 
 pm_pid=$(awk '{ print $4 }' "/proc/$checkpointer/stat")
 cpu_http="gateway:$w_pid,upstream:$up_pid,database:$pm_pid*"
 cpu_stdio="gateway:$w_pid,upstream:$w_pid/,database:$pm_pid*"
+cpu_nopool="gateway:$n_pid,upstream:$up_pid,database:$pm_pid*"
 
 results=$(mktemp)
-targets=" ${BENCH_TARGETS:-direct warden-mcp supergateway warden-stdio warden-jwt warden-agents warden-agents-http} "
+all_targets="direct warden-mcp warden-nopool haproxy direct-tls warden-tls warden-tls-nopool supergateway warden-stdio warden-jwt warden-agents warden-agents-http"
+targets=" ${BENCH_TARGETS:-$all_targets} "
 # Rounds interleave the targets (BENCH_ROUNDS, default 3, each 1/rounds of the calls), so load
 # from anything else on a shared machine falls on every target alike; the summary merges them.
 rounds=${BENCH_ROUNDS:-3}
 per_round=$(( (calls + rounds - 1) / rounds ))
 for clients in ${BENCH_CLIENTS:-1 16}; do
   for round in $(seq 1 "$rounds"); do
-    for t in direct warden-mcp supergateway warden-stdio warden-jwt warden-agents warden-agents-http; do
+    for t in $all_targets; do
       case "$targets" in *" $t "*) ;; *) continue ;; esac
       case "$t" in
         direct) BENCH_CPU="upstream:$up_pid" node "$here/client.mjs" direct "http://127.0.0.1:$up_port/mcp" echo "$clients" "$per_round" ;;
         warden-mcp) BENCH_CPU=$cpu_http node "$here/client.mjs" warden-mcp "http://127.0.0.1:$w_port/mcp" everything__echo "$clients" "$per_round" "$token" ;;
+        warden-nopool) BENCH_CPU=$cpu_nopool node "$here/client.mjs" warden-nopool "http://127.0.0.1:$n_port/mcp" everything__echo "$clients" "$per_round" "$token" ;;
+        haproxy) BENCH_CPU="gateway:$h_pid,upstream:$up_pid" node "$here/client.mjs" haproxy "http://127.0.0.1:$h_port/mcp" echo "$clients" "$per_round" ;;
+        direct-tls) BENCH_CPU="upstream:$up_pid" NODE_EXTRA_CA_CERTS="$tls_dir/ca.pem" node "$here/client.mjs" direct-tls "https://127.0.0.1:$t_port/mcp" echo "$clients" "$per_round" ;;
+        warden-tls) BENCH_CPU=$cpu_http node "$here/client.mjs" warden-tls "http://127.0.0.1:$w_port/mcp" everything-tls__echo "$clients" "$per_round" "$token" ;;
+        warden-tls-nopool) BENCH_CPU=$cpu_nopool node "$here/client.mjs" warden-tls-nopool "http://127.0.0.1:$n_port/mcp" everything-tls__echo "$clients" "$per_round" "$token" ;;
         supergateway) BENCH_CPU="gateway:$s_pid,upstream:$s_pid/" node "$here/client.mjs" supergateway "http://127.0.0.1:$s_port/mcp" echo "$clients" "$per_round" ;;
         warden-stdio) BENCH_CPU=$cpu_stdio node "$here/client.mjs" warden-stdio "http://127.0.0.1:$w_port/mcp" stdio__echo "$clients" "$per_round" "$token" ;;
         warden-jwt) BENCH_CPU=$cpu_http node "$here/client.mjs" warden-jwt "http://127.0.0.1:$w_port/mcp" everything-jwt__echo "$clients" "$per_round" "$token" ;;
@@ -205,6 +271,28 @@ if (wah && wm16) {
     + `(16 agents, each its own upstream session on one HTTP upstream, vs one agent): warden's own per-agent cost, `
     + `without 16 upstream processes`);
 }
+// Issue 18: the gateway against a plain call of the same upstream, and kept-alive connections
+// against a connection per request (the same gateway binary, --upstream-connections 0).
+const ratio = (a, b) => (a && b ? (a.calls_per_s / b.calls_per_s).toFixed(2) : 'n/a');
+const plus = (a, b) => (a && b ? `+${(a.p50_ms - b.p50_ms).toFixed(2)} ms` : 'n/a');
+for (const [w, d, nopool, what] of [['warden-mcp', 'direct', 'warden-nopool', 'HTTP'],
+  ['warden-tls', 'direct-tls', 'warden-tls-nopool', 'TLS']]) {
+  if (!get(w, 16) && !get(w, 1)) continue;
+  console.log(`${what}, 16 clients: ${w} / ${d} calls/s = ${ratio(get(w, 16), get(d, 16))} (goal >= 0.9); `
+    + `${nopool} / ${d} = ${ratio(get(nopool, 16), get(d, 16))}; ${w} / ${nopool} = ${ratio(get(w, 16), get(nopool, 16))}`);
+  console.log(`${what}, 1 client: ${w} p50 - ${d} p50 = ${plus(get(w, 1), get(d, 1))} (goal <= +0.5 ms); `
+    + `${nopool} p50 - ${d} p50 = ${plus(get(nopool, 1), get(d, 1))}`);
+  const a = get(w, 16), b = get(nopool, 16);
+  if (a && b && a.cpu.gateway !== undefined && b.cpu.gateway !== undefined) {
+    console.log(`${what}, 16 clients: warden-mcp CPU per call, ${w} / ${nopool} = `
+      + `${((a.cpu.gateway / a.calls) / (b.cpu.gateway / b.calls)).toFixed(2)}`);
+  }
+}
+if (get('haproxy', 16)) {
+  console.log(`for information, HAProxy (ungoverned) / direct calls/s at 16 clients = ${ratio(get('haproxy', 16), get('direct', 16))}; `
+    + `1 client p50 ${plus(get('haproxy', 1), get('direct', 1))}`);
+}
+console.log(`load average: ${require('os').loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 console.log(`warden-mcp audited ${process.argv[3]} allowed calls (one decision and event each)`);
 JS
 rm -f "$results"

@@ -24,6 +24,7 @@
 #include "frontend/options.hpp"
 #include "frontend/pdp/decision_point.hpp"
 #include "frontend/secret_command.hpp"
+#include "frontend/upstream/http_upstream.hpp"
 #include "frontend/net/stdio_server.hpp"
 
 using namespace warden::mcp;
@@ -106,6 +107,8 @@ int run(const Options& options) {
   UpstreamSharing sharing;
   sharing.max_agents_per_upstream = static_cast<std::size_t>(options.upstream_agents_max);
   sharing.idle = std::chrono::seconds(options.upstream_idle_seconds);
+  set_http_keep_alive({static_cast<std::size_t>(options.upstream_connections),
+                       std::chrono::seconds(options.upstream_keepalive_seconds)});
   Upstreams upstreams(io.get_executor(), std::move(stdio), sharing);
   Gateway gateway(io.get_executor(), decisions, upstreams, metrics,
                   std::chrono::seconds(options.call_timeout_seconds));

@@ -102,6 +102,10 @@ std::string usage() {
          "                   each agent gets its own session (stdio: process) per upstream, up to "
          "N\n"
          "                   agents at once; an unused one is shut down after SECONDS\n"
+         "  warden-mcp serve|stdio ... [--upstream-connections N (16)] [--upstream-keepalive "
+         "SECONDS (4)]\n"
+         "                   each agent's session with an HTTP upstream keeps up to N idle\n"
+         "                   connections open for SECONDS (0: a new connection per request)\n"
          "  warden-mcp verify-audit --db CONNINFO --witness FILE\n"
          "                   (names every event changed or missing since a witnessed seal)\n"
          "  warden-mcp --version\n"
@@ -201,6 +205,10 @@ Options parse_options(int argc, char** argv) {
       o.upstream_agents_max = int_option(flag, value, 1, 4096);
     } else if (flag == "--upstream-idle" && o.command != "secret-put") {
       o.upstream_idle_seconds = int_option(flag, value, 1, 86400);
+    } else if (flag == "--upstream-connections" && gateway) {
+      o.upstream_connections = int_option(flag, value, 0, 1024);
+    } else if (flag == "--upstream-keepalive" && gateway) {
+      o.upstream_keepalive_seconds = int_option(flag, value, 1, 3600);
     } else if (flag == "--header-timeout" && o.command == "serve") {
       o.header_timeout_seconds = int_option(flag, value, 1, 300);
     } else if (flag == "--body-timeout" && o.command == "serve") {

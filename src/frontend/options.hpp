@@ -29,8 +29,10 @@ struct Options {
   std::string stdio_allow_file;  // the stdio commands this host may run; none without it
   std::string stdio_user;        // children run as this user (`nobody` when we are root)
   int header_timeout_seconds = 10;
-  int upstream_agents_max = 16;     // agents with an instance of their own per upstream
-  int upstream_idle_seconds = 300;  // an agent's unused upstream instance is shut down after
+  int upstream_agents_max = 16;        // agents with an instance of their own per upstream
+  int upstream_idle_seconds = 300;     // an agent's unused upstream instance is shut down after
+  int upstream_connections = 16;       // idle keep-alive connections per agent's HTTP upstream
+  int upstream_keepalive_seconds = 4;  // and how long each is kept
   int body_timeout_seconds = 30;
   int max_connections = 0;                // 0: 1024, lowered to fit the open-file limit
   int max_connections_per_address = 512;  // high: a load balancer is one address

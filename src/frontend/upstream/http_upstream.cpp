@@ -2,7 +2,13 @@
 
 #include <utility>
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <iostream>
+#include <map>
+#include <mutex>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -38,6 +44,86 @@ struct Reply {
   json message;  // the response, when it came as an event of an event stream
 };
 
+// A response being read: kept beyond the exchange when its event stream is still open after
+// the response (see finish_reading).
+struct Reading {
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+};
+
+struct Exchanged {
+  Reply reply;
+  // The response was read to its end, the upstream keeps the connection open, and nothing came
+  // after the response: the connection may carry the next request. Otherwise what is left in it
+  // (the rest of an event stream, bytes the upstream sent unasked) could be read as the answer
+  // to another request, so it is closed.
+  bool reusable = false;
+  // Set when the response came as an event and its stream had not ended yet: the rest may
+  // still end cleanly, and the connection be reused then.
+  std::unique_ptr<Reading> rest;
+};
+
+template <class Parser>
+bool ends_cleanly(const Parser& parser, const beast::flat_buffer& buffer) {
+  return parser.is_done() && parser.keep_alive() && !parser.need_eof() && buffer.size() == 0;
+}
+
+// The TLS sessions of upstream hosts ("host:port"), so that a new connection resumes one
+// instead of a full handshake. A session is only offered to the host name it was verified
+// for; the newest one of each host is kept.
+class TlsSessions {
+ public:
+  void keep(const std::string& host, SSL* ssl) {
+    SSL_SESSION* session = SSL_get1_session(ssl);
+    if (session == nullptr) return;
+    if (SSL_SESSION_is_resumable(session) == 0) {
+      SSL_SESSION_free(session);
+      return;
+    }
+    std::lock_guard lock(mutex_);
+    sessions_[host].reset(session);
+  }
+  void offer(const std::string& host, SSL* ssl) {
+    std::lock_guard lock(mutex_);
+    auto it = sessions_.find(host);
+    if (it != sessions_.end()) SSL_set_session(ssl, it->second.get());
+  }
+
+ private:
+  struct Free {
+    void operator()(SSL_SESSION* session) const { SSL_SESSION_free(session); }
+  };
+  std::mutex mutex_;
+  std::map<std::string, std::unique_ptr<SSL_SESSION, Free>> sessions_;
+};
+
+TlsSessions& tls_sessions() {
+  static TlsSessions sessions;
+  return sessions;
+}
+
+// One connection to the upstream, plain or TLS.
+struct Connection {
+  std::unique_ptr<beast::tcp_stream> plain;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> tls;
+  std::chrono::steady_clock::time_point idle_since;
+
+  beast::tcp_stream& lowest() { return plain ? *plain : beast::get_lowest_layer(*tls); }
+
+  // Nothing arrived while the connection was idle: no end of stream, and no bytes the upstream
+  // sent unasked, which would otherwise be read as the answer to the next request.
+  bool quiet() {
+    char byte = 0;
+    ssize_t n = ::recv(lowest().socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return false;
+    if (tls) {
+      SSL* ssl = tls->native_handle();
+      if (SSL_pending(ssl) > 0 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0) return false;
+    }
+    return true;
+  }
+};
+
 // A credential on a plain http:// connection is readable by anyone on the path; only the
 // loopback interface keeps it on this host.
 bool sends_credential_in_clear(const Url& url, const std::optional<Credential>& credential) {
@@ -52,11 +138,12 @@ bool is_event_stream(const std::string& content_type) {
 // with `id` ends it; other messages go to `on_message` at once (a request of the upstream must
 // reach the agent, and its answer the upstream, before the response can come).
 template <class Stream>
-awaitable<Reply> exchange(Stream& stream, http::request<http::string_body>& request, const json& id,
-                          const std::function<void(const json&)>& on_message) {
+awaitable<Exchanged> exchange(Stream& stream, http::request<http::string_body>& request,
+                              const json& id, const std::function<void(const json&)>& on_message) {
   co_await http::async_write(stream, request, use_awaitable);
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
+  auto reading = std::make_unique<Reading>();
+  beast::flat_buffer& buffer = reading->buffer;
+  http::response_parser<http::string_body>& parser = reading->parser;
   parser.body_limit(kMaxBody);
   co_await http::async_read_header(stream, buffer, parser, use_awaitable);
   Reply reply{parser.get().result_int(),
@@ -67,7 +154,7 @@ awaitable<Reply> exchange(Stream& stream, http::request<http::string_body>& requ
   if (!is_event_stream(reply.content_type) || id.is_null()) {
     co_await http::async_read(stream, buffer, parser, use_awaitable);
     reply.body = std::move(parser.get().body());
-    co_return reply;
+    co_return Exchanged{std::move(reply), ends_cleanly(parser, buffer), nullptr};
   }
   while (!parser.is_done()) {
     co_await http::async_read_some(stream, buffer, parser, use_awaitable);
@@ -76,18 +163,39 @@ awaitable<Reply> exchange(Stream& stream, http::request<http::string_body>& requ
       MessageKind kind = classify(message);
       if (kind == MessageKind::kResponse && message["id"] == id) {
         reply.message = std::move(message);
-        co_return reply;
+        // Reused only when the stream ended with the response; otherwise the connection goes,
+        // with whatever the stream still holds.
+        bool reusable = ends_cleanly(parser, buffer) && parser.get().body().empty();
+        Exchanged done{std::move(reply), reusable, nullptr};
+        if (!parser.is_done() && parser.get().body().empty()) done.rest = std::move(reading);
+        co_return done;
       }
       if (kind == MessageKind::kRequest || kind == MessageKind::kNotification) on_message(message);
     }
   }
-  co_return reply;
+  co_return Exchanged{std::move(reply), false, nullptr};
+}
+
+// Reads the rest of an event stream whose response already went to the caller: true when the
+// stream ends with nothing more in it (no further message, nothing after its end).
+template <class Stream>
+awaitable<bool> drain(Stream& stream, Reading& reading) {
+  while (!reading.parser.is_done()) {
+    co_await http::async_read_some(stream, reading.buffer, reading.parser, use_awaitable);
+    if (!take_sse_data(reading.parser.get().body()).empty()) co_return false;
+  }
+  co_return ends_cleanly(reading.parser, reading.buffer) && reading.parser.get().body().empty();
 }
 
 class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUpstream> {
  public:
-  HttpUpstream(const Executor& ex, std::string name, Url url)
-      : ex_(ex), name_(std::move(name)), url_(std::move(url)), initialized_changed_(ex) {}
+  HttpUpstream(const Executor& ex, std::string name, Url url, HttpKeepAlive keep_alive)
+      : ex_(ex),
+        name_(std::move(name)),
+        url_(std::move(url)),
+        keep_alive_(keep_alive),
+        initialized_changed_(ex),
+        sweep_(ex) {}
 
   awaitable<json> request(const std::string& method, json params,
                           const ForwardContext& context) override {
@@ -118,7 +226,11 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
     }
   }
 
-  void shutdown() override { shut_down_ = true; }
+  void shutdown() override {
+    shut_down_ = true;
+    idle_.clear();
+    sweep_.cancel();
+  }
   std::optional<std::string> refusal(const std::optional<Credential>& credential) const override {
     if (sends_credential_in_clear(url_, credential)) return "credential_needs_tls";
     return std::nullopt;
@@ -248,40 +360,130 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
     if (cred && !cred->header.empty()) request.set(cred->header, cred->value);
     request.body() = message.dump();
     request.prepare_payload();
-    request.keep_alive(false);
+    request.keep_alive(keep_alive_.max_idle > 0);
 
+    // A request is never written twice: when a reused connection fails, the call fails (the
+    // upstream may have acted on it). quiet() and the idle limit keep that rare.
     try {
-      tcp::resolver resolver(ex_);
-      auto endpoints = co_await resolver.async_resolve(url_.host, url_.port, use_awaitable);
-      if (!url_.tls) {
-        beast::tcp_stream stream(ex_);
-        stream.expires_after(kTimeout);
-        co_await stream.async_connect(endpoints, use_awaitable);
-        stream.socket().set_option(tcp::no_delay(true));  // see http_server.cpp
-        Reply reply = co_await exchange(stream, request, id, sink);
-        beast::error_code ec;
-        stream.socket().shutdown(tcp::socket::shutdown_both, ec);
-        co_return reply;
+      std::unique_ptr<Connection> connection = take_idle();
+      if (!connection) connection = co_await open();
+      connection->lowest().expires_after(kTimeout);
+      // Not a conditional expression around co_await: GCC 12 miscompiles that.
+      Exchanged done;
+      if (connection->tls) {
+        done = co_await exchange(*connection->tls, request, id, sink);
+      } else {
+        done = co_await exchange(*connection->plain, request, id, sink);
       }
-      beast::ssl_stream<beast::tcp_stream> stream(ex_, client_tls_context());
-      if (!SSL_set_tlsext_host_name(stream.native_handle(), url_.host.c_str())) {
-        throw UpstreamError("cannot set TLS server name for " + url_.host);
+      if (connection->tls) tls_sessions().keep(host_key(), connection->tls->native_handle());
+      if (done.reusable) {
+        give_back(std::move(connection));
+      } else if (done.rest && keep_alive_.max_idle > 0) {
+        asio::co_spawn(
+            ex_, finish_reading(weak_from_this(), std::move(connection), std::move(done.rest)),
+            asio::detached);
       }
-      stream.set_verify_callback(ssl::host_name_verification(url_.host));
-      beast::get_lowest_layer(stream).expires_after(kTimeout);
-      co_await beast::get_lowest_layer(stream).async_connect(endpoints, use_awaitable);
-      co_await stream.async_handshake(ssl::stream_base::client, use_awaitable);
-      co_return co_await exchange(stream, request, id, sink);
+      co_return std::move(done.reply);
     } catch (const boost::system::system_error& e) {
       throw UpstreamError("upstream " + name_ + " (" + url_.host + ":" + url_.port +
                           ") failed: " + e.code().message());
     }
   }
 
+  std::string host_key() const { return url_.host + ":" + url_.port; }
+
+  // An upstream often ends an event stream just after its response: wait for that end (up to
+  // the keep-alive time) and keep the connection if the stream held nothing more.
+  static awaitable<void> finish_reading(std::weak_ptr<HttpUpstream> weak,
+                                        std::unique_ptr<Connection> connection,
+                                        std::unique_ptr<Reading> rest) {
+    try {
+      if (auto self = weak.lock()) connection->lowest().expires_after(self->keep_alive_.idle);
+      bool clean = false;
+      if (connection->tls) {
+        clean = co_await drain(*connection->tls, *rest);
+      } else {
+        clean = co_await drain(*connection->plain, *rest);
+      }
+      if (!clean) co_return;
+      if (auto self = weak.lock()) self->give_back(std::move(connection));
+    } catch (const std::exception&) {
+      // Closed with the connection.
+    }
+  }
+
+  awaitable<std::unique_ptr<Connection>> open() {
+    tcp::resolver resolver(ex_);
+    auto endpoints = co_await resolver.async_resolve(url_.host, url_.port, use_awaitable);
+    auto connection = std::make_unique<Connection>();
+    if (!url_.tls) {
+      connection->plain = std::make_unique<beast::tcp_stream>(ex_);
+    } else {
+      connection->tls =
+          std::make_unique<beast::ssl_stream<beast::tcp_stream>>(ex_, client_tls_context());
+      SSL* ssl = connection->tls->native_handle();
+      if (!SSL_set_tlsext_host_name(ssl, url_.host.c_str())) {
+        throw UpstreamError("cannot set TLS server name for " + url_.host);
+      }
+      // Verified as strictly as a full handshake: a resumed session is one this process
+      // verified for the same host name.
+      connection->tls->set_verify_callback(ssl::host_name_verification(url_.host));
+      tls_sessions().offer(host_key(), ssl);
+    }
+    beast::tcp_stream& stream = connection->lowest();
+    stream.expires_after(kTimeout);
+    co_await stream.async_connect(endpoints, use_awaitable);
+    stream.socket().set_option(tcp::no_delay(true));  // see http_server.cpp
+    if (connection->tls) {
+      co_await connection->tls->async_handshake(ssl::stream_base::client, use_awaitable);
+    }
+    co_return connection;
+  }
+
+  // The most recently used idle connection that is still quiet, or null. Connections of this
+  // instance only: an instance is one agent's session with the upstream.
+  std::unique_ptr<Connection> take_idle() {
+    auto now = std::chrono::steady_clock::now();
+    while (!idle_.empty()) {
+      std::unique_ptr<Connection> connection = std::move(idle_.back());
+      idle_.pop_back();
+      if (now - connection->idle_since < keep_alive_.idle && connection->quiet()) return connection;
+    }
+    return nullptr;
+  }
+
+  void give_back(std::unique_ptr<Connection> connection) {
+    if (shut_down_ || keep_alive_.max_idle == 0) return;
+    connection->idle_since = std::chrono::steady_clock::now();
+    idle_.push_back(std::move(connection));
+    if (idle_.size() > keep_alive_.max_idle) idle_.erase(idle_.begin());  // the oldest
+    if (!sweeping_) sweep_later();
+  }
+
+  // Closes the connections idle for too long, so that none lingers half-closed.
+  void sweep_later() {
+    sweeping_ = true;
+    sweep_.expires_after(keep_alive_.idle);
+    sweep_.async_wait([weak = weak_from_this()](const boost::system::error_code& ec) {
+      auto self = weak.lock();
+      if (!self || ec) return;
+      self->sweeping_ = false;
+      auto now = std::chrono::steady_clock::now();
+      std::erase_if(self->idle_, [&](const std::unique_ptr<Connection>& connection) {
+        return now - connection->idle_since >= self->keep_alive_.idle;
+      });
+      if (!self->idle_.empty()) self->sweep_later();
+    });
+  }
+
   Executor ex_;
   std::string name_;
   Url url_;
+  HttpKeepAlive keep_alive_;
   Broadcast initialized_changed_;
+  std::vector<std::unique_ptr<Connection>> idle_;  // oldest first
+  asio::steady_timer sweep_;
+  bool sweeping_ = false;
   bool initialized_ = false, initializing_ = false, shut_down_ = false;
   std::string session_id_, version_;
   std::int64_t next_id_ = 1;
@@ -289,11 +491,20 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
 
 }  // namespace
 
+namespace {
+HttpKeepAlive keep_alive_setting;
+}  // namespace
+
+void set_http_keep_alive(HttpKeepAlive keep_alive) {
+  keep_alive_setting = keep_alive;
+}
+
 std::shared_ptr<Upstream> make_http_upstream(const Executor& ex, std::string name,
                                              const std::string& url) {
   auto parsed = parse_url(url);
   if (!parsed) throw UpstreamError("upstream " + name + " has an invalid URL: " + url);
-  return std::make_shared<HttpUpstream>(ex, std::move(name), std::move(*parsed));
+  return std::make_shared<HttpUpstream>(ex, std::move(name), std::move(*parsed),
+                                        keep_alive_setting);
 }
 
 }  // namespace warden::mcp
