@@ -363,12 +363,15 @@ class Authorizer {
         continue;
       }
       any_constraints_passed = true;
-      // A grant that needs no person for this call wins over one that does.
+      // A grant that needs no person for this call wins over one that does. One policy decides
+      // who approves: the delegating agent's when one above needs a person for this call (the
+      // nearest the chain's start), else the caller's own; the caller's own approvers cannot
+      // stand in for the ones its delegator's grant names.
       const bool own = approval_needed(g, patterns);
       if (own || ancestor_policy) {
         if (!needs_approval) {
           needs_approval = &g;
-          approval_policy = own ? &g : ancestor_policy;
+          approval_policy = ancestor_policy ? ancestor_policy : &g;
         }
         continue;
       }

@@ -68,7 +68,8 @@ test('every event is valid OCSF 1.8.0 of its class (test/ocsf/schema)', () => {
 
 test('sparse rows of every kind (NULL columns, odd details) still map to valid OCSF', () => {
   const kinds = ['call', 'completed', 'token_issued', 'token_delegated', 'credential_vended', 'session_opened',
-    'signed_in', 'sign_in_refused', 'consent', 'authorization_code_replayed', 'refresh_token_reused',
+    'signed_in', 'sign_in_refused', 'approver_signed_in', 'approver_sign_in_refused', 'consent',
+    'authorization_code_replayed', 'refresh_token_reused',
     'grant_created', 'grant_revoked', 'agent_suspended', 'agent_reinstated', 'human_revoked', 'human_reinstated',
     'client_registered', 'agent_approved', 'token_revoked', 'chain_revoked', 'killed', 'audit_sealed',
     'tool_approved', 'keys_rotated', 'secret_stored', 'something_new'];
@@ -317,6 +318,62 @@ test('export otlp:URL: OTLP/HTTP JSON logs to a collector, retried until it acce
     assert.equal(refusals, 0, 'the collector refused twice first');
     const metrics = await (await fetch(`http://127.0.0.1:${g.match[1]}/metrics`)).text();
     assert.match(metrics, /warden_export_failures_total\{export="otlp"\} [2-9]/);
+  } finally {
+    stop(g.child);
+    collector.close();
+  }
+});
+
+test('export otlp:URL within a collector\'s limits: a huge event goes slimmed, a refused one as a stub, then given up', async () => {
+  const http = await import('node:http');
+  // A call whose arguments an agent padded past 256 KiB: slimmed, but still names who and what.
+  sql(`SELECT warden.add_human('otlp-owner@example.com');
+       SELECT warden.add_agent('padding-bot', 'otlp-owner@example.com');
+       SELECT warden.grant('padding-bot', 'tickets/*');`);
+  const padToken = sqlValue(`SELECT token FROM warden.start_chain('otlp-owner@example.com', 'padding-bot', 'padding')`);
+  const big = sqlValue(`SELECT event_id FROM warden.authorize(${quote(padToken)}, 'tickets', 'update_ticket',
+                        jsonb_build_object('items', (SELECT jsonb_agg('item-' || i) FROM generate_series(1, 40000) i)))`);
+  // (Long strings are already cut in the audit copy; many short ones are not.)
+  // The collector will not take one event at all, even alone, even as a stub.
+  const poison = sqlValue(`SELECT event_id FROM warden.events WHERE kind = 'killed' LIMIT 1`);
+  const received = new Map();
+  const collector = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      const records = JSON.parse(body).resourceLogs.flatMap((rl) => rl.scopeLogs.flatMap((sl) => sl.logRecords));
+      const ids = records.map((rec) => rec.attributes.find((a) => a.key === 'event.id').value.stringValue);
+      if (ids.includes(poison)) {
+        res.writeHead(400).end();
+        return;
+      }
+      records.forEach((rec, i) => received.set(ids[i], JSON.parse(rec.body.stringValue)));
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise((r) => collector.listen(0, '127.0.0.1', r));
+  const exportDb = `host=${process.env.PGHOST} port=${process.env.PGPORT} dbname=${database} user=warden_export_login`;
+  const g = await startGateway(['--export', `otlp:http://127.0.0.1:${collector.address().port}/v1/logs`,
+    '--export-db', exportDb, '--export-cursor', 'otlp-limits']);
+  try {
+    const total = Number(sqlValue('SELECT count(*) FROM warden.events'));
+    assert.ok(await until(() => received.size >= total - 1, 40000), `${received.size} of ${total - 1}`);
+    let metrics = '';
+    for (let i = 0; i < 100 && !/warden_export_refused_total\{export="otlp-limits"\} 1/.test(metrics); i++) {
+      metrics = await (await fetch(`http://127.0.0.1:${g.match[1]}/metrics`)).text();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(metrics, /warden_export_refused_total\{export="otlp-limits"\} 1/, 'the poison event is counted, once');
+    assert.ok(!received.has(poison), 'the collector never took it');
+    const slim = received.get(big);
+    assert.equal(slim.unmapped.warden.stub, 'too_big');
+    assert.ok(slim.unmapped.warden.bytes > 256 * 1024);
+    assert.equal(slim.actor.app_name, 'padding-bot', 'the slimmed event still names the agent');
+    assert.equal(slim.api.operation, 'tools/call');
+    assert.equal(slim.api.request.data, undefined, 'without the padded arguments');
+    assert.ok(JSON.stringify(slim).length < 256 * 1024);
+    assert.equal(sqlValue(`SELECT delivered >= ${total - 1} FROM warden.export_cursors WHERE name = 'otlp-limits'`), 't',
+      'the cursor moved past both: nothing stalls behind them');
   } finally {
     stop(g.child);
     collector.close();

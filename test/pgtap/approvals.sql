@@ -3,7 +3,7 @@
 -- the proxy, an agent (its token), the requesting human, an approver not named by the grant,
 -- a login that is not mapped, a login that can only SET ROLE to an approver.
 BEGIN;
-SELECT plan(81);
+SELECT plan(82);
 
 CREATE ROLE tap_ap_alice LOGIN IN ROLE warden_approver;     -- named approver
 CREATE ROLE tap_ap_bob LOGIN IN ROLE warden_approver;       -- the chain's own human
@@ -73,6 +73,9 @@ SELECT throws_ok($$SELECT warden.grant('tap-ap-bot', 'tap-ap-pay/refund', approv
                  '22023', NULL, 'unknown policy keys are refused');
 SELECT throws_ok($$SELECT warden.grant('tap-ap-bot', 'tap-ap-pay/refund', approval => '{"when": {"amount": {"minimum": 1}}, "approvers": ["a"]}')$$,
                  '22023', NULL, '"when" is checked like argument constraints');
+SELECT throws_ok($$SELECT warden.grant('tap-ap-bot', 'tap-ap-pay/refund', approval => '{"required": true, "approvers": ["nobody-yet@example.com"]}')$$,
+                 '22023', 'approval.approvers names "nobody-yet@example.com", who is not a human warden knows',
+                 'an approver is a human warden knows: no name is left for a later sign-in to claim');
 SELECT throws_ok($$SELECT warden.grant('tap-ap-bot', 'tap-ap-pay/refund', approval => '{"required": true, "approvers": ["a"], "ttl": "3 days"}')$$,
                  '22023', NULL, 'an approval lives at most a day');
 

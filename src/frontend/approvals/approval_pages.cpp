@@ -234,7 +234,8 @@ awaitable<HttpResponse> ApprovalPages::handle(const HttpRequest& request, const 
     std::string next = query ? query->get("next") : std::string();
     if (!is_approvals_path(next)) next = "/approvals";
     const std::string binding = random_cookie_secret();
-    HttpResponse r = co_await sign_in_server_->begin_approver_sign_in(next, binding);
+    HttpResponse r =
+        co_await sign_in_server_->begin_approver_sign_in(next, binding, request.peer_address);
     if (r.status == 302) {
       r.headers.emplace_back("Set-Cookie",
                              approver_binding_cookie(binding, base_.rfind("https://", 0) == 0));

@@ -14,6 +14,7 @@ namespace warden::mcp {
 // One audit event as an export delivers it: the OCSF JSON of warden.export_batch.
 struct ExportedEvent {
   std::string event_id, at, ocsf;
+  bool stub = false;  // ocsf is a shortened stand-in (an export destination's limits)
 };
 
 // Where an export delivers. deliver() returns once the destination has the events, or throws

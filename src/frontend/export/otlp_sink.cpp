@@ -53,20 +53,43 @@ constexpr std::size_t kMaxEventBytes = 256 * 1024;
 // Request bodies stay under the 4 MiB that OTLP collectors commonly accept.
 constexpr std::size_t kMaxBodyBytes = 4 * 1024 * 1024;
 
+// The event without the bulky parts an agent controls (the call's arguments and answer data,
+// unmapped fields): who acted, for whom, on which tool, allowed or not all stay, so an agent
+// cannot hide a call from the SIEM by padding its arguments. When even that is too big, only
+// the event's identity and class remain. Either names the query for the full event.
 ExportedEvent stub_of(const ExportedEvent& e, const std::string& why) {
   auto ocsf = nlohmann::json::parse(e.ocsf, nullptr, false);
-  nlohmann::json stub = {
-      {"metadata", {{"uid", e.event_id}, {"version", "1.8.0"}}},
-      {"unmapped",
-       {{"warden",
-         {{"stub", why},
-          {"bytes", e.ocsf.size()},
-          {"full_event", "SELECT * FROM warden.events WHERE event_id = '" + e.event_id + "'"}}}}}};
+  const nlohmann::json note = {
+      {"stub", why},
+      {"bytes", e.ocsf.size()},
+      {"full_event", "SELECT * FROM warden.events WHERE event_id = '" + e.event_id + "'"}};
+  if (ocsf.is_object()) {
+    nlohmann::json slim = ocsf;
+    for (const char* part : {"request", "response"}) {
+      if (slim.contains("api") && slim["api"].is_object() && slim["api"].contains(part) &&
+          slim["api"][part].is_object()) {
+        slim["api"][part].erase("data");
+      }
+    }
+    slim["unmapped"] = {{"warden", note}};
+    std::string text = slim.dump();
+    if (text.size() <= kMaxEventBytes) return {e.event_id, e.at, std::move(text), true};
+  }
+  nlohmann::json stub = {{"metadata", {{"uid", e.event_id}, {"version", "1.8.0"}}},
+                         {"unmapped", {{"warden", note}}}};
   for (const char* keep : {"class_uid", "category_uid", "activity_id", "type_uid", "time",
                            "severity_id", "status_id"}) {
     if (ocsf.is_object() && ocsf.contains(keep)) stub[keep] = ocsf[keep];
   }
-  return {e.event_id, e.at, stub.dump()};
+  return {e.event_id, e.at, stub.dump(), true};
+}
+
+// Collector text for our log: printable ASCII only, at most 300 characters.
+std::string loggable(const nlohmann::json& value) {
+  std::string text = value.is_string() ? value.get<std::string>() : std::string();
+  std::string out;
+  for (char c : text.substr(0, 300)) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
+  return out;
 }
 
 struct Answer {
@@ -126,7 +149,7 @@ awaitable<std::size_t> OtlpSink::deliver_part(std::vector<ExportedEvent> events)
     // then give it up (logged and counted; it stays in warden.events).
     if (n > 1) co_return co_await deliver_halves(std::move(events));
     const ExportedEvent& e = events.front();
-    if (e.ocsf.find("\"stub\":") == std::string::npos) {
+    if (!e.stub) {
       std::cerr << "warden-mcp: export: the collector answered " << answer.status << " for event "
                 << e.event_id << " alone; sending a stub that names it\n";
       std::vector<ExportedEvent> stub;
@@ -154,9 +177,12 @@ awaitable<std::size_t> OtlpSink::deliver_part(std::vector<ExportedEvent> events)
       refused = 0;
     }
     if (refused > 0) {
-      std::string message = parsed["partialSuccess"].value("errorMessage", std::string());
+      const nlohmann::json& partial = parsed["partialSuccess"];
       std::cerr << "warden-mcp: export: the collector rejected " << refused << " of " << n
-                << " log records: " << message.substr(0, 300) << "\n";
+                << " log records: "
+                << loggable(partial.contains("errorMessage") ? partial["errorMessage"]
+                                                             : nlohmann::json())
+                << "\n";
     }
     co_return refused;
   }

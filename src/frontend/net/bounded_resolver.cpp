@@ -3,27 +3,29 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <memory>
 #include <mutex>
 #include <thread>
 
-#include <boost/asio/post.hpp>
-
 namespace warden::mcp {
 
 namespace {
 
-std::atomic<int> lookups_running{0};
+std::atomic<int> outsider_lookups{0};
+std::atomic<int> trusted_lookups{0};
 
-// What the lookup thread hands back; shared with the waiting coroutine, which may be gone.
+// What the lookup thread hands back; shared with the waiting coroutine, which may be gone. The
+// thread touches nothing else (no executor, no timer): it may outlive the io_context.
 struct Shared {
   std::mutex mutex;
   bool done = false;
   Lookup result;
-  std::shared_ptr<asio::steady_timer> wake;  // cancelled when the result is in
 };
+
+constexpr auto kPoll = std::chrono::milliseconds(20);
 
 Lookup getaddrinfo_lookup(const std::string& host, const std::string& port) {
   addrinfo hints{};
@@ -51,35 +53,43 @@ Lookup getaddrinfo_lookup(const std::string& host, const std::string& port) {
 }  // namespace
 
 awaitable<Lookup> resolve_bounded(std::string host, std::string port,
-                                  std::chrono::milliseconds deadline) {
+                                  std::chrono::milliseconds deadline, LookupPool pool) {
   auto ex = co_await asio::this_coro::executor;
+  std::atomic<int>& lookups_running =
+      pool == LookupPool::outsiders ? outsider_lookups : trusted_lookups;
   if (lookups_running.fetch_add(1) >= kMaxLookups) {
     lookups_running.fetch_sub(1);
     co_return Lookup{{}, LookupFailure::busy};
   }
   auto shared = std::make_shared<Shared>();
-  shared->wake = std::make_shared<asio::steady_timer>(ex, deadline);
   try {
-    std::thread([shared, host, port, ex]() mutable {
+    std::atomic<int>* counter = &lookups_running;  // a global: outlives the thread
+    std::thread([shared, host, port, counter] {
       Lookup result = getaddrinfo_lookup(host, port);
-      lookups_running.fetch_sub(1);
-      {
-        std::lock_guard<std::mutex> lock(shared->mutex);
-        shared->result = std::move(result);
-        shared->done = true;
-      }
-      // The timer belongs to the coroutine's executor: cancel it there, not from this thread.
-      asio::post(ex, [shared] { shared->wake->cancel(); });
+      counter->fetch_sub(1);
+      std::lock_guard<std::mutex> lock(shared->mutex);
+      shared->result = std::move(result);
+      shared->done = true;
     }).detach();
   } catch (const std::system_error&) {
     lookups_running.fetch_sub(1);
     co_return Lookup{{}, LookupFailure::busy};
   }
-  boost::system::error_code ec;
-  co_await shared->wake->async_wait(asio::redirect_error(use_awaitable, ec));
-  std::lock_guard<std::mutex> lock(shared->mutex);
-  if (!shared->done) co_return Lookup{{}, LookupFailure::timed_out};
-  co_return shared->result;
+  // Polled, not signalled: a lookup is rare (a sign-in, a new client) and 20 ms is nothing
+  // next to it, and the thread never needs the executor.
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  asio::steady_timer timer(ex);
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(shared->mutex);
+      if (shared->done) co_return shared->result;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= until) co_return Lookup{{}, LookupFailure::timed_out};
+    timer.expires_after(std::min<std::chrono::steady_clock::duration>(kPoll, until - now));
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
 }
 
 }  // namespace warden::mcp

@@ -317,6 +317,9 @@ awaitable<HttpResponse> HttpEndpoint::answer_streaming(json message, Caller call
     };
   } else {
     caller.to_client = [stream](const json& m) { stream->push(m); };
+    // Watched too, so that a call held for approval learns at once that its agent left (in the
+    // session revisions leaving is not cancelling: nothing else happens).
+    stream->on_abandon([] {});
   }
   caller.connected = [stream] { return stream->open(); };
   asio::co_spawn(co_await asio::this_coro::executor,

@@ -222,7 +222,9 @@ awaitable<std::optional<std::string>> AuthorizationServer::register_metadata_cli
 
 awaitable<std::optional<std::string>> AuthorizationServer::fetch_and_register(
     const std::string& client_id, bool may_create, bool& created) {
-  auto fetched = co_await fetch_document(client_id, options_.fetch);
+  FetchOptions outsider = options_.fetch;
+  outsider.outsider_host = true;
+  auto fetched = co_await fetch_document(client_id, outsider);
   if (!fetched) {
     co_return "the client's metadata document could not be fetched (" +
         std::string(to_string(fetched.error())) + ")";
@@ -404,8 +406,15 @@ awaitable<std::optional<std::string>> AuthorizationServer::verify_callback(const
   co_return failure;
 }
 
-awaitable<HttpResponse> AuthorizationServer::begin_approver_sign_in(const std::string& next,
-                                                                    const std::string& binding) {
+awaitable<HttpResponse> AuthorizationServer::begin_approver_sign_in(
+    const std::string& next, const std::string& binding, const std::string& peer_address) {
+  if (!approver_sign_ins_.try_acquire(peer_address)) {
+    HttpResponse busy = error_page_response(429, "Too many sign-ins",
+                                            "Too many sign-ins from this address; try again in a "
+                                            "minute.");
+    busy.headers.emplace_back("Retry-After", std::to_string(kRegistrationWindow.count()));
+    co_return busy;
+  }
   json began;
   try {
     began = co_await store_.begin_approver_sign_in(options_.idp, next, binding);

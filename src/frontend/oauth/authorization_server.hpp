@@ -71,8 +71,11 @@ class AuthorizationServer {
   // An approver's sign-in to the approval page (issue 15): the redirect to the identity
   // provider for a browser whose binding cookie holds `binding`, returning to `next` (an
   // approval page). The provider comes back to /callback, which opens the approver session.
+  // At most kRegistrationsPerWindow such sign-ins per client address per window (the
+  // database also caps all open ones at 10,000): one address cannot crowd out the others.
   mcp::awaitable<mcp::HttpResponse> begin_approver_sign_in(const std::string& next,
-                                                           const std::string& binding);
+                                                           const std::string& binding,
+                                                           const std::string& peer_address);
 
   // Verifies a DPoP proof sent to the resource (/mcp) with `access_token`: htm, htu
   // ISSUER/mcp, ath, freshness and replay. Returns the key's thumbprint.
@@ -123,6 +126,7 @@ class AuthorizationServer {
   IdpClient idp_;
   DpopReplayCache replay_;
   RegistrationLimiter registrations_;
+  RegistrationLimiter approver_sign_ins_;
 };
 
 }  // namespace warden::oauth

@@ -44,6 +44,9 @@ struct FetchOptions {
   // The TLS client context for https fetches; null: mcp::client_tls_context() (the system
   // store). --oauth-ca-file makes one that also trusts the CAs in that file.
   std::shared_ptr<boost::asio::ssl::context> tls;
+  // The host is anyone's choice (a client_id URL): its name lookup takes the outsiders' share
+  // of lookup threads, so such lookups cannot starve the identity provider's.
+  bool outsider_host = false;
 };
 
 // May a fetch connect to this (resolved) address? link-local, unspecified, multicast and

@@ -81,7 +81,8 @@ awaitable<Outcome<FetchedDocument>> fetch(std::string url, FetchOptions options,
     // The host may be anyone's choice (a client_id URL): its lookup must not stall others.
     mcp::Lookup resolved = co_await mcp::resolve_bounded(
         target.host, target.port,
-        std::chrono::duration_cast<std::chrono::milliseconds>(limits.timeout));
+        std::chrono::duration_cast<std::chrono::milliseconds>(limits.timeout),
+        options.outsider_host ? mcp::LookupPool::outsiders : mcp::LookupPool::trusted);
     if (resolved.failure) co_return OAuthError::fetch_failed;
     std::vector<tcp::endpoint> endpoints;
     for (const auto& endpoint : resolved.endpoints) {

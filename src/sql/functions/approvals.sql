@@ -53,6 +53,12 @@ BEGIN
     IF jsonb_typeof(a) <> 'string' OR (a #>> '{}') = '' OR (a #>> '{}') = 'group:' THEN
       RAISE EXCEPTION 'approval.approvers holds %, not a subject or "group:NAME"', a USING ERRCODE = '22023';
     END IF;
+    -- A person is named by an existing human: a subject nobody holds yet could be claimed by
+    -- whoever first signs in with it (a provider's just-in-time humans), and would then approve.
+    IF (a #>> '{}') NOT LIKE 'group:%' AND NOT EXISTS (SELECT FROM warden.humans hh WHERE hh.subject = (a #>> '{}')) THEN
+      RAISE EXCEPTION 'approval.approvers names %, who is not a human warden knows', a USING ERRCODE = '22023',
+        HINT = 'Add the person first (warden.add_human, and warden.link_human for sign-in through a provider).';
+    END IF;
   END LOOP;
   IF policy ? 'self_approval' AND jsonb_typeof(policy->'self_approval') <> 'boolean' THEN
     RAISE EXCEPTION 'approval.self_approval must be true or false' USING ERRCODE = '22023';
@@ -212,7 +218,8 @@ BEGIN
     RETURN 'separation of duties: the person whose agent asks may not approve it';
   END IF;
   IF NOT EXISTS (SELECT FROM jsonb_array_elements_text(coalesce(p->'approvers', '[]')) n
-                 WHERE n = subj
+                 -- A subject that reads "group:..." is not a group's member by its name.
+                 WHERE (n = subj AND n NOT LIKE 'group:%')
                     OR (n LIKE 'group:%' AND EXISTS (SELECT FROM warden.human_groups hg
                                                      WHERE hg.group_name = substr(n, 7) AND hg.human_id = approver))) THEN
     RETURN 'the grant''s approvers do not include ' || subj;
