@@ -181,7 +181,17 @@ test('a person the provider admits but warden does not know as a human of it is 
 });
 
 test('the paste form refuses a post without its form cookie (login CSRF)', async () => {
-  const session = sqlValue(`SELECT 'was_' || md5(random()::text)`);
+  // A live session of a real approver login (what an attacker would plant): without the form
+  // token check it would be accepted and set as the victim's cookie.
+  sql(`DO $$ BEGIN
+         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'ap_idp_carol') THEN
+           CREATE ROLE ap_idp_carol LOGIN IN ROLE warden_approver;
+         END IF;
+       END $$;
+       SELECT warden.add_human('carol@example.com', 'Carol');
+       SELECT warden.map_login('ap_idp_carol', 'carol@example.com');`);
+  const session = sqlValue('SET SESSION AUTHORIZATION ap_idp_carol; SELECT warden.approver_session()');
+  assert.match(session, /^was_/);
   const r = await fetch(`${issuer}/approvals/sign-in`, {
     method: 'POST',
     redirect: 'manual',
