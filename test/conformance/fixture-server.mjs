@@ -19,7 +19,7 @@
 //     mounted with @modelcontextprotocol/node. isLegacyRequest picks the side per request.
 // Both serve the same tools, resources and prompts (defined once below).
 
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import zlib from 'node:zlib';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -48,6 +48,8 @@ import {
   MissingRequiredClientCapabilityError,
   ProtocolError,
   createMcpHandler,
+  createRequestStateCodec,
+  inputResponse,
   isLegacyRequest,
 } from '@modelcontextprotocol/server';
 import { toNodeHandler, toWebRequest } from '@modelcontextprotocol/node';
@@ -536,7 +538,172 @@ const MODERN_TOOLS = [
     inputSchema: noArgs,
   },
   { name: 'test_logging_tool', description: 'Logs only at the level the request asked for', inputSchema: noArgs },
+  {
+    name: 'test_slow',
+    description: 'Answers after `ms` milliseconds; prints "slow call aborted" if its request is cancelled first',
+    inputSchema: { type: 'object', properties: { ms: { type: 'number' } }, required: [] },
+  },
 ];
+
+// ---------------------------------------------------------------------------------------------
+// 2026-07-28 multi-round-trip requests (SEP-2322): instead of asking the client mid-call, a
+// handler answers `input_required` with the requests it needs; the client retries the same
+// request with `inputResponses` (and the `requestState` echoed). The state is HMAC-sealed by
+// the SDK's codec (a per-process key: one fixture process serves every round).
+
+const stateCodec = createRequestStateCodec({ key: randomBytes(32), ttlSeconds: 600 });
+
+const elicit = (message, property, type = 'string') => ({
+  method: 'elicitation/create',
+  params: {
+    message,
+    requestedSchema: { type: 'object', properties: { [property]: { type } }, required: [property] },
+  },
+});
+const sample = (prompt, maxTokens) => ({
+  method: 'sampling/createMessage',
+  params: { messages: [{ role: 'user', content: { type: 'text', text: prompt } }], maxTokens },
+});
+const listRoots = () => ({ method: 'roots/list', params: {} });
+// What the request's envelope says the client can do (the envelope is keyed by the full
+// io.modelcontextprotocol/ names).
+const clientCapabilities = (ctx) => ctx.mcpReq.envelope?.['io.modelcontextprotocol/clientCapabilities'] ?? {};
+
+// The accepted elicitation content's `property` when it is a string (or boolean), else undefined.
+function elicited(ctx, key, property) {
+  const view = inputResponse(ctx.mcpReq.inputResponses, key);
+  if (view.kind !== 'elicit' || view.action !== 'accept' || typeof view.content !== 'object') return undefined;
+  const value = view.content?.[property];
+  return typeof value === 'string' || typeof value === 'boolean' ? value : undefined;
+}
+function sampled(ctx, key) {
+  const view = inputResponse(ctx.mcpReq.inputResponses, key);
+  if (view.kind !== 'sampling') return undefined;
+  const content = view.result?.content;
+  const first = Array.isArray(content) ? content[0] : content;
+  return typeof first?.text === 'string' ? first.text : undefined;
+}
+function roots(ctx, key) {
+  const view = inputResponse(ctx.mcpReq.inputResponses, key);
+  return view.kind === 'roots' && Array.isArray(view.roots) ? view.roots : undefined;
+}
+const inputNeeded = (inputRequests, requestState) => ({
+  resultType: 'input_required',
+  inputRequests,
+  ...(requestState === undefined ? {} : { requestState }),
+});
+const state = (ctx, payload) => stateCodec.mint(payload);
+
+// name -> handler(ctx): a complete result, or input_required (asked again while an answer is
+// missing or malformed: SEP-2322 says re-request, not fail).
+const INPUT_REQUIRED_TOOLS = {
+  async test_input_required_result_elicitation(ctx) {
+    const name = elicited(ctx, 'user_name', 'name');
+    if (name === undefined) return inputNeeded({ user_name: elicit('What is your name?', 'name') });
+    return { content: [text(`Hello, ${name}!`)] };
+  },
+  async test_input_required_result_sampling(ctx) {
+    const answer = sampled(ctx, 'capital_question');
+    if (answer === undefined) {
+      return inputNeeded({ capital_question: sample('What is the capital of France?', 100) });
+    }
+    return { content: [text(`The model said: ${answer}`)] };
+  },
+  async test_input_required_result_list_roots(ctx) {
+    const list = roots(ctx, 'client_roots');
+    if (list === undefined) return inputNeeded({ client_roots: listRoots() });
+    return { content: [text(`The client has ${list.length} root(s): ${list.map((r) => r.uri).join(', ')}`)] };
+  },
+  async test_input_required_result_request_state(ctx) {
+    const round = ctx.mcpReq.requestState();
+    const ok = elicited(ctx, 'confirm', 'ok');
+    if (round?.step !== 'confirm' || ok === undefined) {
+      return inputNeeded({ confirm: elicit('Please confirm', 'ok', 'boolean') }, await state(ctx, { step: 'confirm' }));
+    }
+    return { content: [text(`state-ok: confirmed ${ok}`)] };
+  },
+  async test_input_required_result_multiple_inputs(ctx) {
+    const round = ctx.mcpReq.requestState();
+    const name = elicited(ctx, 'user_name', 'name');
+    const greeting = sampled(ctx, 'greeting');
+    const list = roots(ctx, 'client_roots');
+    if (round?.step !== 'all' || name === undefined || greeting === undefined || list === undefined) {
+      return inputNeeded(
+        {
+          user_name: elicit('What is your name?', 'name'),
+          greeting: sample('Generate a greeting', 50),
+          client_roots: listRoots(),
+        },
+        await state(ctx, { step: 'all' }),
+      );
+    }
+    return { content: [text(`${greeting}, ${name} (${list.length} root(s))`)] };
+  },
+  async test_input_required_result_multi_round(ctx) {
+    const round = ctx.mcpReq.requestState();
+    if (round?.step === 'color') {
+      const color = elicited(ctx, 'step2', 'color');
+      if (color !== undefined) return { content: [text(`${round.name} likes ${color}`)] };
+      return inputNeeded(
+        { step2: elicit('Step 2: What is your favorite color?', 'color') },
+        await state(ctx, round),
+      );
+    }
+    const name = round?.step === 'name' ? elicited(ctx, 'step1', 'name') : undefined;
+    if (name === undefined) {
+      return inputNeeded({ step1: elicit('Step 1: What is your name?', 'name') }, await state(ctx, { step: 'name' }));
+    }
+    return inputNeeded(
+      { step2: elicit('Step 2: What is your favorite color?', 'color') },
+      await state(ctx, { step: 'color', name }),
+    );
+  },
+  async test_input_required_result_tampered_state(ctx) {
+    // The codec has verified any echoed state before this runs (a tampered one never gets here).
+    const round = ctx.mcpReq.requestState();
+    const ok = elicited(ctx, 'confirm', 'ok');
+    if (round?.step !== 'confirm' || ok === undefined) {
+      return inputNeeded({ confirm: elicit('Please confirm', 'ok', 'boolean') }, await state(ctx, { step: 'confirm' }));
+    }
+    return { content: [text('state verified')] };
+  },
+  // The response stream of a 2026-07-28 call holds notifications and the result only, never a
+  // request of the server's own: the elicitation travels inside input_required.
+  async test_streaming_elicitation(ctx) {
+    const answer = elicited(ctx, 'confirm', 'ok');
+    if (answer !== undefined) return { content: [text(`confirmed: ${answer}`)] };
+    await ctx.mcpReq.log('info', 'asking the client through input_required', 'fixture');
+    return inputNeeded({ confirm: elicit('Proceed?', 'ok', 'boolean') });
+  },
+  async test_input_required_result_capabilities(ctx) {
+    const caps = clientCapabilities(ctx);
+    const wanted = {};
+    if (caps.elicitation) wanted.user_name = elicit('What is your name?', 'name');
+    if (caps.sampling) wanted.greeting = sample('Generate a greeting', 50);
+    if (caps.roots) wanted.client_roots = listRoots();
+    if (Object.keys(wanted).length === 0) {
+      throw new MissingRequiredClientCapabilityError({ requiredCapabilities: { sampling: {} } });
+    }
+    const done = Object.keys(wanted).every((key) => ctx.mcpReq.inputResponses?.[key] !== undefined);
+    if (!done) return inputNeeded(wanted);
+    return { content: [text(`answered: ${Object.keys(wanted).join(', ')}`)] };
+  },
+};
+for (const name of Object.keys(INPUT_REQUIRED_TOOLS)) {
+  MODERN_TOOLS.push({ name, description: 'Needs client input through input_required (SEP-2322)', inputSchema: noArgs });
+}
+
+const INPUT_REQUIRED_PROMPT = {
+  name: 'test_input_required_result_prompt',
+  description: 'Asks the client for context through input_required before it is built',
+};
+async function inputRequiredPrompt(ctx) {
+  const context = elicited(ctx, 'user_context', 'context');
+  if (context === undefined) {
+    return inputNeeded({ user_context: elicit('What context should the prompt use?', 'context') });
+  }
+  return { messages: [{ role: 'user', content: text(`Use this context: ${context}`) }] };
+}
 
 // v1 McpErrors (codes and data) as v2 ProtocolErrors.
 async function asModern(fn) {
@@ -555,8 +722,22 @@ async function modernCallTool(req, ctx) {
   if (!MODERN_TOOLS.some((t) => t.name === name)) {
     throw new ProtocolError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
   }
+  if (INPUT_REQUIRED_TOOLS[name]) return INPUT_REQUIRED_TOOLS[name](ctx);
+  if (name === 'test_slow') {
+    // 2026-07-28 cancels by closing the request: the SDK aborts the request's signal.
+    const ms = Math.min(Number(req.params.arguments?.ms ?? 1000), 60000);
+    const aborted = await new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      ctx.mcpReq.signal?.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    if (aborted) console.log('slow call aborted');
+    return { content: [text(`slept ${ms}`)] };
+  }
   if (name === 'test_missing_capability') {
-    if (!ctx.mcpReq.envelope?.clientCapabilities?.sampling) {
+    if (!clientCapabilities(ctx).sampling) {
       throw new MissingRequiredClientCapabilityError({ requiredCapabilities: { sampling: {} } });
     }
     return { content: [text('The client declared sampling')] };
@@ -575,16 +756,21 @@ async function modernCallTool(req, ctx) {
 function modernServer() {
   const server = new ModernServer(
     { name: 'warden-conformance-fixture', version: '1.0.0' },
-    { capabilities: { tools: {}, resources: {}, prompts: {}, completions: {}, logging: {} } },
+    {
+      capabilities: { tools: {}, resources: {}, prompts: {}, completions: {}, logging: {} },
+      requestState: { verify: (state, ctx) => stateCodec.verify(state, ctx) },
+    },
   );
   server.setRequestHandler('tools/list', async () => ({ tools: MODERN_TOOLS }));
   server.setRequestHandler('tools/call', (req, ctx) => modernCallTool(req, ctx));
   server.setRequestHandler('resources/list', async () => ({ resources: RESOURCES }));
   server.setRequestHandler('resources/templates/list', async () => ({ resourceTemplates: TEMPLATES }));
   server.setRequestHandler('resources/read', (req) => asModern(async () => readResource(req.params.uri)));
-  server.setRequestHandler('prompts/list', async () => ({ prompts: PROMPTS }));
-  server.setRequestHandler('prompts/get', (req) =>
-    asModern(async () => getPrompt(req.params.name, req.params.arguments)),
+  server.setRequestHandler('prompts/list', async () => ({ prompts: [...PROMPTS, INPUT_REQUIRED_PROMPT] }));
+  server.setRequestHandler('prompts/get', (req, ctx) =>
+    req.params.name === INPUT_REQUIRED_PROMPT.name
+      ? inputRequiredPrompt(ctx)
+      : asModern(async () => getPrompt(req.params.name, req.params.arguments)),
   );
   server.setRequestHandler('completion/complete', async (req) => {
     const prefix = String(req.params.argument?.value ?? '');
@@ -612,11 +798,18 @@ function jsonRpcError(res, status, code, message) {
   res.status(status).json({ jsonrpc: '2.0', error: { code, message }, id: null });
 }
 
+// --stateless-only: an upstream that speaks 2026-07-28 and refuses sessions (as one built with
+// createMcpHandler alone does), for the gateway's translation of input_required to session agents.
+const statelessOnly = process.argv.includes('--stateless-only');
+
 app.post('/mcp', async (req, res) => {
   const sid = req.headers['mcp-session-id'];
   try {
     if (!(await isLegacyRequest(await toWebRequest(req, req.body), req.body))) {
       return await modern(req, res, req.body);
+    }
+    if (statelessOnly) {
+      return jsonRpcError(res, 400, -32600, 'this server speaks MCP 2026-07-28 only (no initialize, no sessions)');
     }
     if (typeof sid === 'string') {
       const t = transports.get(sid);

@@ -7,6 +7,7 @@
 #include "core/control_characters.hpp"
 #include "frontend/net/http_rules.hpp"
 #include "frontend/base/random.hpp"
+#include "frontend/upstream/stateless_upstream.hpp"
 
 namespace warden::mcp {
 
@@ -503,12 +504,13 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
     in_flight_[call] = InFlight{decision.chain_id,       decision.agent, caller.token_id,
                                 request_key(caller, id), slot,           hook};
     metrics_.call_started();
-    asio::co_spawn(ex_,
-                   forward(upstream, method, std::move(params),
-                           ForwardContext{traceparent, std::move(credential), hook,
-                                          sink_for(caller), relay_key(caller)},
-                           slot),
-                   asio::detached);
+    asio::co_spawn(
+        ex_,
+        forward(upstream, method, std::move(params),
+                ForwardContext{traceparent, std::move(credential), hook, sink_for(caller),
+                               relay_key(caller), caller.client_envelope},
+                slot),
+        asio::detached);
     std::optional<CallEnd> end = co_await slot->wait(call_timeout_);
     in_flight_.erase(call);
     metrics_.call_finished();
@@ -551,6 +553,7 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
                  {"method", method}};
   if (answer.contains("error")) detail["error"] = answer["error"].value("message", "");
   if (answer.contains("result") && !ok) detail["is_error"] = true;
+  if (is_input_required(answer)) detail["result_type"] = "input_required";
   asio::co_spawn(ex_, record_outcome(decision.event_id, status, std::move(detail)), asio::detached);
   co_return reply_from_answer(id, answer);
 }

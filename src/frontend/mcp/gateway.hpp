@@ -34,6 +34,9 @@ struct Caller {
   // Whether the agent is still there to take the answer (its response stream open); null:
   // unknown. A call held for approval is given up, not forwarded, once the agent has left.
   std::function<bool()> connected{};
+  // MCP 2026-07-28: the request's own envelope keys the upstream needs (client capabilities, log
+  // level); null for a session (see ForwardContext::agent_envelope).
+  json client_envelope{};
 };
 
 // The MCP methods, independent of transport. Every call that reaches an upstream was allowed

@@ -114,7 +114,8 @@ awaitable<json> Gateway::relay_plain(const json& id, const std::string& server,
   if (!upstream) {
     co_return rpc_error(id, rpc_code::kInvalidParams, "no upstream server named " + server);
   }
-  ForwardContext context{"", std::nullopt, nullptr, sink_for(caller), relay_key(caller)};
+  ForwardContext context{
+      "", std::nullopt, nullptr, sink_for(caller), relay_key(caller), caller.client_envelope};
   try {
     json answer = co_await upstream->request(method, std::move(params), context);
     co_return reply_from_answer(id, answer);

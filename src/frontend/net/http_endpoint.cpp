@@ -307,6 +307,7 @@ awaitable<HttpResponse> HttpEndpoint::answer_streaming(json message, Caller call
     stream->on_abandon([this, caller, id = message["id"]] {
       gateway_.cancel_request(caller, id, "the client disconnected");
     });
+    caller.client_envelope = envelope_of(message["params"]);
     strip_envelope(message["params"]);
     caller.to_client = [stream, log_level](const json& m) {
       if (m.value("method", "") == "notifications/message") {
@@ -561,6 +562,7 @@ awaitable<HttpResponse> HttpEndpoint::post_stateless(const HttpRequest& request,
   if (streams_messages(method)) {
     co_return co_await answer_streaming(std::move(message), std::move(caller));
   }
+  caller.client_envelope = envelope_of(message["params"]);
   strip_envelope(message["params"]);
   json response = co_await gateway_.handle_request(message, caller);
   if (response.contains("result")) {

@@ -145,6 +145,17 @@ void strip_envelope(json& params) {
   if (meta.empty()) params.erase("_meta");
 }
 
+json envelope_of(const json& params) {
+  json envelope = json::object();
+  if (!params.is_object() || !params.contains("_meta") || !params["_meta"].is_object()) {
+    return envelope;
+  }
+  for (const auto& [key, value] : params["_meta"].items()) {
+    if (key.rfind("io.modelcontextprotocol/", 0) == 0) envelope[key] = value;
+  }
+  return envelope;
+}
+
 bool log_wanted(std::string_view wanted, std::string_view level) {
   auto w = std::find(kLogLevels.begin(), kLogLevels.end(), wanted);
   auto l = std::find(kLogLevels.begin(), kLogLevels.end(), level);

@@ -71,6 +71,9 @@ json stateless_result(std::string_view method, json result);
 // params without the io.modelcontextprotocol/ keys of its _meta: what a session-based upstream
 // is sent (they describe the agent's envelope with warden, not warden's session upstream).
 void strip_envelope(json& params);
+// The io.modelcontextprotocol/ keys of params._meta (an object, empty when there are none): kept
+// from a stateless request before strip_envelope, for an upstream that speaks 2026-07-28 too.
+json envelope_of(const json& params);
 
 // Whether a log notification of `level` reaches a client that asked for `wanted` (RFC 5424
 // order); an empty `wanted` receives none (2026-07-28: logs only on request).

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <exception>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -22,7 +23,9 @@
 #include "frontend/net/sse_stream.hpp"
 #include "frontend/net/tls_client.hpp"
 #include "frontend/net/url.hpp"
+#include "frontend/net/stateless_envelope.hpp"
 #include "frontend/upstream/handshake.hpp"
+#include "frontend/upstream/stateless_upstream.hpp"
 
 namespace warden::mcp {
 
@@ -35,6 +38,9 @@ namespace {
 
 constexpr auto kTimeout = std::chrono::seconds(300);
 constexpr std::size_t kMaxBody = 64 * 1024 * 1024;
+// Rounds of input_required warden-mcp answers for an agent on a session before it gives up on
+// an upstream that keeps asking.
+constexpr int kMaxInputRounds = 8;
 
 struct Reply {
   unsigned status = 0;
@@ -200,8 +206,30 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
   awaitable<json> request(const std::string& method, json params,
                           const ForwardContext& context) override {
     auto self = shared_from_this();
+    // Which revision this request travels in: an agent on 2026-07-28 is carried in it when the
+    // upstream speaks it (server/discover); an agent on a session gets a session upstream too
+    // (sessions have what 2026-07-28 dropped: subscriptions, requests in the middle of a call),
+    // unless the upstream refuses sessions and speaks 2026-07-28 only.
+    const bool agent_stateless = context.agent_envelope.is_object();
+    if (agent_stateless || sessions_refused_) {
+      co_await ensure_probed(context);
+      if (stateless_) co_return co_await request_stateless(method, std::move(params), context);
+    }
     for (int attempt = 0;; ++attempt) {
-      co_await ensure_initialized(context);
+      // Not co_await inside a handler: the failure is kept and looked at after it.
+      std::exception_ptr refused;
+      try {
+        co_await ensure_initialized(context);
+      } catch (const UpstreamError&) {
+        refused = std::current_exception();
+      }
+      if (refused) {
+        if (agent_stateless || sessions_refused_) std::rethrow_exception(refused);
+        co_await ensure_probed(context);
+        if (!stateless_) std::rethrow_exception(refused);
+        sessions_refused_ = true;
+        co_return co_await request_stateless(method, std::move(params), context);
+      }
       std::int64_t id = next_id_++;
       json message = {{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}};
       if (context.cancel && !context.cancel->ended_before_sent.empty()) {
@@ -236,6 +264,109 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
     return std::nullopt;
   }
 
+  // MCP 2026-07-28: one self-contained POST per request. An agent that speaks it too gets an
+  // input_required result as it is (its retry is a new request, decided again); for an agent on
+  // a session, warden-mcp puts the upstream's input requests to it over its session and retries
+  // with the answers, so the agent sees the server-to-client requests it knows. Cancelling closes
+  // the request's connection, which is how this revision cancels.
+  awaitable<json> request_stateless(const std::string& method, json params,
+                                    const ForwardContext& context) {
+    const bool agent_stateless = context.agent_envelope.is_object();
+    for (int round = 0;; ++round) {
+      json sent = params;
+      add_upstream_envelope(sent, context.agent_envelope);
+      std::int64_t id = next_id_++;
+      json message = {{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", sent}};
+      if (context.cancel && !context.cancel->ended_before_sent.empty()) {
+        throw UpstreamError("not sent: " + context.cancel->ended_before_sent);
+      }
+      auto closer = std::make_shared<std::function<void()>>();
+      if (context.cancel) {
+        context.cancel->cancel = [closer](const std::string&) {
+          if (*closer) (*closer)();
+        };
+      }
+      Reply reply = co_await post(message, context, id, closer.get(), Revision::kStateless);
+      json answer = answer_of(reply);
+      if (agent_stateless) co_return answer;
+      if (!is_input_required(answer)) co_return for_session_agent(std::move(answer));
+      if (round + 1 >= kMaxInputRounds) {
+        throw UpstreamError("upstream " + name_ + " still asked for input after " +
+                            std::to_string(kMaxInputRounds) + " rounds");
+      }
+      json responses = co_await ask_session_agent(answer["result"], context);
+      params = retry_params(std::move(params), answer["result"], std::move(responses));
+    }
+  }
+
+  // Puts each input request to the agent over its session (as the older revisions' server-to-
+  // client requests) and collects the bare results by key.
+  awaitable<json> ask_session_agent(const json& result, const ForwardContext& context) {
+    json requests;
+    try {
+      requests = session_input_requests(result);
+    } catch (const std::invalid_argument& e) {
+      throw UpstreamError("upstream " + name_ + " sent " + e.what());
+    }
+    if (!context.on_message) {
+      throw UpstreamError("upstream " + name_ + " needs input from the agent, which warden-mcp " +
+                          "cannot reach for this request");
+    }
+    json responses = json::object();
+    for (auto& [key, request] : requests.items()) {
+      auto slot = std::make_shared<Pending<json>>(ex_);
+      request["id"] = "warden-input-" + std::to_string(next_id_++);
+      std::string asked = request["method"];
+      context.on_message(request, [slot](json response) { slot->set(std::move(response)); });
+      std::optional<json> response = co_await slot->wait(kTimeout);
+      if (!response) throw UpstreamError("the agent did not answer " + asked + " in time");
+      if (!response->contains("result")) {
+        std::string why = response->contains("error") && (*response)["error"].is_object()
+                              ? (*response)["error"].value("message", "an error")
+                              : "no result";
+        throw UpstreamError("the agent did not answer " + asked + ": " + why);
+      }
+      responses[key] = (*response)["result"];
+    }
+    co_return responses;
+  }
+
+  // Whether the upstream speaks 2026-07-28 (server/discover lists it). A refusal or an answer
+  // that is not a result means an older revision; a failure to connect is thrown.
+  awaitable<bool> discovers_stateless(const ForwardContext& context) {
+    std::int64_t id = next_id_++;
+    json probe = discover_probe(id);
+    Reply reply = co_await post(probe, context, id, nullptr, Revision::kStateless);
+    if (reply.status < 200 || reply.status >= 300) co_return false;
+    try {
+      co_return supports_stateless(answer_of(reply));
+    } catch (const UpstreamError&) {
+      co_return false;
+    }
+  }
+
+  // Asks server/discover once (see discovers_stateless); waiters share the one probe.
+  awaitable<void> ensure_probed(const ForwardContext& context) {
+    while (!probed_) {
+      if (shut_down_) throw UpstreamError("upstream " + name_ + " was removed");
+      if (probing_) {
+        co_await initialized_changed_.wait(std::chrono::seconds(30));
+        continue;
+      }
+      probing_ = true;
+      try {
+        stateless_ = co_await discovers_stateless(context);
+        probed_ = true;
+      } catch (...) {
+        probing_ = false;
+        initialized_changed_.notify_all();
+        throw;
+      }
+      probing_ = false;
+      initialized_changed_.notify_all();
+    }
+  }
+
   awaitable<void> notify_cancelled(std::shared_ptr<HttpUpstream> self, std::int64_t id,
                                    std::string reason, ForwardContext context) {
     (void)self;
@@ -251,6 +382,15 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
 
  private:
   json answer_of(const Reply& reply) {
+    if (reply.status >= 400 && reply.status < 500 && reply.status != 404 &&
+        is_json_content_type(reply.content_type)) {
+      // A refused request with its JSON-RPC error (2026-07-28 answers so: a tampered
+      // requestState, a missing capability): the agent gets the error, not a transport failure.
+      json message = parse_message(reply.body);
+      if (message.is_object() && message.contains("error") && message["error"].is_object()) {
+        return json{{"error", message["error"]}};
+      }
+    }
     if (reply.status < 200 || reply.status >= 300) {
       throw UpstreamError("upstream " + name_ + " answered HTTP " + std::to_string(reply.status));
     }
@@ -341,16 +481,29 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
     }
   }
 
+  enum class Revision { kSession, kStateless };
+
   awaitable<Reply> post(const json& message, const ForwardContext& context,
-                        const json& id = nullptr) {
+                        const json& id = nullptr, std::function<void()>* closer = nullptr,
+                        Revision revision = Revision::kSession) {
     auto sink = [this, &context](const json& m) { relay(m, context); };
     http::request<http::string_body> request{http::verb::post, url_.target, 11};
     request.set(http::field::host, url_.host);
     request.set(http::field::user_agent, "warden-mcp/" WARDEN_VERSION);
     request.set(http::field::content_type, "application/json");
     request.set(http::field::accept, "application/json, text/event-stream");
-    if (!version_.empty()) request.set("MCP-Protocol-Version", version_);
-    if (!session_id_.empty()) request.set("Mcp-Session-Id", session_id_);
+    if (revision == Revision::kStateless) {
+      const std::string method = message.value("method", "");
+      // 2026-07-28: the version and the routing headers on every request, no session.
+      request.set("MCP-Protocol-Version", kStatelessVersion);
+      request.set("Mcp-Method", method);
+      if (auto name = routing_name(message.value("params", json::object()))) {
+        request.set("Mcp-Name", *name);
+      }
+    } else {
+      if (!version_.empty()) request.set("MCP-Protocol-Version", version_);
+      if (!session_id_.empty()) request.set("Mcp-Session-Id", session_id_);
+    }
     if (!context.traceparent.empty()) request.set("traceparent", context.traceparent);
     const std::optional<Credential>& cred = context.credential;
     if (sends_credential_in_clear(url_, cred)) {
@@ -368,6 +521,20 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
       std::unique_ptr<Connection> connection = take_idle();
       if (!connection) connection = co_await open();
       connection->lowest().expires_after(kTimeout);
+      // Cancelling closes this request's connection while it runs (never after: disarmed below).
+      struct Disarm {
+        std::function<void()>* closer;
+        ~Disarm() {
+          if (closer) *closer = nullptr;
+        }
+      } disarm{closer};
+      if (closer) {
+        Connection* open_connection = connection.get();
+        *closer = [open_connection] {
+          boost::system::error_code ec;
+          open_connection->lowest().socket().close(ec);
+        };
+      }
       // Not a conditional expression around co_await: GCC 12 miscompiles that.
       Exchanged done;
       if (connection->tls) {
@@ -485,6 +652,9 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
   asio::steady_timer sweep_;
   bool sweeping_ = false;
   bool initialized_ = false, initializing_ = false, shut_down_ = false;
+  // server/discover asked (probed_), and whether it listed MCP 2026-07-28 (stateless_).
+  bool probed_ = false, probing_ = false, stateless_ = false;
+  bool sessions_refused_ = false;  // the handshake failed where 2026-07-28 works
   std::string session_id_, version_;
   std::int64_t next_id_ = 1;
 };

@@ -44,6 +44,11 @@ struct ForwardContext {
   // tell which call its own request belongs to (stdio) relays it only while every call in
   // flight has the same key, so one session never answers for another.
   std::string relay_key;
+  // The agent's own MCP 2026-07-28 envelope (its io.modelcontextprotocol/clientCapabilities and
+  // logLevel) when it speaks that revision; null for an agent on a session. An upstream that
+  // speaks 2026-07-28 too is sent these and its input_required results go back to the agent as
+  // they are; for an agent on a session warden-mcp answers them by asking it (HttpUpstream).
+  json agent_envelope{};
 };
 
 // One upstream MCP server, already initialized on first use. Requests may overlap.
