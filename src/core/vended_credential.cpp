@@ -61,7 +61,8 @@ std::string nested_act(const std::vector<std::string>& actors) {
 std::string sha256_base64url(const std::string& canonical_arguments) {
   ensure_sodium();
   std::vector<uint8_t> digest(crypto_hash_sha256_BYTES);
-  crypto_hash_sha256(digest.data(), reinterpret_cast<const unsigned char*>(canonical_arguments.data()),
+  crypto_hash_sha256(digest.data(),
+                     reinterpret_cast<const unsigned char*>(canonical_arguments.data()),
                      canonical_arguments.size());
   return base64url_encode(digest);
 }

@@ -43,7 +43,7 @@ std::string nested_act(const std::vector<std::string>& actors);
 // base64url SHA-256 of its canonical arguments), req_wl = the gateway, act = the chain's agents.
 struct TxnTokenClaims {
   CredentialClaims call;
-  std::string arguments_sha256{};      // base64url, no padding
+  std::string arguments_sha256{};     // base64url, no padding
   std::vector<std::string> actors{};  // first agent of the chain .. the caller
 };
 std::string mint_txn_token(std::span<const uint8_t, 64> secret_key, const std::string& kid,

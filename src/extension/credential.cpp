@@ -137,9 +137,8 @@ CallEvent call_event_of(const LastDecision& d) {
 std::optional<std::string> mint_and_record(const CallEvent& e, bool own_transaction,
                                            std::optional<std::string>& refusal,
                                            const LastDecision* decided = nullptr) {
-  VendRequest request{e.server_id, e.server,   e.tool,     e.credential_descriptor,
-                      e.agent,     e.human,    e.chain_id, e.event_id,
-                      e.observed};
+  VendRequest request{e.server_id, e.server,   e.tool,    e.credential_descriptor, e.agent, e.human,
+                      e.chain_id,  e.event_id, e.observed};
   if (decided != nullptr) {
     request.arguments_sha256 = decided->arguments_sha256;
     request.actors = decided->actors;

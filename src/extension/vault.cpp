@@ -197,11 +197,11 @@ std::optional<std::string> vend_credential(const VendRequest& r) {
   }
   if (kind != "jwt" && kind != "paseto" && kind != "txn_token") return std::nullopt;
   if (kind == "txn_token" && r.arguments_sha256.empty()) {
-    return nlohmann::json(
-               {{"kind", kind},
-                {"error", "a transaction token is minted only with its decision (authorize's "
-                          "context {\"credential\": \"with_decision\"}), which knows the "
-                          "call's arguments"}})
+    return nlohmann::json({{"kind", kind},
+                           {"error",
+                            "a transaction token is minted only with its decision (authorize's "
+                            "context {\"credential\": \"with_decision\"}), which knows the "
+                            "call's arguments"}})
         .dump();
   }
 
@@ -213,16 +213,14 @@ std::optional<std::string> vend_credential(const VendRequest& r) {
       r.event_id, now_seconds(), 0,          r.observed, issuer != nullptr ? issuer : ""};
   claims.expires_at = claims.issued_at + ttl;
   std::string key_id;
-  std::string token = with_current_signing_key(
-      [&](const std::string& kid, std::span<const uint8_t, 64> secret_key) {
-        key_id = kid;
-        if (kind == "txn_token") {
-          return mint_txn_token(secret_key, kid,
-                                TxnTokenClaims{claims, r.arguments_sha256, r.actors});
-        }
-        return kind == "jwt" ? mint_jwt(secret_key, kid, claims)
-                             : mint_paseto(secret_key, kid, claims);
-      });
+  std::string token = with_current_signing_key([&](const std::string& kid,
+                                                   std::span<const uint8_t, 64> secret_key) {
+    key_id = kid;
+    if (kind == "txn_token") {
+      return mint_txn_token(secret_key, kid, TxnTokenClaims{claims, r.arguments_sha256, r.actors});
+    }
+    return kind == "jwt" ? mint_jwt(secret_key, kid, claims) : mint_paseto(secret_key, kid, claims);
+  });
   const bool txn = kind == "txn_token";
   return nlohmann::json({{"kind", kind},
                          {"header", txn ? "Txn-Token" : "Authorization"},
@@ -318,7 +316,8 @@ WARDEN_SQL_FUNCTION(warden_vault_open_text) {
 WARDEN_SQL_FUNCTION(warden_sign_jwt) {
   const std::string typ = required_text(fcinfo, 0, "typ");
   if (typ != "at+jwt") {
-    throw Error(sqlstate::kInvalidParameterValue, "warden._sign_jwt does not sign typ \"" + typ + "\"");
+    throw Error(sqlstate::kInvalidParameterValue,
+                "warden._sign_jwt does not sign typ \"" + typ + "\"");
   }
   const std::string claims_text = required_text(fcinfo, 1, "claims");
   nlohmann::json claims = nlohmann::json::parse(claims_text, nullptr, false);

@@ -760,8 +760,8 @@ awaitable<json> AuthorizationServer::machine_grant(const FormFields& form, std::
 }
 
 awaitable<json> AuthorizationServer::refused_at_gateway(std::string grant_type, std::string error,
-                                                       std::string reason,
-                                                       std::string description) {
+                                                        std::string reason,
+                                                        std::string description) {
   json request = {{"grant_type", grant_type},
                   {"issuer", issuer_},
                   {"expected_resource", resource()},

@@ -534,7 +534,7 @@ BEGIN
       CASE WHEN request->'refused'->>'error' IN ('invalid_request', 'invalid_grant', 'invalid_client', 'invalid_scope',
                                                   'invalid_target', 'invalid_dpop_proof')
            THEN request->'refused'->>'error' ELSE 'invalid_request' END,
-      'gateway_' || coalesce(pg_catalog.substring(request->'refused'->>'reason' FROM '^[a-z_]{1,60}$'), 'refused'),
+      'gateway_' || coalesce(pg_catalog.substring(request->'refused'->>'reason', '^[a-z_]{1,60}$'), 'refused'),
       NULL::text, NULL::text, pg_catalog.jsonb_build_object('at', 'gateway'));
   END IF;
   auds := ARRAY[issuer, issuer || '/token'];
