@@ -440,7 +440,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   t record;
-  now_s bigint := extract(epoch FROM pg_catalog.now())::bigint;
+  now_s bigint := pg_catalog.floor(extract(epoch FROM pg_catalog.now()))::bigint;
   claims jsonb;
 BEGIN
   SELECT tt.token_id, tt.chain_id, tt.tools, tt.expires_at, a.name AS agent, h.subject AS human INTO t
