@@ -36,20 +36,69 @@ nlohmann::json common_claims(const CredentialClaims& c) {
 
 }  // namespace
 
-std::string mint_jwt(std::span<const uint8_t, 64> secret_key, const std::string& kid,
-                     const CredentialClaims& c) {
+std::string sign_jwt(std::span<const uint8_t, 64> secret_key, const std::string& kid,
+                     const std::string& typ, const std::string& payload_json) {
   ensure_sodium();
-  nlohmann::json header = {{"alg", "EdDSA"}, {"typ", "JWT"}, {"kid", kid}};
-  nlohmann::json payload = common_claims(c);
-  payload["iat"] = c.issued_at;
-  payload["nbf"] = c.issued_at;
-  payload["exp"] = c.expires_at;
-  const std::string signing_input = b64(header.dump()) + "." + b64(payload.dump());
+  nlohmann::json header = {{"alg", "EdDSA"}, {"typ", typ}, {"kid", kid}};
+  const std::string signing_input = b64(header.dump()) + "." + b64(payload_json);
   std::vector<uint8_t> sig(crypto_sign_BYTES);
   crypto_sign_detached(sig.data(), nullptr,
                        reinterpret_cast<const unsigned char*>(signing_input.data()),
                        signing_input.size(), secret_key.data());
   return signing_input + "." + base64url_encode(sig);
+}
+
+std::string nested_act(const std::vector<std::string>& actors) {
+  nlohmann::json act = nullptr;
+  for (const std::string& name : actors) {
+    nlohmann::json outer = {{"sub", name}};
+    if (!act.is_null()) outer["act"] = std::move(act);
+    act = std::move(outer);
+  }
+  return act.dump();
+}
+
+std::string sha256_base64url(const std::string& canonical_arguments) {
+  ensure_sodium();
+  std::vector<uint8_t> digest(crypto_hash_sha256_BYTES);
+  crypto_hash_sha256(digest.data(),
+                     reinterpret_cast<const unsigned char*>(canonical_arguments.data()),
+                     canonical_arguments.size());
+  return base64url_encode(digest);
+}
+
+std::string mint_txn_token(std::span<const uint8_t, 64> secret_key, const std::string& kid,
+                           const TxnTokenClaims& t) {
+  const CredentialClaims& c = t.call;
+  const std::string issuer = c.issuer.empty() ? kCredentialIssuer : c.issuer;
+  nlohmann::json payload = {
+      {"iss", issuer},
+      {"aud", c.server},
+      {"iat", c.issued_at},
+      {"exp", c.expires_at},
+      {"txn", c.event_id},
+      {"sub", c.human},
+      {"scope", c.server + "/" + c.tool},
+      {"tctx",
+       {{"server", c.server},
+        {"tool", c.tool},
+        {"arguments_sha256", t.arguments_sha256},
+        {"chain", c.chain_id}}},
+      {"req_wl", issuer},
+  };
+  nlohmann::json act = nlohmann::json::parse(nested_act(t.actors));
+  if (!act.is_null()) payload["act"] = std::move(act);
+  if (c.observed) payload["tctx"]["warden_mode"] = "observe";
+  return sign_jwt(secret_key, kid, "txntoken+jwt", payload.dump());
+}
+
+std::string mint_jwt(std::span<const uint8_t, 64> secret_key, const std::string& kid,
+                     const CredentialClaims& c) {
+  nlohmann::json payload = common_claims(c);
+  payload["iat"] = c.issued_at;
+  payload["nbf"] = c.issued_at;
+  payload["exp"] = c.expires_at;
+  return sign_jwt(secret_key, kid, "JWT", payload.dump());
 }
 
 std::string mint_paseto(std::span<const uint8_t, 64> secret_key, const std::string& kid,

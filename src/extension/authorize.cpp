@@ -9,6 +9,7 @@
 #include "core/audit_mac.hpp"
 #include "core/bounded_json.hpp"
 #include "core/canonical_json.hpp"
+#include "core/vended_credential.hpp"
 #include "core/approval_condition.hpp"
 #include "core/constraints.hpp"
 #include "core/control_characters.hpp"
@@ -112,6 +113,20 @@ class Authorizer {
   // Whether the front-end asks for the call's credential with the decision (see
   // LastDecision::with_decision); read from the context with the other keys, once.
   bool credential_with_decision() const { return credential_with_decision_; }
+
+  // base64url SHA-256 of the call's canonical arguments (empty when they did not parse), and
+  // the agents of its chain from the first to the caller: what a transaction token states.
+  std::string arguments_sha256() const {
+    return arguments_ ? sha256_base64url(canonical_json(*arguments_)) : std::string();
+  }
+  std::vector<std::string> actors(const std::string& caller) const {
+    std::vector<std::string> names;
+    for (size_t i = 0; i < ancestors_.size(); ++i) {
+      names.push_back(i < ancestor_names_.size() ? ancestor_names_[i] : ancestors_[i]);
+    }
+    names.push_back(caller);
+    return names;
+  }
 
   // The call's server and tool as asked (set whenever a call was allowed).
   std::string server() const { return server_.value_or(""); }
@@ -579,7 +594,11 @@ WARDEN_SQL_FUNCTION(warden_authorize) {
     last.observed = d.observed;
     last.xid = GetCurrentTransactionIdIfAny();  // assigned by the event's INSERT
     last.decided_at = decided_at;
-    if (authorizer.credential_with_decision()) mint_with_decision(last);
+    if (authorizer.credential_with_decision()) {
+      last.arguments_sha256 = authorizer.arguments_sha256();
+      last.actors = authorizer.actors(last.agent);
+      mint_with_decision(last);
+    }
     remember_last_decision(std::move(last));
   }
   spi_finish();

@@ -135,10 +135,15 @@ CallEvent call_event_of(const LastDecision& d) {
 // of vending share. Sets `refusal` instead when the server's credential cannot be had (e.g. no
 // secret stored); nullopt without a refusal: the server takes none.
 std::optional<std::string> mint_and_record(const CallEvent& e, bool own_transaction,
-                                           std::optional<std::string>& refusal) {
-  std::optional<std::string> credential =
-      vend_credential(VendRequest{e.server_id, e.server, e.tool, e.credential_descriptor, e.agent,
-                                  e.human, e.chain_id, e.event_id, e.observed});
+                                           std::optional<std::string>& refusal,
+                                           const LastDecision* decided = nullptr) {
+  VendRequest request{e.server_id, e.server,   e.tool,    e.credential_descriptor, e.agent, e.human,
+                      e.chain_id,  e.event_id, e.observed};
+  if (decided != nullptr) {
+    request.arguments_sha256 = decided->arguments_sha256;
+    request.actors = decided->actors;
+  }
+  std::optional<std::string> credential = vend_credential(request);
   if (!credential) return std::nullopt;
   nlohmann::json vended = nlohmann::json::parse(*credential);
   if (vended.contains("error")) {
@@ -272,7 +277,7 @@ void mint_with_decision(LastDecision& d) {
   CallEvent e = call_event_of(d);
   e.server_id = server.text(0, "server_id").value_or("");
   e.credential_descriptor = server.text(0, "credential").value_or("{\"kind\":\"none\"}");
-  d.credential = mint_and_record(e, false, d.refusal);
+  d.credential = mint_and_record(e, false, d.refusal, &d);
 }
 
 }  // namespace warden::pg

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace warden::pg {
 
@@ -23,6 +24,10 @@ struct LastDecision {
   bool with_decision = false;
   std::optional<std::string> credential;  // its JSON; nullopt: the server takes none
   std::optional<std::string> refusal;     // why none could be had (e.g. no secret stored)
+  // What a transaction token states about the call: base64url SHA-256 of its canonical
+  // arguments, and the chain's agents from the first to the caller. Set with with_decision.
+  std::string arguments_sha256{};
+  std::vector<std::string> actors{};
 };
 
 // Mints the credential of an allowed call inside its decision's transaction and records the

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <vector>
@@ -122,6 +123,31 @@ std::string row_binding(const std::string& purpose, const std::string& row_key) 
   return "warden:" + purpose + ":" + row_key;
 }
 
+// Runs sign(key_id, secret key) with the current signing key. The key is read with a plain
+// statement; only when there is none or it is due for rotation does warden._signing_key
+// (plpgsql: locks, rotates) run. Most calls thus skip a PL/pgSQL call with its own search_path
+// (measured: ~4 % of a credentialed call).
+std::string with_current_signing_key(
+    const std::function<std::string(const std::string&, std::span<const uint8_t, 64>)>& sign) {
+  const Datum interval = Int32GetDatum(key_rotation_interval_seconds());
+  static Statement current(
+      "SELECT k.key_id, k.sealed FROM warden.keys k WHERE k.purpose = 'public' "
+      "AND k.superseded_at IS NULL AND k.created_at > pg_catalog.now() - pg_catalog.make_interval("
+      "secs => $1)",
+      {INT4OID});
+  static Statement signing_key("SELECT key_id, sealed FROM warden._signing_key($1)", {INT4OID});
+  Statement* found = &current;
+  if (current.run({interval}, {}, true, 2) != 1) {
+    signing_key.run({interval});
+    found = &signing_key;
+  }
+  const std::string key_id = *found->text(0, "key_id");
+  const std::vector<uint8_t> sealed = *found->bytes(0, "sealed");
+  return sign_with_signing_key(key_id, sealed, [&](std::span<const uint8_t, 64> secret_key) {
+    return sign(key_id, secret_key);
+  });
+}
+
 }  // namespace
 
 bool caller_is_proxy() {
@@ -169,25 +195,15 @@ std::optional<std::string> vend_credential(const VendRequest& r) {
     }
     return cred.dump();
   }
-  if (kind != "jwt" && kind != "paseto") return std::nullopt;
-
-  // The current signing key, read with a plain statement; only when there is none or it is
-  // due for rotation does warden._signing_key (plpgsql: locks, rotates) run. Most calls thus
-  // skip a PL/pgSQL call with its own search_path (measured: ~4 % of a credentialed call).
-  const Datum interval = Int32GetDatum(key_rotation_interval_seconds());
-  static Statement current(
-      "SELECT k.key_id, k.sealed FROM warden.keys k WHERE k.purpose = 'public' "
-      "AND k.superseded_at IS NULL AND k.created_at > pg_catalog.now() - pg_catalog.make_interval("
-      "secs => $1)",
-      {INT4OID});
-  static Statement signing_key("SELECT key_id, sealed FROM warden._signing_key($1)", {INT4OID});
-  Statement* found = &current;
-  if (current.run({interval}, {}, true, 2) != 1) {
-    signing_key.run({interval});
-    found = &signing_key;
+  if (kind != "jwt" && kind != "paseto" && kind != "txn_token") return std::nullopt;
+  if (kind == "txn_token" && r.arguments_sha256.empty()) {
+    return nlohmann::json({{"kind", kind},
+                           {"error",
+                            "a transaction token is minted only with its decision (authorize's "
+                            "context {\"credential\": \"with_decision\"}), which knows the "
+                            "call's arguments"}})
+        .dump();
   }
-  const std::string key_id = *found->text(0, "key_id");
-  const std::vector<uint8_t> sealed = *found->bytes(0, "sealed");
 
   int64_t ttl = descriptor.is_object() ? descriptor.value("ttl_seconds", int64_t{30}) : 30;
   ttl = std::clamp<int64_t>(ttl, 1, kMaxCredentialSeconds);
@@ -196,17 +212,29 @@ std::optional<std::string> vend_credential(const VendRequest& r) {
       r.agent,    r.human,       r.chain_id, r.server,   r.tool,
       r.event_id, now_seconds(), 0,          r.observed, issuer != nullptr ? issuer : ""};
   claims.expires_at = claims.issued_at + ttl;
-  std::string token =
-      sign_with_signing_key(key_id, sealed, [&](std::span<const uint8_t, 64> secret_key) {
-        return kind == "jwt" ? mint_jwt(secret_key, key_id, claims)
-                             : mint_paseto(secret_key, key_id, claims);
-      });
+  std::string key_id;
+  std::string token = with_current_signing_key([&](const std::string& kid,
+                                                   std::span<const uint8_t, 64> secret_key) {
+    key_id = kid;
+    if (kind == "txn_token") {
+      return mint_txn_token(secret_key, kid, TxnTokenClaims{claims, r.arguments_sha256, r.actors});
+    }
+    return kind == "jwt" ? mint_jwt(secret_key, kid, claims) : mint_paseto(secret_key, kid, claims);
+  });
+  const bool txn = kind == "txn_token";
   return nlohmann::json({{"kind", kind},
-                         {"header", "Authorization"},
-                         {"value", "Bearer " + token},
+                         {"header", txn ? "Txn-Token" : "Authorization"},
+                         {"value", txn ? token : "Bearer " + token},
                          {"key_id", key_id},
                          {"expires_at", claims.expires_at}})
       .dump();
+}
+
+std::string sign_with_current_key(const std::string& typ, const std::string& claims_json) {
+  return with_current_signing_key(
+      [&](const std::string& kid, std::span<const uint8_t, 64> secret_key) {
+        return sign_jwt(secret_key, kid, typ, claims_json);
+      });
 }
 
 }  // namespace warden::pg
@@ -280,4 +308,24 @@ WARDEN_SQL_FUNCTION(warden_vault_open_text) {
   Datum result = text_datum(std::string(opened->begin(), opened->end()));
   sodium_memzero(opened->data(), opened->size());
   return result;
+}
+
+// (typ, claims as JSON text) -> a JWT signed with the current signing key. Internal: only
+// warden's own SECURITY DEFINER functions call it (exchange_token, for an RFC 8693 JWT access
+// token), and only for the typs listed here.
+WARDEN_SQL_FUNCTION(warden_sign_jwt) {
+  const std::string typ = required_text(fcinfo, 0, "typ");
+  if (typ != "at+jwt") {
+    throw Error(sqlstate::kInvalidParameterValue,
+                "warden._sign_jwt does not sign typ \"" + typ + "\"");
+  }
+  const std::string claims_text = required_text(fcinfo, 1, "claims");
+  nlohmann::json claims = nlohmann::json::parse(claims_text, nullptr, false);
+  if (!claims.is_object()) {
+    throw Error(sqlstate::kInvalidParameterValue, "the claims must be a JSON object");
+  }
+  spi_connect();
+  std::string token = sign_with_current_key(typ, claims.dump());
+  spi_finish();
+  return text_datum(token);
 }

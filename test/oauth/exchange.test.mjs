@@ -277,9 +277,13 @@ test('ID-JAG: an enterprise IdP\'s assertion for the agent\'s client gives a tas
   assert.equal(seen, 'dana@example.com exchange-bot');
 });
 
-test('requested_token_type jwt is not issued (not implemented): invalid_request, nothing issued', async () => {
-  await refused(exchange(idToken, await actorAssertion('exchange-bot'), { requested_token_type: `${TT}jwt` }),
-    400, 'invalid_request');
+test('requested_token_type jwt: the ID token and the agent\'s assertion give a JWT access token naming both', async () => {
+  const r = await exchange(idToken, await actorAssertion('exchange-bot'), { requested_token_type: `${TT}jwt` });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.issued_token_type, `${TT}jwt`);
+  const claims = jose.decodeJwt(r.body.access_token);
+  assert.equal(claims.sub, 'alice@example.com');
+  assert.deepEqual(claims.act, { sub: 'exchange-bot' });
 });
 
 test('a replayed actor assertion is refused', async () => {
@@ -393,7 +397,7 @@ test('clock skew beyond 60 s is refused', async () => {
 
 test('a stolen ID token without the agent\'s key starts nothing', async () => {
   await refused(token({ grant_type: TOKEN_EXCHANGE, subject_token: idToken, subject_token_type: `${TT}id_token` }),
-    400, 'invalid_request');
+    400, 'invalid_request', 'gateway_no_actor_token');
   const forgedActor = await keyPair('ES256', 'bot-key');
   await refused(exchange(idToken, await actorAssertion('exchange-bot', forgedActor)), 401, 'invalid_client', 'actor_bad_signature');
 });

@@ -381,5 +381,83 @@ SELECT ok((SELECT (r->>'expires_in')::int BETWEEN 1 AND 91
                    'actor', tap_mi.actor('mi-bot', 'bot-k1'))) AS r) x),
           'exchange: the task token lives no longer than the subject token (90 s left)');
 
+-- ------------------------------------------- JWT access tokens, may_act, gateway refusals (txn)
+SELECT is(tap_mi.outcome(format('SELECT tap_mi.exchange(%L, %L)',
+            tap_mi.id_token('alice@mi.example', '{"may_act": {"sub": "mi-other"}}'), tap_mi.actor('mi-bot', 'bot-k1'))),
+          'invalid_grant token_exchange refused: actor_not_in_may_act',
+          'may_act: an actor the person''s token does not name is refused');
+SELECT is(tap_mi.outcome(format('SELECT tap_mi.exchange(%L, %L)',
+            tap_mi.id_token('alice@mi.example', '{"may_act": {"sub": "mi-bot", "iss": "https://elsewhere.example"}}'),
+            tap_mi.actor('mi-bot', 'bot-k1'))),
+          'invalid_grant token_exchange refused: actor_not_in_may_act', 'may_act: the actor''s issuer must match too');
+SELECT is(tap_mi.outcome(format('SELECT tap_mi.exchange(%L, %L)',
+            tap_mi.id_token('alice@mi.example', '{"may_act": ["mi-bot"]}'), tap_mi.actor('mi-bot', 'bot-k1'))),
+          'invalid_grant token_exchange refused: malformed_may_act', 'may_act: a malformed claim admits no one');
+SELECT is(tap_mi.outcome(format('SELECT tap_mi.exchange(%L, %L, %L)',
+            tap_mi.id_token('alice@mi.example', '{"may_act": {"sub": "mi-bot"}}'), tap_mi.actor('mi-bot', 'bot-k1'),
+            '{"requested_token_type": "urn:ietf:params:oauth:token-type:jwt"}')),
+          'issued', 'may_act: the actor it names is admitted (and may ask for a JWT)');
+
+CREATE TEMP TABLE tap_mi_jwt AS
+SELECT warden.exchange_token(jsonb_build_object(
+  'grant_type', 'urn:ietf:params:oauth:grant-type:token-exchange', 'issuer', 'https://gw.mi.example',
+  'expected_resource', 'https://gw.mi.example/mcp', 'scope', 'misrv/read',
+  'requested_token_type', 'urn:ietf:params:oauth:token-type:jwt', 'audience', 'https://api.mi.example',
+  'subject', tap_mi.id_token('alice@mi.example', '{"act": {"sub": "upstream-orchestrator"}}'),
+  'actor', tap_mi.actor('mi-bot', 'bot-k1'))) AS r;
+CREATE FUNCTION pg_temp.jwt_part(token text, n int) RETURNS jsonb LANGUAGE sql AS $$
+  SELECT convert_from(decode(translate(p, '-_', '+/') || repeat('=', (4 - length(p) % 4) % 4), 'base64'), 'UTF8')::jsonb
+  FROM (SELECT split_part(token, '.', n) AS p) x
+$$;
+SELECT is(r->>'issued_token_type', 'urn:ietf:params:oauth:token-type:jwt', 'jwt: issued_token_type says jwt') FROM tap_mi_jwt;
+SELECT ok(NOT r ? 'token_id', 'jwt: no internal key leaks into the answer') FROM tap_mi_jwt;
+SELECT is(pg_temp.jwt_part(r->>'access_token', 1) - 'kid', '{"alg": "EdDSA", "typ": "at+jwt"}', 'jwt: EdDSA, typ at+jwt')
+FROM tap_mi_jwt;
+SELECT is(pg_temp.jwt_part(r->>'access_token', 1)->>'kid',
+          (SELECT k->>'kid' FROM jsonb_array_elements(warden.public_keys()->'keys') k
+           WHERE k->>'kid' = pg_temp.jwt_part(r->>'access_token', 1)->>'kid'),
+          'jwt: signed with a key warden.public_keys() publishes') FROM tap_mi_jwt;
+SELECT is(pg_temp.jwt_part(r->>'access_token', 2) - ARRAY['iat', 'nbf', 'exp', 'jti', 'chain'],
+          '{"iss": "https://gw.mi.example", "sub": "alice@mi.example", "aud": "https://api.mi.example", "client_id": "mi-bot",
+            "scope": "misrv/read", "act": {"sub": "mi-bot", "act": {"sub": "upstream-orchestrator"}}}'::jsonb,
+          'jwt: the person, the agent outermost in act above the act the person''s token carried, the scope')
+FROM tap_mi_jwt;
+SELECT is((SELECT t.tools FROM warden.tokens t WHERE t.token_id = (pg_temp.jwt_part(r->>'access_token', 2)->>'jti')::uuid),
+          ARRAY['misrv/read'], 'jwt: jti is the task token it stands for, with the same (not a wider) scope') FROM tap_mi_jwt;
+SELECT is((SELECT extract(epoch FROM t.expires_at)::bigint FROM warden.tokens t
+           WHERE t.token_id = (pg_temp.jwt_part(r->>'access_token', 2)->>'jti')::uuid),
+          (pg_temp.jwt_part(r->>'access_token', 2)->>'exp')::bigint, 'jwt: ends when its task token ends') FROM tap_mi_jwt;
+SELECT is(tap_mi.outcome(format('SELECT tap_mi.exchange(%L, %L, %L)', tap_mi.id_token('alice@mi.example'),
+            tap_mi.actor('mi-bot', 'bot-k1'), '{"requested_token_type": "urn:ietf:params:oauth:token-type:saml2"}')),
+          'invalid_request token_exchange refused: unsupported_token_type', 'an unsupported token type is refused');
+SELECT is(tap_mi.outcome(format('SELECT tap_mi.jag(%L, %L, %L, %L)', tap_mi.id_jag('alice@mi.example', 'mi-bot-client'),
+            'mi-bot-client', tap_mi.actor('mi-bot-client', 'bot-k1'),
+            '{"requested_token_type": "urn:ietf:params:oauth:token-type:jwt"}')),
+          'invalid_request id_jag refused: unsupported_token_type', 'ID-JAG takes no requested_token_type');
+SELECT is(tap_mi.outcome(format('SELECT tap_mi.exchange(%L, %L, %L)', tap_mi.id_token('alice@mi.example'),
+            tap_mi.actor('mi-bot', 'bot-k1'), '{"audience": 7}')),
+          'invalid_target token_exchange refused: bad_audience', 'a non-string audience is refused');
+SELECT is(tap_mi.as_role('tap_mi_proxy', $$SELECT warden.exchange_token('{"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+            "issuer": "https://gw.mi.example", "expected_resource": "https://gw.mi.example/mcp",
+            "refused": {"error": "server_error", "reason": "x''; DROP TABLE y"}}')::text$$),
+          '{"error": "invalid_request", "error_description": "token_exchange refused: gateway_refused"}',
+          'a gateway refusal is audited with a sanitised reason and an RFC error only');
+SELECT is((SELECT reason || ' ' || (detail->>'error') || ' ' || (detail->>'at') FROM warden.events
+           WHERE kind = 'token_exchange_refused' ORDER BY at DESC, event_id LIMIT 1),
+          'gateway_refused invalid_request gateway', 'the gateway refusal is an audit row');
+SELECT is(tap_mi.as_role(r, $$SELECT warden._sign_jwt('at+jwt', '{"sub": "x"}')$$), 'ERROR 42501',
+          r || ' cannot sign with warden''s key')
+FROM unnest(ARRAY['tap_mi_proxy', 'tap_mi_admin', 'tap_mi_issuer', 'tap_mi_auditor']::name[]) r;
+SELECT throws_ok($$SELECT warden._sign_jwt('txntoken+jwt', '{"sub": "x"}')$$, '22023', NULL,
+                 '_sign_jwt signs only the typs exchange_token needs');
+SELECT is(tap_mi.as_role(r, $$SELECT warden._act_chain(gen_random_uuid(), NULL)$$), 'ERROR 42501', r || ' cannot call _act_chain')
+FROM unnest(ARRAY['tap_mi_proxy', 'tap_mi_issuer']::name[]) r;
+SELECT lives_ok($$SELECT warden.add_server('mitxn', 'https://mitxn.internal/mcp', 'http', '{"kind": "txn_token", "ttl_seconds": 20}')$$,
+                'a txn_token credential for an http server');
+SELECT throws_ok($$SELECT warden.add_server('mitxn2', 'node x.mjs', 'stdio', '{"kind": "txn_token"}')$$, '22023',
+                 'a txn_token credential needs an http server', 'a txn_token credential for a stdio server is refused');
+SELECT throws_ok($$SELECT warden.add_server('mitxn3', 'https://x.internal/mcp', 'http', '{"kind": "txn_token", "ttl_seconds": 600}')$$,
+                 '22023', NULL, 'a txn_token lives at most 60 s');
+
 SELECT * FROM finish();
 ROLLBACK;

@@ -128,5 +128,39 @@ TEST_F(Signer, PasetoVerifiesWithThePublicKeyAndCarriesTheKid) {
   EXPECT_EQ(opened.value().footer, R"({"kid":"k4.pid.test"})");
 }
 
+TEST_F(Signer, TxnTokenStatesTheCallAndTheActorChain) {
+  TxnTokenClaims t{claims_, sha256_base64url(R"({"id":"42"})"), {"root-bot", "bot"}};
+  std::string jwt = mint_txn_token(sk_, "k4.pid.test", t);
+  auto first = jwt.find('.'), second = jwt.rfind('.');
+  auto header = base64url_decode(jwt.substr(0, first));
+  auto payload = base64url_decode(jwt.substr(first + 1, second - first - 1));
+  ASSERT_TRUE(header && payload);
+  auto h = nlohmann::json::parse(header->begin(), header->end());
+  auto p = nlohmann::json::parse(payload->begin(), payload->end());
+  EXPECT_EQ(h["typ"], "txntoken+jwt");
+  EXPECT_EQ(p["txn"], "event-1");
+  EXPECT_EQ(p["sub"], "alice@example.com");
+  EXPECT_EQ(p["aud"], "tickets");
+  EXPECT_EQ(p["tctx"]["tool"], claims_.tool);
+  // SHA-256 of {"id":"42"}, base64url without padding.
+  EXPECT_EQ(p["tctx"]["arguments_sha256"], "iqW2dR1ovXKQHOqWu73cqGJO-jh9VEKmMZfV_tsraT0");
+  EXPECT_EQ(p["act"], nlohmann::json::parse(R"({"sub":"bot","act":{"sub":"root-bot"}})"));
+  EXPECT_EQ(p["req_wl"], p["iss"]);
+  EXPECT_LE(p["exp"].get<int64_t>() - p["iat"].get<int64_t>(), kMaxCredentialSeconds);
+  std::string signing_input = jwt.substr(0, second);
+  auto sig = base64url_decode(jwt.substr(second + 1));
+  ASSERT_TRUE(sig);
+  EXPECT_EQ(crypto_sign_verify_detached(
+                sig->data(), reinterpret_cast<const unsigned char*>(signing_input.data()),
+                signing_input.size(), pk_.data()),
+            0);
+}
+
+TEST(NestedAct, OutermostIsTheCurrentActor) {
+  EXPECT_EQ(nested_act({}), "null");
+  EXPECT_EQ(nested_act({"a"}), R"({"sub":"a"})");
+  EXPECT_EQ(nested_act({"a", "b", "c"}), R"({"act":{"act":{"sub":"a"},"sub":"b"},"sub":"c"})");
+}
+
 }  // namespace
 }  // namespace warden

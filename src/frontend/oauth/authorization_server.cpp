@@ -523,7 +523,18 @@ awaitable<HttpResponse> AuthorizationServer::token(const HttpRequest& request) {
     co_return oauth_error(400, "invalid_request",
                           "the body must be application/x-www-form-urlencoded");
   }
-  if (form->has_repeats()) co_return oauth_error(400, "invalid_request", "a parameter repeats");
+  const std::string machine_grant_type = form->get("grant_type");
+  const bool machine = machine_grant_type == kTokenExchange || machine_grant_type == kJwtBearer;
+  if (form->has_repeats()) {
+    if (machine) {
+      try {
+        co_await refused_at_gateway(machine_grant_type, "invalid_request", "parameter_repeats", "");
+      } catch (const std::exception& e) {
+        co_return oauth_error(503, "temporarily_unavailable", "");
+      }
+    }
+    co_return oauth_error(400, "invalid_request", "a parameter repeats");
+  }
   std::optional<std::string> jkt;
   std::string proof = request.header("dpop");
   if (!proof.empty()) {
@@ -533,6 +544,14 @@ awaitable<HttpResponse> AuthorizationServer::token(const HttpRequest& request) {
     expected.now = now_seconds();
     auto verified = verify_dpop_proof(proof, expected, replay_);
     if (!verified) {
+      if (machine) {
+        try {
+          co_await refused_at_gateway(machine_grant_type, "invalid_dpop_proof", "bad_dpop_proof",
+                                      "");
+        } catch (const std::exception& e) {
+          co_return oauth_error(503, "temporarily_unavailable", "");
+        }
+      }
       co_return oauth_error(400, "invalid_dpop_proof", std::string(to_string(verified.error())));
     }
     jkt = verified.value().jkt;
@@ -663,27 +682,39 @@ awaitable<json> AuthorizationServer::machine_grant(const FormFields& form, std::
     std::string text = form.get("expires_in");
     if (text.empty() || text.size() > 6 ||
         text.find_first_not_of("0123456789") != std::string::npos) {
-      co_return refusal("invalid_request", "expires_in must be a number of seconds");
+      json refused = co_await refused_at_gateway(grant_type, "invalid_request", "bad_expires_in",
+                                                 "expires_in must be a number of seconds");
+      co_return refused;
     }
     request["expires_in"] = std::stoi(text);
   }
+  if (form.has("audience")) request["audience"] = form.get("audience");
   if (grant_type == kTokenExchange) {
     std::string requested = form.get("requested_token_type");
-    if (!requested.empty() && requested != std::string(kTokenTypePrefix) + "access_token") {
-      co_return refusal("invalid_request",
-                        "requested_token_type: only urn:ietf:params:oauth:token-type:access_token "
-                        "(a task token) is issued");
+    if (!requested.empty() && requested != std::string(kTokenTypePrefix) + "access_token" &&
+        requested != std::string(kTokenTypePrefix) + "jwt") {
+      json refused = co_await refused_at_gateway(
+          grant_type, "invalid_request", "unsupported_token_type",
+          "requested_token_type: urn:ietf:params:oauth:token-type:access_token (a task token) or "
+          "urn:ietf:params:oauth:token-type:jwt (a JWT access token) is issued");
+      co_return refused;
     }
+    if (!requested.empty()) request["requested_token_type"] = requested;
     std::string subject = form.get("subject_token");
     std::string subject_type = form.get("subject_token_type");
     std::string actor = form.get("actor_token");
     if (subject.empty() || subject_type.empty()) {
-      co_return refusal("invalid_request", "subject_token and subject_token_type are required");
+      json refused =
+          co_await refused_at_gateway(grant_type, "invalid_request", "no_subject_token",
+                                      "subject_token and subject_token_type are required");
+      co_return refused;
     }
     if (actor.empty() || form.get("actor_token_type") != std::string(kTokenTypePrefix) + "jwt") {
-      co_return refusal("invalid_request",
-                        "the agent proves itself: actor_token (its signed assertion or JWT-SVID) "
-                        "with actor_token_type urn:ietf:params:oauth:token-type:jwt is required");
+      json refused = co_await refused_at_gateway(
+          grant_type, "invalid_request", "no_actor_token",
+          "the agent proves itself: actor_token (its signed assertion or JWT-SVID) with "
+          "actor_token_type urn:ietf:params:oauth:token-type:jwt is required");
+      co_return refused;
     }
     if (subject_type == std::string(kTokenTypePrefix) + "access_token" &&
         subject.rfind("v4.local.", 0) == 0) {
@@ -694,13 +725,20 @@ awaitable<json> AuthorizationServer::machine_grant(const FormFields& form, std::
       json verified = co_await verified_jwt(subject);
       request["subject"] = std::move(verified);
     } else {
-      co_return refusal("invalid_request", "unsupported subject_token_type");
+      json refused = co_await refused_at_gateway(grant_type, "invalid_request",
+                                                 "unsupported_subject_token_type",
+                                                 "unsupported subject_token_type");
+      co_return refused;
     }
     json verified_actor = co_await verified_jwt(actor);
     request["actor"] = std::move(verified_actor);
   } else {
     std::string assertion = form.get("assertion");
-    if (assertion.empty()) co_return refusal("invalid_request", "assertion is required");
+    if (assertion.empty()) {
+      json refused = co_await refused_at_gateway(grant_type, "invalid_request", "no_assertion",
+                                                 "assertion is required");
+      co_return refused;
+    }
     json verified = co_await verified_jwt(assertion);
     request["assertion"] = std::move(verified);
     // The client authenticates with its own key (RFC 7523 private_key_jwt); without one the
@@ -719,6 +757,17 @@ awaitable<json> AuthorizationServer::machine_grant(const FormFields& form, std::
   }
   json result = co_await store_.exchange_token(request);
   co_return result;
+}
+
+awaitable<json> AuthorizationServer::refused_at_gateway(std::string grant_type, std::string error,
+                                                        std::string reason,
+                                                        std::string description) {
+  json request = {{"grant_type", grant_type},
+                  {"issuer", issuer_},
+                  {"expected_resource", resource()},
+                  {"refused", {{"error", error}, {"reason", reason}}}};
+  co_await store_.exchange_token(request);
+  co_return refusal(error, description);
 }
 
 Outcome<DpopProof> AuthorizationServer::verify_resource_proof(const std::string& proof,

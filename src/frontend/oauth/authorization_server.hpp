@@ -103,6 +103,10 @@ class AuthorizationServer {
   // RFC 8693 token exchange and the ID-JAG jwt-bearer grant (issue 14): verifies each JWT's
   // signature, then lets the database decide (warden.exchange_token).
   mcp::awaitable<nlohmann::json> machine_grant(const FormFields& form, std::string grant_type);
+  // A machine grant refused here, before the database decided anything: audited there (through
+  // warden.exchange_token's "refused"), answered with the OAuth error.
+  mcp::awaitable<nlohmann::json> refused_at_gateway(std::string grant_type, std::string error,
+                                                    std::string reason, std::string description);
   // A JWT verified with the keys the database names for its iss and sub:
   // {header, claims, kid} or {error}.
   mcp::awaitable<nlohmann::json> verified_jwt(std::string token);

@@ -382,23 +382,100 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   chain uuid := pg_catalog.gen_random_uuid();
+  tid uuid := pg_catalog.gen_random_uuid();
   expires timestamptz := pg_catalog.date_trunc('second', pg_catalog.now() + lifetime);
   token text;
 BEGIN
   INSERT INTO warden.chains (chain_id, human_id, root_agent_id, purpose, trace_id, expires_at)
   VALUES (chain, human_id, agent_id, purpose, pg_catalog.replace(chain::text, '-', ''), expires);
-  token := warden._mint_root_token(chain::uuid, pg_catalog.gen_random_uuid()::uuid, agent_id::uuid, agent::text,
+  token := warden._mint_root_token(chain::uuid, tid::uuid, agent_id::uuid, agent::text,
                                    human::text, tools::text[], expires::timestamptz, NULL::text,
                                    (detail || pg_catalog.jsonb_build_object('purpose', purpose, 'tools', tools,
                                                                             'expires_at', expires))::jsonb);
+  -- token_id is for exchange_token (which removes it), not for the client.
   RETURN pg_catalog.jsonb_build_object('access_token', token,
                                        'issued_token_type', 'urn:ietf:params:oauth:token-type:access_token',
                                        'token_type', 'Bearer',
                                        'expires_in', greatest(1, extract(epoch FROM expires - pg_catalog.now())::int),
-                                       'scope', pg_catalog.array_to_string(tools, ' '));
+                                       'scope', pg_catalog.array_to_string(tools, ' '),
+                                       'token_id', tid);
 END
 $$;
 REVOKE ALL ON FUNCTION warden._exchange_chain(uuid, text, uuid, text, text[], interval, text, jsonb) FROM PUBLIC;
+
+-- RFC 8693 section 4.1 "act" for a task token: the outermost names the token's agent (the
+-- current actor), each nested one the agent that delegated to it, down to the chain's first
+-- agent; below that, `prior` (the act claim the person's token carried, if any).
+CREATE OR REPLACE FUNCTION warden._act_chain(token_id uuid, prior jsonb) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  act jsonb := CASE WHEN pg_catalog.jsonb_typeof(prior) = 'object' THEN prior END;
+  n text;
+BEGIN
+  FOR n IN SELECT a.name FROM warden.tokens t
+           CROSS JOIN LATERAL pg_catalog.unnest(t.ancestor_agents || t.agent_id) WITH ORDINALITY u(id, o)
+           JOIN warden.agents a ON a.agent_id = u.id
+           WHERE t.token_id = _act_chain.token_id ORDER BY u.o LOOP
+    act := CASE WHEN act IS NULL THEN pg_catalog.jsonb_build_object('sub', n)
+                ELSE pg_catalog.jsonb_build_object('sub', n, 'act', act) END;
+  END LOOP;
+  RETURN act;
+END
+$$;
+REVOKE ALL ON FUNCTION warden._act_chain(uuid, jsonb) FROM PUBLIC;
+
+-- Signs claims as a JWT (typ at+jwt only) with warden's current signing key, the one
+-- warden.public_keys() and /.well-known/jwks.json publish. Internal to exchange_token.
+CREATE OR REPLACE FUNCTION warden._sign_jwt(typ text, claims text) RETURNS text
+LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'warden_sign_jwt';
+REVOKE ALL ON FUNCTION warden._sign_jwt(text, text) FROM PUBLIC;
+
+-- The RFC 8693 JWT access token (requested_token_type ...:jwt, RFC 9068 profile) for a task
+-- token just issued: the same person, agent chain, scope and end, jti = the task token's id.
+-- For resource servers that expect JWTs; warden-mcp's /mcp takes the task token, not this.
+CREATE OR REPLACE FUNCTION warden._exchange_jwt(issued jsonb, token_id uuid, issuer text, audience text,
+                                                prior_act jsonb) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  t record;
+  now_s bigint := pg_catalog.floor(extract(epoch FROM pg_catalog.now()))::bigint;
+  claims jsonb;
+BEGIN
+  SELECT tt.token_id, tt.chain_id, tt.tools, tt.expires_at, a.name AS agent, h.subject AS human INTO t
+  FROM warden.tokens tt JOIN warden.agents a ON a.agent_id = tt.agent_id
+  JOIN warden.chains c ON c.chain_id = tt.chain_id JOIN warden.humans h ON h.human_id = c.human_id
+  WHERE tt.token_id = _exchange_jwt.token_id;
+  claims := pg_catalog.jsonb_build_object(
+    'iss', issuer, 'sub', t.human, 'aud', audience, 'client_id', t.agent,
+    'iat', now_s, 'nbf', now_s, 'exp', extract(epoch FROM t.expires_at)::bigint,
+    'jti', t.token_id, 'scope', pg_catalog.array_to_string(t.tools, ' '), 'chain', t.chain_id,
+    'act', warden._act_chain(t.token_id::uuid, prior_act::jsonb));
+  RETURN (issued - 'token_id') || pg_catalog.jsonb_build_object(
+    'access_token', warden._sign_jwt('at+jwt'::text, claims::text),
+    'issued_token_type', 'urn:ietf:params:oauth:token-type:jwt');
+END
+$$;
+REVOKE ALL ON FUNCTION warden._exchange_jwt(jsonb, uuid, text, text, jsonb) FROM PUBLIC;
+
+-- May this agent act on a subject token that names who may (RFC 8693 may_act)? A token
+-- without may_act leaves it to policy; one with it admits only the actor it names (sub, and
+-- iss when given), by the actor token's own sub or by the agent's name.
+CREATE OR REPLACE FUNCTION warden._may_act_claim(may_act jsonb, actor_claims jsonb, agent text) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT CASE
+    WHEN may_act IS NULL THEN NULL
+    WHEN pg_catalog.jsonb_typeof(may_act) <> 'object' OR pg_catalog.jsonb_typeof(may_act->'sub') IS DISTINCT FROM 'string'
+      THEN 'malformed_may_act'
+    WHEN (may_act->>'sub') IS DISTINCT FROM (actor_claims->>'sub') AND (may_act->>'sub') IS DISTINCT FROM agent
+      THEN 'actor_not_in_may_act'
+    WHEN may_act ? 'iss' AND (may_act->>'iss') IS DISTINCT FROM (actor_claims->>'iss')
+      THEN 'actor_not_in_may_act'
+  END
+$$;
+REVOKE ALL ON FUNCTION warden._may_act_claim(jsonb, jsonb, text) FROM PUBLIC;
 
 -- /token for machine flows, after warden-mcp verified the signatures. request:
 --   grant_type         urn:ietf:params:oauth:grant-type:token-exchange or ...:jwt-bearer
@@ -410,6 +487,11 @@ REVOKE ALL ON FUNCTION warden._exchange_chain(uuid, text, uuid, text, text[], in
 --   actor              token exchange: the agent's verified assertion or JWT-SVID
 --   assertion, client_id, client   jwt-bearer: the verified ID-JAG, the client_id sent and the
 --                      verified client assertion (private_key_jwt)
+--   requested_token_type  token exchange: ...:access_token (a task token, the default) or
+--                      ...:jwt (a signed JWT access token with nested act claims, RFC 8693 4.1)
+--   audience           the JWT's aud (default: warden's resource)
+--   refused            {error, reason}: warden-mcp refused the request before asking (malformed,
+--                      unsupported); only audited here
 -- Returns the token response, or {error, error_description}; every outcome is audited.
 CREATE OR REPLACE FUNCTION warden.exchange_token(request jsonb) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -436,9 +518,24 @@ DECLARE
   why text;
   detail jsonb;
   parent record;
+  want_jwt boolean := request->>'requested_token_type' = 'urn:ietf:params:oauth:token-type:jwt';
+  jwt_audience text := coalesce(request->>'audience', expected_resource);
+  prior_act jsonb;
+  issued jsonb;
 BEGIN
   IF issuer IS NULL OR expected_resource IS NULL OR gt IS NULL THEN
     RAISE EXCEPTION 'exchange_token needs grant_type, issuer and expected_resource' USING ERRCODE = '22004';
+  END IF;
+  -- Refused at the gateway before a decision could be asked for: audited like any refusal.
+  IF request ? 'refused' THEN
+    RETURN warden._exchange_refused(
+      CASE gt WHEN 'urn:ietf:params:oauth:grant-type:token-exchange' THEN 'token_exchange'
+              WHEN 'urn:ietf:params:oauth:grant-type:jwt-bearer' THEN 'id_jag' ELSE 'unknown' END,
+      CASE WHEN request->'refused'->>'error' IN ('invalid_request', 'invalid_grant', 'invalid_client', 'invalid_scope',
+                                                  'invalid_target', 'invalid_dpop_proof')
+           THEN request->'refused'->>'error' ELSE 'invalid_request' END,
+      'gateway_' || coalesce(pg_catalog.substring(request->'refused'->>'reason', '^[a-z_]{1,60}$'), 'refused'),
+      NULL::text, NULL::text, pg_catalog.jsonb_build_object('at', 'gateway'));
   END IF;
   auds := ARRAY[issuer, issuer || '/token'];
   IF gt = 'urn:ietf:params:oauth:grant-type:token-exchange' THEN
@@ -461,6 +558,18 @@ BEGIN
   IF request ? 'expires_in' AND (pg_catalog.jsonb_typeof(request->'expires_in') <> 'number'
                                  OR (request->>'expires_in')::numeric NOT BETWEEN 1 AND 86400) THEN
     RETURN warden._exchange_refused(grant_kind, 'invalid_request', 'bad_expires_in', NULL::text, NULL::text, detail);
+  END IF;
+  IF request ? 'requested_token_type' AND (grant_kind = 'id_jag' OR (request->>'requested_token_type') NOT IN
+       ('urn:ietf:params:oauth:token-type:access_token', 'urn:ietf:params:oauth:token-type:jwt')) THEN
+    RETURN warden._exchange_refused(grant_kind, 'invalid_request', 'unsupported_token_type', NULL::text, NULL::text, detail);
+  END IF;
+  IF request ? 'audience' AND (pg_catalog.jsonb_typeof(request->'audience') <> 'string'
+                               OR pg_catalog.length(request->>'audience') NOT BETWEEN 1 AND 512) THEN
+    RETURN warden._exchange_refused(grant_kind, 'invalid_target', 'bad_audience', NULL::text, NULL::text, detail);
+  END IF;
+  IF want_jwt THEN
+    detail := detail || pg_catalog.jsonb_build_object('issued_token_type', 'urn:ietf:params:oauth:token-type:jwt',
+                                                      'audience', jwt_audience);
   END IF;
 
   -- The agent: its own key (one use, <= 5 minutes) or a JWT-SVID of a trusted domain.
@@ -515,13 +624,19 @@ BEGIN
                                       ag.name::text, parent.human::text, detail || pg_catalog.jsonb_build_object('message', why));
     END;
     PERFORM warden._event('token_exchanged'::text, parent.chain_id::uuid, d.token_id::uuid, NULL::uuid, ag.name::text,
-                          parent.human::text, (detail || pg_catalog.jsonb_build_object('grant', grant_kind))::jsonb,
+                          parent.human::text,
+                          (detail || pg_catalog.jsonb_build_object('grant', grant_kind,
+                                                                   'act', warden._act_chain(d.token_id::uuid, NULL::jsonb)))::jsonb,
                           true::boolean, NULL::text, NULL::text, NULL::text);
-    RETURN pg_catalog.jsonb_build_object('access_token', d.token,
-                                         'issued_token_type', 'urn:ietf:params:oauth:token-type:access_token',
-                                         'token_type', 'Bearer',
-                                         'expires_in', greatest(1, extract(epoch FROM d.expires_at - pg_catalog.now())::int),
-                                         'scope', pg_catalog.array_to_string(tools, ' '));
+    issued := pg_catalog.jsonb_build_object('access_token', d.token,
+                                            'issued_token_type', 'urn:ietf:params:oauth:token-type:access_token',
+                                            'token_type', 'Bearer',
+                                            'expires_in', greatest(1, extract(epoch FROM d.expires_at - pg_catalog.now())::int),
+                                            'scope', pg_catalog.array_to_string(tools, ' '));
+    IF want_jwt THEN
+      RETURN warden._exchange_jwt(issued::jsonb, d.token_id::uuid, issuer::text, jwt_audience::text, NULL::jsonb);
+    END IF;
+    RETURN issued;
   END IF;
 
   -- The person: an IdP's ID token or JWT access token (token exchange), or an ID-JAG.
@@ -566,6 +681,14 @@ BEGIN
   IF why IS NULL AND grant_kind = 'token_exchange' AND pg_catalog.jsonb_typeof(c->'aud') = 'array'
      AND pg_catalog.jsonb_array_length(c->'aud') > 1 AND c ? 'azp' AND (c->>'azp') IS DISTINCT FROM p.client_id THEN
     why := 'wrong_authorized_party';
+  END IF;
+  -- A person's token naming who may act for it (RFC 8693 may_act) admits that actor only.
+  IF why IS NULL AND grant_kind = 'token_exchange' THEN
+    why := warden._may_act_claim((c->'may_act')::jsonb, (actor->'claims')::jsonb, ag.name::text);
+    IF why IS NOT NULL THEN
+      RETURN warden._exchange_refused(grant_kind, 'invalid_grant', why, ag.name::text, NULL::text,
+                                      detail || pg_catalog.jsonb_build_object('may_act', pg_catalog.left((c->'may_act')::text, 1000)));
+    END IF;
   END IF;
   IF why IS NOT NULL THEN
     RETURN warden._exchange_refused(grant_kind, 'invalid_grant', 'subject_' || why, ag.name::text, NULL::text, detail);
@@ -618,12 +741,23 @@ BEGIN
     lifetime := least(lifetime, pg_catalog.make_interval(
       secs => greatest(1, (c->>'exp')::numeric - extract(epoch FROM pg_catalog.now()))::double precision));
   END IF;
-  RETURN warden._exchange_chain(ag.agent_id::uuid, ag.name::text, h.human_id::uuid, h.subject::text, tools::text[],
-                                lifetime::interval,
-                                pg_catalog.format('%s for %s (%s)', ag.name, h.subject,
-                                                  CASE grant_kind WHEN 'id_jag' THEN 'ID-JAG from ' || p.name
-                                                       ELSE 'token exchange' END)::text,
-                                (detail || pg_catalog.jsonb_build_object('grant', grant_kind, 'idp', p.name))::jsonb);
+  -- The actor chain as the exchanged tokens named it: this agent, then whoever the person's
+  -- token said already acts (its own act claim).
+  IF grant_kind = 'token_exchange' AND pg_catalog.jsonb_typeof(c->'act') = 'object' AND pg_catalog.length((c->'act')::text) <= 4096 THEN
+    prior_act := c->'act';
+  END IF;
+  issued := warden._exchange_chain(ag.agent_id::uuid, ag.name::text, h.human_id::uuid, h.subject::text, tools::text[],
+                                   lifetime::interval,
+                                   pg_catalog.format('%s for %s (%s)', ag.name, h.subject,
+                                                     CASE grant_kind WHEN 'id_jag' THEN 'ID-JAG from ' || p.name
+                                                          ELSE 'token exchange' END)::text,
+                                   (detail || pg_catalog.jsonb_build_object(
+                                      'grant', grant_kind, 'idp', p.name,
+                                      'act', pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('sub', ag.name, 'act', prior_act))))::jsonb);
+  IF want_jwt THEN
+    RETURN warden._exchange_jwt(issued::jsonb, (issued->>'token_id')::uuid, issuer::text, jwt_audience::text, prior_act::jsonb);
+  END IF;
+  RETURN issued - 'token_id';
 END
 $$;
 REVOKE ALL ON FUNCTION warden.exchange_token(jsonb) FROM PUBLIC;

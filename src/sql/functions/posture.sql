@@ -70,7 +70,7 @@ BEGIN
       SELECT c.agent, count(DISTINCT c.server) AS n
       FROM calls c JOIN warden.servers s ON s.name = c.server
       WHERE c.allowed
-        AND NOT (coalesce(s.credential->>'kind', 'none') IN ('jwt', 'paseto')
+        AND NOT (coalesce(s.credential->>'kind', 'none') IN ('jwt', 'paseto', 'txn_token')
                  OR (s.credential->>'kind' = 'secret' AND s.name IN (SELECT ss.server FROM stored_secrets ss)))
       GROUP BY c.agent
     ),
