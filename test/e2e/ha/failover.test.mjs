@@ -115,8 +115,20 @@ function timeline(since) {
 }
 
 const gatewayUrls = () => gateways.map((g) => `http://127.0.0.1:${g.match[1]}/mcp`);
+// /metrics of one instance; a kept-alive socket the instance closed meanwhile fails a fetch
+// ("fetch failed"): ask again.
+async function metrics(url) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await (await fetch(url.replace(/\/mcp$/, '/metrics'))).text();
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await sleep(100);
+    }
+  }
+}
 async function allowedDecisions(url) {
-  const text = await (await fetch(url.replace(/\/mcp$/, '/metrics'))).text();
+  const text = await metrics(url);
   return Number(text.match(/^warden_decisions_total\{outcome="allowed"\} (\d+)/m)?.[1] ?? 0);
 }
 
@@ -232,6 +244,9 @@ test(`switchover under load through HAProxy: nothing acknowledged lost, no sessi
     const last = Math.max(...gaps.map(([t]) => t));
     console.log(`# switchover node ${from} -> node ${to}: pg_autoctl took ${seconds(done - switchedAt)} s; calls refused (fail closed) ${gaps.length}` +
       (gaps.length ? `, between +${seconds(first - switchedAt)} s and +${seconds(last - switchedAt)} s` : ''));
+    const kinds = new Map();
+    for (const [, m] of gaps) kinds.set(m.slice(0, 90), (kinds.get(m.slice(0, 90)) ?? 0) + 1);
+    console.log(`# switchover refusals by kind: ${JSON.stringify([...kinds])}`);
     const dropped = load.errors.filter(([, m]) => sessionError(m));
     assert.equal(dropped.length, 0, `sessions dropped by the switchover: ${JSON.stringify(dropped.slice(0, 3))}`);
   } finally {
@@ -344,6 +359,46 @@ test(`${agents} agents through HAProxy and two front-ends survive ${failovers} k
   const [ok, checked, problems] = sql('SELECT ok, events_checked, problems FROM warden.verify_audit(NULL)')[0];
   console.log(`# verify_audit: ok=${ok}, ${checked} events checked`);
   assert.equal(ok, 't', `verify_audit failed: ${problems}`);
+});
+
+// A stateless 2026-07-28 request carries no session id: its notifications/cancelled must still
+// reach the instance running it. HAProxy hashes on the bearer token, so it does.
+test('stateless 2026-07-28 calls through HAProxy: both instances serve, each cancel reaches its call', { timeout: 120000 }, async () => {
+  const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+    'io.modelcontextprotocol/clientInfo': { name: 'warden-ha', version: '1.0.0' },
+    'io.modelcontextprotocol/clientCapabilities': {} };
+  const headers = (token, method, name) => ({ 'Content-Type': 'application/json',
+    Accept: 'application/json, text/event-stream', 'MCP-Protocol-Version': '2026-07-28',
+    'Mcp-Method': method, ...(name ? { 'Mcp-Name': name } : {}), Authorization: `Bearer ${token}` });
+  const inFlight = async (url) => Number((await metrics(url))
+    .match(/^warden_calls_in_flight (\d+)/m)?.[1] ?? 0);
+  const tokens = Array.from({ length: 12 }, (_, i) => newChain(`ha stateless ${i}`)[1]);
+  const calls = tokens.map(async (token, i) => {
+    const res = await fetch(balancer, { method: 'POST', headers: headers(token, 'tools/call', longOperation),
+      body: JSON.stringify({ jsonrpc: '2.0', id: 500 + i, method: 'tools/call',
+        params: { name: longOperation, arguments: { duration: 20, steps: 4 }, _meta: meta } }) });
+    const text = await res.text();
+    const messages = text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
+    return (messages.findLast((m) => m.id === 500 + i) ?? (text.startsWith('{') ? JSON.parse(text) : {}));
+  });
+  const until = Date.now() + 20000;
+  let counts = [0, 0];
+  while (Date.now() < until) {
+    counts = await Promise.all(gatewayUrls().map(inFlight));
+    if (counts[0] + counts[1] >= tokens.length) break;
+    await sleep(200);
+  }
+  assert.ok(counts[0] > 0 && counts[1] > 0, `stateless calls in flight per instance: ${counts}`);
+  for (const [i, token] of tokens.entries()) {
+    const r = await fetch(balancer, { method: 'POST', headers: headers(token, 'notifications/cancelled'),
+      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled',
+        params: { requestId: 500 + i, reason: 'ha', _meta: meta } }) });
+    assert.equal(r.status, 202);
+  }
+  const answers = await Promise.all(calls);
+  const codes = answers.map((m) => m.error?.code);
+  console.log(`# stateless through HAProxy: ${tokens.length} calls, in flight per instance ${counts.join(' + ')}; cancelled: ${codes.filter((c) => c === -32800).length}`);
+  assert.deepEqual(codes, tokens.map(() => -32800), `every stateless call cancelled by its own agent: ${JSON.stringify(answers.slice(0, 2))}`);
 });
 
 test('a standby answers read-only functions and refuses writes with 25006 and a hint', () => {
