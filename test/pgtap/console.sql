@@ -5,7 +5,7 @@
 -- in, the gateway's role without a session, next pointing off the console, the gateway's role
 -- reading the session table.
 BEGIN;
-SELECT plan(36);
+SELECT plan(39);
 
 CREATE ROLE tap_con_proxy LOGIN IN ROLE warden_proxy;
 CREATE ROLE tap_con_admin LOGIN IN ROLE warden_admin;
@@ -124,7 +124,7 @@ SELECT is(tap_con.as_role('tap_con_proxy', format($$SELECT warden.console_kill(%
             (SELECT r->>'session' FROM s WHERE who = 'admin'))), 'ERROR 22004', 'a kill needs a reason');
 SELECT is(tap_con.as_role('tap_con_proxy', format($$SELECT warden.console_kill(%L, 'con-bot', NULL, NULL, 'runaway')->'agents'->>0$$,
             (SELECT r->>'session' FROM s WHERE who = 'admin'))), 'con-bot', 'an admin kills an agent');
-SELECT is((SELECT status FROM warden.agents WHERE name = 'con-bot'), 'killed', 'through warden.kill');
+SELECT is((SELECT status FROM warden.agents WHERE name = 'con-bot'), 'suspended', 'through warden.kill');
 
 -- ------------------------------------------------------------- mapping removed, sign-out
 SELECT warden.map_group('con-idp', 'sec-ops', NULL);
@@ -132,8 +132,11 @@ SELECT is(tap_con.as_role('tap_con_proxy', format($$SELECT warden.console_page(%
             (SELECT r->>'session' FROM s WHERE who = 'admin'))), 'ERROR 42501',
           'a mapping removed takes the access of sessions already open');
 SELECT is(tap_con.as_role('tap_con_proxy', format($$SELECT warden.console_sign_out(%L)$$,
-            (SELECT r->>'session' FROM s WHERE who = 'auditor'))) || (SELECT count(*)::text FROM warden.console_sessions cs
-            WHERE cs.subject = 'aud@con.example'), '0', 'sign-out ends the session');
+            (SELECT r->>'session' FROM s WHERE who = 'auditor'))), '', 'the gateway signs a person out');
+SELECT is((SELECT count(*)::int FROM warden.console_sessions cs WHERE cs.subject = 'aud@con.example'), 0,
+          'sign-out ends the session');
+SELECT is(tap_con.as_role('tap_con_proxy', format($$SELECT warden.console_page(%L, 'whoami')$$,
+            (SELECT r->>'session' FROM s WHERE who = 'auditor'))), 'ERROR 28000', 'a signed-out session reads nothing');
 
 SELECT * FROM finish();
 ROLLBACK;

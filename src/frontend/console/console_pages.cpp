@@ -2,6 +2,8 @@
 
 #include <cctype>
 #include <set>
+#include <stdexcept>
+#include <utility>
 #include <string_view>
 
 #include <sodium.h>
@@ -238,7 +240,7 @@ std::string overview(const json& data) {
   std::string org_rung;
   json agents = json::array();
   for (const auto& row : data.value("maturity", json::array())) {
-    if (row["agent"].is_null()) {
+    if (field(row, "agent").empty()) {
       org_rung = field(row, "rung");
     } else {
       agents.push_back(row);
@@ -253,8 +255,9 @@ std::string overview(const json& data) {
   }
   out += "</ol>\n";
   for (const auto& row : data.value("maturity", json::array())) {
-    if (row["agent"].is_null()) {
-      out += "<h2>What holds and what is missing</h2>\n" + render(row["reasons"], "org-reasons");
+    if (field(row, "agent").empty()) {
+      out += "<h2>What holds and what is missing</h2>\n" +
+             render(row.value("reasons", json::object()), "org-reasons");
     }
   }
   out += "<h2>Agents</h2>\n" + render(agents, "agent-rungs");
@@ -448,7 +451,7 @@ awaitable<HttpResponse> ConsolePages::handle(const HttpRequest& request, const s
 awaitable<HttpResponse> ConsolePages::page(const HttpRequest& request, const std::string& path,
                                            const std::string& session) {
   auto query = oauth::FormFields::parse(oauth::query_of(request.target));
-  auto q = [&](const char* name) { return query ? query->get(name) : std::string(); };
+  auto q = [&](const char* key) { return query ? query->get(key) : std::string(); };
   std::string name, arg;
   if (path == "/console") {
     name = "overview";
@@ -715,9 +718,9 @@ awaitable<HttpResponse> ConsolePages::live_stream(const std::string& session) {
   } catch (const std::exception&) {
     co_return plain_error(503, "Unavailable", "The database cannot be reached.");
   }
-  auto stream = std::make_shared<SseStream>(co_await asio::this_coro::executor);
-  asio::co_spawn(co_await asio::this_coro::executor, run_live_stream(session, stream),
-                 asio::detached);
+  auto ex = co_await asio::this_coro::executor;
+  auto stream = std::make_shared<SseStream>(ex);
+  asio::co_spawn(ex, run_live_stream(session, stream), asio::detached);
   HttpResponse r{
       200,
       {{"Content-Type", "text/event-stream"}, {"Cache-Control", "no-cache, no-transform"}},
