@@ -90,13 +90,16 @@ after(async () => {
   await idp?.close();
 });
 
-test('an admin signs in through the identity provider and every page renders', async () => {
-  const [[chain, token]] = sql(`SELECT chain_id, token FROM warden.start_chain('bob@example.com', 'slow-bot', 'nightly')`);
+let page, chain;
+
+test('an admin signs in through the identity provider and sees the maturity ladder', async () => {
+  let token;
+  [[chain, token]] = sql(`SELECT chain_id, token FROM warden.start_chain('bob@example.com', 'slow-bot', 'nightly')`);
   const warm = await connect(token);
   await warm.callTool({ name: 'faults__sleep', arguments: { ms: 1 } });
   await warm.close();
 
-  const page = await signIn('/console');
+  page = await signIn('/console');
   assert.equal(await page.$eval('#who', (e) => e.textContent), 'alice@example.com');
   assert.equal(await page.$eval('#role', (e) => e.textContent), 'admin');
   const rungs = await page.$$eval('#ladder li', (ls) => ls.map((l) => l.textContent));
@@ -107,6 +110,9 @@ test('an admin signs in through the identity provider and every page renders', a
   assert.match(headers.get('content-security-policy'), /script-src 'self'/);
   assert.doesNotMatch(headers.get('content-security-policy'), /unsafe-inline/);
   await session.screenshot(page, 'console-overview');
+});
+
+test('inventory, chains and a chain drawn as SVG', async () => {
 
   await page.goto(`${issuer}/console/inventory`, { waitUntil: 'domcontentloaded' });
   assert.match(await page.$eval('#agents', (e) => e.textContent), /slow-bot/);
@@ -123,6 +129,9 @@ test('an admin signs in through the identity provider and every page renders', a
   assert.match(svg.headers.get('content-security-policy'), /sandbox/);
   assert.doesNotMatch(await svg.text(), /<script/i);
   await session.screenshot(page, 'console-chain');
+});
+
+test('grants: the database validates a new grant', async () => {
 
   await page.goto(`${issuer}/console/grants`, { waitUntil: 'domcontentloaded' });
   await page.select('#g-agent', 'slow-bot');
@@ -139,6 +148,9 @@ test('an admin signs in through the identity provider and every page renders', a
   await Promise.all([page.waitForNavigation(), page.click('#create-grant')]);
   assert.match(await page.$eval('#grants', (e) => e.textContent), /bounded sleeps/);
   await session.screenshot(page, 'console-grants');
+});
+
+test('review, approvals, evidence (JSON and printable), live calls and the kill form render', async () => {
 
   for (const [url, name, selector] of [['/console/review', 'review', '#findings'],
     ['/console/approvals', 'approvals', '#approvals-link'], ['/console/evidence', 'evidence', '#evidence-form'],
