@@ -13,6 +13,7 @@
 
 #include "frontend/db/audit_witness.hpp"
 #include "frontend/approvals/approval_pages.hpp"
+#include "frontend/console/console_pages.hpp"
 #include "frontend/db/db_listener.hpp"
 #include "frontend/mcp/gateway.hpp"
 #include "frontend/net/http_server.hpp"
@@ -166,6 +167,7 @@ int run(const Options& options) {
   std::optional<warden::oauth::AuthorizationServer> authorization_server;
   std::optional<HttpEndpoint> endpoint;
   ApprovalPages approval_pages(decisions);
+  ConsolePages console(pool, gateway);
   std::optional<warden::pdp::DecisionPoint> decision_point;
   if (options.command == "serve") {
     EndpointOptions endpoint_options;
@@ -192,11 +194,13 @@ int run(const Options& options) {
       authorization_server.emplace(oauth_store, std::move(as_options));
       endpoint_options.authorization_server = &*authorization_server;
       approval_pages.set_sign_in(&*authorization_server);
+      console.set_sign_in(&*authorization_server);
       asio::co_spawn(io, authorization_server->start(), asio::detached);
       std::cerr << "warden-mcp: OAuth authorization server at " << authorization_server->issuer()
                 << "\n";
     }
     endpoint_options.approval_pages = &approval_pages;
+    endpoint_options.console = &console;
     if (!options.pep_token_file.empty()) {
       std::string pep_token = read_token_file(options.pep_token_file);
       if (pep_token.size() < 16) {
@@ -221,6 +225,7 @@ int run(const Options& options) {
   }
 
   approval_pages.set_base(public_base);
+  console.set_base(public_base);
   gateway.hold_approvals(std::chrono::seconds(options.approval_wait_seconds), public_base);
 
   asio::signal_set stop(io, SIGINT, SIGTERM);

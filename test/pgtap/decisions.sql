@@ -23,6 +23,11 @@ SELECT is(
         'warden.complete_approver_sign_in(text,text,jsonb,text)',
         'warden.complete_sign_in(text,jsonb,text)',
         'warden.consent(uuid,text,boolean)',
+        'warden.console_grant(text,text,text,jsonb,interval,integer,text)',
+        'warden.console_kill(text,text,uuid,uuid,text)',
+        'warden.console_page(text,text,text)',
+        'warden.console_revoke_grant(text,uuid,text)',
+        'warden.console_sign_out(text)',
         'warden.credential(uuid)',
         'warden.credential_for_last_decision()',
         'warden.dead_tokens(uuid[])',
@@ -44,7 +49,7 @@ SELECT is(
         'warden.vault_public_key()',
         'warden.visible_tools(text,text,jsonb)']
   COLLATE "C",
-  'warden_proxy executes authorize, credential, complete, visible_tools, callable, the front-end start-up functions, the OAuth authorization server''s steps (issue 13), machine flows (issue 14), the approval page and held calls'' steps (issue 15) (and seal_token for a witness), nothing else');
+  'warden_proxy executes authorize, credential, complete, visible_tools, callable, the front-end start-up functions, the OAuth authorization server''s steps (issue 13), machine flows (issue 14), the approval page and held calls'' steps (issue 15), the console''s session-checked pages and actions (issue 16) (and seal_token for a witness), nothing else');
 SELECT is(
   (SELECT count(*)::int FROM pg_proc p
    WHERE p.pronamespace = 'warden'::regnamespace AND has_function_privilege('warden_proxy', p.oid, 'EXECUTE')

@@ -318,6 +318,24 @@ awaitable<void> Gateway::recheck_in_flight() {
   }
 }
 
+json Gateway::calls_in_flight() const {
+  json calls = json::array();
+  for (const auto& [call, flight] : in_flight_) {
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(flight.started.time_since_epoch())
+            .count();
+    calls.push_back({{"call", call},
+                     {"event_id", flight.event_id},
+                     {"chain_id", flight.chain_id},
+                     {"agent", flight.agent},
+                     {"token_id", flight.token_id},
+                     {"server", flight.server},
+                     {"tool", flight.tool},
+                     {"started_ms", ms}});
+  }
+  return calls;
+}
+
 bool Gateway::cancel_request(const Caller& caller, const json& request_id,
                              const std::string& reason) {
   std::string key = request_key(caller, request_id);
@@ -501,8 +519,17 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
     auto slot = std::make_shared<Pending<CallEnd>>(ex_);
     auto hook = std::make_shared<CancelHook>();
     std::uint64_t call = next_call_++;
-    in_flight_[call] = InFlight{decision.chain_id,       decision.agent, caller.token_id,
-                                request_key(caller, id), slot,           hook};
+    in_flight_[call] = InFlight{decision.chain_id,
+                                decision.agent,
+                                caller.token_id,
+                                request_key(caller, id),
+                                slot,
+                                hook,
+                                decision.event_id,
+                                server,
+                                target,
+                                std::chrono::system_clock::now()};
+    in_flight_changed_.notify_all();
     metrics_.call_started();
     asio::co_spawn(
         ex_,
@@ -513,6 +540,7 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
         asio::detached);
     std::optional<CallEnd> end = co_await slot->wait(call_timeout_);
     in_flight_.erase(call);
+    in_flight_changed_.notify_all();
     metrics_.call_finished();
     if (!end) {
       if (hook->cancel) {

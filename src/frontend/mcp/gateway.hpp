@@ -89,6 +89,11 @@ class Gateway {
   // client that disconnected): a governed call of it still running is cancelled upstream and
   // completes as "cancelled". False when no such call is in flight.
   bool cancel_request(const Caller& caller, const json& request_id, const std::string& reason);
+  // The governed calls forwarded and not yet answered, oldest first: [{call, event_id,
+  // chain_id, agent, token_id, server, tool, started_at}] (the console's live view).
+  json calls_in_flight() const;
+  // Woken whenever a call starts or ends.
+  Broadcast& in_flight_changed() { return in_flight_changed_; }
 
  private:
   // "server__name" (or a bare name of the bare server) -> (server, name).
@@ -139,6 +144,8 @@ class Gateway {
     std::string chain_id, agent, token_id, request;
     std::shared_ptr<Pending<CallEnd>> end;
     std::shared_ptr<CancelHook> cancel;
+    std::string event_id, server, tool;
+    std::chrono::system_clock::time_point started{};
   };
   awaitable<void> forward(std::shared_ptr<Upstream> upstream, std::string method, json params,
                           ForwardContext context, std::shared_ptr<Pending<CallEnd>> end);
@@ -159,6 +166,7 @@ class Gateway {
   std::string approval_base_;
   std::uint64_t approval_generation_ = 0;
   Broadcast approvals_changed_{ex_};
+  Broadcast in_flight_changed_{ex_};
 };
 
 }  // namespace warden::mcp

@@ -6,6 +6,7 @@
 #include "frontend/net/loopback.hpp"
 #include "frontend/net/stateless_envelope.hpp"
 #include "frontend/approvals/approval_pages.hpp"
+#include "frontend/console/console_pages.hpp"
 #include "frontend/oauth/authorization_server.hpp"
 #include "frontend/pdp/decision_point.hpp"
 
@@ -177,6 +178,9 @@ awaitable<HttpResponse> HttpEndpoint::handle(const HttpRequest& request) {
   if ((path == kMetadataPath || path == std::string(kMetadataPath) + "/mcp") &&
       request.method == "GET") {
     co_return metadata(request);
+  }
+  if (options_.console && ConsolePages::handles(path)) {
+    co_return co_await options_.console->handle(request, path);
   }
   if (options_.approval_pages && ApprovalPages::handles(path)) {
     co_return co_await options_.approval_pages->handle(request, path);

@@ -16,7 +16,8 @@ class AuthorizationServer;
 }
 namespace warden::mcp {
 class ApprovalPages;
-}
+class ConsolePages;
+}  // namespace warden::mcp
 namespace warden::pdp {
 class DecisionPoint;
 }
@@ -55,6 +56,8 @@ struct EndpointOptions {
   oauth::AuthorizationServer* authorization_server = nullptr;
   // The approval page (issue 15) at /approvals.
   ApprovalPages* approval_pages = nullptr;
+  // The operator console (issue 16) at /console.
+  ConsolePages* console = nullptr;
   // With --pep-token-file: the AuthZEN and ext_authz decision point for other gateways.
   pdp::DecisionPoint* decision_point = nullptr;
 };

@@ -20,6 +20,16 @@ std::string approver_binding_cookie_cleared(bool tls) {
          (tls ? "; Secure" : "");
 }
 
+std::string console_session_cookie(const std::string& session, bool tls) {
+  return std::string(kConsoleCookie) + "=" + session +
+         "; Path=/console; HttpOnly; SameSite=Strict" + (tls ? "; Secure" : "");
+}
+
+std::string console_session_cookie_cleared(bool tls) {
+  return std::string(kConsoleCookie) + "=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0" +
+         (tls ? "; Secure" : "");
+}
+
 std::string cookie_value(const std::string& header, const std::string& name) {
   size_t at = 0;
   while (at < header.size()) {

@@ -15,11 +15,16 @@ namespace warden::mcp {
 // nobody in (no login CSRF).
 inline constexpr const char* kApproverCookie = "warden_approver";
 inline constexpr const char* kApproverBindingCookie = "warden_approver_binding";
+// warden_console: a console session (issue 16), opened by the same sign-in when it was started
+// from /console (HttpOnly, SameSite=Strict, Path=/console).
+inline constexpr const char* kConsoleCookie = "warden_console";
 
 // Set-Cookie values; `tls` adds Secure (the gateway's public URL is https).
 std::string approver_session_cookie(const std::string& session, bool tls);
 std::string approver_binding_cookie(const std::string& binding, bool tls);
 std::string approver_binding_cookie_cleared(bool tls);
+std::string console_session_cookie(const std::string& session, bool tls);
+std::string console_session_cookie_cleared(bool tls);
 
 // The value of cookie `name` in a Cookie header, or "".
 std::string cookie_value(const std::string& header, const std::string& name);

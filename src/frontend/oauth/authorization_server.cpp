@@ -306,10 +306,16 @@ awaitable<std::optional<std::string>> AuthorizationServer::idp_authorization_url
     std::cerr << "warden-mcp: sign-in: identity provider unusable: " << provider.error << "\n";
     co_return std::nullopt;
   }
+  // A console sign-in also asks for the person's groups (warden.begin_approver_sign_in says
+  // which scope names them at this provider).
+  std::string scope(kIdpScope);
+  if (!string_field(began, "idp_extra_scope").empty()) {
+    scope += " " + string_field(began, "idp_extra_scope");
+  }
   Params params{{"response_type", "code"},
                 {"client_id", string_field(provider.value, "client_id")},
                 {"redirect_uri", issuer_ + "/callback"},
-                {"scope", std::string(kIdpScope)},
+                {"scope", scope},
                 {"state", string_field(began, "idp_state")},
                 {"nonce", string_field(began, "idp_nonce")},
                 {"code_challenge", string_field(began, "idp_code_challenge")},
@@ -467,8 +473,10 @@ awaitable<HttpResponse> AuthorizationServer::finish_approver_sign_in(
           html_escape(string_field(outcome, "approver")) +
           "</strong>.</p>\n<p><a id=\"continue\" href=\"" + html_escape(next) +
           "\">Continue</a></p>\n</main>\n</body></html>\n");
-  r.headers.emplace_back("Set-Cookie",
-                         mcp::approver_session_cookie(string_field(outcome, "session"), tls));
+  const bool console = !string_field(outcome, "console_role").empty();
+  r.headers.emplace_back(
+      "Set-Cookie", console ? mcp::console_session_cookie(string_field(outcome, "session"), tls)
+                            : mcp::approver_session_cookie(string_field(outcome, "session"), tls));
   r.headers.emplace_back("Set-Cookie", mcp::approver_binding_cookie_cleared(tls));
   co_return r;
 }

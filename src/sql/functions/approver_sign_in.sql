@@ -11,8 +11,13 @@
 -- (and decide what that person may). Deployments that do not trust the gateway host with
 -- approvals keep approvers on their own database logins (warden.approver_session()).
 
+-- The same sign-in opens a console session (issue 16, console.sql) when next is a console page
+-- (/console or /console/<page>): then the person need not be a human warden knows, but the
+-- groups of their ID token must map to a console role (warden.map_group), and the provider is
+-- also asked for the groups scope (its option groups_scope, default "groups"; "" for none).
+
 -- The redirect to the provider. next: the approval page to return to (the list or one
--- approval; nothing else). binding: a secret warden-mcp puts in a cookie of the browser that
+-- approval), or a console page; nothing else. binding: a secret warden-mcp puts in a cookie of the browser that
 -- asks (only its hash is kept). idp NULL picks the only provider. Returns {sign_in_id, idp,
 -- idp_state, idp_nonce, idp_code_challenge}. Open to anyone who reaches the page, so bounded:
 -- at most 10,000 unfinished sign-ins of 10 minutes each.
@@ -30,8 +35,9 @@ BEGIN
   IF binding IS NULL OR length(binding) NOT BETWEEN 32 AND 200 THEN
     RAISE EXCEPTION 'invalid_request: the browser binding must be 32 to 200 characters' USING ERRCODE = 'WA400';
   END IF;
-  IF next IS NULL OR next !~ '^/approvals(/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$' THEN
-    RAISE EXCEPTION 'invalid_request: next must be an approval page' USING ERRCODE = 'WA400';
+  IF next IS NULL OR (next !~ '^/approvals(/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$'
+                      AND next !~ '^/console(/[a-z]{1,20})?$') THEN
+    RAISE EXCEPTION 'invalid_request: next must be an approval or console page' USING ERRCODE = 'WA400';
   END IF;
   IF idp IS NULL THEN
     IF (SELECT count(*) FROM warden.identity_providers) <> 1 THEN
@@ -56,7 +62,10 @@ BEGIN
           warden._vault_wrap_text('sign-in'::text, sid::text, verifier::text),
           warden._secret_hash(binding::text), next, pg_catalog.now() + interval '10 minutes');
   RETURN jsonb_build_object('sign_in_id', sid, 'idp', p.name, 'idp_state', idp_state, 'idp_nonce', nonce,
-                            'idp_code_challenge', warden._base64url(sha256(convert_to(verifier, 'UTF8'))));
+                            'idp_code_challenge', warden._base64url(sha256(convert_to(verifier, 'UTF8'))))
+         || CASE WHEN next LIKE '/console%' AND coalesce(p.options->>'groups_scope', 'groups') <> ''
+                 THEN jsonb_build_object('idp_extra_scope', coalesce(p.options->>'groups_scope', 'groups'))
+                 ELSE '{}'::jsonb END;
 END
 $$;
 REVOKE ALL ON FUNCTION warden.begin_approver_sign_in(text, text, text) FROM PUBLIC;
@@ -68,7 +77,10 @@ GRANT EXECUTE ON FUNCTION warden.begin_approver_sign_in(text, text, text) TO war
 -- token fails warden._id_token_refusal or warden._idp_admission, or when the person is not a
 -- human of this provider or is offboarded: {error: 'access_denied', error_description}, audited
 -- as approver_sign_in_refused. Otherwise a one-hour approver session (only its hash kept):
--- {session, approver, next, expires_at}, audited as approver_signed_in.
+-- {session, approver, next, expires_at}, audited as approver_signed_in. For a console page: the
+-- person's groups must map to a console role (else refused: no_console_role); an eight-hour
+-- console session {session, approver, console_role, next, expires_at}, audited as
+-- console_signed_in.
 CREATE OR REPLACE FUNCTION warden.complete_approver_sign_in(idp_state text, binding text, claims jsonb,
                                                            refusal_by_gateway text DEFAULT NULL)
 RETURNS jsonb
@@ -82,6 +94,8 @@ DECLARE
   revoked_subject text;
   secret text;
   expires timestamptz := pg_catalog.now() + interval '1 hour';
+  console record;
+  for_console boolean;
 BEGIN
   SELECT * INTO r FROM warden.approver_sign_ins s
   WHERE s.idp_state_hash = warden._secret_hash(coalesce(idp_state, '')::text) FOR UPDATE;
@@ -102,7 +116,13 @@ BEGIN
     WHEN refusal_by_gateway IS NOT NULL THEN left('id_token_not_verified: ' || refusal_by_gateway, 300)
     ELSE coalesce(warden._id_token_refusal(p, claims, r.idp_nonce_hash), warden._idp_admission(p, claims))
   END;
-  IF refusal IS NULL THEN
+  for_console := r.next LIKE '/console%';
+  IF refusal IS NULL AND for_console THEN
+    SELECT * INTO console FROM warden._open_console_session(p, claims);
+    IF console.session IS NULL THEN
+      refusal := 'no_console_role';
+    END IF;
+  ELSIF refusal IS NULL THEN
     SELECT hh.human_id, hh.subject, hh.revoked_at INTO h FROM warden.humans hh
     WHERE hh.idp = p.idp_id AND hh.subject = claims->>(p.options->>'subject_claim');
     IF NOT FOUND THEN
@@ -118,6 +138,13 @@ BEGIN
                           jsonb_build_object('sign_in_id', r.sign_in_id, 'idp', p.name),
                           false::boolean, refusal::text, NULL::text, NULL::text);
     RETURN jsonb_build_object('error', 'access_denied', 'error_description', 'sign-in refused: ' || refusal);
+  END IF;
+  IF for_console THEN
+    PERFORM warden._event('console_signed_in'::text, NULL::uuid, NULL::uuid, NULL::uuid, NULL::text, console.subject::text,
+                          jsonb_build_object('sign_in_id', r.sign_in_id, 'idp', p.name, 'role', console.role),
+                          true::boolean, NULL::text, NULL::text, NULL::text);
+    RETURN jsonb_build_object('session', console.session, 'approver', console.subject, 'console_role', console.role,
+                              'next', r.next, 'expires_at', console.expires_at);
   END IF;
   secret := 'was_' || warden._random_secret(32::int);
   DELETE FROM warden.approver_sessions s WHERE s.expires_at < pg_catalog.now();
