@@ -20,6 +20,9 @@ class ApprovalPages;
 namespace warden::pdp {
 class DecisionPoint;
 }
+namespace warden::ssf {
+class SharedSignals;
+}
 
 namespace warden::mcp {
 
@@ -57,6 +60,8 @@ struct EndpointOptions {
   ApprovalPages* approval_pages = nullptr;
   // With --pep-token-file: the AuthZEN and ext_authz decision point for other gateways.
   pdp::DecisionPoint* decision_point = nullptr;
+  // Shared Signals (issue 17): /.well-known/ssf-configuration, /ssf/streams..., /ssf/receive.
+  ssf::SharedSignals* shared_signals = nullptr;
 };
 
 // The Streamable HTTP transport of MCP at /mcp, plus /healthz, /metrics and the RFC 9728
