@@ -73,10 +73,11 @@ awaitable<void> SetTransmitter::run() {
   for (;;) {
     bool more = false;
     try {
+      const std::vector<mcp::Param> none;
       auto rows = co_await pool_.query(
           "SELECT stream_id::text, endpoint_url, authorization_header FROM "
           "warden.ssf_push_targets()",
-          {});
+          none);
       const auto now = std::chrono::steady_clock::now();
       for (const auto& row : rows) {
         Target target{row[0].value_or(""), row[1].value_or(""), row[2].value_or("")};

@@ -31,7 +31,7 @@ class SetTransmitter {
 
  private:
   struct Target {
-    std::string stream_id, endpoint_url, authorization;
+    std::string stream_id{}, endpoint_url{}, authorization{};
   };
   struct Backoff {
     std::chrono::steady_clock::time_point until{};

@@ -98,7 +98,8 @@ awaitable<std::optional<HttpResponse>> SharedSignals::handle(const HttpRequest& 
   if (path == "/.well-known/jwks.json" && request.method == "GET") {
     // The keys SETs are signed with (served by the authorization server too, with --issuer).
     try {
-      json keys = co_await call("SELECT warden.public_keys()::text", {});
+      std::vector<mcp::Param> no_params{};
+      json keys = co_await call("SELECT warden.public_keys()::text", no_params);
       json body = {{"keys", keys.is_object() ? keys.value("keys", json::array()) : json::array()}};
       co_return json_response(200, body);
     } catch (const std::exception&) {
@@ -132,21 +133,24 @@ awaitable<HttpResponse> SharedSignals::streams(const HttpRequest& request,
   if (request.method == "POST") {
     json body = json::parse(request.body, nullptr, false);
     if (!body.is_object()) co_return management_error(400, "the body must be a JSON object");
-    json created = co_await call("SELECT warden.ssf_create_stream($1::jsonb, $2)::text",
-                                 {body.dump(), base_url});
+    std::vector<mcp::Param> config_and_issuer{body.dump(), base_url};
+    json created =
+        co_await call("SELECT warden.ssf_create_stream($1::jsonb, $2)::text", config_and_issuer);
     co_return json_response(201, created);
   }
   const std::string id = stream_id_of(request, nullptr);
   if (!id.empty() && !is_uuid(id)) co_return management_error(404, "no such stream");
   if (request.method == "GET") {
     mcp::Param param = id.empty() ? mcp::Param() : mcp::Param(id);
-    json found = co_await call("SELECT warden.ssf_stream($1::uuid)::text", {param});
+    std::vector<mcp::Param> stream{param};
+    json found = co_await call("SELECT warden.ssf_stream($1::uuid)::text", stream);
     if (found.is_null()) co_return management_error(404, "no such stream");
     co_return json_response(200, found);
   }
   if (request.method == "DELETE") {
     if (id.empty()) co_return management_error(400, "DELETE needs ?stream_id=");
-    json deleted = co_await call("SELECT warden.ssf_delete_stream($1::uuid)::text", {id});
+    std::vector<mcp::Param> stream{id};
+    json deleted = co_await call("SELECT warden.ssf_delete_stream($1::uuid)::text", stream);
     if (deleted != true) co_return management_error(404, "no such stream");
     co_return HttpResponse{204, {}, ""};
   }
@@ -173,8 +177,9 @@ awaitable<HttpResponse> SharedSignals::status(const HttpRequest& request) {
     if (body.contains("reason") && body["reason"].is_string())
       reason = body["reason"].get<std::string>();
   }
-  json answer = co_await call("SELECT warden.ssf_stream_status($1::uuid, $2, $3)::text",
-                              {id, new_status, reason});
+  std::vector<mcp::Param> stream_and_status{id, new_status, reason};
+  json answer =
+      co_await call("SELECT warden.ssf_stream_status($1::uuid, $2, $3)::text", stream_and_status);
   if (answer.is_null()) co_return management_error(404, "no such stream");
   co_return json_response(200, answer);
 }
@@ -187,7 +192,8 @@ awaitable<HttpResponse> SharedSignals::verify(const HttpRequest& request) {
   if (!is_uuid(id)) co_return management_error(404, "no such stream");
   mcp::Param state;
   if (body.contains("state") && body["state"].is_string()) state = body["state"].get<std::string>();
-  json found = co_await call("SELECT warden.ssf_verify($1::uuid, $2)::text", {id, state});
+  std::vector<mcp::Param> stream_and_state{id, state};
+  json found = co_await call("SELECT warden.ssf_verify($1::uuid, $2)::text", stream_and_state);
   if (found != true) co_return management_error(404, "no such stream");
   co_return HttpResponse{204, {}, ""};
 }
@@ -198,9 +204,10 @@ awaitable<HttpResponse> SharedSignals::refuse(const std::string& err,
   // Audited in the database (warden.receive_security_event with the refusal), then answered.
   json refusal = {{"err", err}, {"description", description}};
   mcp::Param issuer = iss.empty() ? mcp::Param() : mcp::Param(iss);
+  std::vector<mcp::Param> refused{issuer, claims.is_object() ? claims.dump() : std::string("{}"),
+                                  refusal.dump()};
   json answer = co_await call(
-      "SELECT warden.receive_security_event($1, $2::jsonb, $3::jsonb)::text",
-      {issuer, claims.is_object() ? claims.dump() : std::string("{}"), refusal.dump()});
+      "SELECT warden.receive_security_event($1, $2::jsonb, $3::jsonb)::text", refused);
   if (!answer.is_object() || !answer.contains("err")) answer = refusal;
   co_return set_error(answer.value("err", err), answer.value("description", description));
 }
@@ -242,7 +249,8 @@ awaitable<HttpResponse> SharedSignals::receive(const HttpRequest& request) {
       co_return co_await refuse("invalid_request", "the SET's typ must be secevent+jwt", iss,
                                 claims);
     }
-    json keys = co_await call("SELECT warden.ssf_issuer_keys($1)::text", {iss});
+    std::vector<mcp::Param> issuer{iss};
+    json keys = co_await call("SELECT warden.ssf_issuer_keys($1)::text", issuer);
     if (!keys.is_object() || !keys.contains("keys") || !keys["keys"].is_array()) {
       co_return co_await refuse("invalid_issuer", "SETs from this issuer are not accepted", iss,
                                 claims);
@@ -264,9 +272,10 @@ awaitable<HttpResponse> SharedSignals::receive(const HttpRequest& request) {
                                     : "the SET's kid is not one of the issuer's keys",
                                 iss, claims);
     }
+    std::vector<mcp::Param> issuer_and_claims{iss, claims.dump()};
     json answer =
         co_await call("SELECT warden.receive_security_event($1, $2::jsonb, NULL::jsonb)::text",
-                      {iss, claims.dump()});
+                      issuer_and_claims);
     if (answer.is_object() && answer.contains("err")) {
       co_return set_error(answer.value("err", "invalid_request"), answer.value("description", ""));
     }

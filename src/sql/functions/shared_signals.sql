@@ -217,7 +217,7 @@ AS $$
                     WHERE s.stream_id = ssf_stream.stream_id) END
 $$;
 REVOKE ALL ON FUNCTION warden.ssf_stream(uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION warden.ssf_stream(uuid) TO warden_admin, warden_proxy, warden_auditor;
+GRANT EXECUTE ON FUNCTION warden.ssf_stream(uuid) TO warden_admin, warden_proxy;
 
 CREATE OR REPLACE FUNCTION warden.ssf_delete_stream(stream_id uuid) RETURNS boolean
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
