@@ -234,7 +234,7 @@ int run(const Options& options) {
             "--ssf-token-file: the stream management token must be at least 16 characters");
       }
     }
-    shared_signals.emplace(pool, std::move(ssf_token));
+    shared_signals.emplace(pool, std::move(ssf_token), options.ssf_receive);
     endpoint_options.shared_signals = &*shared_signals;
     endpoint.emplace(gateway, decisions, sessions, metrics, std::move(endpoint_options));
     unsigned short port = start_http_server(io, options.listen_host, options.listen_port, *endpoint,

@@ -79,7 +79,8 @@ std::string usage() {
          "                   [--export ocsf-ndjson:FILE --export-db CONNINFO [--export-cursor "
          "NAME]\n"
          "                   [--export-batch N (500)]]\n"
-         "                   [--ssf-token-file FILE] [--ssf-transmit [--ssf-allow-private]\n"
+         "                   [--ssf-receive] [--ssf-token-file FILE] [--ssf-transmit\n"
+         "                   [--ssf-allow-private]\n"
          "                   [--ssf-allow-http-loopback]]   (Shared Signals: stream management\n"
          "                   for receivers presenting the token in FILE; push SETs to them)\n"
          "                   [--pep-token-file FILE]   (AuthZEN /access/v1/evaluation(s) and\n"
@@ -156,6 +157,10 @@ Options parse_options(int argc, char** argv) {
     }
     if (flag == "--oauth-allow-http-loopback" && o.command == "serve") {
       o.oauth_allow_http_loopback = true;
+      continue;
+    }
+    if (flag == "--ssf-receive" && o.command == "serve") {
+      o.ssf_receive = true;
       continue;
     }
     if (flag == "--ssf-transmit" && o.command == "serve") {

@@ -57,6 +57,7 @@ struct Options {
   // loopback (tests), --ssf-allow-private to private addresses (a receiver on the company net).
   std::string ssf_token_file;
   bool ssf_transmit = false;
+  bool ssf_receive = false;  // --ssf-receive: accept SETs at /ssf/receive
   bool ssf_allow_http_loopback = false;
   bool ssf_allow_private = false;
   // The OAuth 2.1 authorization server (issue 13): off without an issuer.

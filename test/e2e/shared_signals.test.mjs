@@ -61,7 +61,7 @@ const manage = (p, init = {}, token = managementToken) => fetch(`${base}${p}`, {
   ...init, headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) } });
 
 async function start() {
-  gateway = await startGateway(['--ssf-token-file', tokenFile, '--ssf-transmit', '--ssf-allow-http-loopback',
+  gateway = await startGateway(['--ssf-receive', '--ssf-token-file', tokenFile, '--ssf-transmit', '--ssf-allow-http-loopback',
     '--export-db', exportDb()]);
   base = `http://127.0.0.1:${gateway.match[1]}`;
 }

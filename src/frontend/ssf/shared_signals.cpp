@@ -106,7 +106,7 @@ awaitable<std::optional<HttpResponse>> SharedSignals::handle(const HttpRequest& 
       co_return management_error(503, "database unreachable");
     }
   }
-  if (path == kReceivePath) co_return co_await receive(request);
+  if (path == kReceivePath && receive_) co_return co_await receive(request);
   if (path != kStreams && path != kStatus && path != kVerify) co_return std::nullopt;
   if (management_token_.empty()) co_return std::nullopt;
   if (!authenticated(request)) {

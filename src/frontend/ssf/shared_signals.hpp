@@ -29,8 +29,10 @@ inline constexpr std::string_view kReceivePath = "/ssf/receive";
 //   Refusals are RFC 8935 errors ({"err", "description"}, 400) and audited.
 class SharedSignals {
  public:
-  SharedSignals(mcp::DbPool& pool, std::string management_token)
-      : pool_(pool), management_token_(std::move(management_token)) {}
+  // receive: answer /ssf/receive (--ssf-receive); otherwise it is not found, so no one can
+  // write refusals into the audit trail of a gateway that takes no SETs.
+  SharedSignals(mcp::DbPool& pool, std::string management_token, bool receive)
+      : pool_(pool), management_token_(std::move(management_token)), receive_(receive) {}
 
   // Answers the request when its path is one of ours; nullopt otherwise.
   awaitable<std::optional<HttpResponse>> handle(const HttpRequest& request,
@@ -48,6 +50,7 @@ class SharedSignals {
 
   mcp::DbPool& pool_;
   std::string management_token_;
+  bool receive_ = false;
 };
 
 // The RFC 8935 error for a refused SET; pure, for tests.
