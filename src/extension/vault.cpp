@@ -113,11 +113,12 @@ std::vector<uint8_t> open_sealed_box(const std::vector<uint8_t>& sealed) {
 }
 
 // Secrets other than upstream ones (an identity provider's client secret, the code verifier of
-// a sign-in in progress) are wrapped under the same subkey, bound to a purpose from this fixed
-// set and to their row, so that none can be opened as another (nor as an upstream secret,
-// whose binding starts "warden:secret:").
+// a sign-in in progress, an SSF receiver's push header, an export destination's token) are wrapped
+// under the same subkey, bound to a purpose from this fixed set and to their row, so that none can
+// be opened as another (nor as an upstream secret, whose binding starts "warden:secret:").
 std::string row_binding(const std::string& purpose, const std::string& row_key) {
-  if (purpose != "idp-secret" && purpose != "sign-in") {
+  if (purpose != "idp-secret" && purpose != "sign-in" && purpose != "ssf-push" &&
+      purpose != "export-secret") {
     throw Error(sqlstate::kInvalidParameterValue, "unknown wrapping purpose \"" + purpose + "\"");
   }
   return "warden:" + purpose + ":" + row_key;

@@ -25,6 +25,8 @@
 #include "frontend/options.hpp"
 #include "frontend/pdp/decision_point.hpp"
 #include "frontend/secret_command.hpp"
+#include "frontend/ssf/set_transmitter.hpp"
+#include "frontend/ssf/shared_signals.hpp"
 #include "frontend/upstream/http_upstream.hpp"
 #include "frontend/net/stdio_server.hpp"
 
@@ -150,16 +152,31 @@ int run(const Options& options) {
   std::optional<DbPool> export_pool;
   std::optional<AuditExport> audit_export;
   if (!options.export_spec.empty() && options.command == "serve") {
-    auto sink = export_sink(options.export_spec);
     std::string cursor =
         options.export_cursor.empty() ? export_kind(options.export_spec) : options.export_cursor;
     export_pool.emplace(io.get_executor(),
                         options.export_db.empty() ? options.db : options.export_db, std::size_t{1});
+    auto sink = export_sink(options.export_spec, *export_pool, options.export_secret);
     audit_export.emplace(*export_pool, cursor, std::move(sink), metrics.export_of(cursor),
                          static_cast<std::size_t>(options.export_batch));
     asio::co_spawn(io, audit_export->run(), asio::detached);
     std::cerr << "warden-mcp: exporting the audit trail (" << options.export_spec << ", cursor "
               << cursor << ")\n";
+  }
+
+  // The Shared Signals transmitter reads and signs through the exporter's role too.
+  std::optional<DbPool> ssf_pool;
+  std::optional<warden::ssf::SetTransmitter> set_transmitter;
+  if (options.ssf_transmit && options.command == "serve") {
+    ssf_pool.emplace(io.get_executor(), options.export_db.empty() ? options.db : options.export_db,
+                     std::size_t{1});
+    warden::oauth::FetchOptions push;
+    push.allow_loopback = options.ssf_allow_http_loopback;
+    push.allow_http_loopback = options.ssf_allow_http_loopback;
+    push.allow_private = options.ssf_allow_private;
+    set_transmitter.emplace(*ssf_pool, std::move(push), metrics.export_of("ssf"));
+    asio::co_spawn(io, set_transmitter->run(), asio::detached);
+    std::cerr << "warden-mcp: pushing Security Event Tokens to the SSF streams\n";
   }
 
   Sessions sessions;
@@ -169,6 +186,7 @@ int run(const Options& options) {
   ApprovalPages approval_pages(decisions);
   ConsolePages console(pool, gateway);
   std::optional<warden::pdp::DecisionPoint> decision_point;
+  std::optional<warden::ssf::SharedSignals> shared_signals;
   if (options.command == "serve") {
     EndpointOptions endpoint_options;
     endpoint_options.allowed_origins = options.allowed_origins;
@@ -212,6 +230,16 @@ int run(const Options& options) {
       std::cerr << "warden-mcp: AuthZEN decision point at /access/v1/evaluation(s), Envoy "
                    "ext_authz at /ext_authz\n";
     }
+    std::string ssf_token;
+    if (!options.ssf_token_file.empty()) {
+      ssf_token = read_token_file(options.ssf_token_file);
+      if (ssf_token.size() < 16) {
+        throw std::invalid_argument(
+            "--ssf-token-file: the stream management token must be at least 16 characters");
+      }
+    }
+    shared_signals.emplace(pool, std::move(ssf_token), options.ssf_receive);
+    endpoint_options.shared_signals = &*shared_signals;
     endpoint.emplace(gateway, decisions, sessions, metrics, std::move(endpoint_options));
     unsigned short port = start_http_server(io, options.listen_host, options.listen_port, *endpoint,
                                             server_limits(options), metrics);
@@ -258,6 +286,9 @@ int main(int argc, char** argv) {
       return run_verify_audit(options.db, options.witness_file);
     if (options.command == "secret-put") {
       if (!options.secret_idp.empty()) return run_idp_secret_put(options.db, options.secret_idp);
+      if (!options.secret_export.empty()) {
+        return run_export_secret_put(options.db, options.secret_export);
+      }
       return run_secret_put(options.db, options.server, options.header, options.secret_template);
     }
     return run(options);

@@ -79,6 +79,10 @@ std::string usage() {
          "                   [--export ocsf-ndjson:FILE --export-db CONNINFO [--export-cursor "
          "NAME]\n"
          "                   [--export-batch N (500)]]\n"
+         "                   [--ssf-receive] [--ssf-token-file FILE] [--ssf-transmit\n"
+         "                   [--ssf-allow-private]\n"
+         "                   [--ssf-allow-http-loopback]]   (Shared Signals: stream management\n"
+         "                   for receivers presenting the token in FILE; push SETs to them)\n"
          "                   [--pep-token-file FILE]   (AuthZEN /access/v1/evaluation(s) and\n"
          "                   Envoy /ext_authz for gateways presenting the token in FILE)\n"
          "  --issuer URL: be the OAuth 2.1 authorization server of /mcp, URL being the gateway's\n"
@@ -95,6 +99,9 @@ std::string usage() {
          "  warden-mcp secret put [DB] --idp NAME\n"
          "                   (the identity provider's client secret, read and sealed the same "
          "way)\n"
+         "  warden-mcp secret put [DB] --export NAME\n"
+         "                   (an export destination's secret, e.g. the Splunk HEC token used by\n"
+         "                   --export splunk-hec:URL [--export-secret NAME (splunk-hec)])\n"
          "  warden-mcp serve|stdio ... --witness FILE   keep every audit seal in FILE "
          "(append-only)\n"
          "  warden-mcp serve|stdio ... [--upstream-agents-max N (16)] [--upstream-idle SECONDS "
@@ -152,6 +159,22 @@ Options parse_options(int argc, char** argv) {
       o.oauth_allow_http_loopback = true;
       continue;
     }
+    if (flag == "--ssf-receive" && o.command == "serve") {
+      o.ssf_receive = true;
+      continue;
+    }
+    if (flag == "--ssf-transmit" && o.command == "serve") {
+      o.ssf_transmit = true;
+      continue;
+    }
+    if (flag == "--ssf-allow-http-loopback" && o.command == "serve") {
+      o.ssf_allow_http_loopback = true;
+      continue;
+    }
+    if (flag == "--ssf-allow-private" && o.command == "serve") {
+      o.ssf_allow_private = true;
+      continue;
+    }
     if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
     std::string value = argv[++i];
     if (flag == "--db") {
@@ -182,6 +205,10 @@ Options parse_options(int argc, char** argv) {
       o.token_file = value;
     } else if (flag == "--idp" && o.command == "secret-put") {
       o.secret_idp = value;
+    } else if (flag == "--export" && o.command == "secret-put") {
+      o.secret_export = value;
+    } else if (flag == "--export-secret" && o.command == "serve") {
+      o.export_secret = value;
     } else if (flag == "--oauth-ca-file" && o.command == "serve") {
       o.oauth_ca_file = value;
     } else if (flag == "--server" && o.command == "secret-put") {
@@ -232,6 +259,8 @@ Options parse_options(int argc, char** argv) {
       o.export_batch = int_option(flag, value, 1, 10000);
     } else if (flag == "--export-cursor" && o.command == "serve") {
       o.export_cursor = value;
+    } else if (flag == "--ssf-token-file" && o.command == "serve") {
+      o.ssf_token_file = value;
     } else if (flag == "--pep-token-file" && o.command == "serve") {
       o.pep_token_file = value;
     } else if (flag == "--issuer" && o.command == "serve") {
@@ -258,8 +287,10 @@ Options parse_options(int argc, char** argv) {
   } else if (const char* env = std::getenv("WARDEN_DB")) {
     o.db = env;
   }
-  if (o.command == "secret-put" && o.server.empty() == o.secret_idp.empty()) {
-    throw std::invalid_argument("secret put takes --server NAME or --idp NAME (one of them)");
+  if (o.command == "secret-put" &&
+      int{!o.server.empty()} + int{!o.secret_idp.empty()} + int{!o.secret_export.empty()} != 1) {
+    throw std::invalid_argument(
+        "secret put takes --server NAME, --idp NAME or --export NAME (one of them)");
   }
   if (o.command == "verify-audit" && o.witness_file.empty()) {
     throw std::invalid_argument("--witness FILE is required for verify-audit");

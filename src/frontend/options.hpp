@@ -47,6 +47,19 @@ struct Options {
   std::string export_db;
   std::string export_cursor;
   int export_batch = 500;  // events per delivery (and per fsync / cursor move)
+  // The export secret a destination authenticates with (splunk-hec: the HEC token), stored with
+  // `secret put --export NAME`.
+  std::string export_secret = "splunk-hec";
+  std::string secret_export;  // secret put --export NAME
+  // Shared Signals (issue 17): --ssf-token-file opens stream management (/ssf/streams...) to
+  // receivers presenting that bearer; --ssf-transmit pushes SETs to the streams (through
+  // --export-db's role, warden_exporter); --ssf-allow-http-loopback lets pushes go to http on
+  // loopback (tests), --ssf-allow-private to private addresses (a receiver on the company net).
+  std::string ssf_token_file;
+  bool ssf_transmit = false;
+  bool ssf_receive = false;  // --ssf-receive: accept SETs at /ssf/receive
+  bool ssf_allow_http_loopback = false;
+  bool ssf_allow_private = false;
   // The OAuth 2.1 authorization server (issue 13): off without an issuer.
   std::string issuer;  // the gateway's public base URL (--issuer)
   std::string idp;     // --idp: the identity provider people sign in with; empty: the only one

@@ -131,4 +131,17 @@ int run_idp_secret_put(const std::string& conninfo, const std::string& idp) {
   return 0;
 }
 
+int run_export_secret_put(const std::string& conninfo, const std::string& name) {
+  if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
+  Connection db(conninfo);
+  std::vector<unsigned char> sealed = read_and_seal(db.conn);
+  std::vector<const char*> values = {name.c_str(), reinterpret_cast<const char*>(sealed.data())};
+  std::vector<int> lengths = {0, static_cast<int>(sealed.size())};
+  std::vector<int> formats = {0, 1};
+  PQclear(
+      exec(db.conn, "SELECT warden.put_export_secret($1, $2::bytea)", values, lengths, formats));
+  std::printf("stored export secret %s\n", name.c_str());
+  return 0;
+}
+
 }  // namespace warden::mcp

@@ -12,4 +12,8 @@ int run_secret_put(const std::string& conninfo, const std::string& server,
 // its token endpoint), read and sealed the same way, stored with warden.put_idp_secret.
 int run_idp_secret_put(const std::string& conninfo, const std::string& idp);
 
+// warden-mcp secret put --db CONNINFO --export NAME: an export destination's secret (the
+// Splunk HEC token), stored with warden.put_export_secret.
+int run_export_secret_put(const std::string& conninfo, const std::string& name);
+
 }  // namespace warden::mcp

@@ -38,18 +38,25 @@ SELECT is(
         'warden.idp_client_secret(text)',
         'warden.open_session(text,jsonb)',
         'warden.public_keys()',
+        'warden.receive_security_event(text,jsonb,jsonb)',
         'warden.redeem_authorization_code(text,text,text,text,text,text)',
         'warden.refresh_access_token(text,text,text)',
         'warden.register_dynamic_client(jsonb)',
         'warden.register_metadata_client(text,jsonb,boolean)',
         'warden.revoke_oauth_token(text,text)',
         'warden.seal_token(uuid)',
+        'warden.ssf_create_stream(jsonb,text)',
+        'warden.ssf_delete_stream(uuid)',
+        'warden.ssf_issuer_keys(text)',
+        'warden.ssf_stream(uuid)',
+        'warden.ssf_stream_status(uuid,text,text)',
+        'warden.ssf_verify(uuid,text)',
         'warden.store_idp_metadata(text,jsonb,jsonb)',
         'warden.upstreams()',
         'warden.vault_public_key()',
         'warden.visible_tools(text,text,jsonb)']
   COLLATE "C",
-  'warden_proxy executes authorize, credential, complete, visible_tools, callable, the front-end start-up functions, the OAuth authorization server''s steps (issue 13), machine flows (issue 14), the approval page and held calls'' steps (issue 15), the console''s session-checked pages and actions (issue 16) (and seal_token for a witness), nothing else');
+  'warden_proxy executes authorize, credential, complete, visible_tools, callable, the front-end start-up functions, the OAuth authorization server''s steps (issue 13), machine flows (issue 14), the approval page and held calls'' steps (issue 15), the console''s session-checked pages and actions (issue 16), Shared Signals stream management and receiving (issue 17) (and seal_token for a witness), nothing else');
 SELECT is(
   (SELECT count(*)::int FROM pg_proc p
    WHERE p.pronamespace = 'warden'::regnamespace AND has_function_privilege('warden_proxy', p.oid, 'EXECUTE')

@@ -12,8 +12,11 @@ SELECT is(
   ARRAY['warden.advance_export_cursor(text,timestamp with time zone,uuid,integer)',
         'warden.export_batch(text,integer)',
         'warden.export_lag(text)',
-        'warden.ocsf_events(timestamp with time zone,integer)'],
-  'warden_exporter executes the export functions and nothing else');
+        'warden.export_secret(text)',
+        'warden.ocsf_events(timestamp with time zone,integer)',
+        'warden.ssf_batch(uuid,integer)',
+        'warden.ssf_push_targets()'],
+  'warden_exporter executes the export functions (and the Shared Signals transmitter''s) and nothing else');
 SELECT ok(NOT EXISTS (SELECT FROM pg_class c WHERE c.relnamespace = 'warden'::regnamespace
                       AND c.relkind IN ('r', 'p', 'v') AND has_table_privilege('warden_exporter', c.oid, 'SELECT')),
           'warden_exporter reads no table');

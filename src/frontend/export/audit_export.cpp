@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "frontend/export/otlp_sink.hpp"
+#include "frontend/export/splunk_hec_sink.hpp"
 
 namespace warden::mcp {
 
@@ -122,7 +123,8 @@ std::string export_kind(const std::string& spec) {
   return spec.substr(0, spec.find(':'));
 }
 
-std::unique_ptr<ExportSink> export_sink(const std::string& spec) {
+std::unique_ptr<ExportSink> export_sink(const std::string& spec, DbPool& pool,
+                                        const std::string& secret_name) {
   auto colon = spec.find(':');
   std::string kind = spec.substr(0, colon);
   std::string where = colon == std::string::npos ? "" : spec.substr(colon + 1);
@@ -136,9 +138,19 @@ std::unique_ptr<ExportSink> export_sink(const std::string& spec) {
     }
     return std::make_unique<OtlpSink>(*url);
   }
+  if (kind == "splunk-hec") {
+    auto url = parse_url(where);
+    if (!url) {
+      throw std::invalid_argument(
+          "--export splunk-hec:URL needs the URL of a Splunk HTTP Event Collector (e.g. "
+          "https://splunk.example.com:8088/services/collector/event)");
+    }
+    return std::make_unique<SplunkHecSink>(where, pool, secret_name);
+  }
   throw std::invalid_argument("--export " + spec +
-                              ": expected ocsf-ndjson:FILE (one OCSF event per line) or "
-                              "otlp:http://HOST:PORT/v1/logs");
+                              ": expected ocsf-ndjson:FILE (one OCSF event per line), "
+                              "otlp:http://HOST:PORT/v1/logs or "
+                              "splunk-hec:https://HOST:8088/services/collector/event");
 }
 
 }  // namespace warden::mcp

@@ -66,8 +66,10 @@ class AuditExport {
   std::size_t batch_;
 };
 
-// Parses --export KIND:WHERE; throws std::invalid_argument with a message for the user.
-std::unique_ptr<ExportSink> export_sink(const std::string& spec);
+// Parses --export KIND:WHERE; throws std::invalid_argument with a message for the user. `pool`
+// reads a destination's secret (splunk-hec: the export secret `secret_name`).
+std::unique_ptr<ExportSink> export_sink(const std::string& spec, DbPool& pool,
+                                        const std::string& secret_name);
 // The cursor name of an export: the kind (ocsf-ndjson), unless named with --export-cursor.
 std::string export_kind(const std::string& spec);
 

@@ -9,6 +9,7 @@
 #include "frontend/console/console_pages.hpp"
 #include "frontend/oauth/authorization_server.hpp"
 #include "frontend/pdp/decision_point.hpp"
+#include "frontend/ssf/shared_signals.hpp"
 
 namespace warden::mcp {
 
@@ -165,6 +166,11 @@ awaitable<HttpResponse> HttpEndpoint::handle(const HttpRequest& request) {
   if (options_.decision_point) {
     std::string base = base_url(request);
     std::optional<HttpResponse> answered = co_await options_.decision_point->handle(request, base);
+    if (answered) co_return std::move(*answered);
+  }
+  if (options_.shared_signals) {
+    std::optional<HttpResponse> answered =
+        co_await options_.shared_signals->handle(request, base_url(request));
     if (answered) co_return std::move(*answered);
   }
   if (path == "/healthz" && request.method == "GET") {

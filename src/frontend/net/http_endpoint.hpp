@@ -21,6 +21,9 @@ class ConsolePages;
 namespace warden::pdp {
 class DecisionPoint;
 }
+namespace warden::ssf {
+class SharedSignals;
+}
 
 namespace warden::mcp {
 
@@ -60,6 +63,8 @@ struct EndpointOptions {
   ConsolePages* console = nullptr;
   // With --pep-token-file: the AuthZEN and ext_authz decision point for other gateways.
   pdp::DecisionPoint* decision_point = nullptr;
+  // Shared Signals (issue 17): /.well-known/ssf-configuration, /ssf/streams..., /ssf/receive.
+  ssf::SharedSignals* shared_signals = nullptr;
 };
 
 // The Streamable HTTP transport of MCP at /mcp, plus /healthz, /metrics and the RFC 9728

@@ -44,7 +44,9 @@ awaitable<Outcome<FetchedDocument>> exchange(Stream& stream, const mcp::Url& url
   request.set(http::field::user_agent, "warden-mcp/" WARDEN_VERSION);
   request.set(http::field::accept, "application/json");
   if (post) {
-    request.set(http::field::content_type, "application/x-www-form-urlencoded");
+    request.set(http::field::content_type, post->content_type.empty()
+                                               ? "application/x-www-form-urlencoded"
+                                               : post->content_type);
     if (!post->authorization.empty()) request.set(http::field::authorization, post->authorization);
     request.body() = post->body;
     request.prepare_payload();

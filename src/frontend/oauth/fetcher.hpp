@@ -36,6 +36,8 @@ mcp::awaitable<Outcome<FetchedDocument>> fetch_document(std::string url, FetchOp
 struct FormPost {
   std::string body;
   std::string authorization;
+  // Another media type for the body (a Security Event Token push, RFC 8935); empty: a form.
+  std::string content_type{};
 };
 
 // fetch_document's POST twin, under the same SSRF policy and limits (no redirects followed).
