@@ -6,7 +6,7 @@ FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE extname 
 SELECT rolname, rolcanlogin FROM pg_roles
 WHERE rolname IN ('warden_admin', 'warden_issuer', 'warden_proxy', 'warden_auditor') ORDER BY rolname;
 -- Running the script file directly with psql stops at its first line and creates nothing.
-\! psql -X -q -d warden_regress -f "$(pg_config --sharedir)/extension/warden--0.1.0.sql" 2>&1
+\! psql -X -q -d warden_regress -f "$(pg_config --sharedir)/extension/warden--0.2.0.sql" 2>&1
 DROP EXTENSION warden;
 CREATE EXTENSION warden;
 SELECT count(*) AS functions_executable_by_public

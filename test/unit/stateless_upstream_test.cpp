@@ -54,13 +54,29 @@ TEST(StatelessUpstream, ASessionAgentGetsWhatWardenRelays) {
   EXPECT_FALSE(params["_meta"].contains("io.modelcontextprotocol/logLevel"));
 }
 
-TEST(StatelessUpstream, RoutingNameIsPlainOrBase64) {
-  EXPECT_EQ(routing_name(json::parse(R"({"name":"echo"})")), "echo");
-  EXPECT_EQ(routing_name(json::parse(R"({"uri":"test://static-text"})")), "test://static-text");
-  EXPECT_EQ(routing_name(json::parse(R"({"name":"h\u00e9"})")), "=?base64?aMOp?=");
-  EXPECT_EQ(routing_name(json::parse(R"({"name":"a\nb"})")), "=?base64?YQpi?=");
-  EXPECT_EQ(routing_name(json::parse(R"({"name":"=?base64?x?="})")), "=?base64?PT9iYXNlNjQ/eD89?=");
-  EXPECT_EQ(routing_name(json::parse(R"({"cursor":"x"})")), std::nullopt);
+TEST(StatelessUpstream, RoutingNameIsPlainOrBase64AndFollowsTheMethod) {
+  EXPECT_EQ(routing_name("tools/call", json::parse(R"({"name":"echo"})")), "echo");
+  EXPECT_EQ(routing_name("resources/read", json::parse(R"({"uri":"test://static-text"})")),
+            "test://static-text");
+  EXPECT_EQ(routing_name("tools/call", json::parse(R"({"name":"h\u00e9"})")), "=?base64?aMOp?=");
+  EXPECT_EQ(routing_name("prompts/get", json::parse(R"({"name":"a\nb"})")), "=?base64?YQpi?=");
+  EXPECT_EQ(routing_name("tools/call", json::parse(R"({"name":"=?base64?x?="})")),
+            "=?base64?PT9iYXNlNjQ/eD89?=");
+  // An extra key cannot make the header name something the body does not.
+  EXPECT_EQ(routing_name("resources/read", json::parse(R"({"name":"x","uri":"test://a"})")),
+            "test://a");
+  EXPECT_EQ(routing_name("tools/list", json::parse(R"({"name":"x"})")), std::nullopt);
+  EXPECT_EQ(routing_name("tools/call", json::parse(R"({"uri":"x"})")), std::nullopt);
+}
+
+TEST(StatelessUpstream, OnlyRelayedCapabilitiesAndKnownLogLevelsArePassedOn) {
+  json params = json::object();
+  add_upstream_envelope(params, json::parse(R"({"io.modelcontextprotocol/clientCapabilities":
+      {"sampling":{},"experimental":{"x":{}},"extensions":{"y":{}},"roots":"no"},
+      "io.modelcontextprotocol/logLevel":"loud"})"));
+  EXPECT_EQ(params["_meta"]["io.modelcontextprotocol/clientCapabilities"],
+            json::parse(R"({"sampling":{}})"));
+  EXPECT_FALSE(params["_meta"].contains("io.modelcontextprotocol/logLevel"));
 }
 
 TEST(StatelessUpstream, InputRequestsForASessionAgent) {

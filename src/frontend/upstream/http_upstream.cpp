@@ -69,6 +69,20 @@ struct Exchanged {
   std::unique_ptr<Reading> rest;
 };
 
+// An upstream's JSON-RPC error as the agent and the audit get it: an integer code and a string
+// message whatever the upstream sent (a malformed one must not fail the call's recording).
+json clean_error(const json& error) {
+  json out = json::object();
+  out["code"] = error.is_object() && error.contains("code") && error["code"].is_number_integer()
+                    ? error["code"].get<std::int64_t>()
+                    : static_cast<std::int64_t>(rpc_code::kUpstreamFailed);
+  out["message"] = error.is_object() && error.contains("message") && error["message"].is_string()
+                       ? error["message"].get<std::string>()
+                       : std::string("the upstream sent a malformed error");
+  if (error.is_object() && error.contains("data")) out["data"] = error["data"];
+  return out;
+}
+
 template <class Parser>
 bool ends_cleanly(const Parser& parser, const beast::flat_buffer& buffer) {
   return parser.is_done() && parser.keep_alive() && !parser.need_eof() && buffer.size() == 0;
@@ -193,6 +207,17 @@ awaitable<bool> drain(Stream& stream, Reading& reading) {
   co_return ends_cleanly(reading.parser, reading.buffer) && reading.parser.get().body().empty();
 }
 
+// What stops one 2026-07-28 call between and during its requests (see request_stateless).
+struct CallControl {
+  std::optional<std::string> stopped;       // why it was cancelled, revoked or timed out
+  std::function<void()> closer;             // closes the request in flight; empty between
+  std::shared_ptr<Pending<json>> asking{};  // the agent's answer being waited for
+};
+
+// Which revision one POST travels in (headers: the envelope's version and the routing
+// headers, or the session's id and version).
+enum class Revision { kSession, kStateless };
+
 class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUpstream> {
  public:
   HttpUpstream(const Executor& ex, std::string name, Url url, HttpKeepAlive keep_alive)
@@ -272,6 +297,17 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
   awaitable<json> request_stateless(const std::string& method, json params,
                                     const ForwardContext& context) {
     const bool agent_stateless = context.agent_envelope.is_object();
+    // One control for the whole call, across its rounds: a cancel, timeout or revocation that
+    // comes while a request is being connected or sent closes it; one that comes while the
+    // agent is being asked wakes that wait; and no further round is sent after it.
+    auto control = std::make_shared<CallControl>();
+    if (context.cancel) {
+      context.cancel->cancel = [control](const std::string& reason) {
+        if (!control->stopped) control->stopped = reason;
+        if (control->closer) control->closer();
+        if (control->asking) control->asking->set(json());
+      };
+    }
     for (int round = 0;; ++round) {
       json sent = params;
       add_upstream_envelope(sent, context.agent_envelope);
@@ -280,13 +316,8 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
       if (context.cancel && !context.cancel->ended_before_sent.empty()) {
         throw UpstreamError("not sent: " + context.cancel->ended_before_sent);
       }
-      auto closer = std::make_shared<std::function<void()>>();
-      if (context.cancel) {
-        context.cancel->cancel = [closer](const std::string&) {
-          if (*closer) (*closer)();
-        };
-      }
-      Reply reply = co_await post(message, context, id, closer.get(), Revision::kStateless);
+      if (control->stopped) throw UpstreamError("not sent: " + *control->stopped);
+      Reply reply = co_await post(message, context, id, control.get(), Revision::kStateless);
       json answer = answer_of(reply);
       if (agent_stateless) co_return answer;
       if (!is_input_required(answer)) co_return for_session_agent(std::move(answer));
@@ -294,14 +325,16 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
         throw UpstreamError("upstream " + name_ + " still asked for input after " +
                             std::to_string(kMaxInputRounds) + " rounds");
       }
-      json responses = co_await ask_session_agent(answer["result"], context);
+      json responses = co_await ask_session_agent(answer["result"], context, *control);
+      if (control->stopped) throw UpstreamError("not sent: " + *control->stopped);
       params = retry_params(std::move(params), answer["result"], std::move(responses));
     }
   }
 
   // Puts each input request to the agent over its session (as the older revisions' server-to-
   // client requests) and collects the bare results by key.
-  awaitable<json> ask_session_agent(const json& result, const ForwardContext& context) {
+  awaitable<json> ask_session_agent(const json& result, const ForwardContext& context,
+                                    CallControl& control) {
     json requests;
     try {
       requests = session_input_requests(result);
@@ -315,15 +348,21 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
     json responses = json::object();
     for (auto& [key, request] : requests.items()) {
       auto slot = std::make_shared<Pending<json>>(ex_);
+      control.asking = slot;
       request["id"] = "warden-input-" + std::to_string(next_id_++);
       std::string asked = request["method"];
       context.on_message(request, [slot](json response) { slot->set(std::move(response)); });
       std::optional<json> response = co_await slot->wait(kTimeout);
+      control.asking = nullptr;
+      if (control.stopped) throw UpstreamError("not sent: " + *control.stopped);
       if (!response) throw UpstreamError("the agent did not answer " + asked + " in time");
-      if (!response->contains("result")) {
-        std::string why = response->contains("error") && (*response)["error"].is_object()
-                              ? (*response)["error"].value("message", "an error")
-                              : "no result";
+      if (!response->is_object() || !response->contains("result")) {
+        std::string why = "no result";
+        if (response->is_object() && response->contains("error") &&
+            (*response)["error"].is_object() && (*response)["error"].contains("message") &&
+            (*response)["error"]["message"].is_string()) {
+          why = (*response)["error"]["message"].get<std::string>();
+        }
         throw UpstreamError("the agent did not answer " + asked + ": " + why);
       }
       responses[key] = (*response)["result"];
@@ -388,7 +427,7 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
       // requestState, a missing capability): the agent gets the error, not a transport failure.
       json message = parse_message(reply.body);
       if (message.is_object() && message.contains("error") && message["error"].is_object()) {
-        return json{{"error", message["error"]}};
+        return json{{"error", clean_error(message["error"])}};
       }
     }
     if (reply.status < 200 || reply.status >= 300) {
@@ -405,7 +444,7 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
     if (message.contains("result")) {
       out["result"] = message["result"];
     } else {
-      out["error"] = message["error"];
+      out["error"] = clean_error(message["error"]);
     }
     return out;
   }
@@ -481,10 +520,8 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
     }
   }
 
-  enum class Revision { kSession, kStateless };
-
   awaitable<Reply> post(const json& message, const ForwardContext& context,
-                        const json& id = nullptr, std::function<void()>* closer = nullptr,
+                        const json& id = nullptr, CallControl* control = nullptr,
                         Revision revision = Revision::kSession) {
     auto sink = [this, &context](const json& m) { relay(m, context); };
     http::request<http::string_body> request{http::verb::post, url_.target, 11};
@@ -497,7 +534,7 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
       // 2026-07-28: the version and the routing headers on every request, no session.
       request.set("MCP-Protocol-Version", kStatelessVersion);
       request.set("Mcp-Method", method);
-      if (auto name = routing_name(message.value("params", json::object()))) {
+      if (auto name = routing_name(method, message.value("params", json::object()))) {
         request.set("Mcp-Name", *name);
       }
     } else {
@@ -521,16 +558,18 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
       std::unique_ptr<Connection> connection = take_idle();
       if (!connection) connection = co_await open();
       connection->lowest().expires_after(kTimeout);
-      // Cancelling closes this request's connection while it runs (never after: disarmed below).
+      // Cancelling closes this request's connection while it runs (never after: disarmed
+      // below); one that came while it was being connected stops it before it is written.
+      if (control && control->stopped) throw UpstreamError("not sent: " + *control->stopped);
       struct Disarm {
-        std::function<void()>* closer;
+        CallControl* control;
         ~Disarm() {
-          if (closer) *closer = nullptr;
+          if (control) control->closer = nullptr;
         }
-      } disarm{closer};
-      if (closer) {
+      } disarm{control};
+      if (control) {
         Connection* open_connection = connection.get();
-        *closer = [open_connection] {
+        control->closer = [open_connection] {
           boost::system::error_code ec;
           open_connection->lowest().socket().close(ec);
         };

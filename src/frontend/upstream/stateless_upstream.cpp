@@ -86,9 +86,15 @@ void add_upstream_envelope(json& params, const json& agent_envelope) {
   if (agent_envelope.is_object()) {
     // The agent answers input_required itself: the upstream may ask only what it declared.
     auto declared = agent_envelope.find(kMetaClientCapabilities);
-    if (declared != agent_envelope.end() && declared->is_object()) capabilities = *declared;
+    if (declared != agent_envelope.end() && declared->is_object()) {
+      for (const char* relayed : {"roots", "sampling", "elicitation"}) {
+        auto it = declared->find(relayed);
+        if (it != declared->end() && it->is_object()) capabilities[relayed] = *it;
+      }
+    }
     auto level = agent_envelope.find(kMetaLogLevel);
-    if (level != agent_envelope.end() && level->is_string()) {
+    if (level != agent_envelope.end() && level->is_string() &&
+        log_wanted(level->get<std::string>(), level->get<std::string>())) {
       meta[std::string(kMetaLogLevel)] = *level;
     }
   } else {
@@ -98,16 +104,16 @@ void add_upstream_envelope(json& params, const json& agent_envelope) {
   meta[std::string(kMetaClientCapabilities)] = std::move(capabilities);
 }
 
-std::optional<std::string> routing_name(const json& params) {
-  if (!params.is_object()) return std::nullopt;
-  for (const char* key : {"name", "uri"}) {
-    auto it = params.find(key);
-    if (it == params.end() || !it->is_string()) continue;
-    const std::string& value = it->get_ref<const std::string&>();
-    if (plain_header_text(value)) return value;
-    return "=?base64?" + base64(value) + "?=";
-  }
-  return std::nullopt;
+std::optional<std::string> routing_name(const std::string& method, const json& params) {
+  const char* key = method == "tools/call" || method == "prompts/get" ? "name"
+                    : method == "resources/read"                      ? "uri"
+                                                                      : nullptr;
+  if (key == nullptr || !params.is_object()) return std::nullopt;
+  auto it = params.find(key);
+  if (it == params.end() || !it->is_string()) return std::nullopt;
+  const std::string& value = it->get_ref<const std::string&>();
+  if (plain_header_text(value)) return value;
+  return "=?base64?" + base64(value) + "?=";
 }
 
 bool is_input_required(const json& answer) {

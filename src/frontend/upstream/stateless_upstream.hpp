@@ -20,15 +20,17 @@ json discover_probe(std::int64_t id);
 bool supports_stateless(const json& answer);  // the probe's answer ({"result"} / {"error"})
 
 // Adds warden-mcp's envelope to params._meta (replacing any io.modelcontextprotocol/ key already
-// there). `agent_envelope` is the agent's own 2026-07-28 envelope (its client capabilities and
-// log level), passed on so the upstream asks only for what the agent can do; null for an agent
-// on a session revision, for which warden-mcp declares what it can relay over the session.
+// there). `agent_envelope` is the agent's own 2026-07-28 envelope: of its client capabilities
+// only those warden-mcp relays (roots, sampling, elicitation) and a known log level are passed
+// on, so the upstream asks only for what the agent can do and nothing warden does not mediate;
+// null for an agent on a session revision, for which warden-mcp declares what it relays.
 void add_upstream_envelope(json& params, const json& agent_envelope);
 
-// The Mcp-Name header value of a request: params.name (tools/call, prompts/get) or params.uri
-// (resources/read), Base64-wrapped (=?base64?…?=, SEP-2243) unless it is plain printable
-// ASCII; nullopt when the request names nothing.
-std::optional<std::string> routing_name(const json& params);
+// The Mcp-Name header value of a request: params.name for tools/call and prompts/get,
+// params.uri for resources/read (the key follows the method, so an extra key cannot make the
+// header name something else), Base64-wrapped (=?base64?…?=, SEP-2243) unless it is plain
+// printable ASCII; nullopt for other methods or when the key is missing.
+std::optional<std::string> routing_name(const std::string& method, const json& params);
 
 // Whether an answer is a 2026-07-28 input_required result (SEP-2322).
 bool is_input_required(const json& answer);
