@@ -14,6 +14,7 @@ import { launchBrowser } from './browser.mjs';
 import { startIdp } from './fixture-idp.mjs';
 import {
   freshDatabase, sql, sqlValue, quote, startGateway, stop, freePort, modules, here as e2eHere,
+  writeStdioAllowlist,
 } from '../e2e/harness.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -71,7 +72,10 @@ before(async () => {
   issuer = `http://127.0.0.1:${port}`;
   idp = await startIdp({ client: { clientId: 'warden', redirectUris: [`${issuer}/callback`] },
     user: { groups: ['engineering', 'sec-ops'] } });
-  const faults = `node ${path.join(e2eHere, 'fixture-faults.mjs')}`;
+  // The stdio upstream runs as nobody when the suite runs as root: from a copy of test/e2e it
+  // can read (scripts/suites/oauth makes one when the checkout is private), allowed by name.
+  const faults = `node ${path.join(process.env.WARDEN_E2E_READABLE ?? e2eHere, 'fixture-faults.mjs')}`;
+  const allow = writeStdioAllowlist([faults]);
   sql(`SELECT warden.add_human('bob@example.com', 'Bob');
        SELECT warden.add_identity_provider('fixture-idp', ${quote(idp.issuer)}, 'warden', NULL,
                 '{"subject_claim": "email", "email_claim": "email"}');
@@ -80,7 +84,7 @@ before(async () => {
        SELECT warden.add_server('faults', ${quote(faults)}, 'stdio');
        SELECT warden.grant('slow-bot', 'faults/sleep', reason => 'the console test');`);
   gateway = await startGateway(['--listen', `127.0.0.1:${port}`, '--issuer', issuer,
-    '--oauth-allow-http-loopback']);
+    '--oauth-allow-http-loopback', '--stdio-allow', allow]);
   session = await launchBrowser({ resultsDir });
 });
 

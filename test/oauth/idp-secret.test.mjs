@@ -59,7 +59,7 @@ test('secret put --idp: reads stdin, seals, stores a version; refuses empty, unk
   assert.equal(secretPut(['--idp', 'no-such-idp'], 'x\n').status, 1);
   const both = secretPut(['--idp', 'cli-idp', '--server', 'x'], 'x\n');
   assert.equal(both.status, 2);
-  assert.match(both.stderr, /--server NAME or --idp NAME/);
+  assert.match(both.stderr, /--server NAME, --idp NAME or --export NAME/);
   assert.equal(sqlValue(`SELECT max(version) FROM warden.idp_secrets s JOIN warden.identity_providers p USING (idp_id)
                          WHERE p.name = 'cli-idp'`), '2');
   // argv never carries it: there is no flag for the value.
