@@ -3,9 +3,8 @@
 #include <cctype>
 #include <string_view>
 
-#include <sodium.h>
-
 #include "frontend/db/pg_connection.hpp"
+#include "frontend/net/page_forms.hpp"
 #include "frontend/net/url.hpp"
 #include "frontend/oauth/approver_cookies.hpp"
 #include "frontend/oauth/authorization_server.hpp"
@@ -17,52 +16,19 @@ namespace warden::mcp {
 namespace {
 
 using oauth::html_escape;
+using page_forms::equal_in_constant_time;
+using page_forms::field;
+using page_forms::is_form;
+using page_forms::looks_like_uuid;
 
 // The paste form's token, double-submitted: set with the form, posted back with it. A page of
 // another site can post the form but cannot send this SameSite=Strict cookie, so it cannot
 // sign a browser into a session of its choosing (login CSRF).
 constexpr const char* kFormCookie = "warden_approver_form";
 
-std::string field(const json& j, const char* name) {
-  auto it = j.find(name);
-  if (it == j.end() || it->is_null()) return std::string();
-  return it->is_string() ? it->get<std::string>() : it->dump();
-}
-
-bool looks_like_uuid(const std::string& text) {
-  if (text.size() != 36) return false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? text[i] != '-' : !std::isxdigit(static_cast<unsigned char>(text[i]))) return false;
-  }
-  return true;
-}
-
-bool is_form(const std::string& content_type) {
-  std::string type = content_type.substr(0, content_type.find(';'));
-  while (!type.empty() && type.back() == ' ') type.pop_back();
-  for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return type == "application/x-www-form-urlencoded";
-}
-
-// Bound to the session: a page elsewhere cannot know it, and it changes with each sign-in.
+// The approval pages' CSRF tokens (never valid on the console, nor the console's here).
 std::string csrf_token(const std::string& session) {
-  static const std::string kContext = "warden approval page csrf";
-  unsigned char out[32];
-  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(session.data()),
-                     session.size(), reinterpret_cast<const unsigned char*>(kContext.data()),
-                     kContext.size());
-  static const char* hex = "0123456789abcdef";
-  std::string s;
-  for (unsigned char b : out) {
-    s.push_back(hex[b >> 4]);
-    s.push_back(hex[b & 15]);
-  }
-  return s;
-}
-
-bool equal_in_constant_time(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+  return page_forms::csrf_token(session, "warden approval page csrf");
 }
 
 std::string page(const std::string& title, const std::string& body) {

@@ -1,14 +1,12 @@
 #include "frontend/console/console_pages.hpp"
 
-#include <cctype>
 #include <set>
 #include <stdexcept>
 #include <utility>
 #include <string_view>
 
-#include <sodium.h>
-
 #include "frontend/db/pg_connection.hpp"
+#include "frontend/net/page_forms.hpp"
 #include "frontend/net/url.hpp"
 #include "frontend/oauth/approver_cookies.hpp"
 #include "frontend/oauth/authorization_server.hpp"
@@ -20,6 +18,10 @@ namespace warden::mcp {
 namespace {
 
 using oauth::html_escape;
+using page_forms::equal_in_constant_time;
+using page_forms::field;
+using page_forms::is_form;
+using page_forms::looks_like_uuid;
 
 constexpr std::string_view kRungs[] = {"shadow", "tracked", "governed", "full"};
 
@@ -99,46 +101,9 @@ std::vector<std::pair<std::string, std::string>> console_headers(const std::stri
           {"X-Content-Type-Options", "nosniff"}};
 }
 
-std::string field(const json& j, const char* name) {
-  auto it = j.find(name);
-  if (it == j.end() || it->is_null()) return std::string();
-  return it->is_string() ? it->get<std::string>() : it->dump();
-}
-
-bool is_form(const std::string& content_type) {
-  std::string type = content_type.substr(0, content_type.find(';'));
-  while (!type.empty() && type.back() == ' ') type.pop_back();
-  for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return type == "application/x-www-form-urlencoded";
-}
-
-bool looks_like_uuid(std::string_view text) {
-  if (text.size() != 36) return false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? text[i] != '-' : !std::isxdigit(static_cast<unsigned char>(text[i]))) return false;
-  }
-  return true;
-}
-
-// Bound to the session: another site cannot know it; it changes with each sign-in.
+// The console's CSRF tokens (never valid on the approval pages, nor theirs here).
 std::string csrf_token(const std::string& session) {
-  static const std::string kContext = "warden console csrf";
-  unsigned char out[32];
-  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(session.data()),
-                     session.size(), reinterpret_cast<const unsigned char*>(kContext.data()),
-                     kContext.size());
-  static const char* hex = "0123456789abcdef";
-  std::string s;
-  for (unsigned char b : out) {
-    s.push_back(hex[b >> 4]);
-    s.push_back(hex[b & 15]);
-  }
-  return s;
-}
-
-bool equal_in_constant_time(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+  return page_forms::csrf_token(session, "warden console csrf");
 }
 
 std::string csrf_input(const std::string& session) {
