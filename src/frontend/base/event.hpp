@@ -23,14 +23,30 @@ class Pending {
     timer_.cancel();
   }
 
-  // The value, or nullopt when the timeout passed first.
+  // The value, or nullopt when the timeout passed first (or wake() came first).
   awaitable<std::optional<T>> wait(std::chrono::steady_clock::duration timeout) {
-    if (!value_) {
+    co_await settle(timeout);
+    co_return take();
+  }
+
+  // Waits, without taking the value, until it is set, the timeout passes or wake() is called;
+  // whether it is set. One waiter at a time.
+  awaitable<bool> settle(std::chrono::steady_clock::duration timeout) {
+    if (!set_) {
       timer_.expires_after(timeout);
       boost::system::error_code ec;
       co_await timer_.async_wait(asio::redirect_error(use_awaitable, ec));
     }
-    co_return std::move(value_);
+    co_return set_;
+  }
+  // Ends the waiter's wait early without a value (it re-checks what it waits for).
+  void wake() { timer_.cancel(); }
+  bool ready() const { return set_; }
+  // The value once (nullopt when none was set, or already taken).
+  std::optional<T> take() {
+    std::optional<T> out = std::move(value_);
+    value_.reset();
+    return out;
   }
 
  private:

@@ -7,6 +7,7 @@
 #include "core/control_characters.hpp"
 #include "frontend/net/http_rules.hpp"
 #include "frontend/base/random.hpp"
+#include "frontend/net/stateless_envelope.hpp"
 #include "frontend/upstream/stateless_upstream.hpp"
 
 namespace warden::mcp {
@@ -356,6 +357,16 @@ bool Gateway::cancel_request(const Caller& caller, const json& request_id,
 awaitable<json> Gateway::governed_call(const json& id, const std::string& server,
                                        const std::string& target, const std::string& method,
                                        json params, const json& arguments, const Caller& caller) {
+  // A stateless agent's retry of a call that waits for its input continues that call: it was
+  // decided and is running upstream; deciding it again would run it twice.
+  if (caller.stateless) {
+    auto state = params.find("requestState");
+    if (state != params.end() && state->is_string() &&
+        state->get_ref<const std::string&>().rfind(kParkedStatePrefix, 0) == 0) {
+      co_return co_await resume_parked(id, state->get<std::string>(), method, target, arguments,
+                                       params, caller);
+    }
+  }
   std::string shown = method == "resources/read" ? target : shown_name(server, target);
   auto started = Clock::now();
   const std::string credential_kind = upstreams_.credential_kind(server);
@@ -509,81 +520,114 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
     }
   }
 
-  // The agent's answer and the outcome recorded for it, by how the call ended.
+  if (!upstream) {
+    json detail = {{"duration_ms", 0}, {"method", method}};
+    json answer = upstream_failed("no upstream named " + server + " is configured in this gateway");
+    detail["error"] = answer["error"]["message"];
+    asio::co_spawn(ex_, record_outcome(decision.event_id, "error", std::move(detail)),
+                   asio::detached);
+    co_return reply_from_answer(id, answer);
+  }
+  RunningCall running;
+  running.call = next_call_++;
+  running.end = std::make_shared<Pending<CallEnd>>(ex_);
+  running.cancel = std::make_shared<CancelHook>();
+  running.event_id = decision.event_id;
+  running.shown = shown;
+  running.server = server;
+  running.method = method;
+  running.target = target;
+  running.token_id = caller.token_id;
+  running.arguments = arguments;
+  running.forwarded = Clock::now();
+  running.deadline = running.forwarded + call_timeout_;
+  MessageSink sink = sink_for(caller);
+  if (caller.stateless) {
+    json capabilities;
+    if (caller.client_envelope.is_object()) {
+      capabilities = caller.client_envelope.value(std::string(kMetaClientCapabilities), json());
+    }
+    running.input = std::make_shared<InputExchange>(std::move(capabilities));
+    running.to_client = std::make_shared<ToClient>(caller.to_client);
+    sink = stateless_sink(running.input, running.to_client, running.end);
+  }
+  in_flight_[running.call] = InFlight{decision.chain_id,
+                                      decision.agent,
+                                      caller.token_id,
+                                      request_key(caller, id),
+                                      running.end,
+                                      running.cancel,
+                                      decision.event_id,
+                                      server,
+                                      target,
+                                      std::chrono::system_clock::now()};
+  in_flight_changed_.notify_all();
+  metrics_.call_started();
+  asio::co_spawn(ex_,
+                 forward(upstream, method, std::move(params),
+                         ForwardContext{traceparent, std::move(credential), running.cancel,
+                                        std::move(sink), relay_key(caller), caller.client_envelope},
+                         running.end),
+                 asio::detached);
+  co_return co_await await_call(id, std::move(running));
+}
+
+json Gateway::conclude(RunningCall& running, std::optional<CallEnd> end) {
+  in_flight_.erase(running.call);
+  in_flight_changed_.notify_all();
+  metrics_.call_finished();
+  const std::string& shown = running.shown;
   json answer;
   std::string status = "error";
-  auto forwarded = Clock::now();
-  if (!upstream) {
-    answer = upstream_failed("no upstream named " + server + " is configured in this gateway");
-  } else {
-    auto slot = std::make_shared<Pending<CallEnd>>(ex_);
-    auto hook = std::make_shared<CancelHook>();
-    std::uint64_t call = next_call_++;
-    in_flight_[call] = InFlight{decision.chain_id,
-                                decision.agent,
-                                caller.token_id,
-                                request_key(caller, id),
-                                slot,
-                                hook,
-                                decision.event_id,
-                                server,
-                                target,
-                                std::chrono::system_clock::now()};
-    in_flight_changed_.notify_all();
-    metrics_.call_started();
-    asio::co_spawn(
-        ex_,
-        forward(upstream, method, std::move(params),
-                ForwardContext{traceparent, std::move(credential), hook, sink_for(caller),
-                               relay_key(caller), caller.client_envelope},
-                slot),
-        asio::detached);
-    std::optional<CallEnd> end = co_await slot->wait(call_timeout_);
-    in_flight_.erase(call);
-    in_flight_changed_.notify_all();
-    metrics_.call_finished();
-    if (!end) {
-      if (hook->cancel) {
-        hook->cancel("warden: timeout");
-      } else {
-        hook->ended_before_sent = "timeout";
-      }
-      status = "timeout";
-      answer = upstream_failed("upstream " + server + " did not answer in time");
-    } else if (auto* answered = std::get_if<Answered>(&*end)) {
-      answer = std::move(answered->answer);
-      if (answer.contains("result") &&
-          !(answer["result"].is_object() && answer["result"].value("isError", false))) {
-        status = "ok";
-      }
-    } else if (auto* failed = std::get_if<UpstreamFailed>(&*end)) {
-      answer = upstream_failed(failed->message);
-    } else if (auto* cancelled = std::get_if<Cancelled>(&*end)) {
-      status = "cancelled";
-      answer = {{"error",
-                 {{"code", rpc_code::kRequestCancelled},
-                  {"message", "cancelled " + shown + ": " + cancelled->reason},
-                  {"data", {{"reason", cancelled->reason}, {"event_id", decision.event_id}}}}}};
+  if (!end) {
+    if (running.cancel->cancel) {
+      running.cancel->cancel("warden: timeout");
     } else {
-      const std::string reason = std::get<Revoked>(*end).reason;
-      status = "revoked";
-      answer = {{"error",
-                 {{"code", rpc_code::kDenied},
-                  {"message", "warden revoked " + shown + " while it ran: " + reason},
-                  {"data", {{"reason", reason}, {"event_id", decision.event_id}}}}}};
+      running.cancel->ended_before_sent = "timeout";
     }
+    status = "timeout";
+    answer = upstream_failed("upstream " + running.server + " did not answer in time");
+  } else if (auto* answered = std::get_if<Answered>(&*end)) {
+    answer = std::move(answered->answer);
+    if (answer.contains("result") &&
+        !(answer["result"].is_object() && answer["result"].value("isError", false))) {
+      status = "ok";
+    }
+  } else if (auto* failed = std::get_if<UpstreamFailed>(&*end)) {
+    answer = upstream_failed(failed->message);
+  } else if (auto* cancelled = std::get_if<Cancelled>(&*end)) {
+    status = "cancelled";
+    answer = {{"error",
+               {{"code", rpc_code::kRequestCancelled},
+                {"message", "cancelled " + shown + ": " + cancelled->reason},
+                {"data", {{"reason", cancelled->reason}, {"event_id", running.event_id}}}}}};
+  } else {
+    const std::string reason = std::get<Revoked>(*end).reason;
+    status = "revoked";
+    answer = {{"error",
+               {{"code", rpc_code::kDenied},
+                {"message", "warden revoked " + shown + " while it ran: " + reason},
+                {"data", {{"reason", reason}, {"event_id", running.event_id}}}}}};
   }
-  double upstream_seconds = seconds_since(forwarded);
+  double upstream_seconds = seconds_since(running.forwarded);
   metrics_.upstream_latency().observe(upstream_seconds);
 
   bool ok = status == "ok";
   json detail = {{"duration_ms", static_cast<long long>(upstream_seconds * 1000)},
-                 {"method", method}};
+                 {"method", running.method}};
   if (answer.contains("error")) detail["error"] = answer["error"].value("message", "");
   if (answer.contains("result") && !ok) detail["is_error"] = true;
   if (is_input_required(answer)) detail["result_type"] = "input_required";
-  asio::co_spawn(ex_, record_outcome(decision.event_id, status, std::move(detail)), asio::detached);
-  co_return reply_from_answer(id, answer);
+  if (running.input) {
+    running.input->refuse_all("the call ended (" + status + ") before the agent answered");
+    if (running.input->rounds() > 0) {
+      // What the upstream asked the agent, by method only (the contents may be personal).
+      detail["input_rounds"] = running.input->rounds();
+      detail["input_requests"] = running.input->methods_asked();
+    }
+  }
+  asio::co_spawn(ex_, record_outcome(running.event_id, status, std::move(detail)), asio::detached);
+  return answer;
 }
 
 awaitable<Gateway::Held> Gateway::hold_for_approval(const std::string& event_id, const json& params,

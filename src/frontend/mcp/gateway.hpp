@@ -9,12 +9,19 @@
 
 #include "frontend/db/decisions.hpp"
 #include "frontend/mcp/call_end.hpp"
+#include "frontend/mcp/input_exchange.hpp"
 #include "frontend/base/event.hpp"
 #include "frontend/metrics.hpp"
 #include "frontend/mcp/session_channel.hpp"
 #include "frontend/upstream/upstreams.hpp"
 
 namespace warden::mcp {
+
+// The prefix of the requestState warden-mcp gives a stateless agent whose call waits for its
+// input. A retry whose requestState starts with it continues that call; an upstream's own
+// requestState (passed through to the agent as it is) that started with it too would name no
+// parked call of the agent and be refused: an upstream could only break its own calls.
+inline constexpr std::string_view kParkedStatePrefix = "warden-input.";
 
 // Who is asking, as the transport established it.
 struct Caller {
@@ -27,8 +34,9 @@ struct Caller {
   ToClient to_client;            // the request's way back to the agent; null: none
   std::string dpop_jkt;          // the key of the DPoP proof the request came with; empty: none
   bool url_elicitation = false;  // the client takes URL-mode elicitation (MCP 2025-11-25)
-  // MCP 2026-07-28, no session: the upstream's requests to the agent (sampling, elicitation,
-  // roots) cannot be relayed on the response stream and are refused to the upstream.
+  // MCP 2026-07-28, no session: what an upstream on a session revision asks the agent during a
+  // governed call (sampling, elicitation, roots) reaches it as an input_required result, and
+  // its retry carries the answers (see InputExchange).
   bool stateless = false;
   std::string traceparent;  // the agent's own W3C traceparent (params._meta), recorded
   // Whether the agent is still there to take the answer (its response stream open); null:
@@ -150,12 +158,48 @@ class Gateway {
   awaitable<void> forward(std::shared_ptr<Upstream> upstream, std::string method, json params,
                           ForwardContext context, std::shared_ptr<Pending<CallEnd>> end);
 
+  // A governed call forwarded upstream whose outcome the agent has not had yet.
+  struct RunningCall {
+    std::uint64_t call = 0;  // its in_flight_ entry
+    std::shared_ptr<Pending<CallEnd>> end;
+    std::shared_ptr<CancelHook> cancel;
+    // Stateless agents only: the upstream's requests held for the agent, and where the
+    // upstream's notifications go now (the current request's response stream; none while the
+    // call waits for the agent's retry).
+    std::shared_ptr<InputExchange> input;
+    std::shared_ptr<ToClient> to_client;
+    std::string event_id, shown, server, method, target, token_id;
+    json arguments;  // as decided: a retry must repeat them
+    std::chrono::steady_clock::time_point forwarded{}, deadline{};
+  };
+  // Waits for the call's end (or, for a stateless agent, for the upstream to ask it something:
+  // then the call is parked and the agent gets input_required) and answers the agent.
+  awaitable<json> await_call(json id, RunningCall running);
+  // The agent's answer for how the call ended (nullopt: its time ran out); records the outcome.
+  json conclude(RunningCall& running, std::optional<CallEnd> end);
+  // A call of a stateless agent waiting for the retry that carries its inputResponses, by the
+  // requestState the agent was given (bound to the agent's token).
+  struct ParkedCall {
+    RunningCall running;
+    std::optional<json> ended;  // the answer, when the call ended while it waited
+  };
+  json park(const json& id, RunningCall running);
+  // Ends a parked call that ends (revoked, cancelled, answered, timed out) while the agent is away.
+  awaitable<void> watch_parked(std::string state);
+  awaitable<json> resume_parked(const json& id, const std::string& state, const std::string& method,
+                                const std::string& target, const json& arguments,
+                                const json& params, const Caller& caller);
+  static MessageSink stateless_sink(std::shared_ptr<InputExchange> input,
+                                    std::shared_ptr<ToClient> to_client,
+                                    std::shared_ptr<Pending<CallEnd>> end);
+
   Executor ex_;
   Decisions& decisions_;
   Upstreams& upstreams_;
   Metrics& metrics_;
   std::map<std::string, std::string> resource_servers_;  // uri -> server
   std::map<std::uint64_t, InFlight> in_flight_;
+  std::map<std::string, ParkedCall> parked_;                                 // requestState ->
   std::map<std::string, std::chrono::steady_clock::time_point> live_until_;  // token id ->
   std::uint64_t next_call_ = 0;
   bool upstreams_loaded_ = false;

@@ -74,8 +74,9 @@ MessageSink Gateway::sink_for(const Caller& caller) {
           stateless = caller.stateless](const json& message, Answer answer) {
     if (stateless && answer) {
       answer(rpc_error(message["id"], rpc_code::kMethodNotFound,
-                       "the agent speaks MCP 2026-07-28 through warden-mcp, which does not relay "
-                       "server-to-client requests to it yet (input_required)"));
+                       "the agent speaks MCP 2026-07-28, which has no session: warden-mcp puts "
+                       "an upstream's requests to it (as input_required) only during a governed "
+                       "call (tools/call, prompts/get, resources/read)"));
       return;
     }
     bool standalone = channels_.has_standalone(session);
