@@ -539,6 +539,22 @@ const MODERN_TOOLS = [
   },
   { name: 'test_logging_tool', description: 'Logs only at the level the request asked for', inputSchema: noArgs },
   {
+    // SEP-2243: the arguments marked x-mcp-header travel as Mcp-Param-* headers too, which the
+    // server checks against the body (the SDK does, for the tools it lists).
+    name: 'test_param_headers',
+    description: 'Echoes the region and priority it was routed by (x-mcp-header parameters)',
+    inputSchema: {
+      type: 'object',
+      properties: {
+        region: { type: 'string', 'x-mcp-header': 'Region' },
+        priority: { type: 'integer', 'x-mcp-header': 'Priority' },
+        urgent: { type: 'boolean', 'x-mcp-header': 'Urgent' },
+        query: { type: 'string' },
+      },
+      required: ['region'],
+    },
+  },
+  {
     name: 'test_slow',
     description: 'Answers after `ms` milliseconds; prints "slow call aborted" if its request is cancelled first',
     inputSchema: { type: 'object', properties: { ms: { type: 'number' } }, required: [] },
@@ -736,6 +752,10 @@ async function modernCallTool(req, ctx) {
     if (aborted) console.log('slow call aborted');
     return { content: [text(`slept ${ms}`)] };
   }
+  if (name === 'test_param_headers') {
+    const a = req.params.arguments ?? {};
+    return { content: [text(`routed: region=${a.region} priority=${a.priority ?? '-'} urgent=${a.urgent ?? '-'}`)] };
+  }
   if (name === 'test_missing_capability') {
     if (!clientCapabilities(ctx).sampling) {
       throw new MissingRequiredClientCapabilityError({ requiredCapabilities: { sampling: {} } });
@@ -806,6 +826,33 @@ const statelessOnly = process.argv.includes('--stateless-only');
 // requests into input_required for stateless agents.
 const sessionsOnly = process.argv.includes('--sessions-only');
 
+// SEP-2243 Mcp-Param-* headers of a 2026-07-28 tools/call, checked against the body for the
+// tool's x-mcp-header properties (the SDK's low-level Server used here does not check them): a
+// value in the body needs its header, decoding (=?base64?…?=) to the same text. The reason, or
+// undefined when they agree.
+function paramHeaderMismatch(req, body) {
+  if (body?.method !== 'tools/call') return undefined;
+  const tool = MODERN_TOOLS.find((t) => t.name === body.params?.name);
+  const args = body.params?.arguments ?? {};
+  for (const [key, schema] of Object.entries(tool?.inputSchema?.properties ?? {})) {
+    const headerName = schema['x-mcp-header'];
+    const value = args[key];
+    if (headerName === undefined || value === undefined || value === null) continue;
+    const header = req.headers[`mcp-param-${headerName.toLowerCase()}`];
+    if (header === undefined) return `the body carries ${key} but Mcp-Param-${headerName} is absent`;
+    let text = header;
+    const wrapped = /^=\?base64\?(.*)\?=$/.exec(header);
+    if (wrapped) {
+      if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(wrapped[1])) {
+        return `Mcp-Param-${headerName} is not valid Base64`;
+      }
+      text = Buffer.from(wrapped[1], 'base64').toString('utf8');
+    }
+    if (text !== String(value)) return `Mcp-Param-${headerName} (${text}) differs from ${key} (${value})`;
+  }
+  return undefined;
+}
+
 app.post('/mcp', async (req, res) => {
   const sid = req.headers['mcp-session-id'];
   try {
@@ -813,6 +860,8 @@ app.post('/mcp', async (req, res) => {
       if (sessionsOnly && typeof sid !== 'string') {
         return jsonRpcError(res, 400, -32000, 'Bad Request: no Mcp-Session-Id and not an initialize request');
       }
+      const mismatch = paramHeaderMismatch(req, req.body);
+      if (mismatch) return jsonRpcError(res, 400, -32020, `Bad Request: the request headers and body disagree: ${mismatch}`);
       return await modern(req, res, req.body);
     }
     if (statelessOnly) {

@@ -395,3 +395,55 @@ test('a kill while the call waits for the agent ends it: revoked, and the retry 
   });
   assert.equal(retry?.result, undefined, JSON.stringify(retry));
 });
+
+// Raw stateless POST with extra headers: the HTTP status and the JSON-RPC message.
+async function postRaw(token, method, params, headers = {}) {
+  const id = nextId++;
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'Content-Type': 'application/json',
+      Accept: 'application/json, text/event-stream',
+      'MCP-Protocol-Version': VERSION,
+      'Mcp-Method': method,
+      ...(params.name ? { 'Mcp-Name': params.name } : {}),
+      Authorization: `Bearer ${token}`,
+      ...headers,
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta: envelope({}) } }),
+  });
+  const text = await res.text();
+  if ((res.headers.get('content-type') ?? '').includes('text/event-stream')) {
+    const events = text.split('\n').filter((l) => l.startsWith('data: ')).map((l) => JSON.parse(l.slice(6)));
+    return { status: res.status, message: events.findLast((e) => e.id === id) };
+  }
+  return { status: res.status, message: text ? JSON.parse(text) : undefined };
+}
+
+test('SEP-2243 Mcp-Param headers: checked from the agent, sent to the upstream', async () => {
+  sql(`SELECT warden.grant('stateless-bot', 'modern/*')`);
+  const { chainId, token } = chain('stateless-bot', 'param headers');
+  const listed = await postRaw(token, 'tools/list', {});
+  const tool = listed.message?.result?.tools?.find((t) => t.name === 'modern__test_param_headers');
+  assert.ok(tool, JSON.stringify(listed).slice(0, 500));
+  assert.equal(tool.inputSchema.properties.region['x-mcp-header'], 'Region');
+  const name = 'modern__test_param_headers';
+  const args = { region: ' café ', priority: 2, query: 'q' };
+  const good = await postRaw(token, 'tools/call', { name, arguments: args },
+    { 'Mcp-Param-Region': `=?base64?${Buffer.from(' café ').toString('base64')}?=`, 'Mcp-Param-Priority': '2' });
+  assert.equal(good.status, 200, JSON.stringify(good));
+  // The fixture checks the headers warden-mcp sent it: a call without them would fail there.
+  assert.deepEqual(good.message?.result?.content, [{ type: 'text', text: 'routed: region= café  priority=2 urgent=-' }], JSON.stringify(good));
+  const before = Number(sql(`SELECT count(*) FROM warden.events WHERE kind = 'call' AND chain_id = ${quote(chainId)}`));
+  for (const [why, headers] of [
+    ['missing', { 'Mcp-Param-Priority': '2' }],
+    ['different', { 'Mcp-Param-Region': 'eu', 'Mcp-Param-Priority': '2' }],
+    ['bad base64', { 'Mcp-Param-Region': '=?base64?IGNhZsOpIA?=', 'Mcp-Param-Priority': '2' }],
+  ]) {
+    const bad = await postRaw(token, 'tools/call', { name, arguments: args }, headers);
+    assert.equal(bad.status, 400, `${why}: ${JSON.stringify(bad)}`);
+    assert.equal(bad.message?.error?.code, -32020, `${why}: ${JSON.stringify(bad)}`);
+  }
+  // Refused before the decision: nothing decided, nothing forwarded.
+  assert.equal(Number(sql(`SELECT count(*) FROM warden.events WHERE kind = 'call' AND chain_id = ${quote(chainId)}`)), before);
+});

@@ -156,14 +156,17 @@ awaitable<json> Gateway::handle_request(const json& request, const Caller& calle
 }
 
 awaitable<json> Gateway::collect(const std::string& server, const std::string& method,
-                                 const std::string& key, const std::string& agent) {
+                                 const std::string& key, const Caller& caller) {
   json items = json::array();
-  auto upstream = upstreams_.find(server, agent);
+  auto upstream = upstreams_.find(server, caller.agent);
   if (!upstream || upstream->refusal(std::nullopt)) co_return items;
   json params = json::object();
   for (int page = 0; page < kMaxPages; ++page) {
-    ForwardContext none;
-    json answer = co_await upstream->request(method, params, none);
+    // A stateless agent lists in its own revision (an upstream may offer each revision other
+    // tools, and only 2026-07-28's carry what its calls need, e.g. x-mcp-header marks).
+    ForwardContext listing;
+    listing.agent_envelope = caller.client_envelope;
+    json answer = co_await upstream->request(method, params, listing);
     if (!answer.contains("result")) break;
     for (const auto& item : answer["result"].value(key, json::array())) items.push_back(item);
     auto cursor = answer["result"].find("nextCursor");
@@ -178,11 +181,12 @@ awaitable<json> Gateway::list_tools(const json& id, const Caller& caller) {
   for (const auto& server : upstreams_.names()) {
     json offered;
     try {
-      offered = co_await collect(server, "tools/list", "tools", caller.agent);
+      offered = co_await collect(server, "tools/list", "tools", caller);
     } catch (const UpstreamError& e) {
       std::cerr << "warden-mcp: tools/list of " << server << " failed: " << e.what() << "\n";
       continue;
     }
+    learn_param_headers(server, offered, caller.stateless);
     json visible;
     try {
       visible = co_await decisions_.visible_tools(caller.token, server, offered);
@@ -199,6 +203,53 @@ awaitable<json> Gateway::list_tools(const json& id, const Caller& caller) {
   co_return rpc_result(id, {{"tools", std::move(tools)}});
 }
 
+void Gateway::learn_param_headers(const std::string& server, json& offered, bool remember) {
+  std::map<std::string, std::vector<ParamHeader>> learned;
+  json kept = json::array();
+  for (auto& tool : offered) {
+    if (!tool.is_object() || !tool.contains("name") || !tool["name"].is_string()) continue;
+    auto declarations = param_header_declarations(tool.value("inputSchema", json::object()));
+    if (!declarations) {
+      std::cerr << "warden-mcp: left out tool " << tool["name"].get<std::string>().substr(0, 128)
+                << " of " << server << ": its inputSchema has an invalid x-mcp-header\n";
+      continue;
+    }
+    if (!declarations->empty()) learned[tool["name"].get<std::string>()] = std::move(*declarations);
+    kept.push_back(std::move(tool));
+  }
+  offered = std::move(kept);
+  if (remember) param_headers_[server] = std::move(learned);
+}
+
+awaitable<std::vector<ParamHeader>> Gateway::param_headers_of(const std::string& full_name,
+                                                              const Caller& caller) {
+  std::vector<ParamHeader> none;
+  std::string server, name;
+  if (!resolve_name(full_name, server, name)) co_return none;
+  if (!param_headers_.count(server)) {
+    std::vector<std::string> wanted{name};
+    std::vector<std::string> callable;
+    try {
+      callable = co_await decisions_.callable(caller.token, server, wanted);
+    } catch (const std::exception&) {
+      // No answer: nothing is learned now (the call's own decision fails closed).
+    }
+    if (callable.empty()) co_return none;
+    json offered;
+    try {
+      offered = co_await collect(server, "tools/list", "tools", caller);
+    } catch (const UpstreamError&) {
+      co_return none;
+    }
+    learn_param_headers(server, offered, true);
+  }
+  auto known = param_headers_.find(server);
+  if (known == param_headers_.end()) co_return none;
+  auto tool = known->second.find(name);
+  if (tool == known->second.end()) co_return none;
+  co_return tool->second;
+}
+
 awaitable<json> Gateway::list_merged(const json& id, const std::string& method,
                                      const std::string& key, const Caller& caller) {
   // What names an item for its decision: prompts/get decides on the prompt's name,
@@ -210,7 +261,7 @@ awaitable<json> Gateway::list_merged(const json& id, const std::string& method,
   for (const auto& server : upstreams_.names()) {
     json offered;
     try {
-      offered = co_await collect(server, method, key, caller.agent);
+      offered = co_await collect(server, method, key, caller);
     } catch (const UpstreamError& e) {
       std::cerr << "warden-mcp: " << method << " of " << server << " failed: " << e.what() << "\n";
       continue;

@@ -10,6 +10,7 @@
 #include "frontend/db/decisions.hpp"
 #include "frontend/mcp/call_end.hpp"
 #include "frontend/mcp/input_exchange.hpp"
+#include "frontend/net/param_headers.hpp"
 #include "frontend/base/event.hpp"
 #include "frontend/metrics.hpp"
 #include "frontend/mcp/session_channel.hpp"
@@ -102,6 +103,12 @@ class Gateway {
   json calls_in_flight() const;
   // Woken whenever a call starts or ends.
   Broadcast& in_flight_changed() { return in_flight_changed_; }
+  // MCP 2026-07-28 (SEP-2243): the x-mcp-header declarations of the tool `full_name` names, which
+  // a stateless agent's Mcp-Param-* headers must agree with; empty when it declares none or is
+  // not known. Learned from the upstream's tools/list, which is asked for it only when the
+  // caller's grants could let it call the tool (asking starts its session with the upstream).
+  awaitable<std::vector<ParamHeader>> param_headers_of(const std::string& full_name,
+                                                       const Caller& caller);
 
  private:
   // "server__name" (or a bare name of the bare server) -> (server, name).
@@ -122,6 +129,10 @@ class Gateway {
   }
 
   awaitable<json> list_tools(const json& id, const Caller& caller);
+  // Drops from `offered` the tools whose x-mcp-header declarations are invalid (a conforming
+  // client leaves them out: their headers cannot be derived, so no proxy could route them) and,
+  // with `remember` (a listing in 2026-07-28, whose tools carry the marks), keeps the valid ones.
+  void learn_param_headers(const std::string& server, json& offered, bool remember);
   awaitable<json> list_merged(const json& id, const std::string& method, const std::string& key,
                               const Caller& caller);
   // An error reply when the session's token is no longer live (revoked, suspended, expired),
@@ -141,8 +152,9 @@ class Gateway {
   };
   awaitable<Held> hold_for_approval(const std::string& event_id, const json& params,
                                     const Caller& caller);
+  // Every page of `method`'s `key` list from `server`, asked in the caller's revision.
   awaitable<json> collect(const std::string& server, const std::string& method,
-                          const std::string& key, const std::string& agent);
+                          const std::string& key, const Caller& caller);
 
   // Identifies a request of one agent connection: its session (or token) and JSON-RPC id.
   static std::string request_key(const Caller& caller, const json& id) {
@@ -199,7 +211,9 @@ class Gateway {
   Metrics& metrics_;
   std::map<std::string, std::string> resource_servers_;  // uri -> server
   std::map<std::uint64_t, InFlight> in_flight_;
-  std::map<std::string, ParkedCall> parked_;                                 // requestState ->
+  std::map<std::string, ParkedCall> parked_;  // requestState ->
+  // server -> tool -> its x-mcp-header declarations (see param_headers_of)
+  std::map<std::string, std::map<std::string, std::vector<ParamHeader>>> param_headers_;
   std::map<std::string, std::chrono::steady_clock::time_point> live_until_;  // token id ->
   std::uint64_t next_call_ = 0;
   bool upstreams_loaded_ = false;

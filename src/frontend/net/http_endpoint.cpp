@@ -4,6 +4,7 @@
 
 #include "frontend/net/http_rules.hpp"
 #include "frontend/net/loopback.hpp"
+#include "frontend/net/param_headers.hpp"
 #include "frontend/net/stateless_envelope.hpp"
 #include "frontend/approvals/approval_pages.hpp"
 #include "frontend/console/console_pages.hpp"
@@ -554,6 +555,15 @@ awaitable<HttpResponse> HttpEndpoint::post_stateless(const HttpRequest& request,
                                             request.header("mcp-name"), message)) {
     co_return json_response(400, rpc_error(id, rpc_code::kHeaderMismatch, *missing));
   }
+  for (const auto& name : request.repeated) {
+    if (name == "mcp-method" || name == "mcp-name" || name.rfind("mcp-param-", 0) == 0) {
+      co_return json_response(
+          400, rpc_error(id, rpc_code::kHeaderMismatch,
+                         "Bad Request: the " + name +
+                             " header is sent more than once (a proxy may have routed on "
+                             "another value than the one warden-mcp would check)"));
+    }
+  }
   if (method == "server/discover") {
     co_return json_response(200, rpc_result(id, stateless_result(method, discover_result())));
   }
@@ -569,6 +579,28 @@ awaitable<HttpResponse> HttpEndpoint::post_stateless(const HttpRequest& request,
   if (!who) co_return std::move(*refused);
   Caller caller{token,   who->token_id, who->agent, "",   std::string(kStatelessVersion), "http",
                 nullptr, dpop_jkt,      false,      true, agent_traceparent(message)};
+  if (method == "tools/call") {
+    // SEP-2243: the arguments the tool marks x-mcp-header came as Mcp-Param-* headers too, and
+    // must agree with the body before anything is decided on it.
+    const json& params = message["params"];
+    if (params.contains("name") && params["name"].is_string()) {
+      caller.client_envelope = envelope_of(params);  // the tool is looked up in this revision
+      std::vector<ParamHeader> declarations =
+          co_await gateway_.param_headers_of(params["name"].get<std::string>(), caller);
+      json arguments = params.value("arguments", json::object());
+      auto mismatch =
+          param_header_mismatch(declarations, arguments, [&request](const std::string& name) {
+            auto it = request.headers.find(name);
+            return it == request.headers.end() ? std::nullopt
+                                               : std::optional<std::string>(it->second);
+          });
+      if (mismatch) {
+        co_return json_response(
+            400, rpc_error(id, rpc_code::kHeaderMismatch,
+                           "Bad Request: the request headers and body disagree: " + *mismatch));
+      }
+    }
+  }
   if (streams_messages(method)) {
     co_return co_await answer_streaming(std::move(message), std::move(caller));
   }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +35,9 @@ struct HttpRequest {
   std::map<std::string, std::string> headers;
   std::string body;
   std::string peer_address;  // the client's IP address (IPv4-mapped IPv6 as IPv4)
+  // Lowercased names of headers sent more than once (`headers` keeps the last): a proxy may
+  // have routed on the first, so routing headers must come once (SEP-2243).
+  std::set<std::string> repeated;
 
   std::string header(const std::string& lowercase_name) const;
 };

@@ -80,6 +80,7 @@ HttpRequest to_request(const http::request<http::string_body>& in, const std::st
     std::string name(field.name_string());
     std::transform(name.begin(), name.end(), name.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (out.headers.count(name)) out.repeated.insert(name);
     out.headers[name] = std::string(field.value());
   }
   out.body = in.body();

@@ -5,10 +5,13 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <chrono>
 #include <exception>
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -25,6 +28,7 @@
 #include "frontend/net/url.hpp"
 #include "frontend/net/stateless_envelope.hpp"
 #include "frontend/upstream/handshake.hpp"
+#include "frontend/net/param_headers.hpp"
 #include "frontend/upstream/stateless_upstream.hpp"
 
 namespace warden::mcp {
@@ -308,6 +312,9 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
         if (control->asking) control->asking->set(json());
       };
     }
+    if (method == "tools/call" && params.contains("name") && params["name"].is_string()) {
+      co_await learn_tool_params(params["name"].get<std::string>(), context);
+    }
     for (int round = 0;; ++round) {
       json sent = params;
       add_upstream_envelope(sent, context.agent_envelope);
@@ -319,6 +326,7 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
       if (control->stopped) throw UpstreamError("not sent: " + *control->stopped);
       Reply reply = co_await post(message, context, id, control.get(), Revision::kStateless);
       json answer = answer_of(reply);
+      if (method == "tools/list") remember_tool_params(answer);
       if (agent_stateless) co_return answer;
       if (!is_input_required(answer)) co_return for_session_agent(std::move(answer));
       if (round + 1 >= kMaxInputRounds) {
@@ -328,6 +336,57 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
       json responses = co_await ask_session_agent(answer["result"], context, *control);
       if (control->stopped) throw UpstreamError("not sent: " + *control->stopped);
       params = retry_params(std::move(params), answer["result"], std::move(responses));
+    }
+  }
+
+  // SEP-2243: the x-mcp-header declarations of the upstream's tools, so that a call carries the
+  // Mcp-Param-* headers the upstream checks. Learned from tools/list answers; listed here when
+  // the tool is not known yet (at most every kRelistAfter for names the upstream did not list).
+  void remember_tool_params(const json& answer) {
+    auto result = answer.find("result");
+    if (result == answer.end() || !result->is_object()) return;
+    auto tools = result->find("tools");
+    if (tools == result->end() || !tools->is_array()) return;
+    for (const auto& tool : *tools) {
+      if (!tool.is_object() || !tool.contains("name") || !tool["name"].is_string()) continue;
+      const std::string name = tool["name"].get<std::string>();
+      auto declarations = param_header_declarations(tool.value("inputSchema", json::object()));
+      known_tools_.insert(name);
+      if (declarations && !declarations->empty()) {
+        tool_params_[name] = std::move(*declarations);
+      } else {
+        tool_params_.erase(name);
+      }
+      if (known_tools_.size() > kMaxKnownTools) known_tools_.clear();
+    }
+  }
+
+  awaitable<void> learn_tool_params(const std::string& tool, const ForwardContext& context) {
+    static constexpr auto kRelistAfter = std::chrono::seconds(30);
+    auto now = std::chrono::steady_clock::now();
+    if (known_tools_.count(tool) || (listed_at_ && now - *listed_at_ < kRelistAfter)) co_return;
+    listed_at_ = now;
+    json params = json::object();
+    for (int page = 0; page < 20; ++page) {
+      json sent = params;
+      add_upstream_envelope(sent, context.agent_envelope);
+      std::int64_t id = next_id_++;
+      json message = {{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/list"}, {"params", sent}};
+      ForwardContext plain{context.traceparent, context.credential, nullptr, nullptr, ""};
+      json answer;
+      bool failed = false;
+      try {
+        answer = answer_of(co_await post(message, plain, id, nullptr, Revision::kStateless));
+      } catch (const UpstreamError&) {
+        failed = true;  // the call goes without the headers; the upstream says what it misses
+      }
+      if (failed) co_return;
+      remember_tool_params(answer);
+      auto result = answer.find("result");
+      if (result == answer.end() || !result->is_object()) co_return;
+      auto cursor = result->find("nextCursor");
+      if (cursor == result->end() || !cursor->is_string()) co_return;
+      params["cursor"] = *cursor;
     }
   }
 
@@ -534,8 +593,17 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
       // 2026-07-28: the version and the routing headers on every request, no session.
       request.set("MCP-Protocol-Version", kStatelessVersion);
       request.set("Mcp-Method", method);
-      if (auto name = routing_name(method, message.value("params", json::object()))) {
-        request.set("Mcp-Name", *name);
+      const json params = message.value("params", json::object());
+      if (auto name = routing_name(method, params)) request.set("Mcp-Name", *name);
+      if (method == "tools/call" && params.is_object() && params.contains("name") &&
+          params["name"].is_string()) {
+        auto declared = tool_params_.find(params["name"].get<std::string>());
+        if (declared != tool_params_.end()) {
+          for (const auto& [header, value] :
+               param_headers_for(declared->second, params.value("arguments", json::object()))) {
+            request.set(header, value);
+          }
+        }
       }
     } else {
       if (!version_.empty()) request.set("MCP-Protocol-Version", version_);
@@ -693,6 +761,10 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
   bool initialized_ = false, initializing_ = false, shut_down_ = false;
   // server/discover asked (probed_), and whether it listed MCP 2026-07-28 (stateless_).
   bool probed_ = false, probing_ = false, stateless_ = false;
+  static constexpr std::size_t kMaxKnownTools = 4096;
+  std::map<std::string, std::vector<ParamHeader>> tool_params_;  // tool -> its x-mcp-header marks
+  std::set<std::string> known_tools_;                            // every tool name listed
+  std::optional<std::chrono::steady_clock::time_point> listed_at_;
   bool sessions_refused_ = false;  // the handshake failed where 2026-07-28 works
   std::string session_id_, version_;
   std::int64_t next_id_ = 1;

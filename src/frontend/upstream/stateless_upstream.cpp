@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "frontend/net/param_headers.hpp"
 #include "frontend/net/stateless_envelope.hpp"
 #include "frontend/upstream/handshake.hpp"
 
@@ -15,40 +16,6 @@ namespace {
 constexpr std::size_t kMaxInputRequests = 16;
 constexpr std::array<std::string_view, 3> kSessionInputMethods = {
     "elicitation/create", "sampling/createMessage", "roots/list"};
-
-std::string base64(std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) |
-                 (static_cast<unsigned char>(bytes[i + 1]) << 8) |
-                 static_cast<unsigned char>(bytes[i + 2]);
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += kAlphabet[(v >> 6) & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (i < bytes.size()) {
-    unsigned v = static_cast<unsigned char>(bytes[i]) << 16;
-    if (i + 1 < bytes.size()) v |= static_cast<unsigned char>(bytes[i + 1]) << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < bytes.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-bool plain_header_text(std::string_view value) {
-  if (value.empty() || value.front() == ' ' || value.back() == ' ') return false;
-  for (char c : value) {
-    if (c < 0x20 || c > 0x7e) return false;
-  }
-  // A plain value that looks like the wrapper would be read as one.
-  return value.rfind("=?base64?", 0) != 0;
-}
 
 }  // namespace
 
@@ -111,9 +78,7 @@ std::optional<std::string> routing_name(const std::string& method, const json& p
   if (key == nullptr || !params.is_object()) return std::nullopt;
   auto it = params.find(key);
   if (it == params.end() || !it->is_string()) return std::nullopt;
-  const std::string& value = it->get_ref<const std::string&>();
-  if (plain_header_text(value)) return value;
-  return "=?base64?" + base64(value) + "?=";
+  return encode_header_value(it->get_ref<const std::string&>());
 }
 
 bool is_input_required(const json& answer) {
