@@ -305,6 +305,9 @@ awaitable<HttpResponse> HttpEndpoint::post(const HttpRequest& request) {
   co_return json_response(200, response);
 }
 
+// How long a 2026-07-28 call's response headers wait for an error that has a status of its own.
+constexpr auto kStatusWindow = std::chrono::milliseconds(100);
+
 awaitable<HttpResponse> HttpEndpoint::answer_streaming(json message, Caller caller) {
   auto stream = std::make_shared<SseStream>(co_await asio::this_coro::executor);
   if (caller.stateless) {
@@ -320,13 +323,34 @@ awaitable<HttpResponse> HttpEndpoint::answer_streaming(json message, Caller call
     });
     caller.client_envelope = envelope_of(message["params"]);
     strip_envelope(message["params"]);
-    caller.to_client = [stream, log_level](const json& m) {
+    auto first = std::make_shared<Pending<std::optional<json>>>(co_await asio::this_coro::executor);
+    caller.to_client = [stream, log_level, first](const json& m) {
       if (m.value("method", "") == "notifications/message") {
         const json& p = m.value("params", json::object());
         if (!p.is_object() || !log_wanted(log_level, p.value("level", ""))) return;
       }
+      first->set(std::nullopt);  // a message before the response: the answer is a stream
       stream->push(m);
     };
+    caller.connected = [stream] { return stream->open(); };
+    asio::co_spawn(co_await asio::this_coro::executor,
+                   run_streaming(std::move(message), caller, stream, first), asio::detached);
+    // The response headers wait a moment: an error that comes at once and has an HTTP status of
+    // its own in 2026-07-28 (an upstream's missing capability -32021, a header mismatch -32020,
+    // an unsupported version -32022: 400) is answered with that status, as a plain JSON body.
+    // Anything else, or nothing yet, is the event stream (the wait is short, so a client that
+    // leaves meanwhile is noticed a moment later).
+    std::optional<std::optional<json>> came = co_await first->wait(kStatusWindow);
+    if (came && *came && (**came).contains("error") && (**came)["error"].is_object()) {
+      const json& code_field = (**came)["error"].value("code", json());
+      const int code = code_field.is_number_integer() ? code_field.get<int>() : 0;
+      if (code == rpc_code::kMissingClientCapability || code == rpc_code::kHeaderMismatch ||
+          code == rpc_code::kUnsupportedVersion) {
+        stream->abandon();
+        co_return json_response(400, **came);
+      }
+    }
+    co_return event_stream(std::move(stream));
   } else {
     caller.to_client = [stream](const json& m) { stream->push(m); };
     // Watched too, so that a call held for approval learns at once that its agent left (in the
@@ -340,7 +364,8 @@ awaitable<HttpResponse> HttpEndpoint::answer_streaming(json message, Caller call
 }
 
 awaitable<void> HttpEndpoint::run_streaming(json message, Caller caller,
-                                            std::shared_ptr<SseStream> stream) {
+                                            std::shared_ptr<SseStream> stream,
+                                            std::shared_ptr<Pending<std::optional<json>>> first) {
   json response;
   try {
     response = co_await gateway_.handle_request(message, caller);
@@ -351,6 +376,7 @@ awaitable<void> HttpEndpoint::run_streaming(json message, Caller caller,
     response["result"] =
         stateless_result(message["method"].get<std::string>(), std::move(response["result"]));
   }
+  if (first) first->set(response);
   stream->push(response);
   stream->finish();
 }

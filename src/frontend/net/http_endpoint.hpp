@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "frontend/base/event.hpp"
 #include "frontend/mcp/gateway.hpp"
 #include "frontend/mcp/sessions.hpp"
 #include "frontend/net/sse_stream.hpp"
@@ -107,7 +108,10 @@ class HttpEndpoint {
   // Answers a request on an event stream: what upstreams send while it runs, then the response.
   // A stateless request's stream is watched: the client going away cancels the request.
   awaitable<HttpResponse> answer_streaming(json message, Caller caller);
-  awaitable<void> run_streaming(json message, Caller caller, std::shared_ptr<SseStream> stream);
+  // Runs the request and pushes its response on `stream`; `first` (when given) is set once the
+  // response or any message before it is known, with the response when it came first.
+  awaitable<void> run_streaming(json message, Caller caller, std::shared_ptr<SseStream> stream,
+                                std::shared_ptr<Pending<std::optional<json>>> first = nullptr);
   awaitable<HttpResponse> initialize(const HttpRequest& request, const std::string& token,
                                      const std::string& dpop_jkt, const json& message);
   // Checks that the token may use the session; nullopt when it may, else the refusal.
