@@ -447,3 +447,23 @@ test('SEP-2243 Mcp-Param headers: checked from the agent, sent to the upstream',
   // Refused before the decision: nothing decided, nothing forwarded.
   assert.equal(Number(sql(`SELECT count(*) FROM warden.events WHERE kind = 'call' AND chain_id = ${quote(chainId)}`)), before);
 });
+
+test('a retry that leaves a request unanswered is asked it again; the call still completes', async () => {
+  const { chainId, token } = chain('stateless-bot', 'legacy partial');
+  const params = { name: 'legacy__test_elicitation', arguments: { message: 'again?' } };
+  const first = await post(token, 'tools/call', params);
+  assert.equal(first.result?.resultType, 'input_required', JSON.stringify(first));
+  const [key] = Object.keys(first.result.inputRequests);
+  const second = await post(token, 'tools/call', { ...params, requestState: first.result.requestState, inputResponses: {} });
+  assert.equal(second.result?.resultType, 'input_required', JSON.stringify(second));
+  assert.deepEqual(Object.keys(second.result.inputRequests), [key], 'the same held request, shown again');
+  assert.notEqual(second.result.requestState, first.result.requestState, 'a new state per round');
+  const done = await post(token, 'tools/call', {
+    ...params, requestState: second.result.requestState,
+    inputResponses: { [key]: { action: 'decline' } },
+  });
+  assert.match(done.result?.content?.[0]?.text ?? '', /action=decline/, JSON.stringify(done));
+  const { status, detail } = await completion(chainId, 'test_elicitation');
+  assert.equal(status, 'ok');
+  assert.equal(detail.input_rounds, 2);
+});

@@ -119,7 +119,7 @@ TEST(InputExchange, LimitsRequestsPerRoundAndRounds) {
   EXPECT_FALSE(exchange.input_required("s"));
 }
 
-TEST(InputExchange, EndingRefusesWhatIsStillHeld) {
+TEST(InputExchange, EndingRefusesWhatIsHeldAndWhatComesLater) {
   Replies replies;
   {
     InputExchange exchange(all_capabilities());
@@ -127,10 +127,48 @@ TEST(InputExchange, EndingRefusesWhatIsStillHeld) {
     exchange.refuse_all("revoked");
     ASSERT_EQ(replies.sent.size(), 1u);
     EXPECT_EQ(replies.sent[0]["error"]["code"], rpc_code::kRequestCancelled);
-    ASSERT_TRUE(exchange.ask(request(6, "elicitation/create"), replies.reply()));
+    EXPECT_FALSE(exchange.ask(request(6, "elicitation/create"), replies.reply()));
+    ASSERT_EQ(replies.sent.size(), 2u);  // refused at once, not held
+    EXPECT_EQ(replies.sent[1]["id"], 6);
   }
-  ASSERT_EQ(replies.sent.size(), 2u);  // the destructor refused the last one
-  EXPECT_EQ(replies.sent[1]["id"], 6);
+  EXPECT_EQ(replies.sent.size(), 2u);
+  // A request held and never ended explicitly is refused when the exchange goes.
+  {
+    InputExchange exchange(all_capabilities());
+    ASSERT_TRUE(exchange.ask(request(7, "roots/list"), replies.reply()));
+  }
+  ASSERT_EQ(replies.sent.size(), 3u);
+  EXPECT_EQ(replies.sent[2]["id"], 7);
+}
+
+TEST(InputExchange, OnlyShownRequestsAreAnsweredAndUnansweredAreShownAgain) {
+  Replies replies;
+  InputExchange exchange(all_capabilities());
+  ASSERT_TRUE(exchange.ask(request(1, "roots/list"), replies.reply()));
+  json shown = (*exchange.input_required("s"))["inputRequests"];
+  const std::string first = shown.begin().key();
+  // Asked while the agent was away: not shown yet, so not answerable by a guessed key.
+  ASSERT_TRUE(exchange.ask(request(2, "roots/list"), replies.reply()));
+  exchange.answer({{"warden-2", {{"roots", json::array()}}}});
+  EXPECT_TRUE(replies.sent.empty());
+  EXPECT_TRUE(exchange.has_unshown());
+  json again = (*exchange.input_required("t"))["inputRequests"];
+  EXPECT_EQ(again.size(), 2u);  // the unanswered first one and the new one
+  EXPECT_TRUE(again.contains(first));
+}
+
+TEST(InputExchange, UrlElicitationAndToolSamplingNeedTheirOwnCapability) {
+  Replies replies;
+  InputExchange form_only(json{{"elicitation", json::object()}, {"sampling", json::object()}});
+  EXPECT_FALSE(form_only.ask(
+      request(1, "elicitation/create", {{"mode", "url"}, {"url", "https://x"}}), replies.reply()));
+  EXPECT_FALSE(form_only.ask(request(2, "sampling/createMessage", {{"tools", json::array()}}),
+                             replies.reply()));
+  EXPECT_TRUE(
+      form_only.ask(request(3, "elicitation/create", {{"message", "name?"}}), replies.reply()));
+  InputExchange url_too(json{{"elicitation", {{"url", json::object()}}}});
+  EXPECT_TRUE(url_too.ask(request(4, "elicitation/create", {{"mode", "url"}, {"url", "https://x"}}),
+                          replies.reply()));
 }
 
 }  // namespace

@@ -74,6 +74,7 @@ TEST(ParamHeaders, ValuesAreWrappedWhenNotPlain) {
   EXPECT_FALSE(decode_header_value("=?base64?SGVs!!!bG8=?="));               // not the alphabet
   EXPECT_FALSE(decode_header_value("=?base64?SGVsbG9=?="));                  // bits past the data
   EXPECT_FALSE(decode_header_value("=?base64?/w==?="));                      // not UTF-8
+  EXPECT_FALSE(decode_header_value("caf\xc3\xa9"));  // raw bytes past ASCII, not wrapped
 }
 
 TEST(ParamHeaders, HeadersMustAgreeWithTheBody) {
@@ -86,6 +87,11 @@ TEST(ParamHeaders, HeadersMustAgreeWithTheBody) {
   EXPECT_TRUE(mismatch(kRegion, args, {{"mcp-param-region", "eu"}, {"mcp-param-priority", "0x3"}}));
   EXPECT_TRUE(mismatch(kRegion, args,
                        {{"mcp-param-region", "=?base64?ZXU?="}, {"mcp-param-priority", "3"}}));
+  // Integers are compared exactly, never through a double.
+  const json big = schema({{"n", {{"type", "integer"}, {"x-mcp-header", "N"}}}});
+  EXPECT_TRUE(mismatch(big, {{"n", 9007199254740993LL}}, {{"mcp-param-n", "9007199254740992"}}));
+  EXPECT_FALSE(mismatch(big, {{"n", 9007199254740993LL}}, {{"mcp-param-n", "9007199254740993"}}));
+  EXPECT_TRUE(mismatch(big, {{"n", 1}}, {{"mcp-param-n", "1.0000000000000001"}}));
   // Null or absent in the body: no header expected, one sent is ignored.
   EXPECT_FALSE(mismatch(kRegion, {{"region", nullptr}}, {{"mcp-param-region", "anything"}}));
   EXPECT_FALSE(mismatch(kRegion, json::object(), {}));

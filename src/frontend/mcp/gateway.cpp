@@ -17,6 +17,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr int kMaxPages = 20;
+// How often a tool an agent names but the upstream's last listing lacked is listed for again.
+constexpr auto kRelistAfter = std::chrono::seconds(10);
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -204,6 +206,8 @@ awaitable<json> Gateway::list_tools(const json& id, const Caller& caller) {
 }
 
 void Gateway::learn_param_headers(const std::string& server, json& offered, bool remember) {
+  // The marks belong to 2026-07-28; a session agent's listing is left as it was.
+  if (!remember) return;
   std::map<std::string, std::vector<ParamHeader>> learned;
   json kept = json::array();
   for (auto& tool : offered) {
@@ -214,11 +218,13 @@ void Gateway::learn_param_headers(const std::string& server, json& offered, bool
                 << " of " << server << ": its inputSchema has an invalid x-mcp-header\n";
       continue;
     }
-    if (!declarations->empty()) learned[tool["name"].get<std::string>()] = std::move(*declarations);
+    // Every listed tool is kept (marks or none): a tool not in the map is one to list again for.
+    learned[tool["name"].get<std::string>()] = std::move(*declarations);
     kept.push_back(std::move(tool));
   }
   offered = std::move(kept);
-  if (remember) param_headers_[server] = std::move(learned);
+  // An empty listing may be a failure (collect gives up quietly): it teaches nothing.
+  if (!learned.empty()) param_headers_[server] = std::move(learned);
 }
 
 awaitable<std::vector<ParamHeader>> Gateway::param_headers_of(const std::string& full_name,
@@ -226,7 +232,13 @@ awaitable<std::vector<ParamHeader>> Gateway::param_headers_of(const std::string&
   std::vector<ParamHeader> none;
   std::string server, name;
   if (!resolve_name(full_name, server, name)) co_return none;
-  if (!param_headers_.count(server)) {
+  auto known = param_headers_.find(server);
+  const bool listed = known != param_headers_.end() && known->second.count(name);
+  auto& last = param_listed_at_[server];
+  // Not listed yet (or a tool the last listing did not have): listed again, at most every
+  // kRelistAfter per server, so naming unknown tools cannot make warden-mcp hammer an upstream.
+  if (!listed && (last == Clock::time_point{} || Clock::now() - last > kRelistAfter)) {
+    last = Clock::now();
     std::vector<std::string> wanted{name};
     std::vector<std::string> callable;
     try {
@@ -243,7 +255,7 @@ awaitable<std::vector<ParamHeader>> Gateway::param_headers_of(const std::string&
     }
     learn_param_headers(server, offered, true);
   }
-  auto known = param_headers_.find(server);
+  known = param_headers_.find(server);
   if (known == param_headers_.end()) co_return none;
   auto tool = known->second.find(name);
   if (tool == known->second.end()) co_return none;
@@ -414,8 +426,8 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
     auto state = params.find("requestState");
     if (state != params.end() && state->is_string() &&
         state->get_ref<const std::string&>().rfind(kParkedStatePrefix, 0) == 0) {
-      co_return co_await resume_parked(id, state->get<std::string>(), method, target, arguments,
-                                       params, caller);
+      co_return co_await resume_parked(id, state->get<std::string>(), server, method, target,
+                                       arguments, params, caller);
     }
   }
   std::string shown = method == "resources/read" ? target : shown_name(server, target);
@@ -602,6 +614,11 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
     running.to_client = std::make_shared<ToClient>(caller.to_client);
     sink = stateless_sink(running.input, running.to_client, running.end);
   }
+  // A stateless agent's calls share no session: each is its own caller for an upstream that
+  // cannot tell which call its request belongs to (stdio), so none answers another's request.
+  const std::string call_relay_key =
+      caller.stateless ? relay_key(caller) + "#call" + std::to_string(running.call)
+                       : relay_key(caller);
   in_flight_[running.call] = InFlight{decision.chain_id,
                                       decision.agent,
                                       caller.token_id,
@@ -617,7 +634,7 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
   asio::co_spawn(ex_,
                  forward(upstream, method, std::move(params),
                          ForwardContext{traceparent, std::move(credential), running.cancel,
-                                        std::move(sink), relay_key(caller), caller.client_envelope},
+                                        std::move(sink), call_relay_key, caller.client_envelope},
                          running.end),
                  asio::detached);
   co_return co_await await_call(id, std::move(running));

@@ -198,9 +198,9 @@ class Gateway {
   json park(const json& id, RunningCall running);
   // Ends a parked call that ends (revoked, cancelled, answered, timed out) while the agent is away.
   awaitable<void> watch_parked(std::string state);
-  awaitable<json> resume_parked(const json& id, const std::string& state, const std::string& method,
-                                const std::string& target, const json& arguments,
-                                const json& params, const Caller& caller);
+  awaitable<json> resume_parked(const json& id, const std::string& state, const std::string& server,
+                                const std::string& method, const std::string& target,
+                                const json& arguments, const json& params, const Caller& caller);
   static MessageSink stateless_sink(std::shared_ptr<InputExchange> input,
                                     std::shared_ptr<ToClient> to_client,
                                     std::shared_ptr<Pending<CallEnd>> end);
@@ -214,7 +214,8 @@ class Gateway {
   std::map<std::string, ParkedCall> parked_;  // requestState ->
   // server -> tool -> its x-mcp-header declarations (see param_headers_of)
   std::map<std::string, std::map<std::string, std::vector<ParamHeader>>> param_headers_;
-  std::map<std::string, std::chrono::steady_clock::time_point> live_until_;  // token id ->
+  std::map<std::string, std::chrono::steady_clock::time_point> param_listed_at_;  // server ->
+  std::map<std::string, std::chrono::steady_clock::time_point> live_until_;       // token id ->
   std::uint64_t next_call_ = 0;
   bool upstreams_loaded_ = false;
   std::string bare_server_;

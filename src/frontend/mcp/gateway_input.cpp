@@ -22,6 +22,8 @@ constexpr auto kGatherRequests = std::chrono::milliseconds(20);
 // How long an answer that came while the agent was away is kept for its retry after the call's
 // own deadline (a retry that comes later learns only that the state is unknown).
 constexpr auto kKeepEnded = std::chrono::seconds(30);
+// Calls of one token that may wait for its input at once (each holds an upstream request open).
+constexpr std::size_t kMaxParkedPerToken = 16;
 
 json invalid_retry(const json& id, const std::string& why) {
   return rpc_error(id, rpc_code::kInvalidParams, why);
@@ -61,10 +63,19 @@ awaitable<json> Gateway::await_call(json id, RunningCall running) {
 
 json Gateway::park(const json& id, RunningCall running) {
   std::string state = std::string(kParkedStatePrefix) + random_hex(16);
-  std::optional<json> result = running.input->input_required(state);
+  std::size_t waiting = 0;
+  for (const auto& [key, parked] : parked_) {
+    if (parked.running.token_id == running.token_id && !parked.ended) ++waiting;
+  }
+  std::optional<json> result;
+  if (waiting < kMaxParkedPerToken) result = running.input->input_required(state);
   if (!result) {
-    const std::string why = "upstream " + running.server + " asked the agent for input more than " +
-                            std::to_string(InputExchange::kMaxRounds) + " times in one call";
+    const std::string why =
+        waiting >= kMaxParkedPerToken
+            ? "this agent already has " + std::to_string(kMaxParkedPerToken) +
+                  " calls waiting for its input"
+            : "upstream " + running.server + " asked the agent for input more than " +
+                  std::to_string(InputExchange::kMaxRounds) + " times in one call";
     if (running.cancel->cancel) {
       running.cancel->cancel("warden: " + why);
     } else {
@@ -75,8 +86,12 @@ json Gateway::park(const json& id, RunningCall running) {
     return reply_from_answer(id, answer);
   }
   // The response this input_required goes out on ends with it: notifications that come while
-  // the agent prepares its answers have nowhere to go.
+  // the agent prepares its answers have nowhere to go, and no cancel or disconnect of a later
+  // request that happens to reuse its JSON-RPC id may end the call (only the retry names it).
   *running.to_client = nullptr;
+  if (auto flight = in_flight_.find(running.call); flight != in_flight_.end()) {
+    flight->second.request.clear();
+  }
   parked_.emplace(state, ParkedCall{std::move(running), std::nullopt});
   asio::co_spawn(ex_, watch_parked(state), asio::detached);
   return rpc_result(id, std::move(*result));
@@ -86,10 +101,15 @@ awaitable<void> Gateway::watch_parked(std::string state) {
   auto it = parked_.find(state);
   if (it == parked_.end()) co_return;
   auto end = it->second.running.end;
-  auto left = it->second.running.deadline - Clock::now();
-  co_await end->settle(std::max<Clock::duration>(left, Clock::duration{}));
+  const auto deadline = it->second.running.deadline;
+  // Woken also when the upstream asks more while the agent is away (held for its retry): only
+  // the call's end or its deadline conclude it here.
+  while (!end->ready() && Clock::now() < deadline) {
+    co_await end->settle(std::max<Clock::duration>(deadline - Clock::now(), Clock::duration{}));
+    if (!parked_.count(state)) co_return;  // the agent's retry took the call (and woke this wait)
+  }
   it = parked_.find(state);
-  if (it == parked_.end()) co_return;  // the agent's retry took the call (and woke this wait)
+  if (it == parked_.end()) co_return;
   // Ended while the agent was away (revoked, cancelled, failed, or its time ran out): recorded
   // now, and the answer kept a while for the retry.
   it->second.ended = conclude(it->second.running, end->take());
@@ -101,9 +121,9 @@ awaitable<void> Gateway::watch_parked(std::string state) {
 }
 
 awaitable<json> Gateway::resume_parked(const json& id, const std::string& state,
-                                       const std::string& method, const std::string& target,
-                                       const json& arguments, const json& params,
-                                       const Caller& caller) {
+                                       const std::string& server, const std::string& method,
+                                       const std::string& target, const json& arguments,
+                                       const json& params, const Caller& caller) {
   auto it = parked_.find(state);
   // Another agent's (or token's) state is as unknown as a made-up one: nothing is said about it.
   if (it == parked_.end() || it->second.running.token_id != caller.token_id) {
@@ -112,8 +132,8 @@ awaitable<json> Gateway::resume_parked(const json& id, const std::string& state,
                             "input (unknown, expired or already continued)");
   }
   ParkedCall& parked = it->second;
-  if (parked.running.method != method || parked.running.target != target ||
-      parked.running.arguments != arguments) {
+  if (parked.running.server != server || parked.running.method != method ||
+      parked.running.target != target || parked.running.arguments != arguments) {
     co_return invalid_retry(id,
                             "a retry with inputResponses must repeat the request that asked for "
                             "input (the same method, name and arguments)");

@@ -51,8 +51,7 @@ awaitable<std::optional<std::string>> Gateway::route_uri(const std::string& uri,
       }
       if (readable.empty()) continue;
       try {
-        for (const auto& item :
-             co_await collect(server, "resources/list", "resources", caller)) {
+        for (const auto& item : co_await collect(server, "resources/list", "resources", caller)) {
           if (item.contains("uri") && item["uri"].is_string())
             resource_servers_[item["uri"]] = server;
         }

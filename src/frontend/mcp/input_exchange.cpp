@@ -16,10 +16,23 @@ bool InputExchange::ask(const json& request, Reply reply) {
   const std::string method = request.value("method", "");
   const std::string capability = capability_for_input(method);
   std::string refused;
-  if (capability.empty()) {
+  const json params_in = request.value("params", json::object());
+  if (closed_) {
+    refused = "the call ended";
+  } else if (capability.empty()) {
     refused = "warden-mcp cannot put " + method + " to an agent on MCP 2026-07-28";
   } else if (!capabilities_.contains(capability) || !capabilities_[capability].is_object()) {
     refused = "the agent did not declare the " + capability + " capability";
+  } else if (capability == "elicitation" && params_in.is_object() &&
+             params_in.value("mode", "") == "url" &&
+             !(capabilities_["elicitation"].contains("url") &&
+               capabilities_["elicitation"]["url"].is_object())) {
+    // A link to open is another thing than a form to fill: only for agents that said they take it.
+    refused = "the agent did not declare URL-mode elicitation (elicitation.url)";
+  } else if (capability == "sampling" && params_in.is_object() && params_in.contains("tools") &&
+             !(capabilities_["sampling"].contains("tools") &&
+               capabilities_["sampling"]["tools"].is_object())) {
+    refused = "the agent did not declare sampling with tools (sampling.tools)";
   } else if (held_.size() >= kMaxPerRound) {
     refused =
         "too many requests to the agent at once (at most " + std::to_string(kMaxPerRound) + ")";
@@ -29,7 +42,7 @@ bool InputExchange::ask(const json& request, Reply reply) {
                     refused));
     return false;
   }
-  json params = request.value("params", json::object());
+  json params = params_in;
   if (!params.is_object()) params = json::object();
   // The upstream's own _meta (its progress token, related-request ids) means nothing to the
   // agent and is not shown to it.
@@ -64,26 +77,26 @@ void InputExchange::answer(const json& input_responses) {
   if (!input_responses.is_object()) {
     throw std::invalid_argument("params.inputResponses must be an object");
   }
-  for (auto it = held_.begin(); it != held_.end();) {
-    auto response = input_responses.find(it->first);
-    if (response == input_responses.end()) {
-      ++it;
-      continue;
+  // All or nothing: a malformed answer answers no request.
+  for (const auto& [key, held] : held_) {
+    auto response = input_responses.find(key);
+    if (held.shown && response != input_responses.end() && !response->is_object()) {
+      throw std::invalid_argument("params.inputResponses[\"" + key + "\"] must be an object");
     }
-    if (!response->is_object()) {
-      throw std::invalid_argument("params.inputResponses[\"" + it->first + "\"] must be an object");
-    }
-    ++it;
   }
   for (auto it = held_.begin(); it != held_.end();) {
     auto response = input_responses.find(it->first);
-    if (response == input_responses.end()) {
+    // Only what the agent was shown is answered by it; what it left unanswered is asked again
+    // in the next round (the upstream is still waiting for it).
+    if (!it->second.shown || response == input_responses.end()) {
+      it->second.shown = false;
       ++it;
       continue;
     }
     auto error = response->find("error");
     if (response->size() == 1 && error != response->end() && error->is_object()) {
-      // A refusal of the agent's own: its code and message only (data could be anything).
+      // warden-mcp's own form for "the agent refuses this request" ({"error": {code, message}}),
+      // passed back as a JSON-RPC error: its code and message only (data could be anything).
       auto c = error->find("code");
       auto m = error->find("message");
       int code =
@@ -99,6 +112,7 @@ void InputExchange::answer(const json& input_responses) {
 }
 
 void InputExchange::refuse_all(const std::string& why) {
+  closed_ = true;
   auto held = std::move(held_);
   held_.clear();
   for (auto& [key, request] : held) {

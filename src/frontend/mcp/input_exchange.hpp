@@ -45,12 +45,12 @@ class InputExchange {
   // it by), with `request_state` for the retry; counts a round. Empty when the round limit is
   // reached (the caller ends the call).
   std::optional<json> input_required(const std::string& request_state);
-  // The agent's inputResponses: each held request it answers gets its result (an object is a
-  // result; {"error": {...}} passes an error back). Unknown keys are ignored (the round's own
-  // keys only); requests left unanswered stay held and are asked again. Throws
-  // std::invalid_argument for a malformed inputResponses.
+  // The agent's inputResponses: each request it was shown and answers gets its result (an
+  // object is a result; warden-mcp's own {"error": {code, message}} passes a refusal back).
+  // Other keys are ignored; shown requests left unanswered stay held and are shown again in the
+  // next round. Throws std::invalid_argument for a malformed inputResponses (nothing answered).
   void answer(const json& input_responses);
-  // Refuses every held request (the call ended, was cancelled or revoked).
+  // Refuses every held request and any later one (the call ended, was cancelled or revoked).
   void refuse_all(const std::string& why);
 
   int rounds() const { return rounds_; }
@@ -68,6 +68,7 @@ class InputExchange {
   std::map<std::string, Held> held_;  // key -> the upstream's request
   std::uint64_t next_key_ = 1;
   int rounds_ = 0;
+  bool closed_ = false;  // the call ended: later requests are refused at once
   std::vector<std::string> methods_;
 };
 

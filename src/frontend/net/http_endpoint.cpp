@@ -335,17 +335,18 @@ awaitable<HttpResponse> HttpEndpoint::answer_streaming(json message, Caller call
     caller.connected = [stream] { return stream->open(); };
     asio::co_spawn(co_await asio::this_coro::executor,
                    run_streaming(std::move(message), caller, stream, first), asio::detached);
-    // The response headers wait a moment: an error that comes at once and has an HTTP status of
-    // its own in 2026-07-28 (an upstream's missing capability -32021, a header mismatch -32020,
-    // an unsupported version -32022: 400) is answered with that status, as a plain JSON body.
-    // Anything else, or nothing yet, is the event stream (the wait is short, so a client that
-    // leaves meanwhile is noticed a moment later).
+    // The response headers wait a moment: an upstream's refusal for a client capability the
+    // agent did not declare (-32021), which has an HTTP status of its own in 2026-07-28 (400),
+    // is answered with that status as a plain JSON body when it comes at once. Anything else,
+    // or nothing yet, is the event stream (the wait is short, so a client that leaves meanwhile
+    // is noticed a moment later).
     std::optional<std::optional<json>> came = co_await first->wait(kStatusWindow);
     if (came && *came && (**came).contains("error") && (**came)["error"].is_object()) {
       const json& code_field = (**came)["error"].value("code", json());
       const int code = code_field.is_number_integer() ? code_field.get<int>() : 0;
-      if (code == rpc_code::kMissingClientCapability || code == rpc_code::kHeaderMismatch ||
-          code == rpc_code::kUnsupportedVersion) {
+      // Only -32021: the agent's own capabilities were missing. A -32020 or -32022 an upstream
+      // answers is about warden-mcp's request to it, not the agent's (which passed our checks).
+      if (code == rpc_code::kMissingClientCapability) {
         stream->abandon();
         co_return json_response(400, **came);
       }

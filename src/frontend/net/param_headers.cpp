@@ -16,7 +16,9 @@ constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 
 // Subschema keywords under which a property is not statically reachable: a mark there is
 // invalid (the header could not be derived from the arguments without evaluating the schema).
-constexpr std::array<std::string_view, 18> kUnreachable = {"items",
+constexpr std::array<std::string_view, 20> kUnreachable = {"dependencies",
+                                                           "contentSchema",
+                                                           "items",
                                                            "prefixItems",
                                                            "contains",
                                                            "additionalProperties",
@@ -270,7 +272,12 @@ std::string encode_header_value(std::string_view text) {
 std::optional<std::string> decode_header_value(std::string_view value) {
   if (value.size() < kWrapStart.size() + kWrapEnd.size() || value.rfind(kWrapStart, 0) != 0 ||
       value.substr(value.size() - kWrapEnd.size()) != kWrapEnd) {
-    return std::string(value);  // no wrapper: the text itself
+    // No wrapper: the text itself, which must then be visible ASCII (anything else travels
+    // wrapped; raw bytes past ASCII would be read differently by different proxies).
+    for (char c : value) {
+      if (c < 0x20 || c > 0x7e) return std::nullopt;
+    }
+    return std::string(value);
   }
   auto decoded =
       unbase64(value.substr(kWrapStart.size(), value.size() - kWrapStart.size() - kWrapEnd.size()));
@@ -295,8 +302,12 @@ std::optional<std::string> param_header_mismatch(
     if (!decoded) return "the " + header_name + " header is not canonical Base64 of UTF-8";
     bool equal = *decoded == *text;
     if (!equal && d.type == "integer" && value->is_number() && canonical_decimal(*decoded)) {
-      // 42 and 42.0 are the same integer.
-      equal = std::strtod(decoded->c_str(), nullptr) == value->get<double>();
+      // 42 and 42.0 are the same integer; compared as text, exactly (never through a double,
+      // which would make 2^53 + 1 equal 2^53): the integer part, and a fraction of zeros only.
+      auto dot = decoded->find('.');
+      bool zero_fraction =
+          dot == std::string::npos || decoded->find_first_not_of('0', dot + 1) == std::string::npos;
+      equal = zero_fraction && decoded->substr(0, dot) == *text;
     }
     if (!equal) {
       return "the " + header_name + " header does not match " + dotted(d.path) + " in the body";

@@ -37,7 +37,8 @@ std::optional<std::vector<ParamHeader>> param_header_declarations(const json& in
 // control characters, leading or trailing whitespace, or text that looks like the wrapper) as
 // "=?base64?" + Base64(UTF-8) + "?=".
 std::string encode_header_value(std::string_view text);
-// The text a header value stands for; nullopt when it has the wrapper but not canonical Base64.
+// The text a header value stands for; nullopt when it has the wrapper but not canonical Base64
+// of UTF-8, or has no wrapper and holds anything but visible ASCII.
 std::optional<std::string> decode_header_value(std::string_view value);
 
 // The first disagreement between a request's Mcp-Param-* headers and its arguments, as a

@@ -265,7 +265,9 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
         throw UpstreamError("not sent: " + context.cancel->ended_before_sent);
       }
       if (context.cancel) {
-        ForwardContext plain{context.traceparent, context.credential, nullptr, nullptr, ""};
+        // Without the call's credential: it was vended for the decided call, not for a listing
+        // (the agents' own listings carry none either).
+        ForwardContext plain{context.traceparent, std::nullopt, nullptr, nullptr, ""};
         context.cancel->cancel = [weak = weak_from_this(), id, plain](const std::string& reason) {
           if (auto self = weak.lock()) {
             asio::co_spawn(self->ex_, self->notify_cancelled(self, id, reason, plain),
@@ -357,7 +359,10 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
       } else {
         tool_params_.erase(name);
       }
-      if (known_tools_.size() > kMaxKnownTools) known_tools_.clear();
+      if (known_tools_.size() > kMaxKnownTools) {
+        known_tools_.clear();
+        tool_params_.clear();
+      }
     }
   }
 
@@ -366,13 +371,18 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
     auto now = std::chrono::steady_clock::now();
     if (known_tools_.count(tool) || (listed_at_ && now - *listed_at_ < kRelistAfter)) co_return;
     listed_at_ = now;
+    // A complete listing replaces what was known (tools the upstream dropped are forgotten).
+    tool_params_.clear();
+    known_tools_.clear();
     json params = json::object();
     for (int page = 0; page < 20; ++page) {
       json sent = params;
       add_upstream_envelope(sent, context.agent_envelope);
       std::int64_t id = next_id_++;
       json message = {{"jsonrpc", "2.0"}, {"id", id}, {"method", "tools/list"}, {"params", sent}};
-      ForwardContext plain{context.traceparent, context.credential, nullptr, nullptr, ""};
+      // Without the call's credential: it was vended for the decided call, not for a listing
+      // (the agents' own listings carry none either).
+      ForwardContext plain{context.traceparent, std::nullopt, nullptr, nullptr, ""};
       json answer;
       bool failed = false;
       try {
@@ -553,7 +563,9 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
   void relay(const json& message, const ForwardContext& context) {
     Answer answer;
     if (message.contains("id")) {
-      ForwardContext plain{context.traceparent, context.credential, nullptr, nullptr, ""};
+      // Without the call's credential: it was vended for the decided call, not for a listing
+      // (the agents' own listings carry none either).
+      ForwardContext plain{context.traceparent, std::nullopt, nullptr, nullptr, ""};
       answer = [weak = weak_from_this(), plain](json response) {
         if (auto self = weak.lock()) {
           asio::co_spawn(self->ex_, self->send_answer(self, std::move(response), plain),
