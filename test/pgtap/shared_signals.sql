@@ -2,7 +2,7 @@
 -- SETs warden.ssf_batch signs for revocations (and only for them), and the receiver's claim
 -- checks (issuer, audience, iat, jti replay, subject) with every refusal audited.
 BEGIN;
-SELECT plan(36);
+SELECT plan(37);
 
 CREATE FUNCTION pg_temp.b64u(t text) RETURNS jsonb LANGUAGE sql AS $$
   SELECT convert_from(decode(translate(t, '-_', '+/') || repeat('=', (4 - length(t) % 4) % 4), 'base64'), 'UTF8')::jsonb
@@ -91,7 +91,10 @@ SELECT is(warden.receive_security_event('https://idp.example', pg_temp.set_claim
 SELECT isnt((SELECT revoked_at FROM warden.humans WHERE subject = 'sam@example.com'), NULL, 'and the person is revoked');
 SELECT is(warden.receive_security_event('https://idp.example', pg_temp.set_claims('sam@example.com', jti => 'once')) ->> 'description',
           'jti already received (replay)', 'a replayed jti');
-SELECT is((SELECT count(*)::int FROM warden.events WHERE kind = 'ssf_set_refused'), 6, 'every refusal is audited');
+SELECT warden.receive_security_event('https://idp.example', '{}', '{"err": "invalid_request", "description": "garbage", "suppressed": 41}');
+SELECT is((SELECT (detail ->> 'suppressed')::int FROM warden.events WHERE kind = 'ssf_set_refused' ORDER BY at DESC, event_id DESC LIMIT 1),
+          41, 'an audited refusal counts the ones warden-mcp answered 429 before it');
+SELECT is((SELECT count(*)::int FROM warden.events WHERE kind = 'ssf_set_refused'), 7, 'every refusal is audited');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -93,6 +93,18 @@ TEST(SsfRefusalLimiter, ABurstThenTheRate) {
   EXPECT_TRUE(limiter.try_refuse("192.0.2.2", t));
 }
 
+TEST(SsfRefusalLimiter, TheNextAuditedRefusalCountsTheSuppressedOnes) {
+  RefusalLimiter limiter(1, 1);
+  const auto t = Clock::now();
+  EXPECT_TRUE(limiter.try_refuse("a", t));
+  EXPECT_EQ(limiter.take_suppressed("a"), 0u);
+  for (int i = 0; i < 5; ++i) EXPECT_FALSE(limiter.try_refuse("a", t));
+  EXPECT_TRUE(limiter.try_refuse("a", t + std::chrono::seconds(1)));
+  EXPECT_EQ(limiter.take_suppressed("a"), 5u);
+  EXPECT_EQ(limiter.take_suppressed("a"), 0u) << "counted once";
+  EXPECT_EQ(limiter.take_suppressed("never seen"), 0u);
+}
+
 TEST(SsfRefusalLimiter, RetryAfterCoversTheWait) {
   RefusalLimiter limiter(1, 0.1);  // one refusal per 10 s
   const auto t = Clock::now();

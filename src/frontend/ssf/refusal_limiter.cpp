@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 namespace warden::ssf {
 
@@ -17,7 +18,8 @@ double RefusalLimiter::level(const Bucket& b, Clock::time_point now) const {
 
 void RefusalLimiter::forget_full(Clock::time_point now) {
   for (auto it = buckets_.begin(); it != buckets_.end();) {
-    it = level(it->second, now) >= burst_ ? buckets_.erase(it) : std::next(it);
+    const bool idle = level(it->second, now) >= burst_ && it->second.suppressed == 0;
+    it = idle ? buckets_.erase(it) : std::next(it);
   }
   // Still full of busy addresses: forgetting one gives it a fresh bucket, which is the price
   // of a bounded map (a distributed flood is bounded by the listener's connection limits).
@@ -33,7 +35,10 @@ bool RefusalLimiter::try_refuse(std::string_view address, Clock::time_point now)
   Bucket& b = it->second;
   b.tokens = level(b, now);
   b.at = now;
-  if (b.tokens < 1) return false;
+  if (b.tokens < 1) {
+    ++b.suppressed;
+    return false;
+  }
   b.tokens -= 1;
   return true;
 }
@@ -43,6 +48,12 @@ long RefusalLimiter::retry_after(std::string_view address, Clock::time_point now
   if (it == buckets_.end()) return 1;
   const double missing = 1 - level(it->second, now);
   return std::max(1L, static_cast<long>(std::ceil(missing / per_second_)));
+}
+
+std::uint64_t RefusalLimiter::take_suppressed(std::string_view address) {
+  auto it = buckets_.find(address);
+  if (it == buckets_.end()) return 0;
+  return std::exchange(it->second.suppressed, 0);
 }
 
 }  // namespace warden::ssf

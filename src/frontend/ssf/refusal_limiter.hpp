@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -13,7 +14,8 @@ namespace warden::ssf {
 // every refusal writes an ssf_set_refused audit row; past the bucket a refusal is answered 429
 // without touching the database, so a flood cannot grow the audit trail. Only refusals spend
 // tokens: a SET that verifies is never limited here. Remembers at most `max_addresses`
-// addresses (full buckets are forgotten first). One io_context thread uses it: no lock.
+// addresses (full buckets with nothing left to report are forgotten first). One io_context thread
+// uses it: no lock.
 class RefusalLimiter {
  public:
   using Clock = std::chrono::steady_clock;
@@ -25,11 +27,15 @@ class RefusalLimiter {
   bool try_refuse(std::string_view address, Clock::time_point now = Clock::now());
   // Whole seconds until `address` has a token again (at least 1), for Retry-After.
   long retry_after(std::string_view address, Clock::time_point now = Clock::now()) const;
+  // The refusals of `address` answered 429 since the last call, and zero again: the next
+  // audited refusal carries the count, so a flood leaves one summarising row a second.
+  std::uint64_t take_suppressed(std::string_view address);
 
  private:
   struct Bucket {
     double tokens = 0;
     Clock::time_point at{};
+    std::uint64_t suppressed = 0;
   };
   double level(const Bucket& b, Clock::time_point now) const;
   void forget_full(Clock::time_point now);

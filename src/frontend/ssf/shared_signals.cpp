@@ -232,8 +232,12 @@ awaitable<HttpResponse> SharedSignals::refuse(const HttpRequest& request, const 
                            std::to_string(refusals_.retry_after(request.peer_address)));
     co_return r;
   }
-  // Audited in the database (warden.receive_security_event with the refusal), then answered.
+  // Audited in the database (warden.receive_security_event with the refusal), then answered;
+  // the row also counts this address's refusals answered 429 since its last audited one.
   json refusal = {{"err", err}, {"description", description}};
+  if (const auto suppressed = refusals_.take_suppressed(request.peer_address); suppressed > 0) {
+    refusal["suppressed"] = suppressed;
+  }
   mcp::Param issuer = iss.empty() ? mcp::Param() : mcp::Param(iss);
   std::vector<mcp::Param> refused{issuer, claims.is_object() ? claims.dump() : std::string("{}"),
                                   refusal.dump()};

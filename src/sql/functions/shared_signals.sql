@@ -401,18 +401,22 @@ $$;
 REVOKE ALL ON FUNCTION warden.ssf_issuer_keys(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION warden.ssf_issuer_keys(text) TO warden_proxy;
 
-CREATE OR REPLACE FUNCTION warden._ssf_refused(err text, description text, iss text, jti text) RETURNS jsonb
+-- suppressed: refusals from the same address that warden-mcp answered 429 without auditing
+-- since its previous audited one (its per-address limit), so the trail still counts a flood.
+CREATE OR REPLACE FUNCTION warden._ssf_refused(err text, description text, iss text, jti text,
+                                               suppressed bigint DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
   PERFORM warden._event('ssf_set_refused'::text, NULL::uuid, NULL::uuid, NULL::uuid, NULL::text, NULL::text,
                         jsonb_strip_nulls(jsonb_build_object('err', err, 'iss', pg_catalog.left(iss, 300),
-                                                             'jti', pg_catalog.left(jti, 300))),
+                                                             'jti', pg_catalog.left(jti, 300),
+                                                             'suppressed', suppressed)),
                         false, description::text, NULL::text, NULL::text);
   RETURN jsonb_build_object('err', err, 'description', description);
 END
 $$;
-REVOKE ALL ON FUNCTION warden._ssf_refused(text, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION warden._ssf_refused(text, text, text, text, bigint) FROM PUBLIC;
 
 -- The person a SET's subject names at this provider: iss_sub (this issuer), email, opaque, or
 -- a complex subject's user. NULL when warden does not know them.
@@ -440,7 +444,8 @@ REVOKE ALL ON FUNCTION warden._ssf_subject_human(jsonb, warden.identity_provider
 
 -- A SET pushed to /ssf/receive, its signature already checked by warden-mcp against
 -- warden.ssf_issuer_keys. refusal: warden-mcp refused it already ({"err", "description"}: bad
--- signature, alg, size...); it is audited and returned (claims then unverified, not trusted). Checks aud, jti (once per issuer), iat (at most
+-- signature, alg, size...; "suppressed": refusals answered 429 since); it is audited and
+-- returned (claims then unverified, not trusted). Checks aud, jti (once per issuer), iat (at most
 -- 60 s ahead, at most 15 minutes old) and the events; revokes the person for CAEP
 -- session-revoked and RISC account-disabled / account-purged / credential-change-required.
 -- Returns {"ok": true, ...} or an RFC 8935 error {"err", "description"}; refusals are audited.
@@ -469,7 +474,9 @@ BEGIN
       CASE WHEN refusal ->> 'err' IN ('invalid_request', 'invalid_key', 'invalid_issuer', 'invalid_audience',
                                       'authentication_failed', 'access_denied')
            THEN refusal ->> 'err' ELSE 'invalid_request' END,
-      pg_catalog.left(coalesce(refusal ->> 'description', 'refused'), 200), iss, jti);
+      pg_catalog.left(coalesce(refusal ->> 'description', 'refused'), 200), iss, jti,
+      CASE WHEN jsonb_typeof(refusal -> 'suppressed') = 'number'
+           THEN least(greatest((refusal ->> 'suppressed')::numeric, 0), 1e15)::bigint END);
   END IF;
   SELECT ip.* INTO p FROM warden.identity_providers ip JOIN warden.ssf_issuers i ON i.idp_id = ip.idp_id
   WHERE ip.issuer = receive_security_event.iss;
