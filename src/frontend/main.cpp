@@ -156,7 +156,8 @@ int run(const Options& options) {
         options.export_cursor.empty() ? export_kind(options.export_spec) : options.export_cursor;
     export_pool.emplace(io.get_executor(),
                         options.export_db.empty() ? options.db : options.export_db, std::size_t{1});
-    auto sink = export_sink(options.export_spec, *export_pool, options.export_secret);
+    auto sink = export_sink(options.export_spec, *export_pool, options.export_secret,
+                            options.export_ca_file);
     audit_export.emplace(*export_pool, cursor, std::move(sink), metrics.export_of(cursor),
                          static_cast<std::size_t>(options.export_batch));
     asio::co_spawn(io, audit_export->run(), asio::detached);
@@ -238,7 +239,15 @@ int run(const Options& options) {
             "--ssf-token-file: the stream management token must be at least 16 characters");
       }
     }
-    shared_signals.emplace(pool, std::move(ssf_token), options.ssf_receive);
+    // The receiver fetches an IdP's JWKS again (an unknown kid) under the sign-in's policy.
+    warden::oauth::FetchOptions idp_fetch;
+    idp_fetch.allow_loopback = options.oauth_allow_http_loopback;
+    idp_fetch.allow_http_loopback = options.oauth_allow_http_loopback;
+    if (!options.oauth_ca_file.empty()) {
+      idp_fetch.tls = warden::mcp::client_tls_context_with_ca(options.oauth_ca_file);
+    }
+    shared_signals.emplace(pool, std::move(ssf_token), options.ssf_receive, metrics, oauth_store,
+                           std::move(idp_fetch));
     endpoint_options.shared_signals = &*shared_signals;
     endpoint.emplace(gateway, decisions, sessions, metrics, std::move(endpoint_options));
     unsigned short port = start_http_server(io, options.listen_host, options.listen_port, *endpoint,

@@ -61,6 +61,12 @@ std::string Metrics::render() const {
     out += std::string("warden_http_connections_dropped_total{reason=\"") + reason + "\"} " +
            std::to_string(it == dropped_connections_.end() ? 0 : it->second) + "\n";
   }
+  out +=
+      "# HELP warden_ssf_refusals_limited_total Refused SETs answered 429 without an audit row "
+      "(the sender's address was over the refusal limit).\n"
+      "# TYPE warden_ssf_refusals_limited_total counter\n"
+      "warden_ssf_refusals_limited_total " +
+      std::to_string(ssf_refusals_limited_) + "\n";
   if (!exports_.empty()) {
     out +=
         "# HELP warden_export_lag_seconds Age of the oldest audit event not yet delivered to "

@@ -36,6 +36,9 @@ class Metrics {
   // room at all), header_timeout (includes idle keep-alive connections), body_timeout.
   void count_dropped_connection(const std::string& reason) { ++dropped_connections_[reason]; }
   void set_open_connections(std::size_t n) { open_connections_ = n; }
+  // A refused SET at /ssf/receive answered 429 without being audited (its address was over
+  // the refusal limit).
+  void count_ssf_refusal_limited() { ++ssf_refusals_limited_; }
   // The audit export (--export): seconds between now and the oldest event not yet delivered
   // (0 when caught up), events delivered, and failed delivery attempts, per destination.
   struct Export {
@@ -54,6 +57,7 @@ class Metrics {
   std::int64_t in_flight_ = 0;
   std::map<std::string, std::uint64_t> dropped_connections_;
   std::size_t open_connections_ = 0;
+  std::uint64_t ssf_refusals_limited_ = 0;
   std::map<std::string, Export> exports_;
 };
 

@@ -71,14 +71,16 @@ std::string usage() {
          "                   [--max-connections N (1024)] [--max-connections-per-address N (512)]\n"
          "                   [--metrics-allow-remote] [--metrics-token-file FILE]\n"
          "                   [--issuer URL [--idp NAME] [--oauth-allow-http-loopback]\n"
-         "                   [--oauth-ca-file PATH]]\n"
+         "                   [--oauth-ca-file PATH]]   (these two also with --ssf-receive)\n"
          "                   [--approval-wait SECONDS (120)]\n"
          "  --approval-wait SECONDS: hold a call that needs a person's approval this long\n"
          "                   (0: answer at once); the approval page is /approvals/ID under the\n"
          "                   --issuer URL (or the listening address)\n"
          "                   [--export ocsf-ndjson:FILE --export-db CONNINFO [--export-cursor "
          "NAME]\n"
-         "                   [--export-batch N (500)]]\n"
+         "                   [--export-batch N (500)] [--export-ca-file PATH]]\n"
+         "  --export-ca-file PATH: also trust the CA certificates (PEM) in PATH for an https\n"
+         "                   export destination (otlp:https://..., splunk-hec:https://...)\n"
          "                   [--ssf-receive] [--ssf-token-file FILE] [--ssf-transmit\n"
          "                   [--ssf-allow-private]\n"
          "                   [--ssf-allow-http-loopback]]   (Shared Signals: stream management\n"
@@ -209,6 +211,8 @@ Options parse_options(int argc, char** argv) {
       o.secret_export = value;
     } else if (flag == "--export-secret" && o.command == "serve") {
       o.export_secret = value;
+    } else if (flag == "--export-ca-file" && o.command == "serve") {
+      o.export_ca_file = value;
     } else if (flag == "--oauth-ca-file" && o.command == "serve") {
       o.oauth_ca_file = value;
     } else if (flag == "--server" && o.command == "secret-put") {
@@ -309,9 +313,13 @@ Options parse_options(int argc, char** argv) {
     if (o.issuer.find_first_of("?#") != std::string::npos) {
       throw std::invalid_argument("--issuer takes a URL without query or fragment");
     }
-  } else if (!o.idp.empty() || o.oauth_allow_http_loopback || !o.oauth_ca_file.empty()) {
+  } else if (!o.idp.empty()) {
+    throw std::invalid_argument("--idp needs --issuer");
+  } else if ((o.oauth_allow_http_loopback || !o.oauth_ca_file.empty()) && !o.ssf_receive) {
+    // Both are the policy for fetching an IdP's documents: the sign-in's, or the JWKS that
+    // /ssf/receive fetches again for a SET whose kid it does not know.
     throw std::invalid_argument(
-        "--idp, --oauth-allow-http-loopback and --oauth-ca-file need --issuer");
+        "--oauth-allow-http-loopback and --oauth-ca-file need --issuer or --ssf-receive");
   }
   if (!o.agent_token_file.empty() && !is_loopback_host(o.listen_host)) {
     throw std::invalid_argument("--agent-token-file is allowed only with a loopback --listen");

@@ -51,6 +51,9 @@ struct Options {
   // `secret put --export NAME`.
   std::string export_secret = "splunk-hec";
   std::string secret_export;  // secret put --export NAME
+  // --export-ca-file: also trust these CA certificates (PEM) for an https export destination
+  // (otlp, splunk-hec), besides the system store; verification is never turned off.
+  std::string export_ca_file;
   // Shared Signals (issue 17): --ssf-token-file opens stream management (/ssf/streams...) to
   // receivers presenting that bearer; --ssf-transmit pushes SETs to the streams (through
   // --export-db's role, warden_exporter); --ssf-allow-http-loopback lets pushes go to http on

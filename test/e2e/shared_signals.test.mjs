@@ -28,7 +28,15 @@ const VERIFICATION = 'https://schemas.openid.net/secevent/ssf/event-type/verific
 const ACCOUNT_DISABLED = 'https://schemas.openid.net/secevent/risc/event-type/account-disabled';
 
 let gateway, base, receiver, receiverUrl;
-const received = [];  // {auth, contentType, body}
+// An IdP that rotates its signing key: it serves discovery and its JWKS over http on loopback
+// and counts how often warden fetches them.
+let rotatingIdp, ROTATING;
+const rotatingKeys = [1, 2].map(() => crypto.generateKeyPairSync('ed25519'));
+const rotatingJwk = (i) => ({ ...rotatingKeys[i].publicKey.export({ format: 'jwk' }), kid: `rot-${i + 1}`, use: 'sig', alg: 'EdDSA' });
+let rotatingPublished = [rotatingJwk(0)];
+const rotatingFetches = { discovery: 0, jwks: 0 };
+const UNMAPPED = 'https://example.com/unmapped-event';
+const received = [];  // {auth, contentType, url, body}
 let failNext = 0;     // the receiver answers 503 this many times first
 
 const b64u = (x) => Buffer.from(typeof x === 'string' ? x : JSON.stringify(x)).toString('base64url');
@@ -62,7 +70,7 @@ const manage = (p, init = {}, token = managementToken) => fetch(`${base}${p}`, {
 
 async function start() {
   gateway = await startGateway(['--ssf-receive', '--ssf-token-file', tokenFile, '--ssf-transmit', '--ssf-allow-http-loopback',
-    '--export-db', exportDb()]);
+    '--oauth-allow-http-loopback', '--export-db', exportDb()]);
   base = `http://127.0.0.1:${gateway.match[1]}`;
 }
 
@@ -85,6 +93,25 @@ before(async () => {
        SELECT warden.store_idp_metadata('corp-idp', ${quote(JSON.stringify({ issuer: IDP }))},
                                         ${quote(JSON.stringify({ keys: [idpJwk] }))});
        SELECT warden.accept_security_events('corp-idp', ${quote(AUD)});`);
+  rotatingIdp = http.createServer((req, res) => {
+    if (req.url === '/.well-known/openid-configuration') {
+      rotatingFetches.discovery += 1;
+      res.writeHead(200, { 'Content-Type': 'application/json' })
+        .end(JSON.stringify({ issuer: ROTATING, jwks_uri: `${ROTATING}/jwks` }));
+    } else if (req.url === '/jwks') {
+      rotatingFetches.jwks += 1;
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ keys: rotatingPublished }));
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((res) => rotatingIdp.listen(0, '127.0.0.1', res));
+  ROTATING = `http://127.0.0.1:${rotatingIdp.address().port}`;
+  // warden has cached the provider's first key (as a sign-in's discovery would have).
+  sql(`SELECT warden.add_identity_provider('rotating-idp', ${quote(ROTATING)}, 'warden');
+       SELECT warden.store_idp_metadata('rotating-idp', ${quote(JSON.stringify({ issuer: ROTATING }))},
+                                        ${quote(JSON.stringify({ keys: rotatingPublished }))});
+       SELECT warden.accept_security_events('rotating-idp', ${quote(AUD)});`);
   receiver = http.createServer((req, res) => {
     let body = '';
     req.on('data', (d) => { body += d; });
@@ -94,7 +121,7 @@ before(async () => {
         res.writeHead(503).end();
         return;
       }
-      received.push({ auth: req.headers.authorization, contentType: req.headers['content-type'], body });
+      received.push({ auth: req.headers.authorization, contentType: req.headers['content-type'], url: req.url, body });
       res.writeHead(202).end();
     });
   });
@@ -106,6 +133,7 @@ before(async () => {
 after(() => {
   stop(gateway?.child);
   receiver?.close();
+  rotatingIdp?.close();
   fs.rmSync(folder, { recursive: true, force: true });
 });
 
@@ -245,6 +273,53 @@ test('a paused stream holds its events; deleting a stream stops pushes', async (
   assert.equal((await manage(`/ssf/streams?stream_id=${streamId}`)).status, 404);
 });
 
+test('a receiver updates (PATCH) and replaces (PUT) its stream: checked like a new one, pushes follow', async () => {
+  const created = await (await manage('/ssf/streams', { method: 'POST', body: JSON.stringify({
+    delivery: { method: 'urn:ietf:rfc:8935', endpoint_url: receiverUrl, authorization_header: 'Bearer first' },
+    events_requested: [CREDENTIAL_CHANGE], description: 'before' }) })).json();
+  const id = created.stream_id;
+  try {
+    const patch = (body, token) => manage('/ssf/streams', { method: 'PATCH', body: JSON.stringify(body) }, token);
+    assert.equal((await patch({ stream_id: id, description: 'x' }, null)).status, 401, 'the bearer is needed');
+    assert.equal((await patch({ stream_id: crypto.randomUUID(), description: 'x' })).status, 404, 'an unknown stream');
+    assert.equal((await patch({ stream_id: 'nope', description: 'x' })).status, 404, 'not a stream id');
+    assert.equal((await patch({ description: 'x' })).status, 400, 'the stream_id is in the body');
+    assert.equal((await patch({ stream_id: id, delivery: { method: 'urn:ietf:rfc:8935', endpoint_url: 'http://169.254.169.254/x' } })).status,
+      400, 'the endpoint policy holds on update');
+    assert.equal((await patch({ stream_id: id, events_requested: 'everything' })).status, 400);
+    // PATCH: only what is named changes (and transmitter-supplied properties are ignored).
+    const r = await patch({ stream_id: id, events_requested: [SESSION_REVOKED], description: 'after', iss: 'https://evil.example' });
+    assert.equal(r.status, 200);
+    const patched = await r.json();
+    assert.deepEqual(patched.events_delivered, [SESSION_REVOKED]);
+    assert.equal(patched.description, 'after');
+    assert.equal(patched.iss, base);
+    assert.equal(patched.delivery.endpoint_url, receiverUrl);
+    assert.deepEqual(await (await manage(`/ssf/streams?stream_id=${id}`)).json(), patched, 'GET shows the update');
+    // PUT: the whole configuration; what it leaves out goes back to its default.
+    const put = await manage('/ssf/streams', { method: 'PUT', body: JSON.stringify({ stream_id: id,
+      delivery: { method: 'urn:ietf:rfc:8935', endpoint_url: `${receiverUrl}/v2`, authorization_header: 'Bearer second' } }) });
+    assert.equal(put.status, 200);
+    const replaced = await put.json();
+    assert.equal(replaced.delivery.endpoint_url, `${receiverUrl}/v2`);
+    assert.deepEqual(replaced.events_requested, []);
+    assert.equal(replaced.description, undefined);
+    assert.equal((await manage('/ssf/streams', { method: 'PUT', body: JSON.stringify({ stream_id: id }) })).status, 400,
+      'a replacement names its delivery');
+    // The next revocation goes to the new endpoint with the new header.
+    received.length = 0;
+    const chain = sqlValue(`SELECT chain_id FROM warden.start_chain('alice@example.com', 'triage-bot', 'after PUT')`);
+    sql(`SELECT warden.revoke_chain(${quote(chain)}::uuid, 'after PUT')`);
+    const got = await settled(() => received.filter((x) => x.url === '/caep/v2' && decode(x.body)[1].sub_id?.session?.id === chain),
+      (l) => l.length >= 1, 5000);
+    assert.equal(got.length, 1, 'the revocation reached the replaced endpoint');
+    assert.equal(got[0].auth, 'Bearer second');
+    assert.equal(sqlValue(`SELECT count(*) FROM warden.events WHERE kind = 'ssf_stream_updated' AND detail ->> 'stream_id' = ${quote(id)}`), '2');
+  } finally {
+    await manage(`/ssf/streams?stream_id=${id}`, { method: 'DELETE' });
+  }
+});
+
 function connect(token) {
   const c = new Client({ name: 'warden-ssf', version: '1.0.0' });
   const transport = new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
@@ -328,4 +403,74 @@ test('bad SETs get RFC 8935 errors and are audited', async () => {
   assert.equal(after - before, cases.length + 2, 'every refusal is audited');
   assert.equal(sqlValue(`SELECT revoked_at IS NULL FROM warden.humans WHERE subject = 'alice@example.com'`), 't',
     'no bad SET revoked anyone');
+});
+
+function setFromRotating(kid, key, extra = {}) {
+  return setFromIdp({ ...claimsFor('alice@example.com', UNMAPPED), iss: ROTATING, sub_id: undefined, ...extra },
+    { key, header: { kid } });
+}
+
+test('a SET signed with the IdP\'s rotated key is accepted after one JWKS fetch; made-up kids cost no more fetches', async () => {
+  // The provider rotates after warden cached its first key.
+  rotatingPublished = [rotatingJwk(1)];
+  const r = await push(setFromRotating('rot-2', rotatingKeys[1].privateKey));
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  assert.deepEqual(rotatingFetches, { discovery: 1, jwks: 1 }, 'one discovery and one JWKS fetch');
+  assert.equal(sqlValue(`SELECT count(*) FROM warden.idp_keys k JOIN warden.identity_providers p USING (idp_id)
+                         WHERE p.name = 'rotating-idp' AND k.retired_at IS NULL AND k.kid = 'rot-2'`), '1');
+  // A flood of unknown kids within the minute: refused, and the IdP is not asked again.
+  for (let i = 0; i < 8; i++) {
+    const flood = await push(setFromRotating(`made-up-${i}`, rotatingKeys[1].privateKey));
+    assert.ok([400, 429].includes(flood.status), `made-up kid ${i}: ${flood.status}`);
+    if (flood.status === 400) assert.equal(flood.body.err, 'invalid_key');
+  }
+  // The retired key no longer verifies anything.
+  const old = await push(setFromRotating('rot-1', rotatingKeys[0].privateKey));
+  assert.ok([400, 429].includes(old.status));
+  assert.deepEqual(rotatingFetches, { discovery: 1, jwks: 1 }, 'at most one fetch per minute per IdP');
+  // The new key keeps working without another fetch.
+  assert.equal((await push(setFromRotating('rot-2', rotatingKeys[1].privateKey))).status, 202);
+  assert.equal(rotatingFetches.jwks, 1);
+});
+
+test('a flood of bad SETs from one address: the first are audited, the rest get 429 unaudited; good SETs still pass', async () => {
+  const refused = () => Number(sqlValue(`SELECT count(*) FROM warden.events WHERE kind = 'ssf_set_refused'`));
+  const before = refused();
+  const started = Date.now();
+  const statuses = [];
+  let retryAfter = null;
+  for (let i = 0; i < 80; i++) {
+    const r = await fetch(`${base}/ssf/receive`, { method: 'POST', headers: { 'Content-Type': 'application/secevent+jwt' },
+      body: `garbage-${i}` });
+    statuses.push(r.status);
+    if (r.status === 429) {
+      retryAfter = r.headers.get('retry-after');
+      assert.equal((await r.json()).err, 'invalid_request');
+    } else {
+      await r.text();
+    }
+  }
+  const seconds = (Date.now() - started) / 1000;
+  const audited = refused() - before;
+  const limited = statuses.filter((x) => x === 429).length;
+  console.log(`# ssf refusals: 80 bad SETs in ${seconds.toFixed(1)} s -> ${audited} audited, ${limited} answered 429`);
+  assert.ok(statuses.every((x) => x === 400 || x === 429), statuses.join(','));
+  assert.equal(audited, statuses.filter((x) => x === 400).length, 'every 400 is audited, no 429 is');
+  assert.ok(limited >= 40, `${limited} limited`);
+  assert.ok(audited <= 30 + Math.ceil(seconds) + 1, `${audited} audited: the burst and the rate bound it`);
+  assert.ok(Number(retryAfter) >= 1, `Retry-After: ${retryAfter}`);
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  assert.ok(Number(metrics.match(/^warden_ssf_refusals_limited_total (\d+)$/m)?.[1]) >= limited);
+  // Once the bucket has a token again, the next refusal is audited and counts those answered 429.
+  await new Promise((res) => setTimeout(res, 1500));
+  const next = await push('garbage-after');
+  assert.equal(next.status, 400);
+  // Every 429 so far came from this one address and is now counted in some audited row.
+  const total = Number((await (await fetch(`${base}/metrics`)).text()).match(/^warden_ssf_refusals_limited_total (\d+)$/m)?.[1]);
+  assert.ok(total >= limited);
+  assert.equal(sqlValue(`SELECT coalesce(sum((detail ->> 'suppressed')::bigint), 0) FROM warden.events
+                         WHERE kind = 'ssf_set_refused'`), String(total), 'the flood is counted in the trail');
+  // The IdP's signed SETs from the same address are not limited.
+  const good = await push(setFromIdp(claimsFor('alice@example.com', UNMAPPED)));
+  assert.equal(good.status, 202, JSON.stringify(good.body));
 });

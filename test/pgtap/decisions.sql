@@ -50,6 +50,7 @@ SELECT is(
         'warden.ssf_issuer_keys(text)',
         'warden.ssf_stream(uuid)',
         'warden.ssf_stream_status(uuid,text,text)',
+        'warden.ssf_update_stream(uuid,jsonb,boolean)',
         'warden.ssf_verify(uuid,text)',
         'warden.store_idp_metadata(text,jsonb,jsonb)',
         'warden.upstreams()',

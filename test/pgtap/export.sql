@@ -30,7 +30,8 @@ SELECT ok(NOT has_function_privilege('warden_issuer', 'warden.ocsf_events(timest
 SELECT ok(NOT has_function_privilege('public', 'warden.ocsf_events(timestamptz, int)', 'EXECUTE'), 'PUBLIC does not read OCSF');
 SELECT ok(NOT has_table_privilege('warden_proxy', 'warden.export_cursors', 'SELECT'), 'proxy does not see cursors');
 -- The horizon counts only this database's open transactions.
-SELECT ok(pg_get_functiondef('warden.export_batch(text, int)'::regprocedure) LIKE '%current_database()%',
+SELECT ok(pg_get_functiondef('warden._export_horizon()'::regprocedure) LIKE '%current_database()%'
+          AND pg_get_functiondef('warden.export_batch(text, int)'::regprocedure) LIKE '%warden._export_horizon()%',
           'export_batch waits only for transactions of its own database');
 SELECT ok(NOT has_function_privilege('warden_auditor', 'warden.export_lag(text)', 'EXECUTE'), 'export_lag is the exporter''s');
 

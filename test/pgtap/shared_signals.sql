@@ -2,7 +2,7 @@
 -- SETs warden.ssf_batch signs for revocations (and only for them), and the receiver's claim
 -- checks (issuer, audience, iat, jti replay, subject) with every refusal audited.
 BEGIN;
-SELECT plan(26);
+SELECT plan(37);
 
 CREATE FUNCTION pg_temp.b64u(t text) RETURNS jsonb LANGUAGE sql AS $$
   SELECT convert_from(decode(translate(t, '-_', '+/') || repeat('=', (4 - length(t) % 4) % 4), 'base64'), 'UTF8')::jsonb
@@ -29,6 +29,25 @@ SELECT ok((SELECT NOT (warden.ssf_stream(id) ? 'authorization_header') FROM s), 
 SELECT is((SELECT authorization_header FROM warden.ssf_push_targets()), 'Bearer x', 'the transmitter gets the push header');
 SELECT is((SELECT count(*)::int FROM s, warden.ssf_batch(s.id, 100) b WHERE b.set_jwt IS NOT NULL), 0,
           'a new stream starts now: no history');
+
+-- Updating (PATCH) and replacing (PUT) a stream: the same checks as creating it.
+SELECT throws_ok($$SELECT warden.ssf_update_stream((SELECT id FROM s), '{"delivery": {"method": "urn:ietf:rfc:8935", "endpoint_url": "http://10.0.0.5/"}}', false)$$,
+                 '22023', NULL, 'an update cannot aim the stream at a private http endpoint');
+SELECT throws_ok($$SELECT warden.ssf_update_stream((SELECT id FROM s), '{"events_requested": "all"}', false)$$,
+                 '22023', NULL, 'events_requested must be an array');
+SELECT throws_ok($$SELECT warden.ssf_update_stream((SELECT id FROM s), '{"description": "no delivery"}', true)$$,
+                 '22023', NULL, 'a replacement needs its delivery');
+SELECT is(warden.ssf_update_stream(gen_random_uuid(), '{"description": "x"}', false), NULL, 'an unknown stream: NULL');
+SELECT is((SELECT warden.ssf_update_stream(id, '{"description": "patched", "events_requested": ["https://schemas.openid.net/secevent/caep/event-type/session-revoked"]}', false)
+           ->> 'description' FROM s), 'patched', 'PATCH changes the description');
+SELECT is((SELECT authorization_header FROM warden.ssf_push_targets()), 'Bearer x', 'PATCH without delivery keeps the push header');
+SELECT is((SELECT warden.ssf_stream(id) -> 'delivery' ->> 'endpoint_url' FROM s), 'https://receiver.example/caep',
+          'PATCH without delivery keeps the endpoint');
+SELECT is((SELECT warden.ssf_update_stream(id, '{"delivery": {"method": "urn:ietf:rfc:8935", "endpoint_url": "https://receiver.example/v2", "authorization_header": "Bearer y"}}', true)
+           -> 'events_requested' FROM s), '[]'::jsonb, 'PUT resets what it does not name (every event type)');
+SELECT is((SELECT endpoint_url || ' ' || authorization_header FROM warden.ssf_push_targets()), 'https://receiver.example/v2 Bearer y',
+          'PUT replaces the delivery, its header wrapped again');
+SELECT is((SELECT count(*)::int FROM warden.events WHERE kind = 'ssf_stream_updated'), 2, 'each update is audited');
 
 CREATE TEMP TABLE c AS SELECT chain_id FROM warden.start_chain('sam@example.com', 'ssf-bot', 'ssf test');
 SELECT warden.revoke_chain((SELECT chain_id FROM c), 'incident');
@@ -72,7 +91,10 @@ SELECT is(warden.receive_security_event('https://idp.example', pg_temp.set_claim
 SELECT isnt((SELECT revoked_at FROM warden.humans WHERE subject = 'sam@example.com'), NULL, 'and the person is revoked');
 SELECT is(warden.receive_security_event('https://idp.example', pg_temp.set_claims('sam@example.com', jti => 'once')) ->> 'description',
           'jti already received (replay)', 'a replayed jti');
-SELECT is((SELECT count(*)::int FROM warden.events WHERE kind = 'ssf_set_refused'), 6, 'every refusal is audited');
+SELECT warden.receive_security_event('https://idp.example', '{}', '{"err": "invalid_request", "description": "garbage", "suppressed": 41}');
+SELECT is((SELECT (detail ->> 'suppressed')::int FROM warden.events WHERE kind = 'ssf_set_refused' ORDER BY at DESC, event_id DESC LIMIT 1),
+          41, 'an audited refusal counts the ones warden-mcp answered 429 before it');
+SELECT is((SELECT count(*)::int FROM warden.events WHERE kind = 'ssf_set_refused'), 7, 'every refusal is audited');
 
 SELECT * FROM finish();
 ROLLBACK;

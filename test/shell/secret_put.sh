@@ -40,7 +40,7 @@ check "an unknown server is refused" "$rc_unknown" "1"
 check "a template without {secret} is refused" "$rc_template" "1"
 check "nothing was stored by the refused calls" \
   "$(psql -X -tA -d "$db" -c "SELECT string_agg(version::text, ',') FROM warden.secrets_status()")" "1"
-log="$(readlink -f "$root/.warden/log/postgres.log")"
+log="$(readlink -f "${WARDEN_HOME:-$root/.warden}/log/postgres.log")"
 check "the server log does not contain the secret" "$(grep -c "$secret" "$log" || true)" "0"
 [ "$fail" -eq 0 ] && echo "all checks passed"
 exit "$fail"

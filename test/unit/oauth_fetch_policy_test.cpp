@@ -96,6 +96,19 @@ TEST(OAuthFetchPolicy, HttpsOnlyExceptConfiguredLoopback) {
   EXPECT_EQ(url_refusal("https://localhost/app.json"), OAuthError::address_refused);
 }
 
+TEST(OAuthFetchPolicy, PlainHttpAnywhereOnlyWhenAllowedAndStillNotToLinkLocal) {
+  // An operator-named destination without a secret (an OTLP collector): http to a named host
+  // or a private address, but the address rules still hold.
+  FetchOptions collector;
+  collector.allow_http = true;
+  collector.allow_private = true;
+  EXPECT_TRUE(check_fetch_url("http://collector.example:4318/v1/logs", collector).ok());
+  EXPECT_TRUE(check_fetch_url("http://10.0.0.7:4318/v1/logs", collector).ok());
+  EXPECT_EQ(url_refusal("http://169.254.169.254/latest", collector), OAuthError::address_refused);
+  EXPECT_EQ(url_refusal("http://127.0.0.1:4318/v1/logs", collector), OAuthError::address_refused);
+  EXPECT_EQ(url_refusal("http://collector.example:4318/v1/logs"), OAuthError::not_https);
+}
+
 TEST(OAuthFetchPolicy, UrlShapes) {
   EXPECT_EQ(url_refusal("https://client.example/app.json#x"), OAuthError::malformed);
   EXPECT_EQ(url_refusal("https://user:pw@client.example/app.json"), OAuthError::malformed);

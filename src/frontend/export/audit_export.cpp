@@ -13,6 +13,8 @@
 
 #include "frontend/export/otlp_sink.hpp"
 #include "frontend/export/splunk_hec_sink.hpp"
+#include "frontend/net/tls_client.hpp"
+#include "frontend/oauth/fetch_policy.hpp"
 
 namespace warden::mcp {
 
@@ -124,19 +126,28 @@ std::string export_kind(const std::string& spec) {
 }
 
 std::unique_ptr<ExportSink> export_sink(const std::string& spec, DbPool& pool,
-                                        const std::string& secret_name) {
+                                        const std::string& secret_name,
+                                        const std::string& ca_file) {
   auto colon = spec.find(':');
   std::string kind = spec.substr(0, colon);
   std::string where = colon == std::string::npos ? "" : spec.substr(colon + 1);
   if (kind == "ocsf-ndjson" && !where.empty()) return std::make_unique<NdjsonSink>(where);
+  // The operator names the destination (not anyone on the network): loopback and private
+  // addresses are fine; https is verified against the system store and --export-ca-file.
+  oauth::FetchOptions fetch;
+  fetch.allow_loopback = true;
+  fetch.allow_private = true;
+  fetch.allow_http_loopback = true;
+  if (!ca_file.empty()) fetch.tls = client_tls_context_with_ca(ca_file);
   if (kind == "otlp") {
+    fetch.allow_http = true;  // a collector next to the gateway; OTLP carries no secret here
     auto url = parse_url(where);
-    if (!url || url->tls) {
+    if (!url || !oauth::check_fetch_url(where, fetch)) {
       throw std::invalid_argument(
-          "--export otlp:URL needs an http:// URL of an OTLP/HTTP logs "
-          "endpoint (e.g. http://127.0.0.1:4318/v1/logs)");
+          "--export otlp:URL needs the http:// or https:// URL of an OTLP/HTTP logs "
+          "endpoint (e.g. https://collector.example:4318/v1/logs)");
     }
-    return std::make_unique<OtlpSink>(*url);
+    return std::make_unique<OtlpSink>(where, std::move(fetch));
   }
   if (kind == "splunk-hec") {
     auto url = parse_url(where);
@@ -145,7 +156,7 @@ std::unique_ptr<ExportSink> export_sink(const std::string& spec, DbPool& pool,
           "--export splunk-hec:URL needs the URL of a Splunk HTTP Event Collector (e.g. "
           "https://splunk.example.com:8088/services/collector/event)");
     }
-    return std::make_unique<SplunkHecSink>(where, pool, secret_name);
+    return std::make_unique<SplunkHecSink>(where, pool, secret_name, std::move(fetch));
   }
   throw std::invalid_argument("--export " + spec +
                               ": expected ocsf-ndjson:FILE (one OCSF event per line), "

@@ -67,9 +67,11 @@ class AuditExport {
 };
 
 // Parses --export KIND:WHERE; throws std::invalid_argument with a message for the user. `pool`
-// reads a destination's secret (splunk-hec: the export secret `secret_name`).
+// reads a destination's secret (splunk-hec: the export secret `secret_name`); `ca_file`
+// (--export-ca-file, may be empty) adds CAs an https destination's certificate may chain to.
 std::unique_ptr<ExportSink> export_sink(const std::string& spec, DbPool& pool,
-                                        const std::string& secret_name);
+                                        const std::string& secret_name,
+                                        const std::string& ca_file = "");
 // The cursor name of an export: the kind (ocsf-ndjson), unless named with --export-cursor.
 std::string export_kind(const std::string& spec);
 

@@ -4,15 +4,9 @@
 #include <iostream>
 #include <stdexcept>
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include "frontend/oauth/fetcher.hpp"
 
 namespace warden::mcp {
-
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
 
 nlohmann::json otlp_logs_request(const std::vector<ExportedEvent>& events) {
   nlohmann::json records = nlohmann::json::array();
@@ -97,28 +91,19 @@ struct Answer {
   std::string body;
 };
 
-awaitable<Answer> post(const Url& url, std::string body) {
-  auto ex = co_await asio::this_coro::executor;
-  tcp::resolver resolver(ex);
-  auto endpoints = co_await resolver.async_resolve(url.host, url.port, use_awaitable);
-  beast::tcp_stream stream(ex);
-  stream.expires_after(std::chrono::seconds(10));
-  co_await stream.async_connect(endpoints, use_awaitable);
-  http::request<http::string_body> request{http::verb::post, url.target, 11};
-  request.set(http::field::host, url.host + ":" + url.port);
-  request.set(http::field::content_type, "application/json");
-  request.set(http::field::user_agent, "warden-mcp/" WARDEN_VERSION);
-  request.body() = std::move(body);
-  request.prepare_payload();
-  request.keep_alive(false);
-  co_await http::async_write(stream, request, use_awaitable);
-  beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(1024 * 1024);
-  co_await http::async_read(stream, buffer, parser, use_awaitable);
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-  co_return Answer{parser.get().result_int(), parser.get().body()};
+// Through the fetcher: https verifies the collector's certificate (system store, or
+// --export-ca-file's CAs too), redirects are failures, the answer is bounded.
+awaitable<Answer> post(const std::string& url, const oauth::FetchOptions& fetch, std::string body) {
+  oauth::FetchLimits limits;
+  limits.timeout = std::chrono::seconds(30);
+  limits.max_body_bytes = 1024 * 1024;
+  oauth::FormPost request{std::move(body), "", "application/json"};
+  auto answer = co_await oauth::post_form(url, fetch, std::move(request), limits);
+  if (!answer) {
+    throw std::runtime_error("OTLP collector " + url + ": " +
+                             std::string(oauth::to_string(answer.error())));
+  }
+  co_return Answer{answer.value().status, answer.value().body};
 }
 
 // OTLP/HTTP: 400 and 413 are not worth retrying as sent (the spec's non-retryable answers
@@ -143,7 +128,7 @@ awaitable<std::size_t> OtlpSink::deliver_part(std::vector<ExportedEvent> events)
   std::string body = otlp_logs_request(events).dump();
   const std::size_t n = events.size();
   if (body.size() > kMaxBodyBytes && n > 1) co_return co_await deliver_halves(std::move(events));
-  Answer answer = co_await post(url_, std::move(body));
+  Answer answer = co_await post(url_, fetch_, std::move(body));
   if (refused_as_sent(answer.status)) {
     // Find the events the collector will not take: halves until one is alone, then its stub,
     // then give it up (logged and counted; it stays in warden.events).

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "frontend/export/audit_export.hpp"
-#include "frontend/net/url.hpp"
+#include "frontend/oauth/fetch_policy.hpp"
 
 namespace warden::mcp {
 
@@ -21,18 +21,21 @@ nlohmann::json otlp_logs_request(const std::vector<ExportedEvent>& events);
 // stub naming it, a request stays under 4 MiB (split otherwise). A 400 or 413 splits the batch
 // to find the events the collector will not take; one that is refused alone goes as a stub,
 // and a refused stub is given up (logged, counted). Any other failure (no connection, 429,
-// 5xx, 401...) retries the batch whole with back-off. Plain http only: run the collector next
-// to the gateway, or put TLS in front of it.
+// 5xx, 401...) retries the batch whole with back-off. https verifies the collector's
+// certificate against the system store and the CAs of --export-ca-file (`fetch.tls`); plain
+// http goes to loopback only unless the operator's URL names a private address.
 class OtlpSink : public ExportSink {
  public:
-  explicit OtlpSink(Url url) : url_(std::move(url)) {}
+  OtlpSink(std::string url, oauth::FetchOptions fetch)
+      : url_(std::move(url)), fetch_(std::move(fetch)) {}
   awaitable<std::size_t> deliver(const std::vector<ExportedEvent>& events) override;
 
  private:
   awaitable<std::size_t> deliver_part(std::vector<ExportedEvent> events);
   awaitable<std::size_t> deliver_halves(std::vector<ExportedEvent> events);
 
-  Url url_;
+  std::string url_;
+  oauth::FetchOptions fetch_;
 };
 
 }  // namespace warden::mcp

@@ -64,17 +64,11 @@ awaitable<std::size_t> SplunkHecSink::deliver_part(std::vector<ExportedEvent> ev
   unsigned status = 0;
   std::string answer_text;
   if (!too_big) {
-    oauth::FetchOptions fetch;
-    // The operator names the collector (not anyone on the network): loopback and private
-    // addresses are fine; plain http only to loopback.
-    fetch.allow_loopback = true;
-    fetch.allow_private = true;
-    fetch.allow_http_loopback = true;
     oauth::FetchLimits limits;
     limits.timeout = std::chrono::seconds(30);
     limits.max_body_bytes = 64 * 1024;
     oauth::FormPost post{std::move(body), "Splunk " + token_, "application/json"};
-    auto answer = co_await oauth::post_form(url_, fetch, std::move(post), limits);
+    auto answer = co_await oauth::post_form(url_, fetch_, std::move(post), limits);
     if (!answer) {
       throw std::runtime_error("Splunk HEC " + url_ + ": " +
                                std::string(oauth::to_string(answer.error())));

@@ -7,6 +7,7 @@
 
 #include "frontend/db/db_pool.hpp"
 #include "frontend/export/audit_export.hpp"
+#include "frontend/oauth/fetch_policy.hpp"
 
 namespace warden::mcp {
 
@@ -23,12 +24,15 @@ std::string splunk_hec_body(const std::vector<ExportedEvent>& events);
 // the environment or a file; a 401/403 reads it again (a rotated token) and retries. Delivered
 // means 200. A 400 splits the batch until the event HEC will not take is alone; that one is
 // refused (logged, counted, kept in warden.events). Anything else retries the batch whole, with
-// back-off. https verifies the certificate against the system store (or --oauth-ca-file's CAs
-// are not used here: run HEC with a publicly trusted certificate or on loopback).
+// back-off. https verifies the certificate against the system store and the CAs of
+// --export-ca-file (`fetch.tls`); plain http (the token in clear) only to loopback.
 class SplunkHecSink : public ExportSink {
  public:
-  SplunkHecSink(std::string url, DbPool& pool, std::string secret_name)
-      : url_(std::move(url)), pool_(pool), secret_name_(std::move(secret_name)) {}
+  SplunkHecSink(std::string url, DbPool& pool, std::string secret_name, oauth::FetchOptions fetch)
+      : url_(std::move(url)),
+        pool_(pool),
+        secret_name_(std::move(secret_name)),
+        fetch_(std::move(fetch)) {}
   awaitable<std::size_t> deliver(const std::vector<ExportedEvent>& events) override;
 
  private:
@@ -38,6 +42,7 @@ class SplunkHecSink : public ExportSink {
   std::string url_;
   DbPool& pool_;
   std::string secret_name_;
+  oauth::FetchOptions fetch_;
   std::string token_;
 };
 

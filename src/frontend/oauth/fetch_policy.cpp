@@ -84,7 +84,8 @@ Outcome<mcp::Url> check_fetch_url(std::string_view url, const FetchOptions& opti
   if (url.find_first_of(" \t\r\n\\") != std::string_view::npos) return OAuthError::malformed;
   auto parsed = mcp::parse_url(url);
   if (!parsed) return url.rfind("https://", 0) == 0 ? OAuthError::malformed : OAuthError::not_https;
-  if (!parsed->tls && !(options.allow_http_loopback && mcp::is_loopback_host(parsed->host))) {
+  if (!parsed->tls && !options.allow_http &&
+      !(options.allow_http_loopback && mcp::is_loopback_host(parsed->host))) {
     return OAuthError::not_https;
   }
   if (auto literal = mcp::parse_ip_address(parsed->host)) {

@@ -47,6 +47,9 @@ struct FetchOptions {
   // The host is anyone's choice (a client_id URL): its name lookup takes the outsiders' share
   // of lookup threads, so such lookups cannot starve the identity provider's.
   bool outsider_host = false;
+  // Plain http to any allowed address: only for a destination the operator named that carries
+  // no secret (an OTLP collector), never for anything a request or a document chose.
+  bool allow_http = false;
 };
 
 // May a fetch connect to this (resolved) address? link-local, unspecified, multicast and

@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "frontend/base/asio.hpp"
 #include "frontend/db/oauth_store.hpp"
@@ -24,7 +25,7 @@ struct IdpResult {
 // verification (re-fetching the JWKS when a key id is unknown, rate-limited).
 class IdpClient {
  public:
-  IdpClient(mcp::OAuthStore& store, FetchOptions fetch) : store_(store), fetch_(fetch) {}
+  IdpClient(mcp::OAuthStore& store, FetchOptions fetch) : store_(store), fetch_(std::move(fetch)) {}
 
   // Fetches the provider's discovery document and JWKS and stores them.
   mcp::awaitable<IdpResult> discover(std::string idp);

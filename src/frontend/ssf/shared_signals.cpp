@@ -7,6 +7,7 @@
 #include "frontend/net/http_rules.hpp"
 #include "frontend/oauth/form.hpp"
 #include "frontend/oauth/jws.hpp"
+#include "frontend/ssf/set_signature.hpp"
 
 namespace warden::ssf {
 
@@ -138,6 +139,8 @@ awaitable<HttpResponse> SharedSignals::streams(const HttpRequest& request,
         co_await call("SELECT warden.ssf_create_stream($1::jsonb, $2)::text", config_and_issuer);
     co_return json_response(201, created);
   }
+  if (request.method == "PATCH" || request.method == "PUT")
+    co_return co_await update_stream(request);
   const std::string id = stream_id_of(request, nullptr);
   if (!id.empty() && !is_uuid(id)) co_return management_error(404, "no such stream");
   if (request.method == "GET") {
@@ -154,9 +157,27 @@ awaitable<HttpResponse> SharedSignals::streams(const HttpRequest& request,
     if (deleted != true) co_return management_error(404, "no such stream");
     co_return HttpResponse{204, {}, ""};
   }
-  HttpResponse r = management_error(405, "GET, POST or DELETE a stream");
-  r.headers.emplace_back("Allow", "GET, POST, DELETE");
+  HttpResponse r = management_error(405, "GET, POST, PATCH, PUT or DELETE a stream");
+  r.headers.emplace_back("Allow", "GET, POST, PATCH, PUT, DELETE");
   co_return r;
+}
+
+awaitable<HttpResponse> SharedSignals::update_stream(const HttpRequest& request) {
+  // SSF 1.0: the body is the stream configuration with its stream_id; PATCH changes the
+  // properties it has, PUT replaces them all. 200 with the whole new configuration.
+  json body = json::parse(request.body, nullptr, false);
+  if (!body.is_object()) co_return management_error(400, "the body must be a JSON object");
+  if (!body.contains("stream_id")) {
+    co_return management_error(400, request.method + " needs the stream_id in the body");
+  }
+  const std::string id = stream_id_of(request, &body);
+  if (!is_uuid(id)) co_return management_error(404, "no such stream");
+  std::vector<mcp::Param> stream_and_config{id, body.dump(),
+                                            request.method == "PUT" ? "true" : "false"};
+  json updated = co_await call(
+      "SELECT warden.ssf_update_stream($1::uuid, $2::jsonb, $3::boolean)::text", stream_and_config);
+  if (updated.is_null()) co_return management_error(404, "no such stream");
+  co_return json_response(200, updated);
 }
 
 awaitable<HttpResponse> SharedSignals::status(const HttpRequest& request) {
@@ -198,11 +219,25 @@ awaitable<HttpResponse> SharedSignals::verify(const HttpRequest& request) {
   co_return HttpResponse{204, {}, ""};
 }
 
-awaitable<HttpResponse> SharedSignals::refuse(const std::string& err,
+awaitable<HttpResponse> SharedSignals::refuse(const HttpRequest& request, const std::string& err,
                                               const std::string& description,
                                               const std::string& iss, const json& claims) {
-  // Audited in the database (warden.receive_security_event with the refusal), then answered.
+  if (!refusals_.try_refuse(request.peer_address)) {
+    // Past this address's bucket: answered without a database write, counted in /metrics.
+    metrics_.count_ssf_refusal_limited();
+    HttpResponse r = json_response(
+        429, {{"err", err},
+              {"description", "too many refused SETs from this address; send again later"}});
+    r.headers.emplace_back("Retry-After",
+                           std::to_string(refusals_.retry_after(request.peer_address)));
+    co_return r;
+  }
+  // Audited in the database (warden.receive_security_event with the refusal), then answered;
+  // the row also counts this address's refusals answered 429 since its last audited one.
   json refusal = {{"err", err}, {"description", description}};
+  if (const auto suppressed = refusals_.take_suppressed(request.peer_address); suppressed > 0) {
+    refusal["suppressed"] = suppressed;
+  }
   mcp::Param issuer = iss.empty() ? mcp::Param() : mcp::Param(iss);
   std::vector<mcp::Param> refused{issuer, claims.is_object() ? claims.dump() : std::string("{}"),
                                   refusal.dump()};
@@ -210,6 +245,21 @@ awaitable<HttpResponse> SharedSignals::refuse(const std::string& err,
       "SELECT warden.receive_security_event($1, $2::jsonb, $3::jsonb)::text", refused);
   if (!answer.is_object() || !answer.contains("err")) answer = refusal;
   co_return set_error(answer.value("err", err), answer.value("description", description));
+}
+
+awaitable<json> SharedSignals::refetched_keys(const std::string& iss, const json& cached) {
+  const std::string name = cached.value("idp", std::string());
+  // Only for an accepted issuer (cached is its row), and at most once a minute per issuer: a
+  // flood of made-up kids costs the provider one fetch a minute.
+  if (name.empty() || !key_refresh_.try_acquire(iss)) co_return json();
+  oauth::IdpResult discovered = co_await idp_.discover(name);
+  if (!discovered.ok()) {
+    std::cerr << "warden-mcp: ssf receive: fetching the keys of " << name
+              << " again failed: " << discovered.error << "\n";
+    co_return json();
+  }
+  std::vector<mcp::Param> issuer{iss};
+  co_return co_await call("SELECT warden.ssf_issuer_keys($1)::text", issuer);
 }
 
 awaitable<HttpResponse> SharedSignals::receive(const HttpRequest& request) {
@@ -220,11 +270,12 @@ awaitable<HttpResponse> SharedSignals::receive(const HttpRequest& request) {
   }
   try {
     if (request.body.size() > kMaxSetBytes) {
-      co_return co_await refuse("invalid_request", "the SET is larger than 32 KiB", "", json());
+      co_return co_await refuse(request, "invalid_request", "the SET is larger than 32 KiB", "",
+                                json());
     }
     if (media_type(request.header("content-type")) != "application/secevent+jwt") {
-      co_return co_await refuse("invalid_request", "Content-Type must be application/secevent+jwt",
-                                "", json());
+      co_return co_await refuse(request, "invalid_request",
+                                "Content-Type must be application/secevent+jwt", "", json());
     }
     std::string compact = request.body;
     while (!compact.empty() && (compact.back() == '\n' || compact.back() == '\r'))
@@ -232,7 +283,7 @@ awaitable<HttpResponse> SharedSignals::receive(const HttpRequest& request) {
     auto parsed = oauth::parse_jws(compact);
     if (!parsed) {
       const bool alg = parsed.error() == oauth::OAuthError::alg_not_allowed;
-      co_return co_await refuse(alg ? "invalid_key" : "invalid_request",
+      co_return co_await refuse(request, alg ? "invalid_key" : "invalid_request",
                                 alg ? "the SET's alg is not an asymmetric signature algorithm"
                                     : "the body is not a compact JWS",
                                 "", json());
@@ -242,32 +293,28 @@ awaitable<HttpResponse> SharedSignals::receive(const HttpRequest& request) {
     const std::string iss =
         claims.contains("iss") && claims["iss"].is_string() ? claims["iss"].get<std::string>() : "";
     if (iss.empty() || iss.size() > 2048) {
-      co_return co_await refuse("invalid_issuer", "the SET has no iss", "", claims);
+      co_return co_await refuse(request, "invalid_issuer", "the SET has no iss", "", claims);
     }
     const std::string typ = jws.header.value("typ", std::string());
     if (typ != "secevent+jwt" && typ != "application/secevent+jwt") {
-      co_return co_await refuse("invalid_request", "the SET's typ must be secevent+jwt", iss,
-                                claims);
+      co_return co_await refuse(request, "invalid_request", "the SET's typ must be secevent+jwt",
+                                iss, claims);
     }
     std::vector<mcp::Param> issuer{iss};
     json keys = co_await call("SELECT warden.ssf_issuer_keys($1)::text", issuer);
     if (!keys.is_object() || !keys.contains("keys") || !keys["keys"].is_array()) {
-      co_return co_await refuse("invalid_issuer", "SETs from this issuer are not accepted", iss,
-                                claims);
+      co_return co_await refuse(request, "invalid_issuer", "SETs from this issuer are not accepted",
+                                iss, claims);
     }
-    const std::string kid = jws.header.value("kid", std::string());
-    bool verified = false, kid_known = false;
-    for (const auto& jwk : keys["keys"]) {
-      if (!kid.empty() && jwk.value("kid", std::string()) != kid) continue;
-      kid_known = true;
-      if (oauth::verify_jws(jws, jwk, oauth::kAllJwsAlgs)) {
-        verified = true;
-        break;
-      }
+    KeyMatch match = match_set_key(jws, keys);
+    if (should_refetch_keys(jws, match)) {
+      // The provider may have rotated its keys since they were fetched.
+      json fresh = co_await refetched_keys(iss, keys);
+      if (!fresh.is_null()) match = match_set_key(jws, fresh);
     }
-    if (!verified) {
-      co_return co_await refuse("invalid_key",
-                                kid_known
+    if (!match.verified) {
+      co_return co_await refuse(request, "invalid_key",
+                                match.kid_known
                                     ? "the SET's signature does not verify with the issuer's key"
                                     : "the SET's kid is not one of the issuer's keys",
                                 iss, claims);

@@ -242,21 +242,19 @@ $$;
 REVOKE ALL ON FUNCTION warden.ocsf_events(timestamptz, int) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION warden.ocsf_events(timestamptz, int) TO warden_admin, warden_auditor, warden_exporter;
 
--- The next events an export has not delivered, oldest first. Only events older than every
--- transaction still writing are returned: an event's time is taken inside its transaction
--- (never before the transaction started), so an event that commits later cannot land behind
--- the cursor, and none is skipped. (Events are never written in a prepared transaction.)
-CREATE OR REPLACE FUNCTION warden.export_batch(cursor_name text, "limit" int DEFAULT 500)
-RETURNS TABLE (event_id uuid, at timestamptz, ocsf jsonb)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+-- The time before which every event of this database is committed or rolled back: the start
+-- of the oldest transaction still writing (other than this one), or now. An event's time is
+-- taken inside its transaction (never before the transaction started), so an event that
+-- commits later is never older than this. (Events are never written in a prepared
+-- transaction.) Both reading a cursor forward (warden.export_batch) and placing a new one
+-- (warden.ssf_create_stream) use it, so neither can pass an event still in flight.
+CREATE OR REPLACE FUNCTION warden._export_horizon()
+RETURNS timestamptz
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  c warden.export_cursors;
   horizon timestamptz := pg_catalog.clock_timestamp();
 BEGIN
-  IF "limit" IS NULL OR "limit" < 1 OR "limit" > 10000 THEN
-    RAISE EXCEPTION 'limit must be between 1 and 10000' USING ERRCODE = '22023';
-  END IF;
   -- The horizon needs every session's transaction: only a superuser or pg_read_all_stats
   -- sees them. Refuse rather than export past a transaction we cannot see.
   IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname = current_user AND r.rolsuper)
@@ -264,8 +262,6 @@ BEGIN
     RAISE EXCEPTION 'warden.export_batch needs its owner to see every transaction'
       USING ERRCODE = '42501', HINT = 'GRANT pg_read_all_stats TO the owner of the warden extension.';
   END IF;
-  INSERT INTO warden.export_cursors AS x (name) VALUES (cursor_name) ON CONFLICT (name) DO NOTHING;
-  SELECT * INTO c FROM warden.export_cursors x WHERE x.name = cursor_name;
   SELECT least(horizon, min(a.xact_start)) INTO horizon
   FROM pg_catalog.pg_stat_activity a
   -- Only this database's transactions can write its events: one left open in another database
@@ -273,6 +269,28 @@ BEGIN
   WHERE a.backend_xid IS NOT NULL AND a.pid <> pg_catalog.pg_backend_pid()
     AND a.datid = (SELECT d.oid FROM pg_catalog.pg_database d
                    WHERE d.datname = pg_catalog.current_database());
+  RETURN horizon;
+END
+$$;
+REVOKE ALL ON FUNCTION warden._export_horizon() FROM PUBLIC;
+
+-- The next events an export has not delivered, oldest first. Only events older than every
+-- transaction still writing are returned (warden._export_horizon), so an event that commits
+-- later cannot land behind the cursor, and none is skipped.
+CREATE OR REPLACE FUNCTION warden.export_batch(cursor_name text, "limit" int DEFAULT 500)
+RETURNS TABLE (event_id uuid, at timestamptz, ocsf jsonb)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  c warden.export_cursors;
+  horizon timestamptz;
+BEGIN
+  IF "limit" IS NULL OR "limit" < 1 OR "limit" > 10000 THEN
+    RAISE EXCEPTION 'limit must be between 1 and 10000' USING ERRCODE = '22023';
+  END IF;
+  horizon := warden._export_horizon();
+  INSERT INTO warden.export_cursors AS x (name) VALUES (cursor_name) ON CONFLICT (name) DO NOTHING;
+  SELECT * INTO c FROM warden.export_cursors x WHERE x.name = cursor_name;
   RETURN QUERY
     SELECT e.event_id, e.at, warden._ocsf_event(e) FROM warden.events e
     WHERE (e.at, e.event_id) > (c.at, c.event_id) AND e.at < horizon

@@ -143,56 +143,86 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION warden._ssf_stream_json(warden.ssf_streams) FROM PUBLIC;
 
+-- Checks the receiver-supplied properties of a stream configuration ({"delivery": {"method":
+-- "urn:ietf:rfc:8935", "endpoint_url", "authorization_header"?}, "events_requested"?,
+-- "description"?, "aud"?}); the same rules for creating, replacing and updating a stream.
+-- partial: an update (PATCH), where every property may be absent. SQLSTATE 22023 says what is
+-- wrong.
+CREATE OR REPLACE FUNCTION warden._ssf_check_config(config jsonb, partial boolean) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  d jsonb := config -> 'delivery';
+BEGIN
+  IF jsonb_typeof(config) IS DISTINCT FROM 'object' THEN
+    RAISE EXCEPTION 'a stream configuration is a JSON object' USING ERRCODE = '22023';
+  END IF;
+  IF d IS NOT NULL OR NOT partial THEN
+    IF jsonb_typeof(d) IS DISTINCT FROM 'object' THEN
+      RAISE EXCEPTION 'a stream needs a "delivery" object' USING ERRCODE = '22023';
+    END IF;
+    IF d ->> 'method' IS DISTINCT FROM 'urn:ietf:rfc:8935' THEN
+      RAISE EXCEPTION 'only push delivery (urn:ietf:rfc:8935) is supported' USING ERRCODE = '22023';
+    END IF;
+    IF NOT coalesce(warden._is_safe_url(d ->> 'endpoint_url'), false) THEN
+      RAISE EXCEPTION 'delivery.endpoint_url must be an https URL (http only to loopback)' USING ERRCODE = '22023';
+    END IF;
+    IF d ? 'authorization_header' AND (jsonb_typeof(d -> 'authorization_header') <> 'string'
+                                       OR length(d ->> 'authorization_header') > 4096
+                                       OR d ->> 'authorization_header' ~ '[[:cntrl:]]') THEN
+      RAISE EXCEPTION 'delivery.authorization_header must be a header value' USING ERRCODE = '22023';
+    END IF;
+  END IF;
+  IF config ? 'events_requested'
+     AND (jsonb_typeof(config -> 'events_requested') <> 'array'
+          OR EXISTS (SELECT FROM jsonb_array_elements(config -> 'events_requested') x WHERE jsonb_typeof(x) <> 'string')) THEN
+    RAISE EXCEPTION 'events_requested must be an array of event type URIs' USING ERRCODE = '22023';
+  END IF;
+  IF config ? 'description' AND jsonb_typeof(config -> 'description') NOT IN ('string', 'null') THEN
+    RAISE EXCEPTION 'description must be a string' USING ERRCODE = '22023';
+  END IF;
+  IF config ? 'aud' AND jsonb_typeof(config -> 'aud') <> 'string' THEN
+    RAISE EXCEPTION 'aud must be a string' USING ERRCODE = '22023';
+  END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION warden._ssf_check_config(jsonb, boolean) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION warden._ssf_requested(config jsonb) RETURNS text[]
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT coalesce(ARRAY(SELECT x FROM jsonb_array_elements_text(config -> 'events_requested') x LIMIT 50), '{}')
+$$;
+REVOKE ALL ON FUNCTION warden._ssf_requested(jsonb) FROM PUBLIC;
+
 -- SSF stream management, for an authenticated receiver through warden-mcp (/ssf/streams).
--- config: {"delivery": {"method": "urn:ietf:rfc:8935", "endpoint_url", "authorization_header"?},
--- "events_requested"?, "description"?, "aud"?}; iss is the gateway's issuer. SQLSTATE 22023 for
--- a bad configuration (the message says what).
+-- config: see warden._ssf_check_config; iss is the gateway's issuer.
 CREATE OR REPLACE FUNCTION warden.ssf_create_stream(config jsonb, iss text) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   d jsonb := config -> 'delivery';
-  url text;
-  requested text[] := '{}';
+  url text := config #>> '{delivery,endpoint_url}';
   s warden.ssf_streams;
+  horizon timestamptz;
 BEGIN
-  IF jsonb_typeof(config) IS DISTINCT FROM 'object' OR jsonb_typeof(d) IS DISTINCT FROM 'object' THEN
-    RAISE EXCEPTION 'a stream needs a "delivery" object' USING ERRCODE = '22023';
-  END IF;
-  IF d ->> 'method' IS DISTINCT FROM 'urn:ietf:rfc:8935' THEN
-    RAISE EXCEPTION 'only push delivery (urn:ietf:rfc:8935) is supported' USING ERRCODE = '22023';
-  END IF;
-  url := d ->> 'endpoint_url';
-  IF NOT warden._is_safe_url(url) THEN
-    RAISE EXCEPTION 'delivery.endpoint_url must be an https URL (http only to loopback)' USING ERRCODE = '22023';
-  END IF;
-  IF config ? 'events_requested' THEN
-    IF jsonb_typeof(config -> 'events_requested') <> 'array'
-       OR EXISTS (SELECT FROM jsonb_array_elements(config -> 'events_requested') x WHERE jsonb_typeof(x) <> 'string') THEN
-      RAISE EXCEPTION 'events_requested must be an array of event type URIs' USING ERRCODE = '22023';
-    END IF;
-    requested := ARRAY(SELECT x FROM jsonb_array_elements_text(config -> 'events_requested') x LIMIT 50);
-  END IF;
-  IF d ? 'authorization_header' AND (jsonb_typeof(d -> 'authorization_header') <> 'string'
-                                     OR length(d ->> 'authorization_header') > 4096
-                                     OR d ->> 'authorization_header' ~ '[[:cntrl:]]') THEN
-    RAISE EXCEPTION 'delivery.authorization_header must be a header value' USING ERRCODE = '22023';
-  END IF;
-  IF config ? 'aud' AND jsonb_typeof(config -> 'aud') <> 'string' THEN
-    RAISE EXCEPTION 'aud must be a string' USING ERRCODE = '22023';
-  END IF;
+  PERFORM warden._ssf_check_config(config, false);
   INSERT INTO warden.ssf_streams AS x (iss, audience, endpoint_url, events_requested, description)
-  VALUES (iss, coalesce(config ->> 'aud', url), url, requested, pg_catalog.left(config ->> 'description', 1000))
+  VALUES (iss, coalesce(config ->> 'aud', url), url, warden._ssf_requested(config),
+          pg_catalog.left(config ->> 'description', 1000))
   RETURNING * INTO s;
   IF d ? 'authorization_header' THEN
     UPDATE warden.ssf_streams x SET push_authorization = warden._vault_wrap_text('ssf-push'::text, s.stream_id::text,
                                                                                 (d ->> 'authorization_header')::text)
     WHERE x.stream_id = s.stream_id;
   END IF;
-  -- The stream starts now: its cursor is placed at the newest event.
+  -- The stream starts now, but not past an event still in flight: its cursor is placed at the
+  -- newest event older than every transaction still writing (warden._export_horizon), so an
+  -- event whose transaction began before this stream and commits after it is delivered too.
+  horizon := warden._export_horizon();
   INSERT INTO warden.export_cursors (name, at, event_id)
   SELECT 'ssf.' || s.stream_id::text, coalesce(max(e.at), '-infinity'), '00000000-0000-0000-0000-000000000000'
-  FROM warden.events e WHERE e.at <= pg_catalog.clock_timestamp()
+  FROM warden.events e WHERE e.at < horizon
   ON CONFLICT (name) DO NOTHING;
   UPDATE warden.export_cursors x SET event_id = coalesce((SELECT e.event_id FROM warden.events e WHERE e.at = x.at
                                                          ORDER BY e.event_id DESC LIMIT 1), x.event_id)
@@ -205,6 +235,55 @@ END
 $$;
 REVOKE ALL ON FUNCTION warden.ssf_create_stream(jsonb, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION warden.ssf_create_stream(jsonb, text) TO warden_admin, warden_proxy;
+
+-- SSF 1.0 "Updating a Stream's Configuration" (replace_all false, PATCH: the receiver-supplied
+-- properties present in config replace theirs, the rest stay) and "Replacing a Stream's
+-- Configuration" (replace_all true, PUT: config is the whole configuration; an absent property
+-- takes its default: every event type, no description, no push Authorization header).
+-- delivery is one property: given, it replaces the delivery whole (an authorization_header not
+-- in it is dropped). Transmitter-supplied properties (iss, aud, events_supported...) are
+-- ignored. The same checks as on creation. The stream keeps its cursor and status. Returns the
+-- new configuration; NULL if the stream is unknown.
+CREATE OR REPLACE FUNCTION warden.ssf_update_stream(stream_id uuid, config jsonb, replace_all boolean)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  d jsonb := config -> 'delivery';
+  s warden.ssf_streams;
+BEGIN
+  IF replace_all IS NULL THEN
+    RAISE EXCEPTION 'replace_all must be true (PUT) or false (PATCH)' USING ERRCODE = '22004';
+  END IF;
+  PERFORM warden._ssf_check_config(config, NOT replace_all);
+  SELECT * INTO s FROM warden.ssf_streams x WHERE x.stream_id = ssf_update_stream.stream_id FOR UPDATE;
+  IF NOT FOUND THEN RETURN NULL; END IF;
+  UPDATE warden.ssf_streams x SET
+    endpoint_url = coalesce(d ->> 'endpoint_url', x.endpoint_url),
+    push_authorization = CASE WHEN d IS NULL THEN x.push_authorization
+                              WHEN d ? 'authorization_header'
+                              THEN warden._vault_wrap_text('ssf-push'::text, x.stream_id::text,
+                                                           (d ->> 'authorization_header')::text) END,
+    events_requested = CASE WHEN replace_all OR config ? 'events_requested' THEN warden._ssf_requested(config)
+                            ELSE x.events_requested END,
+    description = CASE WHEN replace_all OR config ? 'description' THEN pg_catalog.left(config ->> 'description', 1000)
+                       ELSE x.description END,
+    updated_at = pg_catalog.now()
+  WHERE x.stream_id = s.stream_id
+  RETURNING * INTO s;
+  PERFORM warden._event('ssf_stream_updated'::text, NULL::uuid, NULL::uuid, NULL::uuid, NULL::text, NULL::text,
+                        jsonb_build_object('stream_id', s.stream_id, 'endpoint_url', s.endpoint_url,
+                                           'events_requested', to_jsonb(s.events_requested),
+                                           'replaced', replace_all,
+                                           'properties', (SELECT coalesce(jsonb_agg(k ORDER BY k), '[]')
+                                                          FROM jsonb_object_keys(config) k
+                                                          WHERE k IN ('delivery', 'events_requested', 'description'))),
+                        NULL::boolean, NULL::text, NULL::text, NULL::text);
+  RETURN warden._ssf_stream_json(s);
+END
+$$;
+REVOKE ALL ON FUNCTION warden.ssf_update_stream(uuid, jsonb, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION warden.ssf_update_stream(uuid, jsonb, boolean) TO warden_admin, warden_proxy;
 
 -- One stream's configuration, or all of them (stream_id NULL) as a JSON array; NULL if unknown.
 CREATE OR REPLACE FUNCTION warden.ssf_stream(stream_id uuid) RETURNS jsonb
@@ -308,11 +387,13 @@ $$;
 REVOKE ALL ON FUNCTION warden.accept_security_events(text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION warden.accept_security_events(text, text) TO warden_admin;
 
--- The live keys of an accepted SET issuer ({"keys": [...]}), NULL when the issuer is not one.
+-- The live keys of an accepted SET issuer ({"idp": name, "keys": [...]}), NULL when the issuer
+-- is not one. warden-mcp fetches the provider's JWKS again (warden.store_idp_metadata, by
+-- name) when a SET names a kid that is not among them.
 CREATE OR REPLACE FUNCTION warden.ssf_issuer_keys(iss text) RETURNS jsonb
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT jsonb_build_object('keys', coalesce((SELECT jsonb_agg(k.jwk ORDER BY k.kid) FROM warden.idp_keys k
+  SELECT jsonb_build_object('idp', p.name, 'keys', coalesce((SELECT jsonb_agg(k.jwk ORDER BY k.kid) FROM warden.idp_keys k
                                               WHERE k.idp_id = p.idp_id AND k.retired_at IS NULL), '[]'))
   FROM warden.identity_providers p JOIN warden.ssf_issuers i ON i.idp_id = p.idp_id
   WHERE p.issuer = ssf_issuer_keys.iss
@@ -320,18 +401,22 @@ $$;
 REVOKE ALL ON FUNCTION warden.ssf_issuer_keys(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION warden.ssf_issuer_keys(text) TO warden_proxy;
 
-CREATE OR REPLACE FUNCTION warden._ssf_refused(err text, description text, iss text, jti text) RETURNS jsonb
+-- suppressed: refusals from the same address that warden-mcp answered 429 without auditing
+-- since its previous audited one (its per-address limit), so the trail still counts a flood.
+CREATE OR REPLACE FUNCTION warden._ssf_refused(err text, description text, iss text, jti text,
+                                               suppressed bigint DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
   PERFORM warden._event('ssf_set_refused'::text, NULL::uuid, NULL::uuid, NULL::uuid, NULL::text, NULL::text,
                         jsonb_strip_nulls(jsonb_build_object('err', err, 'iss', pg_catalog.left(iss, 300),
-                                                             'jti', pg_catalog.left(jti, 300))),
+                                                             'jti', pg_catalog.left(jti, 300),
+                                                             'suppressed', suppressed)),
                         false, description::text, NULL::text, NULL::text);
   RETURN jsonb_build_object('err', err, 'description', description);
 END
 $$;
-REVOKE ALL ON FUNCTION warden._ssf_refused(text, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION warden._ssf_refused(text, text, text, text, bigint) FROM PUBLIC;
 
 -- The person a SET's subject names at this provider: iss_sub (this issuer), email, opaque, or
 -- a complex subject's user. NULL when warden does not know them.
@@ -359,7 +444,8 @@ REVOKE ALL ON FUNCTION warden._ssf_subject_human(jsonb, warden.identity_provider
 
 -- A SET pushed to /ssf/receive, its signature already checked by warden-mcp against
 -- warden.ssf_issuer_keys. refusal: warden-mcp refused it already ({"err", "description"}: bad
--- signature, alg, size...); it is audited and returned (claims then unverified, not trusted). Checks aud, jti (once per issuer), iat (at most
+-- signature, alg, size...; "suppressed": refusals answered 429 since); it is audited and
+-- returned (claims then unverified, not trusted). Checks aud, jti (once per issuer), iat (at most
 -- 60 s ahead, at most 15 minutes old) and the events; revokes the person for CAEP
 -- session-revoked and RISC account-disabled / account-purged / credential-change-required.
 -- Returns {"ok": true, ...} or an RFC 8935 error {"err", "description"}; refusals are audited.
@@ -388,7 +474,9 @@ BEGIN
       CASE WHEN refusal ->> 'err' IN ('invalid_request', 'invalid_key', 'invalid_issuer', 'invalid_audience',
                                       'authentication_failed', 'access_denied')
            THEN refusal ->> 'err' ELSE 'invalid_request' END,
-      pg_catalog.left(coalesce(refusal ->> 'description', 'refused'), 200), iss, jti);
+      pg_catalog.left(coalesce(refusal ->> 'description', 'refused'), 200), iss, jti,
+      CASE WHEN jsonb_typeof(refusal -> 'suppressed') = 'number'
+           THEN least(greatest((refusal ->> 'suppressed')::numeric, 0), 1e15)::bigint END);
   END IF;
   SELECT ip.* INTO p FROM warden.identity_providers ip JOIN warden.ssf_issuers i ON i.idp_id = ip.idp_id
   WHERE ip.issuer = receive_security_event.iss;
