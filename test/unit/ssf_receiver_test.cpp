@@ -124,5 +124,27 @@ TEST(SsfRefusalLimiter, TheMapIsBounded) {
   EXPECT_FALSE(limiter.try_refuse("198.51.100.99", t));
 }
 
+TEST(SsfRefusalLimiter, AnIpv6NetworkIsOneBucket) {
+  EXPECT_EQ(RefusalLimiter::network_of("192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(RefusalLimiter::network_of("2001:db8:1:2::7"), "2001:0db8:0001:0002::/64");
+  EXPECT_EQ(RefusalLimiter::network_of("2001:db8:1:2:ffff::1"), "2001:0db8:0001:0002::/64");
+  RefusalLimiter limiter(2, 1);
+  const auto t = Clock::now();
+  EXPECT_TRUE(limiter.try_refuse("2001:db8:1:2::1", t));
+  EXPECT_TRUE(limiter.try_refuse("2001:db8:1:2::2", t));
+  // A new address in the same /64 earns no fresh bucket; another /64 does.
+  EXPECT_FALSE(limiter.try_refuse("2001:db8:1:2::3", t));
+  EXPECT_TRUE(limiter.try_refuse("2001:db8:1:3::1", t));
+}
+
+TEST(SsfRefusalLimiter, AllAddressesTogetherAreLimitedToo) {
+  RefusalLimiter limiter(30, 1, 4096, 10, 5);
+  const auto t = Clock::now();
+  int audited = 0;
+  for (int i = 0; i < 100; ++i) audited += limiter.try_refuse("198.51.100." + std::to_string(i), t);
+  EXPECT_EQ(audited, 10);  // a flood spread over many addresses: the shared bucket's burst
+  EXPECT_TRUE(limiter.try_refuse("203.0.113.1", t + std::chrono::milliseconds(250)));
+}
+
 }  // namespace
 }  // namespace warden::ssf

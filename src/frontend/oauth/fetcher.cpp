@@ -88,10 +88,13 @@ awaitable<Outcome<FetchedDocument>> fetch(std::string url, FetchOptions options,
     if (resolved.failure) co_return OAuthError::fetch_failed;
     std::vector<tcp::endpoint> endpoints;
     for (const auto& endpoint : resolved.endpoints) {
-      // http is only ever allowed to loopback: every address must be loopback then.
+      // http is allowed to loopback (tests), or anywhere check_fetch_address allows when the
+      // operator named a plain-http endpoint (allow_http: an OTLP collector on the company
+      // network); otherwise every address must be loopback.
       auto address = to_ip_address(endpoint.address());
       if (!check_fetch_address(address, options)) co_return OAuthError::address_refused;
-      if (!target.tls && classify_address(address) != AddressClass::loopback) {
+      if (!target.tls && !options.allow_http &&
+          classify_address(address) != AddressClass::loopback) {
         co_return OAuthError::not_https;
       }
       endpoints.push_back(endpoint);

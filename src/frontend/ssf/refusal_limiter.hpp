@@ -14,14 +14,20 @@ namespace warden::ssf {
 // every refusal writes an ssf_set_refused audit row; past the bucket a refusal is answered 429
 // without touching the database, so a flood cannot grow the audit trail. Only refusals spend
 // tokens: a SET that verifies is never limited here. Remembers at most `max_addresses`
-// addresses (full buckets with nothing left to report are forgotten first). One io_context thread
+// addresses (full buckets with nothing left to report are forgotten first), and all addresses
+// together share one more bucket. One io_context thread
 // uses it: no lock.
 class RefusalLimiter {
  public:
   using Clock = std::chrono::steady_clock;
 
   explicit RefusalLimiter(double burst = 30, double per_second = 1,
-                          std::size_t max_addresses = 4096);
+                          std::size_t max_addresses = 4096, double all_burst = 120,
+                          double all_per_second = 5);
+
+  // The bucket an address is counted in: an IPv4 address itself, an IPv6 address its /64 (one
+  // subscriber's network: rotating addresses inside it earns no fresh bucket).
+  static std::string network_of(std::string_view address);
 
   // True (and a token spent) when a refusal from `address` may be audited at `now`.
   bool try_refuse(std::string_view address, Clock::time_point now = Clock::now());
@@ -43,6 +49,11 @@ class RefusalLimiter {
   double burst_;
   double per_second_;
   std::size_t max_addresses_;
+  // Every address together: a flood spread over many addresses still audits at most
+  // all_per_second refusals a second (after all_burst).
+  double all_burst_;
+  double all_per_second_;
+  Bucket all_{};
   std::map<std::string, Bucket, std::less<>> buckets_;
 };
 

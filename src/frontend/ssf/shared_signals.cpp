@@ -247,11 +247,18 @@ awaitable<HttpResponse> SharedSignals::refuse(const HttpRequest& request, const 
   co_return set_error(answer.value("err", err), answer.value("description", description));
 }
 
-awaitable<json> SharedSignals::refetched_keys(const std::string& iss, const json& cached) {
-  const std::string name = cached.value("idp", std::string());
+awaitable<json> SharedSignals::refetched_keys(const std::string& iss, const json& cached,
+                                              bool& limited) {
+  const std::string name = cached.contains("idp") && cached["idp"].is_string()
+                               ? cached["idp"].get<std::string>()
+                               : std::string();
   // Only for an accepted issuer (cached is its row), and at most once a minute per issuer: a
   // flood of made-up kids costs the provider one fetch a minute.
-  if (name.empty() || !key_refresh_.try_acquire(iss)) co_return json();
+  if (name.empty()) co_return json();
+  if (!key_refresh_.try_acquire(iss)) {
+    limited = true;
+    co_return json();
+  }
   oauth::IdpResult discovered = co_await idp_.discover(name);
   if (!discovered.ok()) {
     std::cerr << "warden-mcp: ssf receive: fetching the keys of " << name
@@ -295,7 +302,9 @@ awaitable<HttpResponse> SharedSignals::receive(const HttpRequest& request) {
     if (iss.empty() || iss.size() > 2048) {
       co_return co_await refuse(request, "invalid_issuer", "the SET has no iss", "", claims);
     }
-    const std::string typ = jws.header.value("typ", std::string());
+    const std::string typ = jws.header.contains("typ") && jws.header["typ"].is_string()
+                                ? jws.header["typ"].get<std::string>()
+                                : std::string();
     if (typ != "secevent+jwt" && typ != "application/secevent+jwt") {
       co_return co_await refuse(request, "invalid_request", "the SET's typ must be secevent+jwt",
                                 iss, claims);
@@ -307,10 +316,19 @@ awaitable<HttpResponse> SharedSignals::receive(const HttpRequest& request) {
                                 iss, claims);
     }
     KeyMatch match = match_set_key(jws, keys);
+    bool refetch_limited = false;
     if (should_refetch_keys(jws, match)) {
       // The provider may have rotated its keys since they were fetched.
-      json fresh = co_await refetched_keys(iss, keys);
+      json fresh = co_await refetched_keys(iss, keys, refetch_limited);
       if (!fresh.is_null()) match = match_set_key(jws, fresh);
+    }
+    if (!match.verified && !match.kid_known && refetch_limited) {
+      // The keys were fetched again moments ago (perhaps for someone sending made-up kids):
+      // a provider that has just rotated is asked to send again, not refused for good (RFC 8935
+      // transmitters do not retry a 400). Nothing is audited: nothing was verified or refused.
+      HttpResponse r = management_error(503, "the issuer's keys are being refreshed; send again");
+      r.headers.emplace_back("Retry-After", "60");
+      co_return r;
     }
     if (!match.verified) {
       co_return co_await refuse(request, "invalid_key",

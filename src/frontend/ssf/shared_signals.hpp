@@ -64,7 +64,7 @@ class SharedSignals {
                                  const std::string& description, const std::string& iss,
                                  const json& claims);
   // The issuer's keys after fetching its JWKS again; null when not allowed now or it failed.
-  awaitable<json> refetched_keys(const std::string& iss, const json& cached);
+  awaitable<json> refetched_keys(const std::string& iss, const json& cached, bool& limited);
   awaitable<json> call(const std::string& sql, const std::vector<mcp::Param>& params);
   bool authenticated(const HttpRequest& request) const;
 
