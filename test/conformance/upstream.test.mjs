@@ -14,6 +14,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -466,4 +467,37 @@ test('a retry that leaves a request unanswered is asked it again; the call still
   const { status, detail } = await completion(chainId, 'test_elicitation');
   assert.equal(status, 'ok');
   assert.equal(detail.input_rounds, 2);
+});
+
+// One raw HTTP/1.1 POST (fetch folds repeated headers into one): the status and the body.
+function rawPost(headerLines, body) {
+  return new Promise((resolve, reject) => {
+    const { port } = new URL(url);
+    const socket = net.connect(Number(port), '127.0.0.1', () => {
+      socket.write(['POST /mcp HTTP/1.1', 'Host: 127.0.0.1', 'Connection: close',
+        `Content-Length: ${Buffer.byteLength(body)}`, ...headerLines, '', body].join('\r\n'));
+    });
+    let text = '';
+    socket.on('data', (d) => { text += d.toString(); });
+    socket.on('end', () => resolve({ status: Number(text.split(' ')[1]), body: text.slice(text.indexOf('\r\n\r\n') + 4) }));
+    socket.on('error', reject);
+  });
+}
+
+test('SEP-2243: a routing header sent twice is refused before any decision (a proxy may have routed on the other copy)', async () => {
+  const { chainId, token } = chain('stateless-bot', 'twice');
+  const name = 'modern__test_param_headers';
+  const body = JSON.stringify({ jsonrpc: '2.0', id: 77, method: 'tools/call',
+    params: { name, arguments: { region: 'eu' }, _meta: envelope({}) } });
+  const base = ['Content-Type: application/json', 'Accept: application/json, text/event-stream',
+    `MCP-Protocol-Version: ${VERSION}`, 'Mcp-Method: tools/call', `Mcp-Name: ${name}`, `Authorization: Bearer ${token}`];
+  const once = await rawPost([...base, 'Mcp-Param-Region: eu'], body);
+  assert.equal(once.status, 200, once.body);
+  const twice = await rawPost([...base, 'Mcp-Param-Region: us', 'Mcp-Param-Region: eu'], body);
+  assert.equal(twice.status, 400, twice.body);
+  assert.match(twice.body, /-32020/);
+  const nameTwice = await rawPost([...base, `Mcp-Name: other`, 'Mcp-Param-Region: eu'], body);
+  assert.equal(nameTwice.status, 400, nameTwice.body);
+  // Only the one accepted call was decided.
+  assert.equal(Number(sql(`SELECT count(*) FROM warden.events WHERE kind = 'call' AND chain_id = ${quote(chainId)}`)), 1);
 });

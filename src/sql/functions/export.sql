@@ -262,6 +262,9 @@ BEGIN
     RAISE EXCEPTION 'warden.export_batch needs its owner to see every transaction'
       USING ERRCODE = '42501', HINT = 'GRANT pg_read_all_stats TO the owner of the warden extension.';
   END IF;
+  -- pg_stat_activity is read once per transaction and then cached: a second horizon in the
+  -- same transaction (two streams created at once) must see the sessions as they are now.
+  PERFORM pg_catalog.pg_stat_clear_snapshot();
   SELECT least(horizon, min(a.xact_start)) INTO horizon
   FROM pg_catalog.pg_stat_activity a
   -- Only this database's transactions can write its events: one left open in another database
