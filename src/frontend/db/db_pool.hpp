@@ -27,6 +27,7 @@ class DbPool {
   awaitable<std::vector<StatementResult>> pipeline(const std::vector<Statement>& statements);
   // True when a trivial query succeeds now.
   awaitable<bool> ping();
+  const Executor& executor() const { return ex_; }
 
  private:
   struct Slot {

@@ -118,8 +118,7 @@ awaitable<std::optional<Credential>> Decisions::credential(const std::string& ev
 
 awaitable<void> Decisions::complete(const std::string& event_id, const std::string& status,
                                     const json& detail) {
-  std::vector<Param> params{event_id, status, detail.dump()};
-  co_await pool_.query("SELECT warden.complete($1::uuid, $2, $3::jsonb)", params);
+  co_await completions_.complete(event_id, status, detail);
 }
 
 awaitable<std::optional<std::pair<std::string, std::string>>> Decisions::seal_token(

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "frontend/db/completion_batch.hpp"
 #include "frontend/db/db_pool.hpp"
 #include "frontend/mcp/json_rpc.hpp"
 #include "frontend/upstream/credential.hpp"
@@ -37,7 +38,7 @@ struct DecisionWithCredential {
 // query parameters, never in SQL text.
 class Decisions {
  public:
-  explicit Decisions(DbPool& pool) : pool_(pool) {}
+  explicit Decisions(DbPool& pool) : pool_(pool), completions_(pool.executor(), pool) {}
 
   awaitable<std::vector<UpstreamRow>> upstreams();
   awaitable<SessionGrant> open_session(const std::string& token, const json& context);
@@ -82,6 +83,7 @@ class Decisions {
 
  private:
   DbPool& pool_;
+  CompletionBatch completions_;  // warden.complete, batched under load
 };
 
 }  // namespace warden::mcp
