@@ -20,6 +20,9 @@
 #                 own upstream session (HTTP connection) to the one upstream process;
 #                 warden-agents-http / warden-mcp is warden's own per-agent cost, apart from
 #                 the cost of running 16 upstream processes
+#   warden-nobatch as warden-mcp, through a warden-mcp started with --completion-batch 1 (each call's
+#                 outcome in a transaction of its own, as before issue 18): warden-mcp /
+#                 warden-nobatch is what writing outcomes in batches gives
 #   warden-nopool as warden-mcp, through a second warden-mcp started with --upstream-connections 0
 #                 (a new upstream connection per request, as before issue 18): warden-mcp /
 #                 warden-nopool is what the kept-alive connections give
@@ -168,6 +171,15 @@ n_pid=$!
 pids+=($n_pid)
 wait_port "$n_port" warden-nopool
 
+# The same gateway writing each call's outcome in a transaction of its own (the before of the
+# batched completions, src/frontend/db/completion_batch.cpp).
+b_port=$(free_port)
+SSL_CERT_FILE="$tls_dir/ca.pem" "$binary" serve --db "host=$PGHOST port=$PGPORT dbname=$db user=warden_gateway" --listen "127.0.0.1:$b_port" \
+  --stdio-allow "$allow" --upstream-agents-max 32 --completion-batch 1 >/tmp/bench-proxy-warden-nobatch.log 2>&1 &
+b_pid=$!
+pids+=($b_pid)
+wait_port "$b_port" warden-nobatch
+
 s_port=$(free_port)
 node "$supergateway" --stdio "node $everything stdio" --outputTransport streamableHttp --stateful \
   --port "$s_port" --logLevel none >/tmp/bench-proxy-supergateway.log 2>&1 &
@@ -182,9 +194,10 @@ pm_pid=$(awk '{ print $4 }' "/proc/$checkpointer/stat")
 cpu_http="gateway:$w_pid,upstream:$up_pid,database:$pm_pid*"
 cpu_stdio="gateway:$w_pid,upstream:$w_pid/,database:$pm_pid*"
 cpu_nopool="gateway:$n_pid,upstream:$up_pid,database:$pm_pid*"
+cpu_nobatch="gateway:$b_pid,upstream:$up_pid,database:$pm_pid*"
 
 results=$(mktemp)
-all_targets="direct warden-mcp warden-nopool haproxy direct-tls warden-tls warden-tls-nopool supergateway warden-stdio warden-jwt warden-agents warden-agents-http"
+all_targets="direct warden-mcp warden-nopool warden-nobatch haproxy direct-tls warden-tls warden-tls-nopool supergateway warden-stdio warden-jwt warden-agents warden-agents-http"
 targets=" ${BENCH_TARGETS:-$all_targets} "
 # Rounds interleave the targets (BENCH_ROUNDS, default 3, each 1/rounds of the calls), so load
 # from anything else on a shared machine falls on every target alike; the summary merges them.
@@ -198,6 +211,7 @@ for clients in ${BENCH_CLIENTS:-1 16}; do
         direct) BENCH_CPU="upstream:$up_pid" node "$here/client.mjs" direct "http://127.0.0.1:$up_port/mcp" echo "$clients" "$per_round" ;;
         warden-mcp) BENCH_CPU=$cpu_http node "$here/client.mjs" warden-mcp "http://127.0.0.1:$w_port/mcp" everything__echo "$clients" "$per_round" "$token" ;;
         warden-nopool) BENCH_CPU=$cpu_nopool node "$here/client.mjs" warden-nopool "http://127.0.0.1:$n_port/mcp" everything__echo "$clients" "$per_round" "$token" ;;
+        warden-nobatch) BENCH_CPU=$cpu_nobatch node "$here/client.mjs" warden-nobatch "http://127.0.0.1:$b_port/mcp" everything__echo "$clients" "$per_round" "$token" ;;
         haproxy) BENCH_CPU="gateway:$h_pid,upstream:$up_pid" node "$here/client.mjs" haproxy "http://127.0.0.1:$h_port/mcp" echo "$clients" "$per_round" ;;
         direct-tls) BENCH_CPU="upstream:$up_pid" NODE_EXTRA_CA_CERTS="$tls_dir/ca.pem" node "$here/client.mjs" direct-tls "https://127.0.0.1:$t_port/mcp" echo "$clients" "$per_round" ;;
         warden-tls) BENCH_CPU=$cpu_http node "$here/client.mjs" warden-tls "http://127.0.0.1:$w_port/mcp" everything-tls__echo "$clients" "$per_round" "$token" ;;
@@ -216,7 +230,9 @@ for clients in ${BENCH_CLIENTS:-1 16}; do
 done
 
 audited=$("${psql[@]}" -d "$db" -c "SELECT count(*) FROM warden.events WHERE kind = 'call' AND allowed")
-node - "$results" "$audited" <<'JS'
+# How many transactions the outcomes took, per gateway (a row's xmin is its transaction).
+batched=$("${psql[@]}" -d "$db" -c "SELECT count(*) || ' completions in ' || count(DISTINCT xmin::text) || ' transactions' FROM warden.events WHERE kind = 'completed'")
+node - "$results" "$audited" "$batched" <<'JS'
 const fs = require('fs');
 const runs = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 // Merge the rounds of each target: calls/s over the summed time; p50 and p99 the median of the
@@ -288,6 +304,15 @@ for (const [w, d, nopool, what] of [['warden-mcp', 'direct', 'warden-nopool', 'H
       + `${((a.cpu.gateway / a.calls) / (b.cpu.gateway / b.calls)).toFixed(2)}`);
   }
 }
+// Batched outcomes: the same gateway writing one transaction per outcome (--completion-batch 1).
+for (const c of [16, 1]) {
+  const a = get('warden-mcp', c), b = get('warden-nobatch', c);
+  if (!a || !b) continue;
+  const db = (r) => (r.cpu.database === undefined ? 'n/a' : String(Math.round(r.cpu.database / r.calls)));
+  console.log(`HTTP, ${c} client(s): warden-mcp / warden-nobatch calls/s = ${ratio(a, b)} (outcomes batched vs one `
+    + `transaction each); database CPU us/call ${db(a)} vs ${db(b)}`);
+}
+console.log(`outcomes (warden.complete) of the whole run, both gateways: ${process.argv[4]}`);
 if (get('haproxy', 16)) {
   console.log(`for information, HAProxy (ungoverned) / direct calls/s at 16 clients = ${ratio(get('haproxy', 16), get('direct', 16))}; `
     + `1 client p50 ${plus(get('haproxy', 1), get('direct', 1))}`);

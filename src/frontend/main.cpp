@@ -107,6 +107,7 @@ int run(const Options& options) {
   DbPool pool(io.get_executor(), options.db, static_cast<std::size_t>(options.pool_size),
               std::move(session_settings));
   Decisions decisions(pool);
+  decisions.batch_completions(static_cast<std::size_t>(options.completion_batch));
   UpstreamSharing sharing;
   sharing.max_agents_per_upstream = static_cast<std::size_t>(options.upstream_agents_max);
   sharing.idle = std::chrono::seconds(options.upstream_idle_seconds);

@@ -115,6 +115,9 @@ std::string usage() {
          "SECONDS (4)]\n"
          "                   each agent's session with an HTTP upstream keeps up to N idle\n"
          "                   connections open for SECONDS (0: a new connection per request)\n"
+         "  warden-mcp serve|stdio ... [--completion-batch N (64)]\n"
+         "                   up to N call outcomes written in one transaction when they queue\n"
+         "                   (1: a transaction each)\n"
          "  warden-mcp verify-audit --db CONNINFO --witness FILE\n"
          "                   (names every event changed or missing since a witnessed seal)\n"
          "  warden-mcp --version\n"
@@ -236,6 +239,8 @@ Options parse_options(int argc, char** argv) {
       o.upstream_agents_max = int_option(flag, value, 1, 4096);
     } else if (flag == "--upstream-idle" && o.command != "secret-put") {
       o.upstream_idle_seconds = int_option(flag, value, 1, 86400);
+    } else if (flag == "--completion-batch" && gateway) {
+      o.completion_batch = int_option(flag, value, 1, 1024);
     } else if (flag == "--upstream-connections" && gateway) {
       o.upstream_connections = int_option(flag, value, 0, 1024);
     } else if (flag == "--upstream-keepalive" && gateway) {

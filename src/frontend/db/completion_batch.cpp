@@ -23,7 +23,7 @@ awaitable<void> CompletionBatch::complete(std::string event_id, std::string stat
 awaitable<void> CompletionBatch::write() {
   while (!queue_.empty()) {
     std::vector<Item> batch;
-    while (!queue_.empty() && batch.size() < kMaxBatch) {
+    while (!queue_.empty() && batch.size() < max_batch_) {
       batch.push_back(std::move(queue_.front()));
       queue_.pop_front();
     }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <deque>
 #include <exception>
@@ -18,15 +19,17 @@ namespace warden::mcp {
 // one, and under load one transaction (one durable commit) for all the completions waiting at
 // that moment costs the database far less than a transaction each. No wait is added: a
 // completion that finds a writer free is written at once, alone; those that arrive while every
-// writer is busy go together in the next batch (at most kMaxBatch). A batch that fails with an
+// writer is busy go together in the next batch (at most max_batch_). A batch that fails with an
 // SQL error (one bad completion rolls back all) is written again one by one, so each completion
 // gets exactly the answer a query of its own would have given.
 class CompletionBatch {
  public:
-  static constexpr std::size_t kMaxBatch = 64;
   static constexpr std::size_t kWriters = 2;
 
   CompletionBatch(Executor ex, DbPool& pool) : ex_(std::move(ex)), pool_(pool) {}
+
+  // At most this many in one transaction (warden-mcp --completion-batch; 1: one each).
+  void set_max_batch(std::size_t n) { max_batch_ = std::max<std::size_t>(n, 1); }
 
   // Resolves once the completion committed; throws what warden.complete raised for it
   // (DbError with its SQLSTATE) or DbUnavailable.
@@ -47,6 +50,7 @@ class CompletionBatch {
   DbPool& pool_;
   std::deque<Item> queue_;
   std::size_t writers_ = 0;
+  std::size_t max_batch_ = 64;
 };
 
 }  // namespace warden::mcp

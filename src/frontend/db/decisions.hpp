@@ -39,6 +39,8 @@ struct DecisionWithCredential {
 class Decisions {
  public:
   explicit Decisions(DbPool& pool) : pool_(pool), completions_(pool.executor(), pool) {}
+  // Call outcomes written in one transaction, at most (see CompletionBatch).
+  void batch_completions(std::size_t max) { completions_.set_max_batch(max); }
 
   awaitable<std::vector<UpstreamRow>> upstreams();
   awaitable<SessionGrant> open_session(const std::string& token, const json& context);
