@@ -2,14 +2,43 @@
 // transaction each can commit (src/frontend/db/completion_batch.cpp). Checked here: under 16
 // concurrent agents every allowed call still gets exactly one completion with its own status,
 // and some completions really did share a transaction (their rows' xmin); one agent calling
-// alone gets its completions one transaction each, as before.
+// alone gets its completions one transaction each, as before; an upstream whose error message
+// holds U+0000 (which jsonb refuses) cannot keep its call's outcome out of the audit trail, nor
+// spoil the outcomes batched with it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { freshDatabase, modules, quote, settled, sql, sqlValue, startGateway, stop } from './harness.mjs';
 
-let gateway, url;
+let gateway, url, nulUpstream;
+
+// A minimal MCP server over HTTP (no session) whose one tool fails with a JSON-RPC error whose
+// message holds a NUL character.
+function startNulUpstream() {
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      const m = JSON.parse(body);
+      if (m.id === undefined) { res.writeHead(202).end(); return; }
+      const reply = (x) => res.writeHead(200, { 'Content-Type': 'application/json' })
+        .end(JSON.stringify({ jsonrpc: '2.0', id: m.id, ...x }));
+      if (m.method === 'initialize') {
+        reply({ result: { protocolVersion: m.params.protocolVersion, capabilities: { tools: {} },
+          serverInfo: { name: 'nul-upstream', version: '1.0.0' } } });
+      } else if (m.method === 'tools/list') {
+        reply({ result: { tools: [{ name: 'fail', inputSchema: { type: 'object' } }] } });
+      } else if (m.method === 'tools/call') {
+        reply({ error: { code: -32000, message: 'broken\u0000upstream' } });
+      } else {
+        reply({ error: { code: -32601, message: 'method not found' } });
+      }
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
 
 before(async () => {
   freshDatabase();
@@ -18,11 +47,14 @@ before(async () => {
        SELECT warden.add_agent('batch-bot', 'alice@example.com');
        SELECT warden.add_server('everything', ${quote(everything)}, 'stdio');
        SELECT warden.grant('batch-bot', 'everything/echo');`);
+  nulUpstream = await startNulUpstream();
+  sql(`SELECT warden.add_server('nul', 'http://127.0.0.1:${nulUpstream.address().port}/mcp', 'http');
+       SELECT warden.grant('batch-bot', 'nul/fail');`);
   gateway = await startGateway();
   url = `http://127.0.0.1:${gateway.match[1]}/mcp`;
 });
 
-after(() => stop(gateway?.child));
+after(() => { stop(gateway?.child); nulUpstream?.close(); });
 
 async function connect(purpose) {
   const token = sqlValue(`SELECT token FROM warden.start_chain('alice@example.com', 'batch-bot', ${quote(purpose)})`);
@@ -83,4 +115,31 @@ test('one agent alone: one transaction per completion', async () => {
   }
   const o = outcomes('alone');
   assert.deepEqual([o.calls, o.completed, o.transactions], [20, 20, 20]);
+});
+
+test('an upstream error holding U+0000: the outcome is recorded, and so are those batched with it', async () => {
+  const clients = await Promise.all(Array.from({ length: 16 }, (_, i) => connect(`nul ${i}`)));
+  try {
+    await Promise.all(clients.map(async (c, i) => {
+      for (let k = 0; k < 10; k++) {
+        if (k % 2 === 0) {
+          const r = await c.callTool({ name: 'nul__fail', arguments: {} }).then((x) => x, (e) => e);
+          assert.ok(r instanceof Error || r.isError, `the failing tool answered ${JSON.stringify(r)}`);
+        } else {
+          await c.callTool({ name: 'everything__echo', arguments: { message: `n ${i} ${k}` } });
+        }
+      }
+    }));
+  } finally {
+    await Promise.all(clients.map((c) => c.close().catch(() => {})));
+  }
+  const o = await settled(() => outcomes('nul '), (v) => v.missing === 0, 10000);
+  assert.equal(o.calls, 160);
+  assert.equal(o.missing, 0, `${o.missing} of ${o.calls} calls have no outcome`);
+  assert.equal(o.doubled, 0);
+  assert.equal(o.completed, 80);
+  const failed = sql(`SELECT count(*), bool_and(d.detail->>'error' = 'broken\uFFFDupstream')
+    FROM warden.events d JOIN warden.events p ON p.event_id = d.parent_id
+    WHERE d.kind = 'completed' AND p.tool = 'fail' AND d.reason = 'error'`)[0];
+  assert.deepEqual(failed, ['80', 't']);
 });

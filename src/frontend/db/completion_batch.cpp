@@ -5,8 +5,43 @@
 
 namespace warden::mcp {
 
+namespace {
+
+// jsonb has no place for U+0000 and refuses the whole document: an upstream (or an agent, in
+// an error it returns) could otherwise keep its own call's outcome out of the audit trail, and
+// roll back every other outcome of the batch with it. Each NUL becomes U+FFFD.
+void replace_nul(nlohmann::json& value) {
+  if (value.is_string()) {
+    auto& s = value.get_ref<std::string&>();
+    for (std::size_t at = s.find('\0'); at != std::string::npos; at = s.find('\0', at)) {
+      s.replace(at, 1, "\xEF\xBF\xBD");
+    }
+  } else if (value.is_object()) {
+    nlohmann::json clean = nlohmann::json::object();
+    for (auto& [key, member] : value.items()) {
+      std::string k = key;
+      for (std::size_t at = k.find('\0'); at != std::string::npos; at = k.find('\0', at)) {
+        k.replace(at, 1, "\xEF\xBF\xBD");
+      }
+      replace_nul(member);
+      clean[k] = std::move(member);
+    }
+    value = std::move(clean);
+  } else if (value.is_array()) {
+    for (auto& item : value) replace_nul(item);
+  }
+}
+
+// Invalid UTF-8 from an upstream is written as U+FFFD rather than throwing.
+std::string text_of(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
 awaitable<void> CompletionBatch::complete(std::string event_id, std::string status,
                                           nlohmann::json detail) {
+  replace_nul(detail);
   auto done = std::make_shared<Pending<std::exception_ptr>>(ex_);
   queue_.push_back(Item{std::move(event_id), std::move(status), std::move(detail), done});
   if (writers_ < kWriters) {
@@ -19,7 +54,8 @@ awaitable<void> CompletionBatch::complete(std::string event_id, std::string stat
   if (*outcome) std::rethrow_exception(*outcome);
 }
 
-// A writer takes whatever is queued, writes it, and goes on until the queue is empty.
+// A writer takes whatever is queued, writes it, and goes on until the queue is empty. Neither
+// write_one nor write_together lets an exception out, so the count of writers stays true.
 awaitable<void> CompletionBatch::write() {
   while (!queue_.empty()) {
     std::vector<Item> batch;
@@ -39,7 +75,7 @@ awaitable<void> CompletionBatch::write() {
 awaitable<void> CompletionBatch::write_one(Item& item) {
   std::exception_ptr failure;
   try {
-    std::vector<Param> params{item.event_id, item.status, item.detail.dump()};
+    std::vector<Param> params{item.event_id, item.status, text_of(item.detail)};
     co_await pool_.query("SELECT warden.complete($1::uuid, $2, $3::jsonb)", params);
   } catch (...) {
     failure = std::current_exception();
@@ -48,25 +84,27 @@ awaitable<void> CompletionBatch::write_one(Item& item) {
 }
 
 awaitable<void> CompletionBatch::write_together(std::vector<Item>& batch) {
-  // One parameter, a JSON array of [event_id, status, detail]: no SQL text is built from values.
-  nlohmann::json rows = nlohmann::json::array();
-  for (const Item& item : batch) {
-    rows.push_back(nlohmann::json::array({item.event_id, item.status, item.detail}));
-  }
   std::exception_ptr unavailable;
-  bool sql_error = false;
+  bool each_alone = false;
   try {
-    std::vector<Param> params{rows.dump()};
+    // One parameter, a JSON array of [event_id, status, detail]: no SQL text is built from
+    // values.
+    nlohmann::json rows = nlohmann::json::array();
+    for (const Item& item : batch) {
+      rows.push_back(nlohmann::json::array({item.event_id, item.status, item.detail}));
+    }
+    std::vector<Param> params{text_of(rows)};
     co_await pool_.query(
         "SELECT count(warden.complete((r->>0)::uuid, r->>1, r->2)) "
         "FROM jsonb_array_elements($1::jsonb) AS r",
         params);
-  } catch (const DbError&) {
-    sql_error = true;
-  } catch (...) {
+  } catch (const DbUnavailable&) {
     unavailable = std::current_exception();
+  } catch (...) {
+    // An SQL error (one outcome spoils the batch) or anything else: each alone gets its own.
+    each_alone = true;
   }
-  if (!sql_error) {
+  if (!each_alone) {
     // Committed for all, or unknown for all (the caller retries each: a retry that finds its
     // completion already there is told so by warden.complete, SQLSTATE 55000).
     for (Item& item : batch) item.done->set(unavailable);
