@@ -66,14 +66,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-wait_port() {  # port name
-  for _ in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  echo "bench/proxy: $2 did not listen on $1" >&2; exit 1
-}
+# free_port, wait_port, fresh_gateway_database
+source "$root/bench/lib.sh"
 
 # The upstream, shared by direct and warden-mcp.
 # A self-signed CA and a certificate for 127.0.0.1, for the TLS terminator (HAProxy).
@@ -122,15 +116,9 @@ wait_port "$h_port" haproxy
 wait_port "$t_port" haproxy-tls
 
 # warden-mcp with its own database.
-"${psql[@]}" -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+fresh_gateway_database "$db"
 "${psql[@]}" -d "$db" >/dev/null <<SQL
 SET client_min_messages = warning;
-CREATE EXTENSION warden;
-DO \$\$ BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'warden_gateway') THEN
-    CREATE ROLE warden_gateway LOGIN IN ROLE warden_proxy;
-  END IF;
-END \$\$;
 SELECT warden.add_human('bench@example.com');
 SELECT warden.add_agent('bench-bot', 'bench@example.com');
 SELECT warden.add_server('everything', 'http://127.0.0.1:$up_port/mcp', 'http');
@@ -153,32 +141,30 @@ SELECT (warden.start_chain('bench@example.com', 'bench-agent-' || i, 'bench', tt
 FROM generate_series(1, 16) i;
 SQL
 )
-w_port=$(free_port)
 # The gateway host allows exactly the stdio upstream the benchmark registers. 17 agents use it
 # (bench-bot's sessions stay open until they expire): room for 32 upstream processes.
 allow="$(mktemp)"
 printf 'node %s stdio\n' "$everything" >"$allow"
-SSL_CERT_FILE="$tls_dir/ca.pem" "$binary" serve --db "host=$PGHOST port=$PGPORT dbname=$db user=warden_gateway" --listen "127.0.0.1:$w_port" \
-  --stdio-allow "$allow" --upstream-agents-max 32 >/tmp/bench-proxy-warden.log 2>&1 &
-w_pid=$!
-pids+=($w_pid)
-wait_port "$w_port" warden-mcp
+# A warden-mcp on the benchmark's database (NAME, further options): sets warden_port and warden_pid.
+start_warden() {
+  local name="$1"; shift
+  warden_port=$(free_port)
+  SSL_CERT_FILE="$tls_dir/ca.pem" "$binary" serve --db "host=$PGHOST port=$PGPORT dbname=$db user=warden_gateway" \
+    --listen "127.0.0.1:$warden_port" --stdio-allow "$allow" --upstream-agents-max 32 "$@" \
+    >"/tmp/bench-proxy-$name.log" 2>&1 &
+  warden_pid=$!
+  pids+=($warden_pid)
+  wait_port "$warden_port" "$name"
+}
+start_warden warden-mcp
+w_port=$warden_port w_pid=$warden_pid
 # The same gateway without kept-alive upstream connections (the before of issue 18).
-n_port=$(free_port)
-SSL_CERT_FILE="$tls_dir/ca.pem" "$binary" serve --db "host=$PGHOST port=$PGPORT dbname=$db user=warden_gateway" --listen "127.0.0.1:$n_port" \
-  --stdio-allow "$allow" --upstream-agents-max 32 --upstream-connections 0 >/tmp/bench-proxy-warden-nopool.log 2>&1 &
-n_pid=$!
-pids+=($n_pid)
-wait_port "$n_port" warden-nopool
-
+start_warden warden-nopool --upstream-connections 0
+n_port=$warden_port n_pid=$warden_pid
 # The same gateway writing each call's outcome in a transaction of its own (the before of the
 # batched completions, src/frontend/db/completion_batch.cpp).
-b_port=$(free_port)
-SSL_CERT_FILE="$tls_dir/ca.pem" "$binary" serve --db "host=$PGHOST port=$PGPORT dbname=$db user=warden_gateway" --listen "127.0.0.1:$b_port" \
-  --stdio-allow "$allow" --upstream-agents-max 32 --completion-batch 1 >/tmp/bench-proxy-warden-nobatch.log 2>&1 &
-b_pid=$!
-pids+=($b_pid)
-wait_port "$b_port" warden-nobatch
+start_warden warden-nobatch --completion-batch 1
+b_port=$warden_port b_pid=$warden_pid
 
 s_port=$(free_port)
 node "$supergateway" --stdio "node $everything stdio" --outputTransport streamableHttp --stateful \
@@ -230,7 +216,7 @@ for clients in ${BENCH_CLIENTS:-1 16}; do
 done
 
 audited=$("${psql[@]}" -d "$db" -c "SELECT count(*) FROM warden.events WHERE kind = 'call' AND allowed")
-# How many transactions the outcomes took, per gateway (a row's xmin is its transaction).
+# How many transactions the outcomes took, all gateways together (a row's xmin is its transaction).
 batched=$("${psql[@]}" -d "$db" -c "SELECT count(*) || ' completions in ' || count(DISTINCT xmin::text) || ' transactions' FROM warden.events WHERE kind = 'completed'")
 node - "$results" "$audited" "$batched" <<'JS'
 const fs = require('fs');
@@ -312,7 +298,7 @@ for (const c of [16, 1]) {
   console.log(`HTTP, ${c} client(s): warden-mcp / warden-nobatch calls/s = ${ratio(a, b)} (outcomes batched vs one `
     + `transaction each); database CPU us/call ${db(a)} vs ${db(b)}`);
 }
-console.log(`outcomes (warden.complete) of the whole run, both gateways: ${process.argv[4]}`);
+console.log(`outcomes (warden.complete) of the whole run, every gateway: ${process.argv[4]}`);
 if (get('haproxy', 16)) {
   console.log(`for information, HAProxy (ungoverned) / direct calls/s at 16 clients = ${ratio(get('haproxy', 16), get('direct', 16))}; `
     + `1 client p50 ${plus(get('haproxy', 1), get('direct', 1))}`);

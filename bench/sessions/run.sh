@@ -40,29 +40,17 @@ cleanup() {
   "${psql[@]}" -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-wait_port() {  # port name
-  for _ in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.1
-  done
-  echo "bench/sessions: $2 did not listen on $1" >&2; exit 1
-}
+# free_port, wait_port, fresh_gateway_database
+source "$root/bench/lib.sh"
 
 up_port=$(free_port)
 PORT=$up_port node "$everything" streamableHttp >/tmp/bench-sessions-upstream.log 2>&1 &
 pids+=($!)
 wait_port "$up_port" server-everything
 
-"${psql[@]}" -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+fresh_gateway_database "$db"
 "${psql[@]}" -d "$db" >/dev/null <<SQL
 SET client_min_messages = warning;
-CREATE EXTENSION warden;
-DO \$\$ BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'warden_gateway') THEN
-    CREATE ROLE warden_gateway LOGIN IN ROLE warden_proxy;
-  END IF;
-END \$\$;
 SELECT warden.add_human('bench@example.com');
 SELECT warden.add_agent('bench-bot', 'bench@example.com');
 SELECT warden.add_agent('idle-bot', 'bench@example.com');

@@ -83,5 +83,18 @@ TEST(FrontendRules, MessagesAreBoundedAndRepliesShaped) {
   EXPECT_EQ(missing["error"]["code"], rpc_code::kUpstreamFailed);
 }
 
+TEST(FrontendRules, NulReplacedInStringsAndKeys) {
+  json v = json::parse(R"({"error": "a\u0000b", "k\u0000": [1, "\u0000"], "ok": "plain"})");
+  ASSERT_TRUE(holds_nul(v));
+  replace_nul(v);
+  EXPECT_FALSE(holds_nul(v));
+  EXPECT_EQ(v["error"],
+            "a\xEF\xBF\xBD"
+            "b");
+  EXPECT_EQ(v["k\xEF\xBF\xBD"], json::parse(R"([1, "\ufffd"])"));
+  EXPECT_EQ(v["ok"], "plain");
+  EXPECT_EQ(v.size(), 3u);
+}
+
 }  // namespace
 }  // namespace warden::mcp

@@ -3,34 +3,11 @@
 #include <chrono>
 #include <optional>
 
+#include "frontend/mcp/json_rpc.hpp"
+
 namespace warden::mcp {
 
 namespace {
-
-// jsonb has no place for U+0000 and refuses the whole document: an upstream (or an agent, in
-// an error it returns) could otherwise keep its own call's outcome out of the audit trail, and
-// roll back every other outcome of the batch with it. Each NUL becomes U+FFFD.
-void replace_nul(nlohmann::json& value) {
-  if (value.is_string()) {
-    auto& s = value.get_ref<std::string&>();
-    for (std::size_t at = s.find('\0'); at != std::string::npos; at = s.find('\0', at)) {
-      s.replace(at, 1, "\xEF\xBF\xBD");
-    }
-  } else if (value.is_object()) {
-    nlohmann::json clean = nlohmann::json::object();
-    for (auto& [key, member] : value.items()) {
-      std::string k = key;
-      for (std::size_t at = k.find('\0'); at != std::string::npos; at = k.find('\0', at)) {
-        k.replace(at, 1, "\xEF\xBF\xBD");
-      }
-      replace_nul(member);
-      clean[k] = std::move(member);
-    }
-    value = std::move(clean);
-  } else if (value.is_array()) {
-    for (auto& item : value) replace_nul(item);
-  }
-}
 
 // Invalid UTF-8 from an upstream is written as U+FFFD rather than throwing.
 std::string text_of(const nlohmann::json& value) {
@@ -41,7 +18,10 @@ std::string text_of(const nlohmann::json& value) {
 
 awaitable<void> CompletionBatch::complete(std::string event_id, std::string status,
                                           nlohmann::json detail) {
-  replace_nul(detail);
+  // jsonb has no place for U+0000 and refuses the whole document: an upstream (or an agent, in
+  // an error it returns) could otherwise keep its own call's outcome out of the audit trail, and
+  // roll back every other outcome of the batch with it.
+  if (holds_nul(detail)) replace_nul(detail);
   auto done = std::make_shared<Pending<std::exception_ptr>>(ex_);
   queue_.push_back(Item{std::move(event_id), std::move(status), std::move(detail), done});
   if (writers_ < kWriters) {

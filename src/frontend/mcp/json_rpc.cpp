@@ -34,6 +34,32 @@ bool holds_nul(const json& value) {
   return false;
 }
 
+namespace {
+void replace_nul_in(std::string& s) {
+  for (std::size_t at = s.find('\0'); at != std::string::npos; at = s.find('\0', at)) {
+    s.replace(at, 1, "\xEF\xBF\xBD");
+  }
+}
+}  // namespace
+
+void replace_nul(json& value) {
+  if (value.is_string()) {
+    replace_nul_in(value.get_ref<std::string&>());
+  } else if (value.is_array()) {
+    for (auto& item : value) replace_nul(item);
+  } else if (value.is_object()) {
+    // Keys cannot be changed in place: the object is rebuilt.
+    json clean = json::object();
+    for (auto& [key, item] : value.items()) {
+      std::string k = key;
+      replace_nul_in(k);
+      replace_nul(item);
+      clean[k] = std::move(item);
+    }
+    value = std::move(clean);
+  }
+}
+
 MessageKind classify(const json& message) {
   if (!message.is_object()) return MessageKind::kInvalid;
   auto version = message.find("jsonrpc");

@@ -46,6 +46,9 @@ bool has_shadowing_key(const json& object, std::initializer_list<std::string_vie
 // PostgreSQL's jsonb cannot hold U+0000: arguments holding it cannot be passed to a decision as
 // they are, yet the call must still be decided (denied) and audited.
 bool holds_nul(const json& value);
+// The same value with every U+0000 (in strings and keys) replaced by U+FFFD: for what must be
+// stored whatever it holds, such as an upstream's error message in a call's outcome.
+void replace_nul(json& value);
 
 // Classifies one decoded JSON-RPC message (not a batch).
 MessageKind classify(const json& message);
