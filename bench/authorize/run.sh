@@ -33,14 +33,8 @@ SELECT warden.add_server('bench-jwt', 'https://bench.internal/jwt', 'http', '{"k
 SELECT warden.grant('bench-bot', 'bench-jwt/update_ticket',
                     '{"field": {"in": ["priority", "severity"]}, "ticket": {"min": 1}}', '1 day');
 CREATE TABLE bench_token AS SELECT token FROM warden.start_chain('bench@example.com', 'bench-bot', 'bench', '2 hours');
--- The baseline: the columns of warden.events, a primary key, nothing else.
-CREATE TABLE bench_baseline (
-  event_id uuid PRIMARY KEY, at timestamptz NOT NULL, kind text NOT NULL, chain_id uuid, token_id uuid,
-  parent_id uuid, agent text, human text, server text, tool text, allowed boolean, reason text,
-  trace_id text, arguments jsonb, arguments_digest bytea, detail jsonb, actor text NOT NULL,
-  writer uuid NOT NULL, seq bigint NOT NULL, mac bytea NOT NULL
-);
 SQL
+"${psql[@]}" -d "$db" -f "$here/baseline_table.sql"
 token="$("${psql[@]}" -d "$db" -c "SELECT token FROM bench_token")"
 
 # Both authorize paths must decide as intended before they are timed.

@@ -58,20 +58,14 @@ fi
 everything="$here/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
 supergateway="$here/node_modules/supergateway/dist/index.js"
 
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  "${psql[@]}" -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  rm -rf "${tls_dir:-/nonexistent}"
-}
-trap cleanup EXIT
-
-# free_port, wait_port, fresh_gateway_database
+# free_port, wait_port, fresh_gateway_database, haproxy_config; cleanup at exit
 source "$root/bench/lib.sh"
+bench_db=$db
 
 # The upstream, shared by direct and warden-mcp.
 # A self-signed CA and a certificate for 127.0.0.1, for the TLS terminator (HAProxy).
 tls_dir="$(mktemp -d)"
+bench_dirs+=("$tls_dir")
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=warden bench CA" \
   -keyout "$tls_dir/ca.key" -out "$tls_dir/ca.pem" 2>/dev/null
 openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$tls_dir/server.key" \
@@ -84,34 +78,16 @@ cat "$tls_dir/server.pem" "$tls_dir/server.key" >"$tls_dir/haproxy.pem"
 up_port=$(free_port)
 PORT=$up_port node "$everything" streamableHttp >/tmp/bench-proxy-upstream.log 2>&1 &
 up_pid=$!
-pids+=($up_pid)
+bench_pids+=($up_pid)
 wait_port "$up_port" server-everything
 
 # HAProxy in front of it: plain (haproxy) and TLS-terminating (direct-tls, warden-tls).
 h_port=$(free_port)
 t_port=$(free_port)
-cat >"$tls_dir/haproxy.cfg" <<CFG
-global
-  maxconn 4096
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  timeout http-keep-alive 10s
-frontend plain
-  bind 127.0.0.1:$h_port
-  default_backend everything
-frontend tls
-  bind 127.0.0.1:$t_port ssl crt $tls_dir/haproxy.pem
-  default_backend everything
-backend everything
-  http-reuse always
-  server everything 127.0.0.1:$up_port
-CFG
+haproxy_config "$tls_dir/haproxy.cfg" "$h_port" "$up_port" "$t_port" "$tls_dir/haproxy.pem"
 haproxy -f "$tls_dir/haproxy.cfg" -db >/tmp/bench-proxy-haproxy.log 2>&1 &
 h_pid=$!
-pids+=($h_pid)
+bench_pids+=($h_pid)
 wait_port "$h_port" haproxy
 wait_port "$t_port" haproxy-tls
 
@@ -153,7 +129,7 @@ start_warden() {
     --listen "127.0.0.1:$warden_port" --stdio-allow "$allow" --upstream-agents-max 32 "$@" \
     >"/tmp/bench-proxy-$name.log" 2>&1 &
   warden_pid=$!
-  pids+=($warden_pid)
+  bench_pids+=($warden_pid)
   wait_port "$warden_port" "$name"
 }
 start_warden warden-mcp
@@ -170,7 +146,7 @@ s_port=$(free_port)
 node "$supergateway" --stdio "node $everything stdio" --outputTransport streamableHttp --stateful \
   --port "$s_port" --logLevel none >/tmp/bench-proxy-supergateway.log 2>&1 &
 s_pid=$!
-pids+=($s_pid)
+bench_pids+=($s_pid)
 wait_port "$s_port" supergateway
 
 # CPU per call (client.mjs BENCH_CPU): the gateway process itself, the upstream (the HTTP
@@ -218,31 +194,11 @@ done
 audited=$("${psql[@]}" -d "$db" -c "SELECT count(*) FROM warden.events WHERE kind = 'call' AND allowed")
 # How many transactions the outcomes took, all gateways together (a row's xmin is its transaction).
 batched=$("${psql[@]}" -d "$db" -c "SELECT count(*) || ' completions in ' || count(DISTINCT xmin::text) || ' transactions' FROM warden.events WHERE kind = 'completed'")
-node - "$results" "$audited" "$batched" <<'JS'
-const fs = require('fs');
-const runs = fs.readFileSync(process.argv[2], 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-// Merge the rounds of each target: calls/s over the summed time; p50 and p99 the median of the
-// rounds' (each round's latencies are not kept).
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
-const rows = [];
-for (const r of runs) {
-  let m = rows.find((x) => x.target === r.target && x.clients === r.clients);
-  if (!m) rows.push(m = { target: r.target, clients: r.clients, calls: 0, seconds: 0, p50s: [], p99s: [], cpu: {} });
-  m.calls += r.calls; m.seconds += r.calls / r.calls_per_s; m.p50s.push(r.p50_ms); m.p99s.push(r.p99_ms);
-  // CPU per call: weighted by the round's calls.
-  for (const [k, v] of Object.entries(r.cpu_us_per_call ?? {})) m.cpu[k] = (m.cpu[k] ?? 0) + v * r.calls;
-}
-for (const m of rows) {
-  m.calls_per_s = m.calls / m.seconds; m.p50_ms = median(m.p50s); m.p99_ms = median(m.p99s);
-}
-const get = (t, c) => rows.find((r) => r.target === t && r.clients === c);
-const cpu = (r, k) => (r.cpu[k] === undefined ? '-' : String(Math.round(r.cpu[k] / r.calls)));
-console.log('target             clients   calls   p50 ms   p99 ms   calls/s   CPU us/call: gateway upstream database');
-for (const r of rows) {
-  console.log(`${r.target.padEnd(18)} ${String(r.clients).padStart(7)} ${String(r.calls).padStart(7)} `
-    + `${r.p50_ms.toFixed(2).padStart(8)} ${r.p99_ms.toFixed(2).padStart(8)} ${r.calls_per_s.toFixed(0).padStart(9)}`
-    + `   ${cpu(r, 'gateway').padStart(20)} ${cpu(r, 'upstream').padStart(8)} ${cpu(r, 'database').padStart(8)}`);
-}
+node --input-type=module - "$root/bench/rounds.mjs" "$results" "$audited" "$batched" <<'JS'
+const { mergeRounds, printRows } = await import(process.argv[2]);
+const merged = mergeRounds(process.argv[3]);
+const { get } = merged;
+printRows(merged);
 for (const c of [1, 16]) {
   const d = get('direct', c), w = get('warden-mcp', c), s = get('supergateway', c), ws = get('warden-stdio', c);
   const wj = get('warden-jwt', c);
@@ -298,12 +254,12 @@ for (const c of [16, 1]) {
   console.log(`HTTP, ${c} client(s): warden-mcp / warden-nobatch calls/s = ${ratio(a, b)} (outcomes batched vs one `
     + `transaction each); database CPU us/call ${db(a)} vs ${db(b)}`);
 }
-console.log(`outcomes (warden.complete) of the whole run, every gateway: ${process.argv[4]}`);
+console.log(`outcomes (warden.complete) of the whole run, every gateway: ${process.argv[5]}`);
 if (get('haproxy', 16)) {
   console.log(`for information, HAProxy (ungoverned) / direct calls/s at 16 clients = ${ratio(get('haproxy', 16), get('direct', 16))}; `
     + `1 client p50 ${plus(get('haproxy', 1), get('direct', 1))}`);
 }
-console.log(`load average: ${require('os').loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-console.log(`warden-mcp audited ${process.argv[3]} allowed calls (one decision and event each)`);
+console.log(`load average: ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(`warden-mcp audited ${process.argv[4]} allowed calls (one decision and event each)`);
 JS
 rm -f "$results"

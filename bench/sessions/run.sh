@@ -34,18 +34,13 @@ if [ ! -d "$proxy/node_modules/@modelcontextprotocol/sdk" ]; then
 fi
 everything="$proxy/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
 
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  "${psql[@]}" -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-# free_port, wait_port, fresh_gateway_database
+# free_port, wait_port, fresh_gateway_database; cleanup at exit
 source "$root/bench/lib.sh"
+bench_db=$db
 
 up_port=$(free_port)
 PORT=$up_port node "$everything" streamableHttp >/tmp/bench-sessions-upstream.log 2>&1 &
-pids+=($!)
+bench_pids+=($!)
 wait_port "$up_port" server-everything
 
 fresh_gateway_database "$db"
@@ -65,7 +60,7 @@ w_port=$(free_port)
   --max-connections $((sessions + 512)) --max-connections-per-address $((sessions + 512)) \
   >/tmp/bench-sessions-warden.log 2>&1 &
 w_pid=$!
-pids+=($w_pid)
+bench_pids+=($w_pid)
 wait_port "$w_port" warden-mcp
 url="http://127.0.0.1:$w_port/mcp"
 
@@ -86,7 +81,7 @@ idle_in="$(mktemp -u)"; mkfifo "$idle_in"
 idle_out="$(mktemp)"
 node "$here/idle.mjs" "$url" "$idle_token" "$sessions" <"$idle_in" >"$idle_out" &
 idle_pid=$!
-pids+=($idle_pid)
+bench_pids+=($idle_pid)
 exec 7>"$idle_in"
 started=$SECONDS
 until grep -q '^ready' "$idle_out"; do

@@ -45,6 +45,23 @@ awaitable<void> witness_seal(Decisions& decisions, AuditWitness& witness, std::s
   }
 }
 
+// At SIGTERM: waits until every answered call's outcome is written, at most kDrain (an
+// outcome retried while the database is away could otherwise hold the exit for minutes).
+awaitable<void> drain_outcomes(Executor ex, const Gateway& gateway) {
+  constexpr auto kDrain = std::chrono::seconds(5);
+  const auto until = std::chrono::steady_clock::now() + kDrain;
+  asio::steady_timer tick(ex);
+  while (gateway.outcomes_pending() > 0 && std::chrono::steady_clock::now() < until) {
+    tick.expires_after(std::chrono::milliseconds(10));
+    boost::system::error_code ec;
+    co_await tick.async_wait(asio::redirect_error(use_awaitable, ec));
+  }
+  if (gateway.outcomes_pending() > 0) {
+    std::cerr << "warden-mcp: exiting with " << gateway.outcomes_pending()
+              << " call outcome(s) not written\n";
+  }
+}
+
 // What this host lets stdio upstreams run, and as whom. Said once at startup, so that an
 // operator who sees stdio upstreams refused knows why.
 StdioPolicy stdio_policy(const Options& options) {
@@ -106,6 +123,7 @@ int run(const Options& options) {
   }
   DbPool pool(io.get_executor(), options.db, static_cast<std::size_t>(options.pool_size),
               std::move(session_settings));
+  pool.prepare_statements(options.prepared_statements);
   Decisions decisions(pool);
   decisions.batch_completions(static_cast<std::size_t>(options.completion_batch));
   UpstreamSharing sharing;
@@ -157,6 +175,7 @@ int run(const Options& options) {
         options.export_cursor.empty() ? export_kind(options.export_spec) : options.export_cursor;
     export_pool.emplace(io.get_executor(),
                         options.export_db.empty() ? options.db : options.export_db, std::size_t{1});
+    export_pool->prepare_statements(options.prepared_statements);
     auto sink = export_sink(options.export_spec, *export_pool, options.export_secret,
                             options.export_ca_file);
     audit_export.emplace(*export_pool, cursor, std::move(sink), metrics.export_of(cursor),
@@ -172,6 +191,7 @@ int run(const Options& options) {
   if (options.ssf_transmit && options.command == "serve") {
     ssf_pool.emplace(io.get_executor(), options.export_db.empty() ? options.db : options.export_db,
                      std::size_t{1});
+    ssf_pool->prepare_statements(options.prepared_statements);
     warden::oauth::FetchOptions push;
     push.allow_loopback = options.ssf_allow_http_loopback;
     push.allow_http_loopback = options.ssf_allow_http_loopback;
@@ -267,7 +287,16 @@ int run(const Options& options) {
   gateway.hold_approvals(std::chrono::seconds(options.approval_wait_seconds), public_base);
 
   asio::signal_set stop(io, SIGINT, SIGTERM);
-  stop.async_wait([&](const boost::system::error_code&, int) { io.stop(); });
+  stop.async_wait([&](const boost::system::error_code&, int) {
+    if (gateway.outcomes_pending() == 0) return io.stop();
+    // Answered calls whose outcomes are still being written: up to kDrain for them, so that a
+    // restart does not leave them out of the audit trail; a second signal stops at once.
+    std::cerr << "warden-mcp: writing " << gateway.outcomes_pending()
+              << " call outcome(s) before exiting\n";
+    stop.async_wait([&](const boost::system::error_code&, int) { io.stop(); });
+    asio::co_spawn(io, drain_outcomes(io.get_executor(), gateway),
+                   [&](const std::exception_ptr&) { io.stop(); });
+  });
   io.run();
   upstreams.reload({});  // stops the upstream children
   return 0;

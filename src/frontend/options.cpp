@@ -118,6 +118,9 @@ std::string usage() {
          "  warden-mcp serve|stdio ... [--completion-batch N (64)]\n"
          "                   up to N call outcomes written in one transaction when they queue\n"
          "                   (1: a transaction each)\n"
+         "  warden-mcp serve|stdio ... [--prepared-statements on|off (on)]\n"
+         "                   off: every query is parsed anew (behind a pooler in transaction mode\n"
+         "                   that cannot keep a connection's prepared statements)\n"
          "  warden-mcp verify-audit --db CONNINFO --witness FILE\n"
          "                   (names every event changed or missing since a witnessed seal)\n"
          "  warden-mcp --version\n"
@@ -241,6 +244,11 @@ Options parse_options(int argc, char** argv) {
       o.upstream_idle_seconds = int_option(flag, value, 1, 86400);
     } else if (flag == "--completion-batch" && gateway) {
       o.completion_batch = int_option(flag, value, 1, 1024);
+    } else if (flag == "--prepared-statements" && gateway) {
+      if (value != "on" && value != "off") {
+        throw std::invalid_argument("--prepared-statements takes on or off");
+      }
+      o.prepared_statements = value == "on";
     } else if (flag == "--upstream-connections" && gateway) {
       o.upstream_connections = int_option(flag, value, 0, 1024);
     } else if (flag == "--upstream-keepalive" && gateway) {

@@ -32,6 +32,7 @@ struct Options {
   int upstream_agents_max = 16;        // agents with an instance of their own per upstream
   int upstream_idle_seconds = 300;     // an agent's unused upstream instance is shut down after
   int completion_batch = 64;           // call outcomes written in one transaction, at most
+  bool prepared_statements = true;     // off: every query parsed anew (a transaction pooler)
   int upstream_connections = 16;       // idle keep-alive connections per agent's HTTP upstream
   int upstream_keepalive_seconds = 4;  // and how long each is kept
   int body_timeout_seconds = 30;

@@ -4,13 +4,16 @@
 // and some completions really did share a transaction (their rows' xmin); one agent calling
 // alone gets its completions one transaction each, as before; an upstream whose error message
 // holds U+0000 (which jsonb refuses) cannot keep its call's outcome out of the audit trail, nor
-// spoil the outcomes batched with it.
+// spoil the outcomes batched with it; at SIGTERM the gateway writes the outcomes still queued
+// before it exits.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { freshDatabase, modules, quote, settled, sql, sqlValue, startGateway, stop } from './harness.mjs';
+import {
+  freshDatabase, modules, quote, replaceComplete, restoreComplete, settled, sql, sqlValue, startGateway, stop,
+} from './harness.mjs';
 
 let gateway, url, nulUpstream;
 
@@ -56,10 +59,10 @@ before(async () => {
 
 after(() => { stop(gateway?.child); nulUpstream?.close(); });
 
-async function connect(purpose) {
+async function connect(purpose, at = url) {
   const token = sqlValue(`SELECT token FROM warden.start_chain('alice@example.com', 'batch-bot', ${quote(purpose)})`);
   const c = new Client({ name: 'warden-batch', version: '1.0.0' });
-  await c.connect(new StreamableHTTPClientTransport(new URL(url), {
+  await c.connect(new StreamableHTTPClientTransport(new URL(at), {
     requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
   return c;
 }
@@ -142,4 +145,32 @@ test('an upstream error holding U+0000: the outcome is recorded, and so are thos
     FROM warden.events d JOIN warden.events p ON p.event_id = d.parent_id
     WHERE d.kind = 'completed' AND p.tool = 'fail' AND d.reason = 'error'`)[0];
   assert.deepEqual(failed, ['80', 't']);
+});
+
+test('SIGTERM with outcomes still queued: they are written before the gateway exits', async () => {
+  const g = await startGateway();
+  const at = `http://127.0.0.1:${g.match[1]}/mcp`;
+  const c = await connect('drain', at);
+  await c.callTool({ name: 'everything__echo', arguments: { message: 'warm-up' } });
+  await settled(() => outcomes('drain').completed, (n) => n === 1);
+  // Each outcome now takes 0.3 s to write: two are being written and four queue behind them
+  // when the gateway is told to stop.
+  replaceComplete({ body: 'PERFORM pg_sleep(0.3);' });
+  let exited;
+  try {
+    await Promise.all(Array.from({ length: 6 }, (_, k) =>
+      c.callTool({ name: 'everything__echo', arguments: { message: `d ${k}` } })));
+    const t0 = Date.now();
+    exited = new Promise((resolve) => g.child.on('exit', () => resolve(Date.now() - t0)));
+    g.child.kill('SIGTERM');
+    const took = await exited;
+    assert.ok(took < 6000, `the gateway took ${took} ms to exit`);
+  } finally {
+    await c.close().catch(() => {});
+    if (g.child.exitCode === null) g.child.kill('SIGKILL');
+    restoreComplete();
+  }
+  const o = outcomes('drain');
+  assert.deepEqual([o.calls, o.completed, o.missing], [7, 7, 0], `after SIGTERM: ${JSON.stringify(o)}`);
+  assert.match(g.log.join(''), /writing \d+ call outcome\(s\) before exiting/);
 });

@@ -115,3 +115,39 @@ export function freePort() {
     });
   });
 }
+
+// Puts a wrapper in place of warden.complete (the outcome of every call) for a test that needs
+// outcomes slow or changed: `returns` its result type, `body` PL/pgSQL statements run before
+// the original (kept as warden.complete_before; its body names its parameters by the
+// function's name, so the copy's references are renamed with it), `result` the expression
+// returned, over `done` (the original's result). restoreComplete() puts the original back.
+export function replaceComplete({ returns = 'uuid', body = '', result = 'done' } = {}) {
+  sql(`CREATE TABLE public.complete_definition AS
+         SELECT pg_get_functiondef('warden.complete(uuid, text, jsonb)'::regprocedure) AS def;
+       DO $$ BEGIN
+         EXECUTE regexp_replace((SELECT def FROM public.complete_definition),
+                                '(\\mcomplete)([.(])', '\\1_before\\2', 'g');
+       END $$;
+       ALTER EXTENSION warden DROP FUNCTION warden.complete(uuid, text, jsonb);
+       DROP FUNCTION warden.complete(uuid, text, jsonb);
+       CREATE FUNCTION warden.complete(event_id uuid, status text, detail jsonb DEFAULT '{}')
+       RETURNS ${returns} LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+       DECLARE
+         done uuid;
+       BEGIN
+         ${body}
+         done := warden.complete_before(event_id, status, detail);
+         RETURN ${result};
+       END $$;
+       GRANT EXECUTE ON FUNCTION warden.complete(uuid, text, jsonb) TO warden_proxy;`);
+}
+
+export function restoreComplete() {
+  sql(`DROP FUNCTION IF EXISTS warden.complete(uuid, text, jsonb);
+       DROP FUNCTION IF EXISTS warden.complete_before(uuid, text, jsonb);
+       DO $$ BEGIN EXECUTE (SELECT def FROM public.complete_definition); END $$;
+       ALTER EXTENSION warden ADD FUNCTION warden.complete(uuid, text, jsonb);
+       REVOKE ALL ON FUNCTION warden.complete(uuid, text, jsonb) FROM PUBLIC;
+       GRANT EXECUTE ON FUNCTION warden.complete(uuid, text, jsonb) TO warden_proxy;
+       DROP TABLE public.complete_definition;`);
+}

@@ -36,6 +36,10 @@ DbPool::DbPool(const Executor& ex, const std::string& conninfo, std::size_t size
   for (auto& slot : slots_) slot.conn = std::make_unique<PgConnection>(ex, conninfo);
 }
 
+void DbPool::prepare_statements(bool on) {
+  for (auto& slot : slots_) slot.conn->prepare_statements(on);
+}
+
 awaitable<std::size_t> DbPool::acquire() {
   auto deadline = steady_clock::now() + kAcquireTimeout;
   for (;;) {

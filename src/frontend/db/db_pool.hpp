@@ -22,6 +22,8 @@ class DbPool {
   DbPool(const Executor& ex, const std::string& conninfo, std::size_t size,
          Settings session_settings = {});
 
+  // See PgConnection::prepare_statements (on by default).
+  void prepare_statements(bool on);
   awaitable<std::vector<Row>> query(const std::string& sql, const std::vector<Param>& params);
   // Several statements in one round trip, each in its own transaction (PgConnection::pipeline).
   awaitable<std::vector<StatementResult>> pipeline(const std::vector<Statement>& statements);

@@ -23,6 +23,7 @@ void PgConnection::close() {
     socket_.reset();
   }
   watched_fd_ = -1;
+  prepared_.clear();
   if (conn_) {
     PQfinish(conn_);
     conn_ = nullptr;
@@ -126,18 +127,59 @@ bool connection_lost(const DbError& e) {
          e.sqlstate() == "25006";
 }
 
+// Every statement text warden-mcp runs is a constant of its code (values travel as
+// parameters), so the prepared statements of a connection are few; the bound is a safety net.
+constexpr std::size_t kMaxPrepared = 64;
+
+// A statement prepared before a schema change whose result columns changed (ALTER EXTENSION
+// UPDATE while the gateway runs): refused before it ran, so running it unnamed is safe.
+bool stale_plan(const DbError& e) {
+  return e.sqlstate() == "0A000" &&
+         std::string(e.what()).rfind("cached plan must not change result type", 0) == 0;
+}
+
 }  // namespace
+
+awaitable<const std::string*> PgConnection::prepared(const std::string& sql) {
+  if (!prepare_ || sql.rfind("SELECT ", 0) != 0) co_return nullptr;
+  if (auto found = prepared_.find(sql); found != prepared_.end()) co_return &found->second;
+  if (prepared_.size() >= kMaxPrepared) co_return nullptr;
+  std::string name = "warden_" + std::to_string(++prepared_count_);
+  if (!PQsendPrepare(conn_, name.c_str(), sql.c_str(), 0, nullptr)) fail("sending a query failed");
+  co_await flush();
+  std::optional<DbError> error;
+  for (;;) {
+    PGresult* result = co_await next_result();
+    if (!result) break;
+    if (PQresultStatus(result) != PGRES_COMMAND_OK && !error) error.emplace(error_of(result));
+    PQclear(result);
+  }
+  if (PQstatus(conn_) != CONNECTION_OK) fail("the database connection was lost");
+  if (error) {
+    if (connection_lost(*error)) fail(error->what());
+    throw *error;
+  }
+  co_return &prepared_.emplace(sql, std::move(name)).first->second;
+}
 
 awaitable<std::vector<Row>> PgConnection::query(const std::string& sql,
                                                 const std::vector<Param>& params) {
+  return run(sql, params, true);
+}
+
+awaitable<std::vector<Row>> PgConnection::run(const std::string& sql,
+                                              const std::vector<Param>& params,
+                                              bool again_if_stale) {
   if (!connected()) fail("not connected to the database");
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
-  if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
-                         values.data(), nullptr, nullptr, 0)) {
-    fail("sending a query failed");
-  }
+  const std::string* name = co_await prepared(sql);
+  const int sent = name ? PQsendQueryPrepared(conn_, name->c_str(), static_cast<int>(values.size()),
+                                              values.data(), nullptr, nullptr, 0)
+                        : PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(values.size()),
+                                            nullptr, values.data(), nullptr, nullptr, 0);
+  if (!sent) fail("sending a query failed");
   co_await flush();
   std::vector<Row> rows;
   std::optional<DbError> error;
@@ -155,6 +197,12 @@ awaitable<std::vector<Row>> PgConnection::query(const std::string& sql,
   if (PQstatus(conn_) != CONNECTION_OK) fail("the database connection was lost");
   if (error) {
     if (connection_lost(*error)) fail(error->what());
+    if (name && stale_plan(*error) && again_if_stale) {
+      // Prepared anew (under a new name: the old one stays taken on the server) and run once
+      // more.
+      prepared_.erase(sql);
+      co_return co_await run(sql, params, false);
+    }
     throw *error;
   }
   co_return rows;
@@ -163,16 +211,22 @@ awaitable<std::vector<Row>> PgConnection::query(const std::string& sql,
 awaitable<std::vector<StatementResult>> PgConnection::pipeline(
     const std::vector<Statement>& statements) {
   if (!connected()) fail("not connected to the database");
+  // Prepared before the pipeline starts (a round trip only the first time on this connection).
+  std::vector<const std::string*> names;
+  names.reserve(statements.size());
+  for (const auto& statement : statements) names.push_back(co_await prepared(statement.sql));
   if (!PQenterPipelineMode(conn_)) fail("cannot enter pipeline mode");
-  for (const auto& statement : statements) {
+  for (std::size_t i = 0; i < statements.size(); ++i) {
+    const Statement& statement = statements[i];
     std::vector<const char*> values;
     values.reserve(statement.params.size());
     for (const auto& p : statement.params) values.push_back(p ? p->c_str() : nullptr);
-    if (!PQsendQueryParams(conn_, statement.sql.c_str(), static_cast<int>(values.size()), nullptr,
-                           values.data(), nullptr, nullptr, 0) ||
-        !PQpipelineSync(conn_)) {
-      fail("sending a pipeline failed");
-    }
+    const int sent =
+        names[i] ? PQsendQueryPrepared(conn_, names[i]->c_str(), static_cast<int>(values.size()),
+                                       values.data(), nullptr, nullptr, 0)
+                 : PQsendQueryParams(conn_, statement.sql.c_str(), static_cast<int>(values.size()),
+                                     nullptr, values.data(), nullptr, nullptr, 0);
+    if (!sent || !PQpipelineSync(conn_)) fail("sending a pipeline failed");
   }
   co_await flush();
   // Per statement: its results, a nullptr, then the sync's PGRES_PIPELINE_SYNC.
@@ -203,8 +257,11 @@ awaitable<std::vector<StatementResult>> PgConnection::pipeline(
     if (PQstatus(conn_) != CONNECTION_OK) fail("the database connection was lost");
   }
   if (!PQexitPipelineMode(conn_)) fail("cannot leave pipeline mode");
-  for (const auto& r : out) {
-    if (const DbError* e = std::get_if<DbError>(&r); e && connection_lost(*e)) fail(e->what());
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const DbError* e = std::get_if<DbError>(&out[i]);
+    if (e && connection_lost(*e)) fail(e->what());
+    // Not re-run here (the statements after it ran already): prepared anew next time.
+    if (e && names[i] && stale_plan(*e)) prepared_.erase(statements[i].sql);
   }
   co_return out;
 }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <optional>
+#include <unordered_map>
 #include <stdexcept>
 #include <string>
 #include <variant>
@@ -50,6 +51,10 @@ class PgConnection {
 
   bool connected() const;
   awaitable<void> connect();  // throws DbUnavailable
+  // Whether SELECT statements are prepared once per connection under a name and then only
+  // bound and executed (default), or parsed and planned anew on every run (for a pooler in
+  // transaction mode that cannot keep named statements).
+  void prepare_statements(bool on) { prepare_ = on; }
   void close();
   // Text parameters and text results; throws DbUnavailable or DbError.
   awaitable<std::vector<Row>> query(const std::string& sql, const std::vector<Param>& params);
@@ -61,6 +66,11 @@ class PgConnection {
   awaitable<std::vector<std::string>> notifications();
 
  private:
+  // The name this connection prepared `sql` under, preparing it first (one round trip, once);
+  // nullptr when the statement is run unnamed. Throws DbError when it does not parse.
+  awaitable<const std::string*> prepared(const std::string& sql);
+  awaitable<std::vector<Row>> run(const std::string& sql, const std::vector<Param>& params,
+                                  bool again_if_stale);
   awaitable<void> wait(bool for_write);
   awaitable<void> flush();
   // The next result, waiting for it; nullptr where a statement's results end.
@@ -75,6 +85,10 @@ class PgConnection {
   PGconn* conn_ = nullptr;
   std::optional<asio::posix::stream_descriptor> socket_;
   int watched_fd_ = -1;
+  bool prepare_ = true;
+  // Statement text -> the name it was prepared under on this connection (cleared with it).
+  std::unordered_map<std::string, std::string> prepared_;
+  unsigned prepared_count_ = 0;  // names are never reused, not even after one was dropped
 };
 
 }  // namespace warden::mcp

@@ -778,6 +778,11 @@ awaitable<Gateway::Held> Gateway::hold_for_approval(const std::string& event_id,
 awaitable<void> Gateway::record_outcome(std::string event_id, std::string status, json detail) {
   constexpr auto kGiveUpAfter = std::chrono::minutes(2);
   const auto give_up = Clock::now() + kGiveUpAfter;
+  ++outcomes_pending_;
+  struct Written {
+    std::size_t& pending;
+    ~Written() { --pending; }
+  } written{outcomes_pending_};
   auto pause = std::chrono::milliseconds(100);
   bool retried = false;
   for (;;) {

@@ -101,6 +101,9 @@ class Gateway {
   // The governed calls forwarded and not yet answered, oldest first: [{call, event_id,
   // chain_id, agent, token_id, server, tool, started_at}] (the console's live view).
   json calls_in_flight() const;
+  // Outcomes of answered calls not yet written (queued, being written or waiting to retry):
+  // warden-mcp waits for them at SIGTERM before it exits.
+  std::size_t outcomes_pending() const { return outcomes_pending_; }
   // Woken whenever a call starts or ends.
   Broadcast& in_flight_changed() { return in_flight_changed_; }
   // MCP 2026-07-28 (SEP-2243): the x-mcp-header declarations of the tool `full_name` names, which
@@ -217,6 +220,7 @@ class Gateway {
   std::map<std::string, std::chrono::steady_clock::time_point> param_listed_at_;  // server ->
   std::map<std::string, std::chrono::steady_clock::time_point> live_until_;       // token id ->
   std::uint64_t next_call_ = 0;
+  std::size_t outcomes_pending_ = 0;
   bool upstreams_loaded_ = false;
   std::string bare_server_;
   SessionChannels channels_;  // a request before the first load loads them itself

@@ -24,6 +24,11 @@ BEGIN
     RAISE EXCEPTION 'event % is not an allowed call', event_id
       USING ERRCODE = '55000', HINT = 'Only calls that authorize allowed have an outcome.';
   END IF;
+  -- One outcome per call, also when two sessions complete the same call at once (a gateway's
+  -- retry after a lost connection while its first attempt still runs): the second waits here
+  -- for the first to end, then its check sees the first one's outcome. Keyed on the event id
+  -- (hashed; a collision only makes two unrelated completions wait for each other).
+  PERFORM pg_catalog.pg_advisory_xact_lock(2041500000, pg_catalog.hashtext(complete.event_id::text));
   IF EXISTS (SELECT FROM warden.events ev WHERE ev.parent_id = complete.event_id AND ev.kind = 'completed') THEN
     RAISE EXCEPTION 'call % is already completed', event_id USING ERRCODE = '55000';
   END IF;
