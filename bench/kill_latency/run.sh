@@ -39,7 +39,9 @@ run 0 "$work/idle"
 run "$load" "$work/load"
 p99() { sed -n 's/.* p99 \([0-9.]*\) max.*/\1/p' "$1"; }
 p99_return() { sed -n 's/.*psql return -> error: p50 [-0-9.]* p99 \([-0-9.]*\).*/\1/p' "$1"; }
+p99_committed() { sed -n 's/.*committed -> error: p50 [-0-9.]* p99 \([-0-9.]*\).*/\1/p' "$1"; }
 ratio() { node -e 'console.log((process.argv[1] / process.argv[2]).toFixed(2))' "$1" "$2"; }
 echo "kill commit -> agent error p99: $(p99 "$work/load") ms under the load of $load agents, $(p99 "$work/idle") ms idle; ratio $(ratio "$(p99 "$work/load")" "$(p99 "$work/idle")")"
+echo "kill committed (the server's clock after COMMIT returned) -> agent error p99: $(p99_committed "$work/load") ms under load, $(p99_committed "$work/idle") ms idle"
 echo "kill acknowledged (psql returned) -> agent error p99: $(p99_return "$work/load") ms under load, $(p99_return "$work/idle") ms idle (goal: under 10 ms under load)"
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS bench_kill_latency WITH (FORCE)" >/dev/null 2>&1 || true

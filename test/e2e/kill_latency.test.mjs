@@ -8,11 +8,15 @@
 // the SDK call rejects) - clock_timestamp(), an upper bound (it includes the COMMIT itself, WAL
 // flush and NOTIFY delivery). Same host, same realtime clock. Also printed: the time from psql
 // returning (client side, after COMMIT) to the error, which is negative when the agent saw the
-// error before psql had even exited.
+// error before psql had even exited; and from the commit's end (the server clock of the next
+// statement in the same session, after COMMIT returned) to the error. WARDEN_KILL_TRACE=1
+// prints each trial's two clocks (committed, seen) to line them up with a trace of the gateway
+// (strace -tt of its recvfrom/sendmsg shows where the time goes: the notification, the re-check,
+// the error written, and the rest in the agent's SDK).
 //
 // WARDEN_KILL_LOAD=N (default 0) runs the trials under load: N more agents' sessions (one agent,
 // load-bot, N chains) call everything__echo back to back through the same gateway the whole
-// time; bench/kill_latency compares the idle and the loaded figures. The line printed says how
+// time, from a worker thread (so that they do not delay this thread's own clock readings); bench/kill_latency compares the idle and the loaded figures. The line printed says how
 // many load calls were answered meanwhile.
 //
 // Each trial also checks: a concurrent call in another chain (bystander-bot) completes
@@ -24,6 +28,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -61,15 +66,17 @@ function killChain(chain) {
       '-c', 'BEGIN',
       '-c', `SELECT 'revoked', warden.revoke_chain(${quote(chain)}, 'kill latency')`,
       '-c', `SELECT 'at', extract(epoch FROM clock_timestamp())`,
-      '-c', 'COMMIT']);
+      '-c', 'COMMIT',
+      '-c', `SELECT 'done', extract(epoch FROM clock_timestamp())`]);
     let out = '';
     p.stdout.on('data', (d) => { out += d; });
     p.stderr.on('data', (d) => { out += d; });
     p.on('exit', (code) => {
       const returned = now();
       const m = out.match(/^at\|([0-9.]+)$/m);
-      if (code !== 0 || !m) reject(new Error(`kill failed (${code}): ${out}`));
-      else resolve({ committedBefore: Number(m[1]) * 1000, returned });
+      const d = out.match(/^done\|([0-9.]+)$/m);
+      if (code !== 0 || !m || !d) reject(new Error(`kill failed (${code}): ${out}`));
+      else resolve({ committedBefore: Number(m[1]) * 1000, committedAfter: Number(d[1]) * 1000, returned });
     });
   });
 }
@@ -102,28 +109,31 @@ after(() => {
   fs.rmSync(folder, { recursive: true, force: true });
 });
 
-// N sessions calling echo back to back until stop() (their errors fail the test).
+// N sessions calling echo back to back until stop(), on a worker thread (fixture-load.mjs):
+// their errors fail the test.
 async function startLoad(n) {
-  const clients = [];
+  const tokens = [];
   for (let i = 0; i < n; i++) {
-    clients.push(await connect(sqlValue(`SELECT token FROM warden.start_chain('alice@example.com',
-        'load-bot', 'kill latency load ${i}')`)));
+    tokens.push(sqlValue(`SELECT token FROM warden.start_chain('alice@example.com',
+        'load-bot', 'kill latency load ${i}')`));
   }
-  let running = true;
-  let answered = 0;
-  const loops = clients.map(async (c, i) => {
-    for (let k = 0; running; k++) {
-      const r = await c.callTool({ name: 'everything__echo', arguments: { message: `load ${i} ${k}` } });
-      assert.ok(!r.isError && JSON.stringify(r.content).includes(`load ${i} ${k}`), `load call: ${JSON.stringify(r)}`);
-      answered++;
-    }
+  const worker = new Worker(new URL('./fixture-load.mjs', import.meta.url), { workerData: { url, tokens } });
+  let result = null;
+  const finished = new Promise((resolve, reject) => {
+    worker.on('message', (m) => { if (!m.ready) { result = m; resolve(); } });
+    worker.on('error', reject);
+  });
+  await new Promise((resolve, reject) => {
+    worker.once('message', (m) => (m.ready ? resolve() : reject(new Error(m.error ?? 'load ended early'))));
+    worker.once('error', reject);
   });
   return {
-    answered: () => answered,
+    answered: () => result?.answered ?? 0,
     async stop() {
-      running = false;
-      await Promise.all(loops);
-      await Promise.all(clients.map((c) => c.close().catch(() => {})));
+      worker.postMessage('stop');
+      await finished;
+      await worker.terminate();
+      assert.equal(result.error, null, result.error);
     },
   };
 }
@@ -135,6 +145,7 @@ test(`kill latency over ${trials} trials${load ? ` under the load of ${load} age
   let background = null;
   const fromCommit = [];
   const fromReturn = [];
+  const fromCommitted = [];
   try {
     // Warm-up: both upstreams started, the first decision made. Upstream sessions are per
     // agent, so the victim agent's own instances are started too (a chain of its own).
@@ -168,6 +179,8 @@ test(`kill latency over ${trials} trials${load ? ` under the load of ${load} age
         assert.ok(m && /chain_revoked/.test(m.message), `trial ${i}: the fixture call was not aborted: ${m?.message}`);
         fromCommit.push(seen - kill.committedBefore);
         fromReturn.push(seen - kill.returned);
+        fromCommitted.push(seen - kill.committedAfter);
+        if (process.env.WARDEN_KILL_TRACE) console.error(`trace committed ${(kill.committedAfter / 1000).toFixed(6)} seen ${(seen / 1000).toFixed(6)}`);
         const r = await other;
         assert.match(JSON.stringify(r.content), /Long running operation completed/i,
           `trial ${i}: the other chain's call was disturbed`);
@@ -199,10 +212,12 @@ test(`kill latency over ${trials} trials${load ? ` under the load of ${load} age
   }
   const sorted = [...fromCommit].sort((a, b) => a - b);
   const sortedReturn = [...fromReturn].sort((a, b) => a - b);
+  const sortedCommitted = [...fromCommitted].sort((a, b) => a - b);
   const f = (x) => x.toFixed(1);
   const line = `kill latency (commit -> agent error, ms, ${trials} trials): p50 ${f(percentile(sorted, 50))} `
     + `p90 ${f(percentile(sorted, 90))} p99 ${f(percentile(sorted, 99))} max ${f(sorted[sorted.length - 1])}`
     + ` | psql return -> error: p50 ${f(percentile(sortedReturn, 50))} p99 ${f(percentile(sortedReturn, 99))}`
+    + ` | committed -> error: p50 ${f(percentile(sortedCommitted, 50))} p99 ${f(percentile(sortedCommitted, 99))}`
     + (load ? ` | under load: ${load} agents, ${background.answered()} echo calls answered meanwhile` : '');
   console.log(line);
   if (process.env.WARDEN_KILL_REPORT) fs.writeFileSync(process.env.WARDEN_KILL_REPORT, `${line}\n`);
