@@ -34,6 +34,27 @@ DbPool::DbPool(const Executor& ex, const std::string& conninfo, std::size_t size
     : ex_(ex), session_settings_(std::move(session_settings)), freed_(ex) {
   slots_.resize(std::max<std::size_t>(size, 1));
   for (auto& slot : slots_) slot.conn = std::make_unique<PgConnection>(ex, conninfo);
+  asio::co_spawn(ex_, watch(ex_, this, alive_), asio::detached);
+}
+
+DbPool::~DbPool() {
+  *alive_ = false;  // the watch ends at its next tick without touching this pool
+}
+
+awaitable<void> DbPool::watch(Executor ex, DbPool* pool, std::shared_ptr<bool> alive) {
+  asio::steady_timer tick(ex);
+  for (;;) {
+    tick.expires_after(std::chrono::seconds(1));
+    boost::system::error_code ec;
+    co_await tick.async_wait(asio::redirect_error(use_awaitable, ec));
+    if (!*alive) co_return;
+    for (auto& slot : pool->slots_) {
+      if (slot.busy && slot.conn->busy_for() > kAnswerTimeout) {
+        slot.conn->abandon("the database did not answer within " +
+                           std::to_string(kAnswerTimeout.count()) + " s");
+      }
+    }
+  }
 }
 
 void DbPool::prepare_statements(bool on) {

@@ -21,6 +21,14 @@ class DbPool {
   using Settings = std::vector<std::pair<std::string, std::string>>;
   DbPool(const Executor& ex, const std::string& conninfo, std::size_t size,
          Settings session_settings = {});
+  ~DbPool();
+  DbPool(const DbPool&) = delete;
+  DbPool& operator=(const DbPool&) = delete;
+
+  // An exchange with the server (connecting, a query) that has had no answer for this long is
+  // given up (DbUnavailable, the connection closed): longer than the server's own
+  // statement_timeout (15 s), which ends any query a live server is still running.
+  static constexpr std::chrono::seconds kAnswerTimeout{20};
 
   // See PgConnection::prepare_statements (on by default).
   void prepare_statements(bool on);
@@ -42,6 +50,8 @@ class DbPool {
   void release(std::size_t index);
   awaitable<void> ensure_connected(PgConnection& conn);
   void forget_idle_connections();
+  // Once a second: abandons the exchanges waiting longer than kAnswerTimeout.
+  static awaitable<void> watch(Executor ex, DbPool* pool, std::shared_ptr<bool> alive);
 
   Executor ex_;
   Settings session_settings_;
@@ -49,6 +59,7 @@ class DbPool {
   Broadcast freed_;
   std::chrono::steady_clock::time_point retry_at_{};
   std::chrono::milliseconds backoff_{0};
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace warden::mcp

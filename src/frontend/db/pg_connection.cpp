@@ -12,6 +12,44 @@ PgConnection::~PgConnection() {
   close();
 }
 
+namespace {
+
+// Marks a connection busy for the length of one exchange (see PgConnection::busy_for).
+class Exchange {
+ public:
+  explicit Exchange(std::optional<std::chrono::steady_clock::time_point>& since) : since_(since) {
+    if (!since_) {
+      since_ = std::chrono::steady_clock::now();
+      owner_ = true;
+    }
+  }
+  ~Exchange() {
+    if (owner_) since_.reset();
+  }
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
+
+ private:
+  std::optional<std::chrono::steady_clock::time_point>& since_;
+  bool owner_ = false;
+};
+
+}  // namespace
+
+std::chrono::steady_clock::duration PgConnection::busy_for() const {
+  if (!busy_since_) return std::chrono::steady_clock::duration::zero();
+  return std::chrono::steady_clock::now() - *busy_since_;
+}
+
+void PgConnection::abandon(std::string why) {
+  abandoned_ = std::move(why);
+  if (socket_) {
+    boost::system::error_code ec;
+    socket_->close(ec);  // ends the pending wait with operation_aborted
+    socket_.reset();
+  }
+}
+
 bool PgConnection::connected() const {
   return conn_ && PQstatus(conn_) == CONNECTION_OK;
 }
@@ -61,11 +99,18 @@ awaitable<void> PgConnection::wait(bool for_write) {
   co_await socket_->async_wait(for_write ? asio::posix::descriptor_base::wait_write
                                          : asio::posix::descriptor_base::wait_read,
                                asio::redirect_error(use_awaitable, ec));
+  if (abandoned_) {
+    std::string why = *abandoned_;
+    abandoned_.reset();
+    fail(why);
+  }
   if (ec) fail("waiting for the database failed: " + ec.message());
 }
 
 awaitable<void> PgConnection::connect() {
   close();
+  abandoned_.reset();
+  Exchange exchange(busy_since_);
   conn_ = PQconnectStart(conninfo_.c_str());
   if (!conn_ || PQstatus(conn_) == CONNECTION_BAD) fail("cannot connect to the database");
   for (;;) {
@@ -171,6 +216,7 @@ awaitable<std::vector<Row>> PgConnection::run(const std::string& sql,
                                               const std::vector<Param>& params,
                                               bool again_if_stale) {
   if (!connected()) fail("not connected to the database");
+  Exchange exchange(busy_since_);
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
@@ -211,6 +257,7 @@ awaitable<std::vector<Row>> PgConnection::run(const std::string& sql,
 awaitable<std::vector<StatementResult>> PgConnection::pipeline(
     const std::vector<Statement>& statements) {
   if (!connected()) fail("not connected to the database");
+  Exchange exchange(busy_since_);
   // Prepared before the pipeline starts (a round trip only the first time on this connection).
   std::vector<const std::string*> names;
   names.reserve(statements.size());

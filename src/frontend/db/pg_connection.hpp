@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <unordered_map>
 #include <stdexcept>
@@ -55,6 +56,13 @@ class PgConnection {
   // bound and executed (default), or parsed and planned anew on every run (for a pooler in
   // transaction mode that cannot keep named statements).
   void prepare_statements(bool on) { prepare_ = on; }
+  // How long the current exchange with the server (connecting, a query, a pipeline) has been
+  // waiting; zero when there is none. LISTEN's wait for notifications does not count.
+  std::chrono::steady_clock::duration busy_for() const;
+  // Gives up on the current exchange: its wait ends and it fails with DbUnavailable(why), the
+  // connection closed. For a server that stopped answering (a network partition that drops
+  // packets without a reset) where nothing else would end the wait for minutes.
+  void abandon(std::string why);
   void close();
   // Text parameters and text results; throws DbUnavailable or DbError.
   awaitable<std::vector<Row>> query(const std::string& sql, const std::vector<Param>& params);
@@ -86,6 +94,8 @@ class PgConnection {
   std::optional<asio::posix::stream_descriptor> socket_;
   int watched_fd_ = -1;
   bool prepare_ = true;
+  std::optional<std::chrono::steady_clock::time_point> busy_since_;
+  std::optional<std::string> abandoned_;
   // Statement text -> the name it was prepared under on this connection (cleared with it).
   std::unordered_map<std::string, std::string> prepared_;
   unsigned prepared_count_ = 0;  // names are never reused, not even after one was dropped
