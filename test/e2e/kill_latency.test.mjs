@@ -122,6 +122,10 @@ async function startLoad(n) {
   const finished = new Promise((resolve, reject) => {
     worker.on('message', (m) => { if (!m.ready) { result = m; resolve(); } });
     worker.on('error', reject);
+    worker.on('exit', (code) => {
+      if (!result) result = { answered: 0, error: `the load worker exited (${code}) without a result` };
+      resolve();
+    });
   });
   await new Promise((resolve, reject) => {
     worker.once('message', (m) => (m.ready ? resolve() : reject(new Error(m.error ?? 'load ended early'))));

@@ -4,7 +4,7 @@
 -- nothing and decides nothing. Then, as real login roles: a gateway in warden_proxy takes
 -- decisions end to end, and an auditor attributes them.
 BEGIN;
-SELECT plan(48);
+SELECT plan(49);
 
 -- Every function of the schema the proxy may execute, exactly.
 SELECT is(
@@ -251,6 +251,10 @@ SELECT throws_ok(
   '42501', NULL, 'the auditor cannot authorize');
 SELECT throws_ok($$SELECT warden.grant('tap-dec-triage', 'tap-dec-tickets/refund')$$, '42501', NULL,
                  'the auditor cannot grant');
+-- warden.complete serialises the outcomes of one call by locking the call's event row: a role
+-- that reads events must not be able to hold that lock and keep outcomes out.
+SELECT throws_ok($$SELECT 1 FROM warden.events FOR KEY SHARE$$, '42501', NULL,
+                 'the auditor cannot lock event rows (and so cannot hold outcomes back)');
 RESET ROLE;
 
 SELECT * FROM finish();

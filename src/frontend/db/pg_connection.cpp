@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "frontend/base/random.hpp"
+
 namespace warden::mcp {
 
 PgConnection::PgConnection(Executor ex, std::string conninfo)
@@ -17,28 +19,29 @@ namespace {
 // Marks a connection busy for the length of one exchange (see PgConnection::busy_for).
 class Exchange {
  public:
-  explicit Exchange(std::optional<std::chrono::steady_clock::time_point>& since) : since_(since) {
-    if (!since_) {
-      since_ = std::chrono::steady_clock::now();
+  using Since = std::optional<std::chrono::steady_clock::time_point>;
+  explicit Exchange(std::shared_ptr<Since> since) : since_(std::move(since)) {
+    if (!*since_) {
+      *since_ = std::chrono::steady_clock::now();
       owner_ = true;
     }
   }
   ~Exchange() {
-    if (owner_) since_.reset();
+    if (owner_) since_->reset();
   }
   Exchange(const Exchange&) = delete;
   Exchange& operator=(const Exchange&) = delete;
 
  private:
-  std::optional<std::chrono::steady_clock::time_point>& since_;
+  std::shared_ptr<Since> since_;
   bool owner_ = false;
 };
 
 }  // namespace
 
 std::chrono::steady_clock::duration PgConnection::busy_for() const {
-  if (!busy_since_) return std::chrono::steady_clock::duration::zero();
-  return std::chrono::steady_clock::now() - *busy_since_;
+  if (!*busy_since_) return std::chrono::steady_clock::duration::zero();
+  return std::chrono::steady_clock::now() - **busy_since_;
 }
 
 void PgConnection::abandon(std::string why) {
@@ -105,12 +108,13 @@ awaitable<void> PgConnection::wait(bool for_write) {
     fail(why);
   }
   if (ec) fail("waiting for the database failed: " + ec.message());
+  // The server said something: the silence the watch measures starts again.
+  if (*busy_since_) *busy_since_ = std::chrono::steady_clock::now();
 }
 
 awaitable<void> PgConnection::connect() {
   close();
   abandoned_.reset();
-  Exchange exchange(busy_since_);
   conn_ = PQconnectStart(conninfo_.c_str());
   if (!conn_ || PQstatus(conn_) == CONNECTION_BAD) fail("cannot connect to the database");
   for (;;) {
@@ -159,7 +163,9 @@ Row PgConnection::row_of(PGresult* result, int i) {
 DbError PgConnection::error_of(PGresult* result) {
   const char* state = PQresultErrorField(result, PG_DIAG_SQLSTATE);
   const char* message = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
-  return DbError(state ? state : "XX000", message ? message : PQresultErrorMessage(result));
+  const char* source = PQresultErrorField(result, PG_DIAG_SOURCE_FUNCTION);
+  return DbError(state ? state : "XX000", message ? message : PQresultErrorMessage(result),
+                 source ? source : "");
 }
 
 namespace {
@@ -177,10 +183,13 @@ bool connection_lost(const DbError& e) {
 constexpr std::size_t kMaxPrepared = 64;
 
 // A statement prepared before a schema change whose result columns changed (ALTER EXTENSION
-// UPDATE while the gateway runs): refused before it ran, so running it unnamed is safe.
+// UPDATE while the gateway runs), told by where the server raised it (its message is
+// translated); or a named statement the server does not know (26000: a pooler gave us
+// another session). Either is refused before the statement ran, so preparing it anew and
+// running it once more is safe.
 bool stale_plan(const DbError& e) {
-  return e.sqlstate() == "0A000" &&
-         std::string(e.what()).rfind("cached plan must not change result type", 0) == 0;
+  return e.sqlstate() == "26000" ||
+         (e.sqlstate() == "0A000" && e.source_function() == "RevalidateCachedQuery");
 }
 
 }  // namespace
@@ -189,7 +198,8 @@ awaitable<const std::string*> PgConnection::prepared(const std::string& sql) {
   if (!prepare_ || sql.rfind("SELECT ", 0) != 0) co_return nullptr;
   if (auto found = prepared_.find(sql); found != prepared_.end()) co_return &found->second;
   if (prepared_.size() >= kMaxPrepared) co_return nullptr;
-  std::string name = "warden_" + std::to_string(++prepared_count_);
+  if (prepared_prefix_.empty()) prepared_prefix_ = "warden_" + random_hex(6) + "_";
+  std::string name = prepared_prefix_ + std::to_string(++prepared_count_);
   if (!PQsendPrepare(conn_, name.c_str(), sql.c_str(), 0, nullptr)) fail("sending a query failed");
   co_await flush();
   std::optional<DbError> error;

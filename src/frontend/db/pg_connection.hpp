@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <stdexcept>
@@ -23,12 +24,18 @@ class DbUnavailable : public std::runtime_error {
 // The database answered with an error (a SQLSTATE); the connection is still usable.
 class DbError : public std::runtime_error {
  public:
-  DbError(std::string sqlstate, const std::string& message)
-      : std::runtime_error(message), sqlstate_(std::move(sqlstate)) {}
+  DbError(std::string sqlstate, const std::string& message, std::string source_function = "")
+      : std::runtime_error(message),
+        sqlstate_(std::move(sqlstate)),
+        source_function_(std::move(source_function)) {}
   const std::string& sqlstate() const { return sqlstate_; }
+  // The server function that raised it (PG_DIAG_SOURCE_FUNCTION): unlike the message, the
+  // same whatever the server's lc_messages.
+  const std::string& source_function() const { return source_function_; }
 
  private:
   std::string sqlstate_;
+  std::string source_function_;
 };
 
 using Param = std::optional<std::string>;
@@ -56,8 +63,10 @@ class PgConnection {
   // bound and executed (default), or parsed and planned anew on every run (for a pooler in
   // transaction mode that cannot keep named statements).
   void prepare_statements(bool on) { prepare_ = on; }
-  // How long the current exchange with the server (connecting, a query, a pipeline) has been
-  // waiting; zero when there is none. LISTEN's wait for notifications does not count.
+  // How long the current exchange with the server (a query, a pipeline) has heard nothing
+  // from it; zero when there is none. Connecting does not count (libpq moves on to the next
+  // host of a multi-host conninfo only once a host's attempt fails on its own), nor does
+  // LISTEN's wait for notifications.
   std::chrono::steady_clock::duration busy_for() const;
   // Gives up on the current exchange: its wait ends and it fails with DbUnavailable(why), the
   // connection closed. For a server that stopped answering (a network partition that drops
@@ -94,11 +103,18 @@ class PgConnection {
   std::optional<asio::posix::stream_descriptor> socket_;
   int watched_fd_ = -1;
   bool prepare_ = true;
-  std::optional<std::chrono::steady_clock::time_point> busy_since_;
+  // Since when the current exchange has heard nothing from the server (see busy_for); shared
+  // with the exchange's marker, which a coroutine frame destroyed at exit may outlive us with.
+  std::shared_ptr<std::optional<std::chrono::steady_clock::time_point>> busy_since_ =
+      std::make_shared<std::optional<std::chrono::steady_clock::time_point>>();
   std::optional<std::string> abandoned_;
   // Statement text -> the name it was prepared under on this connection (cleared with it).
   std::unordered_map<std::string, std::string> prepared_;
-  unsigned prepared_count_ = 0;  // names are never reused, not even after one was dropped
+  // Names are never reused, not even after one was dropped, and start with a prefix random to
+  // this connection: behind a pooler that shares server sessions, another client's statement
+  // of the same name cannot be run for ours (it fails as unknown, 26000, and is prepared anew).
+  std::string prepared_prefix_;
+  unsigned prepared_count_ = 0;
 };
 
 }  // namespace warden::mcp

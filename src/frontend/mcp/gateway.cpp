@@ -493,10 +493,11 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
       std::string why = held.state == "not_held"  ? "a person must approve this call first"
                         : held.state == "timeout" ? "no one approved it in time"
                                                   : "the approval was " + held.state;
-      co_return rpc_error(id, rpc_code::kDenied,
-                          "warden denied " + shown + ": approval_required (" + why +
-                              (held.url.empty() ? std::string() : "; approve at " + held.url) + ")",
-                          data);
+      std::string message = "warden denied " + shown;
+      message += ": approval_required (" + why;
+      if (!held.url.empty()) message += "; approve at " + held.url;
+      message += ")";
+      co_return rpc_error(id, rpc_code::kDenied, message, data);
     }
     break;
   }
@@ -523,8 +524,7 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
   if (!no_room.empty()) {
     json outcome = json::object();
     outcome["error"] = no_room;
-    asio::co_spawn(ex_, record_outcome(decision.event_id, "error", std::move(outcome)),
-                   asio::detached);
+    spawn_outcome(decision.event_id, "error", std::move(outcome));
     co_return rpc_error(id, rpc_code::kUpstreamFailed, no_room);
   }
   if (upstream) {
@@ -537,8 +537,7 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
                 << "): " << *refused << "\n";
       json outcome = json::object();
       outcome["error"] = *refused;
-      asio::co_spawn(ex_, record_outcome(decision.event_id, "error", std::move(outcome)),
-                     asio::detached);
+      spawn_outcome(decision.event_id, "error", std::move(outcome));
       json data = json::object();
       data["reason"] = *refused;
       data["event_id"] = decision.event_id;
@@ -572,8 +571,7 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
       json outcome = json::object();
       outcome["error"] = "credential_unavailable";
       outcome["detail"] = refused_credential;
-      asio::co_spawn(ex_, record_outcome(decision.event_id, "error", std::move(outcome)),
-                     asio::detached);
+      spawn_outcome(decision.event_id, "error", std::move(outcome));
       json data = json::object();
       data["reason"] = "credential_unavailable";
       data["event_id"] = decision.event_id;
@@ -587,8 +585,7 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
     json detail = {{"duration_ms", 0}, {"method", method}};
     json answer = upstream_failed("no upstream named " + server + " is configured in this gateway");
     detail["error"] = answer["error"]["message"];
-    asio::co_spawn(ex_, record_outcome(decision.event_id, "error", std::move(detail)),
-                   asio::detached);
+    spawn_outcome(decision.event_id, "error", std::move(detail));
     co_return reply_from_answer(id, answer);
   }
   RunningCall running;
@@ -694,7 +691,7 @@ json Gateway::conclude(RunningCall& running, std::optional<CallEnd> end) {
       detail["input_requests"] = running.input->methods_asked();
     }
   }
-  asio::co_spawn(ex_, record_outcome(running.event_id, status, std::move(detail)), asio::detached);
+  spawn_outcome(running.event_id, status, std::move(detail));
   return answer;
 }
 
@@ -730,7 +727,7 @@ awaitable<Gateway::Held> Gateway::hold_for_approval(const std::string& event_id,
                   {"elicitationId", held.approval_id},
                   {"url", held.url},
                   {"message", "A person must approve this call: open the approval page."}}}};
-    caller.to_client(channels_.relay_request(caller.session_id, ask, [](json) {}));
+    caller.to_client(channels_.relay_request(caller.session_id, ask, [](const json&) {}));
   }
   for (;;) {
     json note = {
@@ -775,14 +772,24 @@ awaitable<Gateway::Held> Gateway::hold_for_approval(const std::string& event_id,
 // The agent already has its answer, so the outcome must not be dropped when the database goes
 // away (a failover): it is retried until a primary takes it. A retry that meets "already
 // completed" (55000) means the first attempt committed before its acknowledgement was lost.
-awaitable<void> Gateway::record_outcome(std::string event_id, std::string status, json detail) {
+void Gateway::spawn_outcome(std::string event_id, std::string status, json detail) {
+  // Counted before the coroutine first runs, so that a SIGTERM in between sees it.
+  ++*outcomes_pending_;
+  asio::co_spawn(
+      ex_,
+      record_outcome(std::move(event_id), std::move(status), std::move(detail), outcomes_pending_),
+      asio::detached);
+}
+
+awaitable<void> Gateway::record_outcome(std::string event_id, std::string status, json detail,
+                                        std::shared_ptr<std::size_t> pending) {
   constexpr auto kGiveUpAfter = std::chrono::minutes(2);
-  const auto give_up = Clock::now() + kGiveUpAfter;
-  ++outcomes_pending_;
+  // Read after a co_await; clang-analyzer does not follow a coroutine's frame.
+  const auto give_up = Clock::now() + kGiveUpAfter;  // NOLINT(clang-analyzer-deadcode.DeadStores)
   struct Written {
-    std::size_t& pending;
-    ~Written() { --pending; }
-  } written{outcomes_pending_};
+    std::shared_ptr<std::size_t> pending;
+    ~Written() { --*pending; }
+  } written{std::move(pending)};
   auto pause = std::chrono::milliseconds(100);
   bool retried = false;
   for (;;) {
@@ -793,9 +800,12 @@ awaitable<void> Gateway::record_outcome(std::string event_id, std::string status
     } catch (const DbUnavailable& e) {
       failure = e.what();
     } catch (const DbError& e) {
-      // 25006: a standby answered (the failover is not over yet); anything else is final.
+      // 25006: a standby answered (the failover is not over yet); 40P01, 40001, 57014: a
+      // deadlock, a serialization failure or the statement timeout (a lock held elsewhere)
+      // ended this attempt, not the outcome; anything else is final.
       if (e.sqlstate() == "55000" && retried) co_return;
-      if (e.sqlstate() != "25006") {
+      const std::string& state = e.sqlstate();
+      if (state != "25006" && state != "40P01" && state != "40001" && state != "57014") {
         std::cerr << "warden-mcp: cannot record the outcome of " << event_id << ": " << e.what()
                   << "\n";
         co_return;

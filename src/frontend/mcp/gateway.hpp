@@ -103,7 +103,7 @@ class Gateway {
   json calls_in_flight() const;
   // Outcomes of answered calls not yet written (queued, being written or waiting to retry):
   // warden-mcp waits for them at SIGTERM before it exits.
-  std::size_t outcomes_pending() const { return outcomes_pending_; }
+  std::size_t outcomes_pending() const { return *outcomes_pending_; }
   // Woken whenever a call starts or ends.
   Broadcast& in_flight_changed() { return in_flight_changed_; }
   // MCP 2026-07-28 (SEP-2243): the x-mcp-header declarations of the tool `full_name` names, which
@@ -144,7 +144,11 @@ class Gateway {
   awaitable<std::optional<json>> refuse_dead_session(const json& id, const Caller& caller);
   // Records a call's outcome (warden.complete) after the agent has its answer: the decision
   // and its audit event committed before forwarding; the outcome need not delay the reply.
-  awaitable<void> record_outcome(std::string event_id, std::string status, json detail);
+  void spawn_outcome(std::string event_id, std::string status, json detail);
+  // `pending` is the share of outcomes_pending_ this outcome holds until it is written (or
+  // given up); shared, so that a frame destroyed after the gateway at exit touches no member.
+  awaitable<void> record_outcome(std::string event_id, std::string status, json detail,
+                                 std::shared_ptr<std::size_t> pending);
   awaitable<json> governed_call(const json& id, const std::string& server,
                                 const std::string& target, const std::string& method, json params,
                                 const json& arguments, const Caller& caller);
@@ -220,7 +224,7 @@ class Gateway {
   std::map<std::string, std::chrono::steady_clock::time_point> param_listed_at_;  // server ->
   std::map<std::string, std::chrono::steady_clock::time_point> live_until_;       // token id ->
   std::uint64_t next_call_ = 0;
-  std::size_t outcomes_pending_ = 0;
+  std::shared_ptr<std::size_t> outcomes_pending_ = std::make_shared<std::size_t>(0);
   bool upstreams_loaded_ = false;
   std::string bare_server_;
   SessionChannels channels_;  // a request before the first load loads them itself

@@ -15,8 +15,15 @@ BEGIN
     RAISE EXCEPTION 'unknown status "%"', status
       USING ERRCODE = '22023', HINT = 'status is one of ok, error, cancelled, timeout, revoked.';
   END IF;
+  -- One outcome per call, also when two sessions complete the same call at once (a gateway's
+  -- retry after a lost connection while its first attempt still runs): the call's own event
+  -- row is locked, so the second waits here for the first to end, and its check below then
+  -- sees the first one's outcome. A row lock, not an advisory lock: only a role that may
+  -- update warden.events (none but the owner) can take one, so no other login can hold
+  -- outcomes back. The lock leaves the row unchanged (events stay append-only).
   SELECT ev.kind, ev.allowed, ev.chain_id, ev.token_id, ev.agent, ev.human, ev.server, ev.tool INTO e
-  FROM warden.events ev WHERE ev.event_id = complete.event_id;
+  FROM warden.events ev WHERE ev.event_id = complete.event_id
+  FOR NO KEY UPDATE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'unknown event %', event_id USING ERRCODE = '42704';
   END IF;
@@ -24,11 +31,6 @@ BEGIN
     RAISE EXCEPTION 'event % is not an allowed call', event_id
       USING ERRCODE = '55000', HINT = 'Only calls that authorize allowed have an outcome.';
   END IF;
-  -- One outcome per call, also when two sessions complete the same call at once (a gateway's
-  -- retry after a lost connection while its first attempt still runs): the second waits here
-  -- for the first to end, then its check sees the first one's outcome. Keyed on the event id
-  -- (hashed; a collision only makes two unrelated completions wait for each other).
-  PERFORM pg_catalog.pg_advisory_xact_lock(2041500000, pg_catalog.hashtext(complete.event_id::text));
   IF EXISTS (SELECT FROM warden.events ev WHERE ev.parent_id = complete.event_id AND ev.kind = 'completed') THEN
     RAISE EXCEPTION 'call % is already completed', event_id USING ERRCODE = '55000';
   END IF;
