@@ -14,23 +14,13 @@ db=bench_authzen
 calls="${BENCH_CALLS:-2000}"
 rounds="${BENCH_ROUNDS:-3}"
 psql=(psql -X -q -v ON_ERROR_STOP=1 -At)
+# fresh_gateway_database; cleanup at exit (the gateway, the work directory, the database)
+source "$here/../lib.sh"
 work="$(mktemp -d)"
-gateway_pid=
-cleanup() {
-  [ -n "$gateway_pid" ] && kill "$gateway_pid" 2>/dev/null || true
-  rm -rf "$work"
-  "${psql[@]}" -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
-
-"${psql[@]}" -d postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+bench_dirs+=("$work")
+bench_db=$db
+fresh_gateway_database "$db"
 "${psql[@]}" -d "$db" >/dev/null <<'SQL'
-CREATE EXTENSION warden;
-DO $$ BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'warden_gateway') THEN
-    CREATE ROLE warden_gateway LOGIN IN ROLE warden_proxy;
-  END IF;
-END $$;
 SELECT warden.add_human('bench@example.com');
 SELECT warden.add_agent('bench-bot', 'bench@example.com', 'authzen benchmark');
 SELECT warden.add_server('bench', 'https://bench.internal/mcp');
@@ -49,7 +39,7 @@ SQL
 
 build/warden-mcp serve --db "host=$PGHOST port=$PGPORT dbname=$db user=warden_gateway" \
   --listen 127.0.0.1:0 --pool 1 --pep-token-file "$work/pep" 2>"$work/gateway.log" &
-gateway_pid=$!
+bench_pids+=($!)
 for _ in $(seq 100); do
   port="$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)/mcp.*|\1|p' "$work/gateway.log")"
   [ -n "$port" ] && break
