@@ -1,5 +1,6 @@
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cctype>
 #include <string>
 #include <variant>
@@ -14,6 +15,7 @@
 #include "core/constraints.hpp"
 #include "core/control_characters.hpp"
 #include "extension/event_writer.hpp"
+#include "extension/index_probe.hpp"
 #include "extension/keys.hpp"
 #include "extension/last_decision.hpp"
 #include "extension/pg_pattern_engine.hpp"
@@ -266,83 +268,136 @@ class Authorizer {
     d.detail = std::move(detail);
   }
 
-  // One statement for everything a decision reads: token, chain, agent, human, server, tool
-  // and the live grants that could apply, for the caller and every agent above it.
+  // Everything a decision reads, by key: token, chain, agent, person, server, tool and the
+  // live grants that could apply, for the caller and every agent above it. Index probes, not a
+  // SQL statement: the executor's start-up for a join of seven tables and two subqueries cost
+  // more than the reads themselves (index_probe.hpp). Each probe sees the statement's snapshot,
+  // as the read-only statement did: every revocation committed before the call began.
   bool load_state(Decision& d, const TaskClaims& claims) {
-    static Statement load(
-        "SELECT t.revoked_at IS NOT NULL AS token_revoked, "
-        "c.revoked_at IS NOT NULL AS chain_revoked, c.expires_at <= now() AS chain_expired, "
-        "h.revoked_at IS NOT NULL AS human_revoked, "
-        "a.status AS agent_status, a.mode AS agent_mode, a.name AS agent, h.subject AS human, "
-        "t.tools, t.ancestor_agents, t.dpop_jkt, c.trace_id, "
-        "s.server_id IS NOT NULL AS server_known, "
-        "coalesce(tl.digest IS DISTINCT FROM tl.approved_digest, false) AS tool_changed, "
-        "EXISTS (SELECT FROM warden.tokens up WHERE up.token_id = ANY (t.ancestor_tokens) "
-        "        AND up.revoked_at IS NOT NULL) AS ancestor_token_revoked, "
-        "(SELECT json_agg(json_build_array(g.grant_id, g.agent_id, g.constraints, "
-        "                                  g.max_calls, g.approval) "
-        "                 ORDER BY g.max_calls IS NOT NULL, g.created_at) "
-        "   FROM warden.grants g "
-        "  WHERE g.agent_id = ANY (t.ancestor_agents || t.agent_id) AND g.server = $2 "
-        "    AND (g.tool = $3 OR g.tool = '*') AND g.revoked_at IS NULL AND g.expires_at > now() "
-        "    AND (g.chain_id IS NULL OR g.chain_id = t.chain_id))::text AS grants "
-        "FROM warden.tokens t JOIN warden.chains c ON c.chain_id = t.chain_id "
-        "JOIN warden.agents a ON a.agent_id = t.agent_id "
-        "JOIN warden.humans h ON h.human_id = c.human_id "
-        "LEFT JOIN warden.servers s ON s.name = $2 "
-        "LEFT JOIN warden.tools tl ON tl.server_id = s.server_id AND tl.name = $3 "
-        "WHERE t.token_id = $1 AND t.chain_id = $4 AND t.agent_id = $5",
-        {UUIDOID, TEXTOID, TEXTOID, UUIDOID, UUIDOID});
-    if (load.run({uuid_datum(claims.token_id), text_datum(*server_), text_datum(*tool_),
-                  uuid_datum(claims.chain_id), uuid_datum(claims.agent_id)},
-                 {}, true, 1) != 1) {
+    const TimestampTz now = GetCurrentTransactionStartTimestamp();  // SQL's now()
+    const Datum token_id = uuid_datum(claims.token_id);
+    const Datum chain_id = uuid_datum(claims.chain_id);
+    const Datum agent_id = uuid_datum(claims.agent_id);
+
+    IndexProbe tokens("tokens", "tokens_pkey");
+    if (!tokens.find_one({token_id}) || !tokens.uuid_equals("chain_id", chain_id) ||
+        !tokens.uuid_equals("agent_id", agent_id)) {
+      tokens.end();
       return false;
     }
+    token_revoked_ = !tokens.is_null("revoked_at");
+    token_tools_ = tokens.strings("tools");
+    token_jkt_ = tokens.text("dpop_jkt");
+    ancestors_ = tokens.strings("ancestor_agents").value_or(std::vector<std::string>());
+    // The tokens this one was delegated from (none for a chain's first token): revoking one
+    // revokes everything delegated from it.
+    for (const std::string& id :
+         tokens.strings("ancestor_tokens").value_or(std::vector<std::string>())) {
+      if (tokens.find_one({uuid_datum(id)}) && !tokens.is_null("revoked_at")) {
+        ancestor_token_revoked_ = true;
+        break;
+      }
+    }
+    tokens.end();
+
+    IndexProbe chains("chains", "chains_pkey");
+    if (!chains.find_one({chain_id})) {
+      chains.end();
+      return false;
+    }
+    chain_revoked_ = !chains.is_null("revoked_at");
+    chain_expired_ = *chains.timestamptz("expires_at") <= now;
+    d.trace_id = chains.text("trace_id");
+    const std::string human_id = *chains.uuid("human_id");
+    chains.end();
+
+    IndexProbe humans("humans", "humans_pkey");
+    if (!humans.find_one({uuid_datum(human_id)})) {
+      humans.end();
+      return false;
+    }
+    human_revoked_ = !humans.is_null("revoked_at");
+    d.human = humans.text("subject");
+    humans.end();
+
+    IndexProbe agents("agents", "agents_pkey");
+    if (!agents.find_one({agent_id})) {
+      agents.end();
+      return false;
+    }
+    agent_status_ = *agents.text("status");
+    observe_mode_ = agents.text("mode") == "observe";
+    d.agent = agents.text("name");
+    // The agents above the caller, by name, and whether any is not active (one that cannot be
+    // found counts as suspended: fail closed).
+    for (const std::string& id : ancestors_) {
+      if (agents.find_one({uuid_datum(id)})) {
+        ancestor_names_.push_back(*agents.text("name"));
+        if (agents.text("status") != "active") ++suspended_ancestors_;
+      } else {
+        ancestor_names_.push_back(id);
+        ++suspended_ancestors_;
+      }
+    }
+    agents.end();
+
     d.token_id = claims.token_id;
     d.chain_id = claims.chain_id;
-    token_revoked_ = *load.boolean(0, "token_revoked");
-    chain_revoked_ = *load.boolean(0, "chain_revoked");
-    human_revoked_ = *load.boolean(0, "human_revoked");
-    chain_expired_ = *load.boolean(0, "chain_expired");
-    agent_status_ = *load.text(0, "agent_status");
-    observe_mode_ = *load.text(0, "agent_mode") == "observe";
-    d.agent = load.text(0, "agent");
-    d.human = load.text(0, "human");
-    token_tools_ = load.strings(0, "tools");
-    token_jkt_ = load.text(0, "dpop_jkt");
-    ancestors_ = load.strings(0, "ancestor_agents").value_or(std::vector<std::string>());
-    d.trace_id = load.text(0, "trace_id");
-    server_known_ = *load.boolean(0, "server_known");
-    tool_changed_ = *load.boolean(0, "tool_changed");
-    ancestor_token_revoked_ = *load.boolean(0, "ancestor_token_revoked");
-    read_grants(load.text(0, "grants").value_or("[]"));
-    if (!ancestors_.empty()) load_ancestors();
+    load_server_and_tool();
+    load_grants(chain_id, claims.agent_id, now);
     return true;
   }
 
-  void read_grants(const std::string& json) {
-    nlohmann::json rows = nlohmann::json::parse(json, nullptr, false);
-    if (!rows.is_array()) return;
-    for (const auto& r : rows) {
-      if (!r.is_array() || r.size() != 5) continue;
-      Grant g{r[0].get<std::string>(), r[1].get<std::string>(), r[2],
-              r[3].is_null() ? std::nullopt : std::optional<int64_t>(r[3].get<int64_t>()),
-              r[4].is_object() ? std::optional<nlohmann::json>(r[4]) : std::nullopt};
-      grants_.push_back(std::move(g));
+  void load_server_and_tool() {
+    IndexProbe servers("servers", "servers_name_key");
+    server_known_ = servers.find_one({text_datum(*server_)});
+    const std::optional<std::string> server_id =
+        server_known_ ? servers.uuid("server_id") : std::nullopt;
+    servers.end();
+    if (!server_id) return;
+    IndexProbe tools("tools", "tools_pkey");
+    if (tools.find_one({uuid_datum(*server_id), text_datum(*tool_)})) {
+      tool_changed_ = tools.bytes("digest") != tools.bytes("approved_digest");
     }
+    tools.end();
   }
 
-  // Only for delegated tokens: the agents above the caller, by name, and whether any is
-  // suspended.
-  void load_ancestors() {
-    static Statement above(
-        "SELECT array_agg(aa.name ORDER BY x.o) AS names, "
-        "count(*) FILTER (WHERE aa.status <> 'active') AS suspended "
-        "FROM unnest($1) WITH ORDINALITY x(id, o) JOIN warden.agents aa ON aa.agent_id = x.id",
-        {UUIDARRAYOID});
-    above.run({uuid_array_datum(ancestors_)}, {}, true, 1);
-    ancestor_names_ = above.strings(0, "names").value_or(std::vector<std::string>());
-    suspended_ancestors_ = above.integer(0, "suspended").value_or(0);
+  // The live grants on this server for this tool (or every tool), of the caller and of every
+  // agent above it, for any chain or this one: those with a call budget last, then oldest first.
+  void load_grants(Datum chain_id, const std::string& caller, TimestampTz now) {
+    struct Loaded {
+      Grant grant;
+      TimestampTz created_at;
+    };
+    std::vector<Loaded> loaded;
+    std::vector<std::string> agents = ancestors_;
+    agents.push_back(caller);
+    IndexProbe grants("grants", "grants_live");
+    const Datum server = text_datum(*server_);
+    for (const std::string& agent : agents) {
+      grants.find({uuid_datum(agent), server});
+      while (grants.next()) {
+        if (!grants.is_null("revoked_at") || *grants.timestamptz("expires_at") <= now) continue;
+        const std::string tool = *grants.text("tool");
+        if (tool != *tool_ && tool != "*") continue;
+        if (!grants.is_null("chain_id") && !grants.uuid_equals("chain_id", chain_id)) continue;
+        Grant g{*grants.uuid("grant_id"), agent,
+                nlohmann::json::parse(*grants.jsonb_text("constraints")),
+                grants.integer("max_calls"), std::nullopt};
+        if (auto approval = grants.jsonb_text("approval")) {
+          nlohmann::json policy = nlohmann::json::parse(*approval);
+          if (policy.is_object()) g.approval = std::move(policy);
+        }
+        loaded.push_back({std::move(g), *grants.timestamptz("created_at")});
+      }
+    }
+    grants.end();
+    std::stable_sort(loaded.begin(), loaded.end(), [](const Loaded& a, const Loaded& b) {
+      const bool a_budget = a.grant.max_calls.has_value();
+      const bool b_budget = b.grant.max_calls.has_value();
+      return a_budget != b_budget ? b_budget : a.created_at < b.created_at;
+    });
+    for (Loaded& l : loaded) grants_.push_back(std::move(l.grant));
   }
 
   void match_grants(Decision& d, const TaskClaims& claims) {
