@@ -52,7 +52,7 @@ struct Decision {
   // A denial observe mode must not soften: the token's own tool list and every delegating
   // agent's grants bound a delegation whatever mode the sub-agent is in.
   bool enforced = false;
-  std::string event_id = random_uuid();
+  std::string event_id = time_ordered_uuid();
 };
 
 struct Grant {

@@ -152,7 +152,7 @@ std::string write_event(const EventRow& row) {
   require_event_columns();
   ensure_default_partition();
 
-  const std::string event_id = row.event_id ? *row.event_id : random_uuid();
+  const std::string event_id = row.event_id ? *row.event_id : time_ordered_uuid();
   EventValues v;
   v.set(EventColumn::event_id, uuid_datum(event_id));
   // The transaction takes its xid before the event's time is read: an exporter that sees no
