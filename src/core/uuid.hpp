@@ -4,8 +4,8 @@
 
 namespace warden {
 
-// A fresh random (version 4, RFC 9562) uuid in its 36-character text form: event ids, seal
-// ids, audit writer ids.
+// A fresh random (version 4, RFC 9562) uuid in its 36-character text form: seal ids, audit
+// writer ids (event ids are time_ordered_uuid).
 std::string random_uuid();
 
 // A version 7 uuid (RFC 9562): the Unix time in milliseconds, then 74 random bits. For the keys

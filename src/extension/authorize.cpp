@@ -307,7 +307,7 @@ class Authorizer {
     }
     chain_revoked_ = !chains.is_null("revoked_at");
     chain_expired_ = *chains.timestamptz("expires_at") <= now;
-    d.trace_id = chains.text("trace_id");
+    std::optional<std::string> trace_id = chains.text("trace_id");
     const std::string human_id = *chains.uuid("human_id");
     chains.end();
 
@@ -317,7 +317,7 @@ class Authorizer {
       return false;
     }
     human_revoked_ = !humans.is_null("revoked_at");
-    d.human = humans.text("subject");
+    std::optional<std::string> human = humans.text("subject");
     humans.end();
 
     IndexProbe agents("agents", "agents_pkey");
@@ -327,7 +327,7 @@ class Authorizer {
     }
     agent_status_ = *agents.text("status");
     observe_mode_ = agents.text("mode") == "observe";
-    d.agent = agents.text("name");
+    std::optional<std::string> agent = agents.text("name");
     // The agents above the caller, by name, and whether any is not active (one that cannot be
     // found counts as suspended: fail closed).
     for (const std::string& id : ancestors_) {
@@ -341,8 +341,12 @@ class Authorizer {
     }
     agents.end();
 
+    // Named in the decision only once every row was found (an unknown token names nothing).
     d.token_id = claims.token_id;
     d.chain_id = claims.chain_id;
+    d.trace_id = std::move(trace_id);
+    d.human = std::move(human);
+    d.agent = std::move(agent);
     load_server_and_tool();
     load_grants(chain_id, claims.agent_id, now);
     return true;
@@ -370,8 +374,12 @@ class Authorizer {
       TimestampTz created_at;
     };
     std::vector<Loaded> loaded;
+    // Each agent once, though delegation may name one twice (A to B to A): its grants are read
+    // once, as the SQL's "agent_id = ANY (...)" did.
     std::vector<std::string> agents = ancestors_;
     agents.push_back(caller);
+    std::sort(agents.begin(), agents.end());
+    agents.erase(std::unique(agents.begin(), agents.end()), agents.end());
     IndexProbe grants("grants", "grants_live");
     const Datum server = text_datum(*server_);
     for (const std::string& agent : agents) {
@@ -381,11 +389,16 @@ class Authorizer {
         const std::string tool = *grants.text("tool");
         if (tool != *tool_ && tool != "*") continue;
         if (!grants.is_null("chain_id") && !grants.uuid_equals("chain_id", chain_id)) continue;
-        Grant g{*grants.uuid("grant_id"), agent,
-                nlohmann::json::parse(*grants.jsonb_text("constraints")),
+        // jsonb text that nlohmann cannot read (a number beyond a double, say) leaves the grant
+        // out: the call is then denied and audited like any other, never allowed by it.
+        nlohmann::json constraints =
+            nlohmann::json::parse(*grants.jsonb_text("constraints"), nullptr, false);
+        if (constraints.is_discarded()) continue;
+        Grant g{*grants.uuid("grant_id"), agent, std::move(constraints),
                 grants.integer("max_calls"), std::nullopt};
         if (auto approval = grants.jsonb_text("approval")) {
-          nlohmann::json policy = nlohmann::json::parse(*approval);
+          nlohmann::json policy = nlohmann::json::parse(*approval, nullptr, false);
+          if (policy.is_discarded()) continue;
           if (policy.is_object()) g.approval = std::move(policy);
         }
         loaded.push_back({std::move(g), *grants.timestamptz("created_at")});

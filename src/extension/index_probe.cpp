@@ -30,12 +30,17 @@ Oid warden_relation(const char* name) {
 IndexProbe::IndexProbe(const char* table, const char* index)
     : table_name_(table), index_name_(index) {
   const Oid table_id = warden_relation(table);
+  pg_call([&] { table_ = table_open(table_id, AccessShareLock); });
+  // The index is looked up once its table is locked (no index of it can be dropped meanwhile),
+  // and must be a usable btree of that table: a probe relies on btree equality scans that need
+  // no recheck, and an index being built or dropped concurrently may be missing rows.
   const Oid index_id = warden_relation(index);
   pg_call([&] {
-    table_ = table_open(table_id, AccessShareLock);
     index_ = index_open(index_id, AccessShareLock);
-    if (index_->rd_index == nullptr || index_->rd_index->indrelid != table_id) {
-      elog(ERROR, "warden: %s is not an index of warden.%s", index, table);
+    if (index_->rd_index == nullptr || index_->rd_index->indrelid != table_id ||
+        index_->rd_rel->relam != BTREE_AM_OID || !index_->rd_index->indisvalid ||
+        !index_->rd_index->indisready || !index_->rd_index->indislive) {
+      elog(ERROR, "warden: %s is not a valid btree index of warden.%s", index, table);
     }
     slot_ = table_slot_create(table_, nullptr);
   });
@@ -61,7 +66,12 @@ void IndexProbe::find(const std::vector<Datum>& keys) {
                              get_opcode(op), values[i]);
     }
     if (scan_ == nullptr) {
+      // The statement's snapshot: what a read-only SPI statement would see.
+      if (!ActiveSnapshotSet()) elog(ERROR, "warden: an index probe needs an active snapshot");
       scan_ = index_beginscan(table_, index_, GetActiveSnapshot(), nkeys, 0);
+    } else if (scan_->numberOfKeys != nkeys) {
+      // index_rescan reuses the scan's key array, sized when the scan began.
+      elog(ERROR, "warden: index probe on %s rescanned with another number of keys", index_name_);
     }
     index_rescan(scan_, scan_keys, nkeys, nullptr, 0);
   });
