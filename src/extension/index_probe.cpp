@@ -1,5 +1,6 @@
 #include "extension/index_probe.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -8,8 +9,6 @@
 namespace warden::pg {
 
 namespace {
-
-constexpr int kMaxKeys = 4;
 
 Oid warden_relation(const char* name) {
   return pg_call([&] {
@@ -42,28 +41,33 @@ IndexProbe::IndexProbe(const char* table, const char* index)
         !index_->rd_index->indisready || !index_->rd_index->indislive) {
       elog(ERROR, "warden: %s is not a valid btree index of warden.%s", index, table);
     }
+    key_columns_ = std::min<int>(IndexRelationGetNumberOfKeyAttributes(index_), kMaxKeys);
+    for (int i = 0; i < key_columns_; ++i) {
+      // Equality under the index's own operator family (and, in find, its collation), so that
+      // the search follows the order the index was built in.
+      const Oid type = index_->rd_opcintype[i];
+      const Oid op = get_opfamily_member(index_->rd_opfamily[i], type, type, BTEqualStrategyNumber);
+      if (!OidIsValid(op)) elog(ERROR, "warden: no equality operator for index %s", index);
+      equality_[i] = get_opcode(op);
+    }
     slot_ = table_slot_create(table_, nullptr);
   });
 }
 
 void IndexProbe::find(const std::vector<Datum>& keys) {
-  if (keys.empty() || keys.size() > kMaxKeys) throw std::logic_error("IndexProbe: 1 to 4 keys");
+  if (keys.empty() || keys.size() > static_cast<size_t>(kMaxKeys))
+    throw std::logic_error("IndexProbe: 1 to 4 keys");
   const int nkeys = static_cast<int>(keys.size());
   const Datum* values = keys.data();
   pg_call([&] {
-    if (nkeys > IndexRelationGetNumberOfKeyAttributes(index_)) {
+    if (nkeys > key_columns_) {
       elog(ERROR, "warden: index %s has fewer than %d key columns", index_name_, nkeys);
     }
     ScanKeyData scan_keys[kMaxKeys];
     for (int i = 0; i < nkeys; ++i) {
-      // Equality under the index's own operator family and collation, so that the search
-      // follows the order the index was built in.
-      const Oid type = index_->rd_opcintype[i];
-      const Oid op = get_opfamily_member(index_->rd_opfamily[i], type, type, BTEqualStrategyNumber);
-      if (!OidIsValid(op)) elog(ERROR, "warden: no equality operator for index %s", index_name_);
       ScanKeyEntryInitialize(&scan_keys[i], 0, static_cast<AttrNumber>(i + 1),
                              BTEqualStrategyNumber, InvalidOid, index_->rd_indcollation[i],
-                             get_opcode(op), values[i]);
+                             equality_[i], values[i]);
     }
     if (scan_ == nullptr) {
       // The statement's snapshot: what a read-only SPI statement would see.
@@ -114,11 +118,12 @@ AttrNumber IndexProbe::attribute(const char* name, Oid* type) {
   });
 }
 
-Datum IndexProbe::column(const char* name, Oid type, bool* is_null) {
-  Oid actual = InvalidOid;
-  const AttrNumber n = attribute(name, &actual);
+Datum IndexProbe::column(const char* name, Oid type, bool* is_null, Oid or_type, Oid* actual) {
+  Oid found = InvalidOid;
+  const AttrNumber n = attribute(name, &found);
+  if (actual != nullptr) *actual = found;
   return pg_call([&] {
-    if (actual != type) {
+    if (found != type && (or_type == InvalidOid || found != or_type)) {
       elog(ERROR, "warden: column %s of warden.%s is not of the type a decision reads", name,
            table_name_);
     }
@@ -161,9 +166,8 @@ std::optional<TimestampTz> IndexProbe::timestamptz(const char* name) {
 
 std::optional<int64_t> IndexProbe::integer(const char* name) {
   Oid type = InvalidOid;
-  attribute(name, &type);
   bool null = false;
-  Datum d = column(name, type == INT8OID ? INT8OID : INT4OID, &null);
+  Datum d = column(name, INT4OID, &null, INT8OID, &type);
   if (null) return std::nullopt;
   return type == INT8OID ? DatumGetInt64(d) : DatumGetInt32(d);
 }
@@ -189,10 +193,8 @@ std::optional<std::string> IndexProbe::jsonb_text(const char* name) {
 }
 
 std::optional<std::vector<std::string>> IndexProbe::strings(const char* name) {
-  Oid type = InvalidOid;
-  attribute(name, &type);
   bool null = false;
-  Datum d = column(name, type == UUIDARRAYOID ? UUIDARRAYOID : TEXTARRAYOID, &null);
+  Datum d = column(name, TEXTARRAYOID, &null, UUIDARRAYOID);
   if (null) return std::nullopt;
   return array_strings(d);
 }

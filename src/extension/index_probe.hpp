@@ -55,8 +55,13 @@ class IndexProbe {
   bool is_null(const char* column);
 
  private:
+  static constexpr int kMaxKeys = 4;
+
   AttrNumber attribute(const char* name, Oid* type);
-  Datum column(const char* name, Oid type, bool* is_null);
+  // The column's value; its type must be `type` or (when given) `or_type`, and `*actual`
+  // (when given) says which.
+  Datum column(const char* name, Oid type, bool* is_null, Oid or_type = InvalidOid,
+               Oid* actual = nullptr);
 
   const char* table_name_;
   const char* index_name_;
@@ -64,6 +69,9 @@ class IndexProbe {
   Relation index_ = nullptr;
   IndexScanDesc scan_ = nullptr;
   TupleTableSlot* slot_ = nullptr;
+  // The equality function of each key column (found once per probe, not once per find).
+  RegProcedure equality_[kMaxKeys] = {};
+  int key_columns_ = 0;
   bool on_row_ = false;
 };
 

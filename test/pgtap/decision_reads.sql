@@ -15,25 +15,22 @@ DO $$ BEGIN
   PERFORM warden.add_server('tapdr-two', 'https://tapdr-two.internal/mcp');
 END $$;
 
--- reason and detail of one decision (the detail from its audit event, read by the next statement:
--- the event is not in the deciding statement's snapshot).
-CREATE FUNCTION pg_temp.decide(token text, tool text, server text DEFAULT 'tapdr', context jsonb DEFAULT NULL)
-RETURNS text LANGUAGE plpgsql AS $$
+-- The audit event of one decision, read by the next statement (the event is not in the deciding
+-- statement's snapshot); "reason: detail" of it, and the grant an allowed call was made under.
+CREATE FUNCTION pg_temp.event_of(token text, tool text, server text DEFAULT 'tapdr', context jsonb DEFAULT NULL)
+RETURNS warden.events LANGUAGE plpgsql AS $$
 DECLARE
-  d record;
+  id uuid := (SELECT a.event_id FROM warden.authorize(token, server, tool, '{}', context) a);
 BEGIN
-  SELECT * INTO d FROM warden.authorize(token, server, tool, '{}', context);
-  RETURN d.reason || ': ' || coalesce((SELECT e.detail ->> 'detail' FROM warden.events e WHERE e.event_id = d.event_id), '');
+  RETURN (SELECT e FROM warden.events e WHERE e.event_id = id);
 END
 $$;
--- The grant a decision allowed the call under.
-CREATE FUNCTION pg_temp.granted_by(token text, tool text) RETURNS uuid LANGUAGE plpgsql AS $$
-DECLARE
-  d record;
-BEGIN
-  SELECT * INTO d FROM warden.authorize(token, 'tapdr', tool, '{}');
-  RETURN (SELECT (e.detail ->> 'grant_id')::uuid FROM warden.events e WHERE e.event_id = d.event_id AND d.allowed);
-END
+CREATE FUNCTION pg_temp.decide(token text, tool text, server text DEFAULT 'tapdr', context jsonb DEFAULT NULL)
+RETURNS text LANGUAGE sql AS $$
+  SELECT e.reason || ': ' || coalesce(e.detail ->> 'detail', '') FROM pg_temp.event_of(token, tool, server, context) e
+$$;
+CREATE FUNCTION pg_temp.granted_by(token text, tool text) RETURNS uuid LANGUAGE sql AS $$
+  SELECT (e.detail ->> 'grant_id')::uuid FROM pg_temp.event_of(token, tool) e WHERE e.allowed
 $$;
 
 CREATE TEMP TABLE dr (label text PRIMARY KEY, token text, chain_id uuid, token_id uuid, grant_id uuid);
