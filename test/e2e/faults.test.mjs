@@ -258,9 +258,12 @@ test('a revocation made while the listener is reconnecting still aborts the call
     await sleep(300);
     // Drop the gateway's LISTEN connection and revoke before it can reconnect (it waits 100 ms):
     // the notification is lost, so only the re-check after reconnecting can abort the call.
-    sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-          WHERE usename = 'warden_gateway' AND query LIKE 'LISTEN%';
+    const said = sql(`SELECT 'terminated', count(pg_terminate_backend(pid)) FROM pg_stat_activity
+          WHERE usename = 'warden_gateway' AND application_name = 'warden-mcp listener';
          SELECT warden.revoke_chain(${quote(chain)}, 'revoked during the listener gap')`);
+    // Exactly the listener went: otherwise the notification would abort the call and the
+    // re-check would go untested.
+    assert.deepEqual(said[0], ['terminated', '1']);
     const e = await call;
     assert.ok(e, 'the call must be aborted');
     assert.match(e.message, /chain_revoked/);

@@ -9,8 +9,10 @@
 namespace warden::mcp {
 
 // LISTENs on warden_events over its own connection, for as long as the io_context runs,
-// reconnecting with backoff. `on_event` gets each decoded payload; `on_connected` runs after
-// every (re)connection, since announcements made while disconnected were lost.
+// reconnecting with backoff. After a few quiet seconds it asks the server something, so that a
+// connection the network cut silently is noticed (and replaced) within seconds. `on_event` gets
+// each decoded payload; `on_connected` runs after every (re)connection, since announcements
+// made while disconnected were lost.
 awaitable<void> listen_for_events(Executor ex, std::string conninfo,
                                   std::function<void(const json&)> on_event,
                                   std::function<void()> on_connected);

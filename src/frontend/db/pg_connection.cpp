@@ -107,6 +107,7 @@ awaitable<void> PgConnection::wait(bool for_write) {
     abandoned_.reset();
     fail(why);
   }
+  if (ec == asio::error::operation_aborted && quiet_over_) co_return;  // see notifications()
   if (ec) fail("waiting for the database failed: " + ec.message());
   // The server said something: the silence the watch measures starts again.
   if (*busy_since_) *busy_since_ = std::chrono::steady_clock::now();
@@ -323,8 +324,23 @@ awaitable<std::vector<StatementResult>> PgConnection::pipeline(
   co_return out;
 }
 
-awaitable<std::vector<std::string>> PgConnection::notifications() {
+awaitable<std::vector<std::string>> PgConnection::notifications(
+    std::chrono::steady_clock::duration quiet) {
   std::vector<std::string> payloads;
+  // When `quiet` passes, the timer cancels the wait for the socket, which then ends normally.
+  // The handler touches nothing once cancelled: the timer is cancelled (and its handler run
+  // with an error) when this frame ends, even if that is at teardown.
+  asio::steady_timer timer(ex_);
+  timer.expires_after(quiet);
+  quiet_over_ = false;
+  timer.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    quiet_over_ = true;
+    if (socket_) {
+      boost::system::error_code ignored;
+      socket_->cancel(ignored);
+    }
+  });
   for (;;) {
     if (!connected()) fail("not connected to the database");
     if (!PQconsumeInput(conn_)) fail("reading from the database failed");
@@ -332,9 +348,12 @@ awaitable<std::vector<std::string>> PgConnection::notifications() {
       payloads.emplace_back(n->extra ? n->extra : "");
       PQfreemem(n);
     }
-    if (!payloads.empty()) co_return payloads;
+    if (!payloads.empty() || quiet_over_) break;
     co_await wait(false);
   }
+  timer.cancel();
+  quiet_over_ = false;
+  co_return payloads;
 }
 
 }  // namespace warden::mcp

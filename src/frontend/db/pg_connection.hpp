@@ -79,8 +79,10 @@ class PgConnection {
   // runs and commits in its own implicit transaction, in order; one round trip for all. A
   // statement's error does not stop the ones after it. Throws DbUnavailable only.
   awaitable<std::vector<StatementResult>> pipeline(const std::vector<Statement>& statements);
-  // LISTEN support: waits until at least one notification arrives, returns their payloads.
-  awaitable<std::vector<std::string>> notifications();
+  // LISTEN support: waits until at least one notification arrives and returns their payloads,
+  // or returns none once `quiet` has passed without any (the caller may then check that the
+  // server still answers: an idle connection cut by the network says nothing).
+  awaitable<std::vector<std::string>> notifications(std::chrono::steady_clock::duration quiet);
 
  private:
   // The name this connection prepared `sql` under, preparing it first (one round trip, once);
@@ -108,6 +110,8 @@ class PgConnection {
   std::shared_ptr<std::optional<std::chrono::steady_clock::time_point>> busy_since_ =
       std::make_shared<std::optional<std::chrono::steady_clock::time_point>>();
   std::optional<std::string> abandoned_;
+  // Set when notifications()' quiet time ran out and cancelled the wait for the socket.
+  bool quiet_over_ = false;
   // Statement text -> the name it was prepared under on this connection (cleared with it).
   std::unordered_map<std::string, std::string> prepared_;
   // Names are never reused, not even after one was dropped, and start with a prefix random to
