@@ -45,21 +45,32 @@ awaitable<void> witness_seal(Decisions& decisions, AuditWitness& witness, std::s
   }
 }
 
-// At SIGTERM: waits until every answered call's outcome is written, at most kDrain (an
-// outcome retried while the database is away could otherwise hold the exit for minutes).
-awaitable<void> drain_outcomes(Executor ex, const Gateway& gateway) {
+// At SIGTERM, SIGINT or the end of stdin (the gateway already refuses new requests): waits
+// until every open request is answered and every answered call's outcome is written, at most
+// kDrain (a hung upstream, or an outcome retried while the database is away, could otherwise
+// hold the exit for minutes).
+awaitable<void> drain(Executor ex, const Gateway& gateway) {
   constexpr auto kDrain = std::chrono::seconds(5);
+  // An answer leaves the gateway before its bytes leave the process (the HTTP response or the
+  // stdout line is written next): this long more for them, within kDrain.
+  constexpr auto kLastWrites = std::chrono::milliseconds(100);
   const auto until = std::chrono::steady_clock::now() + kDrain;
+  auto done = [&] { return gateway.requests_open() + gateway.outcomes_pending() == 0; };
   asio::steady_timer tick(ex);
-  while (gateway.outcomes_pending() > 0 && std::chrono::steady_clock::now() < until) {
+  while (!done() && std::chrono::steady_clock::now() < until) {
     tick.expires_after(std::chrono::milliseconds(10));
     boost::system::error_code ec;
     co_await tick.async_wait(asio::redirect_error(use_awaitable, ec));
   }
-  if (gateway.outcomes_pending() > 0) {
-    std::cerr << "warden-mcp: exiting with " << gateway.outcomes_pending()
+  if (!done()) {
+    std::cerr << "warden-mcp: exiting with " << gateway.requests_open()
+              << " request(s) unanswered and " << gateway.outcomes_pending()
               << " call outcome(s) not written\n";
+    co_return;
   }
+  tick.expires_at(std::min(until, std::chrono::steady_clock::now() + kLastWrites));
+  boost::system::error_code ec;
+  co_await tick.async_wait(asio::redirect_error(use_awaitable, ec));
 }
 
 // What this host lets stdio upstreams run, and as whom. Said once at startup, so that an
@@ -135,6 +146,22 @@ int run(const Options& options) {
   Gateway gateway(io.get_executor(), decisions, upstreams, metrics,
                   std::chrono::seconds(options.call_timeout_seconds));
   if (!options.bare_names.empty()) gateway.expose_bare(options.bare_names);
+  // The first SIGTERM or SIGINT (or, in stdio mode, the end of stdin) shuts down gently: no
+  // request starts any more, and the open ones get up to kDrain to be answered and their
+  // outcomes written, so that a restart does not cut calls off or leave them out of the audit
+  // trail. A second signal stops at once.
+  bool shutting_down = false;
+  auto shut_down = [&] {
+    if (shutting_down) return;
+    shutting_down = true;
+    gateway.close();
+    if (gateway.requests_open() + gateway.outcomes_pending() == 0) return io.stop();
+    std::cerr << "warden-mcp: answering " << gateway.requests_open()
+              << " open request(s) and writing " << gateway.outcomes_pending()
+              << " call outcome(s) before exiting\n";
+    asio::co_spawn(io, drain(io.get_executor(), gateway),
+                   [&](const std::exception_ptr&) { io.stop(); });
+  };
   // The gateway's public base URL: approval URLs handed to agents start with it (without
   // --issuer: the listening address, known once bound).
   std::string public_base = options.issuer;
@@ -279,7 +306,8 @@ int run(const Options& options) {
                     std::to_string(port);
     }
   } else {
-    start_stdio_server(io, gateway, decisions, read_token_file(options.token_file));
+    start_stdio_server(io, gateway, decisions, read_token_file(options.token_file),
+                       [&] { shut_down(); });
   }
 
   approval_pages.set_base(public_base);
@@ -287,15 +315,12 @@ int run(const Options& options) {
   gateway.hold_approvals(std::chrono::seconds(options.approval_wait_seconds), public_base);
 
   asio::signal_set stop(io, SIGINT, SIGTERM);
-  stop.async_wait([&](const boost::system::error_code&, int) {
-    if (gateway.outcomes_pending() == 0) return io.stop();
-    // Answered calls whose outcomes are still being written: up to kDrain for them, so that a
-    // restart does not leave them out of the audit trail; a second signal stops at once.
-    std::cerr << "warden-mcp: writing " << gateway.outcomes_pending()
-              << " call outcome(s) before exiting\n";
-    stop.async_wait([&](const boost::system::error_code&, int) { io.stop(); });
-    asio::co_spawn(io, drain_outcomes(io.get_executor(), gateway),
-                   [&](const std::exception_ptr&) { io.stop(); });
+  stop.async_wait([&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    shut_down();
+    stop.async_wait([&](const boost::system::error_code& again, int) {
+      if (!again) io.stop();
+    });
   });
   io.run();
   upstreams.reload({});  // stops the upstream children

@@ -76,9 +76,31 @@ awaitable<void> Gateway::reload_upstreams() {
   }
 }
 
+namespace {
+
+// Counts one open request in `count` for as long as it lives.
+class OpenRequest {
+ public:
+  explicit OpenRequest(std::shared_ptr<std::size_t> count) : count_(std::move(count)) { ++*count_; }
+  ~OpenRequest() { --*count_; }
+  OpenRequest(const OpenRequest&) = delete;
+  OpenRequest& operator=(const OpenRequest&) = delete;
+
+ private:
+  std::shared_ptr<std::size_t> count_;
+};
+
+}  // namespace
+
 awaitable<json> Gateway::handle_request(const json& request, const Caller& caller) {
   const json& id = request["id"];
   const std::string method = request["method"];
+  if (closing_ && method != "ping") {
+    co_return rpc_error(id, rpc_code::kDecisionUnavailable,
+                        "warden-mcp is shutting down; nothing was forwarded",
+                        {{"reason", "shutting_down"}});
+  }
+  const OpenRequest open(requests_open_);
   json params = request.value("params", json::object());
   if (!params.is_object()) params = json::object();
 

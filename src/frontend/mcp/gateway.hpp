@@ -104,6 +104,14 @@ class Gateway {
   // Outcomes of answered calls not yet written (queued, being written or waiting to retry):
   // warden-mcp waits for them at SIGTERM before it exits.
   std::size_t outcomes_pending() const { return *outcomes_pending_; }
+  // Requests being answered (deciding, held for approval, forwarded): warden-mcp waits for
+  // them too at SIGTERM (and at the end of stdin), so that an allowed call is answered and its
+  // outcome written rather than cut off.
+  std::size_t requests_open() const { return *requests_open_; }
+  // From SIGTERM (or the end of stdin) on, every request but ping is refused with
+  // kDecisionUnavailable ("warden-mcp is shutting down; nothing was forwarded"): nothing new
+  // starts while the requests already open finish.
+  void close() { closing_ = true; }
   // Woken whenever a call starts or ends.
   Broadcast& in_flight_changed() { return in_flight_changed_; }
   // MCP 2026-07-28 (SEP-2243): the x-mcp-header declarations of the tool `full_name` names, which
@@ -225,6 +233,9 @@ class Gateway {
   std::map<std::string, std::chrono::steady_clock::time_point> live_until_;       // token id ->
   std::uint64_t next_call_ = 0;
   std::shared_ptr<std::size_t> outcomes_pending_ = std::make_shared<std::size_t>(0);
+  // Shared for the same reason as outcomes_pending_.
+  std::shared_ptr<std::size_t> requests_open_ = std::make_shared<std::size_t>(0);
+  bool closing_ = false;
   bool upstreams_loaded_ = false;
   std::string bare_server_;
   SessionChannels channels_;  // a request before the first load loads them itself

@@ -21,8 +21,10 @@ constexpr std::size_t kMaxLine = 16 * 1024 * 1024;
 
 class StdioServer : public std::enable_shared_from_this<StdioServer> {
  public:
-  StdioServer(asio::io_context& io, Gateway& gateway, Decisions& decisions, std::string token)
+  StdioServer(asio::io_context& io, Gateway& gateway, Decisions& decisions, std::string token,
+              std::function<void()> at_end)
       : io_(io),
+        at_end_(std::move(at_end)),
         gateway_(gateway),
         decisions_(decisions),
         in_(io, ::fcntl(0, F_DUPFD_CLOEXEC, 0)),
@@ -60,7 +62,7 @@ class StdioServer : public std::enable_shared_from_this<StdioServer> {
       if (line.find_first_not_of(" \t\r\n") == std::string::npos) continue;
       asio::co_spawn(io_, handle(self, std::move(line)), asio::detached);
     }
-    io_.stop();
+    at_end_();
   }
 
  private:
@@ -148,6 +150,7 @@ class StdioServer : public std::enable_shared_from_this<StdioServer> {
   }
 
   asio::io_context& io_;
+  std::function<void()> at_end_;
   Gateway& gateway_;
   Decisions& decisions_;
   asio::posix::stream_descriptor in_, out_;
@@ -160,8 +163,9 @@ class StdioServer : public std::enable_shared_from_this<StdioServer> {
 }  // namespace
 
 void start_stdio_server(asio::io_context& io, Gateway& gateway, Decisions& decisions,
-                        std::string token) {
-  auto server = std::make_shared<StdioServer>(io, gateway, decisions, std::move(token));
+                        std::string token, std::function<void()> at_end) {
+  auto server =
+      std::make_shared<StdioServer>(io, gateway, decisions, std::move(token), std::move(at_end));
   asio::co_spawn(io, server->read_loop(server), asio::detached);
 }
 
