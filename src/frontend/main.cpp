@@ -45,6 +45,17 @@ awaitable<void> witness_seal(Decisions& decisions, AuditWitness& witness, std::s
   }
 }
 
+// Opens the re-check connection (Decisions::recheck_through) before a kill needs it:
+// connecting, preparing warden.dead_tokens and the server's first run of it took some 40 ms,
+// all of it on the first kill's way to the calls it aborts. A failure is left to that kill.
+awaitable<void> warm_recheck(Decisions& decisions) {
+  try {
+    co_await decisions.dead_tokens({});
+  } catch (const std::exception&) {
+    co_return;
+  }
+}
+
 // At SIGTERM, SIGINT or the end of stdin (the gateway already refuses new requests): waits
 // until every open request is answered and every answered call's outcome is written, at most
 // kDrain (a hung upstream, or an outcome retried while the database is away, could otherwise
@@ -133,9 +144,15 @@ int run(const Options& options) {
                                   warden::oauth::normalize_issuer(options.issuer));
   }
   DbPool pool(io.get_executor(), options.db, static_cast<std::size_t>(options.pool_size),
-              std::move(session_settings));
+              session_settings);
   pool.prepare_statements(options.prepared_statements);
+  // One more connection, kept for the re-checks that abort calls in flight after a
+  // revocation: with every pool connection busy deciding, a kill would otherwise wait its turn
+  // behind them (bench/kill_latency).
+  DbPool recheck_pool(io.get_executor(), options.db, 1, std::move(session_settings));
+  recheck_pool.prepare_statements(options.prepared_statements);
   Decisions decisions(pool);
+  decisions.recheck_through(recheck_pool);
   decisions.batch_completions(static_cast<std::size_t>(options.completion_batch));
   UpstreamSharing sharing;
   sharing.max_agents_per_upstream = static_cast<std::size_t>(options.upstream_agents_max);
@@ -172,6 +189,7 @@ int run(const Options& options) {
   auto reload = [&] {
     asio::co_spawn(io, gateway.reload_upstreams(), asio::detached);
     asio::co_spawn(io, gateway.recheck_in_flight(), asio::detached);
+    asio::co_spawn(io, warm_recheck(decisions), asio::detached);
     if (witness) asio::co_spawn(io, witness_seal(decisions, *witness, ""), asio::detached);
   };
   auto on_event = [&](const json& event) {

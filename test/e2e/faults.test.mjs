@@ -272,3 +272,26 @@ test('a revocation made while the listener is reconnecting still aborts the call
     await c.close();
   }
 });
+
+test('every connection of the gateway dropped and a revocation made in the gap: the call in flight is still aborted', async () => {
+  const [[chain, hangToken]] = sql(`SELECT chain_id, token FROM warden.start_chain('alice@example.com',
+      'fault-bot', 'restart gap')`);
+  const c = await connect(hangToken);
+  try {
+    const call = c.callTool({ name: 'faults__hang', arguments: { marker: 'all gone' } }).then(() => null, (e) => e);
+    await sleep(300);
+    // As after a database restart: the pool's, the re-check's and the listener's connections all
+    // go. The re-check after the listener reconnects meets its own dead connection first and
+    // must try again on a new one (Decisions::dead_tokens).
+    const said = sql(`SELECT 'terminated', count(pg_terminate_backend(pid)) FROM pg_stat_activity
+          WHERE usename = 'warden_gateway';
+         SELECT warden.revoke_chain(${quote(chain)}, 'revoked while every connection was gone')`);
+    assert.ok(Number(said[0][1]) >= 3, `terminated ${said[0][1]} connections`);
+    const e = await call;
+    assert.ok(e, 'the call must be aborted');
+    assert.match(e.message, /chain_revoked/);
+    assert.equal(await outcomeOf('hang', 'all gone'), 'revoked');
+  } finally {
+    await c.close();
+  }
+});

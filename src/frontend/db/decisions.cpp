@@ -180,8 +180,22 @@ awaitable<std::vector<std::pair<std::string, std::string>>> Decisions::dead_toke
   for (std::size_t i = 0; i < token_ids.size(); ++i) array += (i ? "," : "") + token_ids[i];
   array += "}";
   std::vector<Param> params{array};
-  auto rows =
-      co_await pool_.query("SELECT token_id, reason FROM warden.dead_tokens($1::uuid[])", params);
+  DbPool& pool = recheck_pool_ ? *recheck_pool_ : pool_;
+  // Once more on a new connection when the first broke: after a failover or a restart the
+  // re-check that follows the listener's reconnect meets the old server's connection first,
+  // and giving up would leave calls revoked meanwhile running. A read: safe to repeat.
+  std::vector<Row> rows;
+  for (int attempt = 1;; ++attempt) {
+    bool broke = false;
+    try {
+      rows = co_await pool.query("SELECT token_id, reason FROM warden.dead_tokens($1::uuid[])",
+                                 params);
+    } catch (const DbUnavailable&) {
+      if (attempt == 2) throw;
+      broke = true;
+    }
+    if (!broke) break;
+  }
   std::vector<std::pair<std::string, std::string>> out;
   out.reserve(rows.size());
   for (const auto& r : rows) out.emplace_back(text(r[0]), text(r[1]));
