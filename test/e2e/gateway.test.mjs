@@ -190,6 +190,30 @@ test('the vended credential is injected: a JWT header over HTTP, a vaulted secre
   assert.ok(audit.length > 0 && audit.every(([d]) => !d.includes(vaultSecret)), 'the secret is in the audit');
 });
 
+test('a credential statement the server will not prepare: nothing is decided, minted or vended, and the agent is told', async () => {
+  // warden-mcp asks for the decision and its credential in one pipeline; the decision mints the
+  // credential for the second statement to hand out. With that statement's function gone (as
+  // after a downgrade) the pipeline must not run at all: a decision alone would leave a
+  // credential minted and recorded as vended that no one ever received.
+  sql('ALTER FUNCTION warden.credential_for_last_decision() RENAME TO credential_for_last_decision_gone');
+  const g = await startGateway();
+  const c = new Client({ name: 'warden-e2e-pipeline', version: '1.0.0' });
+  const count = (kind) => Number(sqlValue(`SELECT count(*) FROM warden.events WHERE kind = ${quote(kind)}`));
+  try {
+    await c.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${g.match[1]}/mcp`), {
+      requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+    const [calls, vends] = [count('call'), count('credential_vended')];
+    const e = await c.callTool({ name: 'fixture__whoami', arguments: {} }).then(() => null, (x) => x);
+    assert.ok(e, 'the call went out');
+    assert.match(e.message, /warden could not decide on fixture__whoami: function warden\.credential_for_last_decision\(\) does not exist/);
+    assert.deepEqual([count('call'), count('credential_vended')], [calls, vends]);
+  } finally {
+    await c.close().catch(() => {});
+    stop(g.child);
+    sql('ALTER FUNCTION warden.credential_for_last_decision_gone() RENAME TO credential_for_last_decision');
+  }
+});
+
 test('bad HTTP input gets the status codes of the specification', async () => {
   let r = await post('{"jsonrpc": "2.0", "id": 1,');
   assert.equal(r.status, 400);

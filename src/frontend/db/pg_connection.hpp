@@ -77,7 +77,11 @@ class PgConnection {
   awaitable<std::vector<Row>> query(const std::string& sql, const std::vector<Param>& params);
   // Sends every statement at once (libpq pipeline mode), each followed by a sync so that each
   // runs and commits in its own implicit transaction, in order; one round trip for all. A
-  // statement's error does not stop the ones after it. Throws DbUnavailable only.
+  // statement's error does not stop the ones after it. Every statement is prepared first
+  // (when preparing is on): one the server refuses to prepare throws its DbError before
+  // anything is sent, so that a pipeline runs whole or not at all (authorize_with_credential
+  // relies on it: a decision that mints its credential for the second statement to hand out
+  // must not run without it). Otherwise throws DbUnavailable only.
   awaitable<std::vector<StatementResult>> pipeline(const std::vector<Statement>& statements);
   // LISTEN support: waits until at least one notification arrives and returns their payloads,
   // or returns none once `quiet` has passed without any (the caller may then check that the
