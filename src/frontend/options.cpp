@@ -64,7 +64,7 @@ std::string usage() {
          "  warden-mcp serve [DB] [--listen HOST:PORT] [--allow-origin ORIGIN]...\n"
          "                   [--allow-host HOST[:PORT]]...   (Host values besides loopback ones,\n"
          "                   checked when listening on loopback)\n"
-         "                   [--agent-token-file FILE] [--pool N] [--call-timeout SECONDS (60)] "
+         "                   [--agent-token-file FILE] [--pool N (8)] [--call-timeout SECONDS (60)] "
          "[--bare-names SERVER]\n"
          "                   [STDIO] [--header-timeout SECONDS (10)] [--body-timeout SECONDS "
          "(30)]\n"

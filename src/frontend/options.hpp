@@ -19,7 +19,9 @@ struct Options {
   std::string witness_file;      // serve/stdio: keep audit seals here; verify-audit: read them
   std::vector<std::string> allowed_origins;
   std::vector<std::string> allowed_hosts;
-  int pool_size = 4;
+  // 8, not the 4 of 0.1.0: more commits in flight share each WAL flush (the README's
+  // paragraph on --pool has the figures).
+  int pool_size = 8;
   int call_timeout_seconds = 60;         // an upstream call that takes longer is cancelled
   int approval_wait_seconds = 120;       // a call needing a person is held this long (0: never)
   std::string server;                    // secret put: the upstream server
