@@ -185,8 +185,11 @@ int run(const Options& options) {
   std::optional<AuditWitness> witness;
   if (!options.witness_file.empty()) witness.emplace(options.witness_file);
 
-  // Called on every (re)connect of the listener: nothing announced meanwhile reached us.
+  // Called on every (re)connect of the listener: nothing announced meanwhile reached us. The
+  // re-check connection is made anew first: whatever cut the listener off may have left it
+  // waiting on a server that will never answer, and the re-checks must not wait behind it.
   auto reload = [&] {
+    recheck_pool.reset("the listener lost the database; the re-check connection is made anew");
     asio::co_spawn(io, gateway.reload_upstreams(), asio::detached);
     asio::co_spawn(io, gateway.recheck_in_flight(), asio::detached);
     asio::co_spawn(io, warm_recheck(decisions), asio::detached);

@@ -134,7 +134,9 @@ test('after the partition, revoking a chain still aborts its call in flight: the
     await new Promise((res) => setTimeout(res, 500));
     const t0 = Date.now();
     sql(`SELECT warden.revoke_chain(${quote(chain)}, 'after the partition')`);
-    const e = await call;
+    // Bounded here, within the file's --test-timeout, so that a failure says why.
+    const e = await Promise.race([call, new Promise((res) => setTimeout(
+      () => res(new Error(`not aborted within 20 s; the gateway said:\n${gateway.log.join('').slice(-1500)}`)), 20000))]);
     const took = Date.now() - t0;
     assert.ok(e, 'the hung call answered');
     assert.match(e.message, /chain_revoked/, `the call ended otherwise after ${took} ms: ${e.message}`);

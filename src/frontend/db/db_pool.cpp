@@ -89,6 +89,16 @@ void DbPool::release(std::size_t index) {
   freed_.notify_all();
 }
 
+void DbPool::reset(const std::string& why) {
+  for (auto& slot : slots_) {
+    if (slot.busy) {
+      slot.conn->abandon(why);
+    } else {
+      slot.conn->close();
+    }
+  }
+}
+
 void DbPool::forget_idle_connections() {
   for (auto& slot : slots_) {
     if (!slot.busy) slot.conn->close();

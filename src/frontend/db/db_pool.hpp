@@ -32,6 +32,10 @@ class DbPool {
 
   // See PgConnection::prepare_statements (on by default).
   void prepare_statements(bool on);
+  // Gives every connection up: idle ones are closed, and the exchanges under way fail with
+  // DbUnavailable(why). For when the connections may be cut without knowing it (the listener
+  // lost the database: a partition that drops packets leaves them waiting for minutes).
+  void reset(const std::string& why);
   awaitable<std::vector<Row>> query(const std::string& sql, const std::vector<Param>& params);
   // Several statements in one round trip, each in its own transaction (PgConnection::pipeline).
   awaitable<std::vector<StatementResult>> pipeline(const std::vector<Statement>& statements);
