@@ -50,7 +50,7 @@ awaitable<void> witness_seal(Decisions& decisions, AuditWitness& witness, std::s
 // all of it on the first kill's way to the calls it aborts. A failure is left to that kill.
 awaitable<void> warm_recheck(Decisions& decisions) {
   try {
-    co_await decisions.dead_tokens({});
+    co_await decisions.dead_in_flight({});
   } catch (const std::exception&) {
     co_return;
   }
@@ -172,10 +172,13 @@ int run(const Options& options) {
     if (shutting_down) return;
     shutting_down = true;
     gateway.close();
-    if (gateway.requests_open() + gateway.outcomes_pending() == 0) return io.stop();
-    std::cerr << "warden-mcp: answering " << gateway.requests_open()
-              << " open request(s) and writing " << gateway.outcomes_pending()
-              << " call outcome(s) before exiting\n";
+    // Through drain even with nothing open: an answer already given may still be on its way
+    // out (a stdout line queued, an HTTP response being written).
+    if (gateway.requests_open() + gateway.outcomes_pending() > 0) {
+      std::cerr << "warden-mcp: answering " << gateway.requests_open()
+                << " open request(s) and writing " << gateway.outcomes_pending()
+                << " call outcome(s) before exiting\n";
+    }
     asio::co_spawn(io, drain(io.get_executor(), gateway),
                    [&](const std::exception_ptr&) { io.stop(); });
   };
@@ -185,18 +188,27 @@ int run(const Options& options) {
   std::optional<AuditWitness> witness;
   if (!options.witness_file.empty()) witness.emplace(options.witness_file);
 
-  // Called on every (re)connect of the listener: nothing announced meanwhile reached us. The
-  // re-check connection is made anew first: whatever cut the listener off may have left it
-  // waiting on a server that will never answer, and the re-checks must not wait behind it.
+  // On a "servers" notice, and on every (re)connect of the listener: nothing announced
+  // meanwhile reached us.
   auto reload = [&] {
-    recheck_pool.reset("the listener lost the database; the re-check connection is made anew");
     asio::co_spawn(io, gateway.reload_upstreams(), asio::detached);
     asio::co_spawn(io, gateway.recheck_in_flight(), asio::detached);
-    asio::co_spawn(io, warm_recheck(decisions), asio::detached);
     if (witness) asio::co_spawn(io, witness_seal(decisions, *witness, ""), asio::detached);
   };
+  // On every (re)connect of the listener (never on a notice: any database login can send
+  // those). The re-check connection is made anew first: whatever cut the listener off may
+  // have left it waiting on a server that will never answer, and the re-checks must not wait
+  // behind it.
+  auto on_connected = [&] {
+    recheck_pool.reset("the listener lost the database; the re-check connection is made anew");
+    reload();
+    asio::co_spawn(io, warm_recheck(decisions), asio::detached);
+  };
   auto on_event = [&](const json& event) {
-    std::string kind = event.value("kind", "");
+    // Not a string (anyone may NOTIFY): no kind, rather than an exception that would cost the
+    // listener its connection.
+    const auto found = event.find("kind");
+    std::string kind = found != event.end() && found->is_string() ? found->get<std::string>() : "";
     if (kind == "servers") {
       reload();
     } else if (kind == "approval") {
@@ -212,7 +224,7 @@ int run(const Options& options) {
       asio::co_spawn(io, gateway.recheck_in_flight(), asio::detached);
     }
   };
-  asio::co_spawn(io, listen_for_events(io.get_executor(), options.db, on_event, reload),
+  asio::co_spawn(io, listen_for_events(io.get_executor(), options.db, on_event, on_connected),
                  asio::detached);
 
   // The audit export reads through a connection of its own role (warden_exporter).
@@ -338,6 +350,7 @@ int run(const Options& options) {
   asio::signal_set stop(io, SIGINT, SIGTERM);
   stop.async_wait([&](const boost::system::error_code& ec, int) {
     if (ec) return;
+    if (shutting_down) return io.stop();  // the end of stdin began it: this is the second word
     shut_down();
     stop.async_wait([&](const boost::system::error_code& again, int) {
       if (!again) io.stop();

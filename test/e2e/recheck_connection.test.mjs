@@ -83,3 +83,21 @@ test('every pool connection stuck behind a lock: revoking a chain still aborts i
     await other.close().catch(() => {});
   }
 });
+
+// Any database login may NOTIFY warden_events. A payload whose kind is not a string must not
+// cost the listener its connection, and "servers" notices (which reload the upstreams) must not
+// make the re-check connection anew: only the listener's own reconnect does that.
+test('notices from any login: a kind that is not a string, and a burst of "servers", leave the listener and the re-check connection alone', async () => {
+  // This gateway's connections (the only gateway on the test database), by name and pid.
+  const pids = () => sql(`SELECT application_name, pid FROM pg_stat_activity WHERE usename = 'warden_gateway'
+      AND datname = current_database() ORDER BY backend_start`).map(([name, pid]) => `${name || '-'}:${pid}`);
+  const listener = () => pids().filter((p) => p.startsWith('warden-mcp listener:'));
+  const before = pids();
+  assert.equal(listener().length, 1, before.join(' '));
+  sql(`SELECT pg_notify('warden_events', '{"kind": 1}'), pg_notify('warden_events', '{"kind": ["x"]}')`);
+  for (let i = 0; i < 20; i++) sql(`SELECT pg_notify('warden_events', '{"kind": "servers"}')`);
+  await new Promise((res) => setTimeout(res, 1500));
+  const after = pids();
+  assert.deepEqual(after.filter((p) => before.includes(p)), before, `connections replaced: ${before.join(' ')} -> ${after.join(' ')}`);
+  assert.doesNotMatch(gateway.log.join(''), /lost the database/);
+});

@@ -18,8 +18,12 @@ constexpr auto kAcquireTimeout = std::chrono::seconds(5);
 
 class DbPool::Lease {
  public:
-  Lease(DbPool& pool, std::size_t index) : pool_(pool), index_(index) {}
-  ~Lease() { pool_.release(index_); }
+  Lease(DbPool& pool, std::size_t index) : pool_(pool), index_(index), alive_(pool.alive_) {}
+  // A frame suspended in a query when the io_context stops is destroyed with it, after the
+  // pool: then there is nothing to give back.
+  ~Lease() {
+    if (*alive_) pool_.release(index_);
+  }
   Lease(const Lease&) = delete;
   Lease& operator=(const Lease&) = delete;
   PgConnection& conn() { return *pool_.slots_[index_].conn; }
@@ -27,6 +31,7 @@ class DbPool::Lease {
  private:
   DbPool& pool_;
   std::size_t index_;
+  std::shared_ptr<bool> alive_;
 };
 
 DbPool::DbPool(const Executor& ex, const std::string& conninfo, std::size_t size,
@@ -90,6 +95,9 @@ void DbPool::release(std::size_t index) {
 }
 
 void DbPool::reset(const std::string& why) {
+  // The next use connects at once: a backoff left from before would refuse it.
+  backoff_ = milliseconds{0};
+  retry_at_ = {};
   for (auto& slot : slots_) {
     if (slot.busy) {
       slot.conn->abandon(why);

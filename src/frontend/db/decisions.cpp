@@ -174,32 +174,51 @@ awaitable<std::vector<std::string>> Decisions::callable(const std::string& token
   co_return out;
 }
 
+namespace {
+
+constexpr const char* kDeadTokens = "SELECT token_id, reason FROM warden.dead_tokens($1::uuid[])";
+
+std::string uuid_array(const std::vector<std::string>& ids) {
+  std::string array = "{";
+  for (std::size_t i = 0; i < ids.size(); ++i) array += (i ? "," : "") + ids[i];
+  return array + "}";
+}
+
+std::vector<std::pair<std::string, std::string>> dead_of(const std::vector<Row>& rows) {
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) out.emplace_back(text(r[0]), text(r[1]));
+  return out;
+}
+
+}  // namespace
+
 awaitable<std::vector<std::pair<std::string, std::string>>> Decisions::dead_tokens(
     const std::vector<std::string>& token_ids) {
-  std::string array = "{";
-  for (std::size_t i = 0; i < token_ids.size(); ++i) array += (i ? "," : "") + token_ids[i];
-  array += "}";
-  std::vector<Param> params{array};
+  std::vector<Param> params{uuid_array(token_ids)};
+  auto rows = co_await pool_.query(kDeadTokens, params);
+  co_return dead_of(rows);
+}
+
+awaitable<std::vector<std::pair<std::string, std::string>>> Decisions::dead_in_flight(
+    const std::vector<std::string>& token_ids) {
+  std::vector<Param> params{uuid_array(token_ids)};
   DbPool& pool = recheck_pool_ ? *recheck_pool_ : pool_;
   // Once more on a new connection when the first broke: after a failover or a restart the
-  // re-check that follows the listener's reconnect meets the old server's connection first,
-  // and giving up would leave calls revoked meanwhile running. A read: safe to repeat.
+  // re-check may meet the old server's connection first, and giving up would leave calls
+  // revoked meanwhile running. A read: safe to repeat.
   std::vector<Row> rows;
   for (int attempt = 1;; ++attempt) {
     bool broke = false;
     try {
-      rows = co_await pool.query("SELECT token_id, reason FROM warden.dead_tokens($1::uuid[])",
-                                 params);
+      rows = co_await pool.query(kDeadTokens, params);
     } catch (const DbUnavailable&) {
       if (attempt == 2) throw;
       broke = true;
     }
     if (!broke) break;
   }
-  std::vector<std::pair<std::string, std::string>> out;
-  out.reserve(rows.size());
-  for (const auto& r : rows) out.emplace_back(text(r[0]), text(r[1]));
-  co_return out;
+  co_return dead_of(rows);
 }
 
 }  // namespace warden::mcp

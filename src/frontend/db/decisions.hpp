@@ -39,8 +39,8 @@ struct DecisionWithCredential {
 class Decisions {
  public:
   explicit Decisions(DbPool& pool) : pool_(pool), completions_(pool.executor(), pool) {}
-  // dead_tokens asks through `pool` (its own connection, see main.cpp) instead: a kill must
-  // not queue behind the decisions of a busy gateway for a connection of the shared pool.
+  // dead_in_flight asks through `pool` (its own connection, see main.cpp): a kill must not
+  // queue behind the decisions of a busy gateway for a connection of the shared pool.
   void recheck_through(DbPool& pool) { recheck_pool_ = &pool; }
   // Call outcomes written in one transaction, at most (see CompletionBatch).
   void batch_completions(std::size_t max) { completions_.set_max_batch(max); }
@@ -68,9 +68,13 @@ class Decisions {
   // Of these names (prompts, resource URIs or templates of `server`), those the token may use.
   awaitable<std::vector<std::string>> callable(const std::string& token, const std::string& server,
                                                const std::vector<std::string>& names);
-  // Of these token ids, those that are revoked (or whose chain or agent is), with the reason;
-  // asked through recheck_through's pool when there is one.
+  // Of these token ids, those that are revoked (or whose chain or agent is), with the reason.
   awaitable<std::vector<std::pair<std::string, std::string>>> dead_tokens(
+      const std::vector<std::string>& token_ids);
+  // The same for the tokens of calls in flight, after a revocation notice: asked through
+  // recheck_through's pool (when there is one), and once more on a new connection when the
+  // first broke.
+  awaitable<std::vector<std::pair<std::string, std::string>>> dead_in_flight(
       const std::vector<std::string>& token_ids);
   // A stored audit seal (empty seal_id: the newest) as {id, token}; nullopt when none.
   awaitable<std::optional<std::pair<std::string, std::string>>> seal_token(

@@ -78,10 +78,11 @@ class PgConnection {
   // Sends every statement at once (libpq pipeline mode), each followed by a sync so that each
   // runs and commits in its own implicit transaction, in order; one round trip for all. A
   // statement's error does not stop the ones after it. Every statement is prepared first
-  // (when preparing is on): one the server refuses to prepare throws its DbError before
-  // anything is sent, so that a pipeline runs whole or not at all (authorize_with_credential
-  // relies on it: a decision that mints its credential for the second statement to hand out
-  // must not run without it). Otherwise throws DbUnavailable only.
+  // (when preparing is on and the connection's bound on prepared statements is not reached):
+  // one the server refuses to prepare throws its DbError before anything is sent. Otherwise a
+  // statement that fails (unprepared, or at execution) is that statement's result, and
+  // authorize_with_credential falls back to asking for the credential by event_id (refused
+  // when it was minted and never handed out: fail closed). Throws DbUnavailable only then.
   awaitable<std::vector<StatementResult>> pipeline(const std::vector<Statement>& statements);
   // LISTEN support: waits until at least one notification arrives and returns their payloads,
   // or returns none once `quiet` has passed without any (the caller may then check that the

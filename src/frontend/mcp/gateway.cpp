@@ -386,7 +386,7 @@ awaitable<void> Gateway::recheck_in_flight() {
   if (ids.empty()) co_return;
   std::vector<std::pair<std::string, std::string>> dead;
   try {
-    dead = co_await decisions_.dead_tokens(ids);
+    dead = co_await decisions_.dead_in_flight(ids);
   } catch (const std::exception& e) {
     std::cerr << "warden-mcp: cannot re-check calls in flight: " << e.what() << "\n";
     co_return;
