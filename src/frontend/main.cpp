@@ -154,6 +154,7 @@ int run(const Options& options) {
   Decisions decisions(pool);
   decisions.recheck_through(recheck_pool);
   decisions.batch_completions(static_cast<std::size_t>(options.completion_batch));
+  decisions.linger_completions(std::chrono::milliseconds(options.completion_linger_ms));
   UpstreamSharing sharing;
   sharing.max_agents_per_upstream = static_cast<std::size_t>(options.upstream_agents_max);
   sharing.idle = std::chrono::seconds(options.upstream_idle_seconds);

@@ -118,6 +118,9 @@ std::string usage() {
          "  warden-mcp serve|stdio ... [--completion-batch N (64)]\n"
          "                   up to N call outcomes written in one transaction when they queue\n"
          "                   (1: a transaction each)\n"
+         "  warden-mcp serve|stdio ... [--completion-linger-ms N (2)]\n"
+         "                   a call's outcome waits up to N ms for the next decision to carry it\n"
+         "                   in its transaction (one commit for both); 0: never carried\n"
          "  warden-mcp serve|stdio ... [--prepared-statements on|off (on)]\n"
          "                   off: every query is parsed anew (behind a pooler in transaction mode\n"
          "                   that cannot keep a connection's prepared statements)\n"
@@ -244,6 +247,8 @@ Options parse_options(int argc, char** argv) {
       o.upstream_idle_seconds = int_option(flag, value, 1, 86400);
     } else if (flag == "--completion-batch" && gateway) {
       o.completion_batch = int_option(flag, value, 1, 1024);
+    } else if (flag == "--completion-linger-ms" && gateway) {
+      o.completion_linger_ms = int_option(flag, value, 0, 1000);
     } else if (flag == "--prepared-statements" && gateway) {
       if (value != "on" && value != "off") {
         throw std::invalid_argument("--prepared-statements takes on or off");

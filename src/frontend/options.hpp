@@ -34,6 +34,7 @@ struct Options {
   int upstream_agents_max = 16;        // agents with an instance of their own per upstream
   int upstream_idle_seconds = 300;     // an agent's unused upstream instance is shut down after
   int completion_batch = 64;           // call outcomes written in one transaction, at most
+  int completion_linger_ms = 2;        // an outcome waits this long for a decision to carry it
   bool prepared_statements = true;     // off: every query parsed anew (a transaction pooler)
   int upstream_connections = 16;       // idle keep-alive connections per agent's HTTP upstream
   int upstream_keepalive_seconds = 4;  // and how long each is kept

@@ -14,6 +14,12 @@ std::string text_of(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+// Many outcomes in one statement, from one parameter: a JSON array of [event_id, status,
+// detail]. No SQL text is built from values.
+const char* const kTogether =
+    "SELECT count(warden.complete((r->>0)::uuid, r->>1, r->2)) "
+    "FROM jsonb_array_elements($1::jsonb) AS r";
+
 }  // namespace
 
 awaitable<void> CompletionBatch::complete(std::string event_id, std::string status,
@@ -24,14 +30,73 @@ awaitable<void> CompletionBatch::complete(std::string event_id, std::string stat
   if (holds_nul(detail)) replace_nul(detail);
   auto done = std::make_shared<Pending<std::exception_ptr>>(ex_);
   queue_.push_back(Item{std::move(event_id), std::move(status), std::move(detail), done});
-  if (writers_ < kWriters) {
-    ++writers_;
-    asio::co_spawn(ex_, write(), asio::detached);
+  if (linger_.count() == 0 || queue_.size() >= max_batch_) {
+    wake_writer();
+  } else if (!lingering_) {
+    // One timer for all that wait: when it fires, a writer takes whatever no decision took.
+    lingering_ = true;
+    linger_timer_.expires_after(linger_);
+    linger_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;  // cancelled: at teardown, when `this` may be gone
+      lingering_ = false;
+      if (!queue_.empty()) wake_writer();
+    });
   }
   // Pending needs a timeout: far beyond any query's (the pool's queries end on their own).
   std::optional<std::exception_ptr> outcome = co_await done->wait(std::chrono::hours(24));
   if (!outcome) throw DbUnavailable("the completion was never written");
   if (*outcome) std::rethrow_exception(*outcome);
+}
+
+std::string CompletionBatch::together(const std::vector<Item>& items) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const Item& item : items) {
+    rows.push_back(nlohmann::json::array({item.event_id, item.status, item.detail}));
+  }
+  return text_of(rows);
+}
+
+void CompletionBatch::wake_writer() {
+  if (writers_ < kWriters) {
+    ++writers_;
+    asio::co_spawn(ex_, write(), asio::detached);
+  }
+}
+
+Statement CompletionBatch::Ride::statement() const {
+  Statement s{kTogether, {together(items_)}};
+  s.joins_next = true;
+  return s;
+}
+
+CompletionBatch::Ride CompletionBatch::board() {
+  Ride ride;
+  if (linger_.count() == 0) return ride;
+  while (!queue_.empty() && ride.items_.size() < max_batch_) {
+    ride.items_.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  return ride;
+}
+
+void CompletionBatch::committed(Ride& ride) {
+  for (Item& item : ride.items_) item.done->set(nullptr);
+  ride.items_.clear();
+}
+
+void CompletionBatch::unknown(Ride& ride, const std::exception_ptr& unavailable) {
+  for (Item& item : ride.items_) item.done->set(unavailable);
+  ride.items_.clear();
+}
+
+void CompletionBatch::rolled_back(Ride& ride) {
+  if (ride.items_.empty()) return;
+  asio::co_spawn(ex_, write_each_alone(std::move(ride.items_)), asio::detached);
+  ride.items_.clear();
+}
+
+awaitable<void> CompletionBatch::write_each_alone(std::vector<Item> items) {
+  for (Item& item : items) co_await write_one(item);
 }
 
 // A writer takes whatever is queued, writes it, and goes on until the queue is empty. Neither
@@ -67,17 +132,8 @@ awaitable<void> CompletionBatch::write_together(std::vector<Item>& batch) {
   std::exception_ptr unavailable;
   bool each_alone = false;
   try {
-    // One parameter, a JSON array of [event_id, status, detail]: no SQL text is built from
-    // values.
-    nlohmann::json rows = nlohmann::json::array();
-    for (const Item& item : batch) {
-      rows.push_back(nlohmann::json::array({item.event_id, item.status, item.detail}));
-    }
-    std::vector<Param> params{text_of(rows)};
-    co_await pool_.query(
-        "SELECT count(warden.complete((r->>0)::uuid, r->>1, r->2)) "
-        "FROM jsonb_array_elements($1::jsonb) AS r",
-        params);
+    std::vector<Param> params{together(batch)};
+    co_await pool_.query(kTogether, params);
   } catch (const DbUnavailable&) {
     unavailable = std::current_exception();
   } catch (...) {

@@ -77,10 +77,51 @@ Decision read_decision(const std::vector<Row>& rows) {
 awaitable<Decision> Decisions::authorize(const std::string& token, const std::string& server,
                                          const std::string& tool, const json& arguments,
                                          const json& context) {
-  std::vector<Param> params{token, server, tool, arguments.dump(), context.dump()};
-  auto rows = co_await pool_.query(kAuthorize, params);
-  Decision decision = read_decision(rows);
+  std::vector<Statement> statements{
+      Statement{kAuthorize, {token, server, tool, arguments.dump(), context.dump()}}};
+  std::vector<StatementResult> results = co_await decide(std::move(statements));
+  if (const DbError* e = std::get_if<DbError>(&results[0])) throw *e;
+  Decision decision = read_decision(std::get<std::vector<Row>>(results[0]));
   co_return decision;
+}
+
+awaitable<std::vector<StatementResult>> Decisions::decide(std::vector<Statement> statements) {
+  CompletionBatch::Ride ride = completions_.board();
+  if (!ride.empty()) {
+    statements.insert(statements.begin(), ride.statement());
+    std::vector<StatementResult> results;
+    std::exception_ptr unavailable;
+    try {
+      results = co_await pool_.pipeline(statements);
+    } catch (const DbUnavailable&) {
+      unavailable = std::current_exception();
+    } catch (const DbError&) {
+      // Refused before anything ran (a statement that does not prepare): as rolled back.
+    }
+    if (unavailable) {
+      completions_.unknown(ride, unavailable);
+      std::rethrow_exception(unavailable);
+    }
+    statements.erase(statements.begin());
+    if (results.size() == statements.size() + 1 &&
+        std::holds_alternative<std::vector<Row>>(results[1])) {
+      completions_.committed(ride);
+      results.erase(results.begin());
+      co_return results;
+    }
+    // Whatever failed (an outcome, the decision, the commit), nothing of it committed: each
+    // outcome is written again alone, and the decision goes again alone, so that both get
+    // exactly the answer they would have had without the other.
+    completions_.rolled_back(ride);
+  }
+  if (statements.size() == 1) {
+    // query, not a pipeline of one: it prepares anew and runs once more a statement whose
+    // plan an ALTER EXTENSION UPDATE made stale.
+    std::vector<StatementResult> results;
+    results.emplace_back(co_await pool_.query(statements[0].sql, statements[0].params));
+    co_return results;
+  }
+  co_return co_await pool_.pipeline(statements);
 }
 
 awaitable<DecisionWithCredential> Decisions::authorize_with_credential(const std::string& token,
@@ -91,7 +132,7 @@ awaitable<DecisionWithCredential> Decisions::authorize_with_credential(const std
   std::vector<Statement> statements{
       Statement{kAuthorize, {token, server, tool, arguments.dump(), context.dump()}},
       Statement{"SELECT event_id, credential FROM warden.credential_for_last_decision()", {}}};
-  std::vector<StatementResult> results = co_await pool_.pipeline(statements);
+  std::vector<StatementResult> results = co_await decide(std::move(statements));
   if (const DbError* e = std::get_if<DbError>(&results[0])) throw *e;
   DecisionWithCredential out;
   out.decision = read_decision(std::get<std::vector<Row>>(results[0]));

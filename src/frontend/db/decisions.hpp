@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +45,8 @@ class Decisions {
   void recheck_through(DbPool& pool) { recheck_pool_ = &pool; }
   // Call outcomes written in one transaction, at most (see CompletionBatch).
   void batch_completions(std::size_t max) { completions_.set_max_batch(max); }
+  // How long an outcome waits for the next decision to carry it (see CompletionBatch).
+  void linger_completions(std::chrono::microseconds linger) { completions_.set_linger(linger); }
 
   awaitable<std::vector<UpstreamRow>> upstreams();
   awaitable<SessionGrant> open_session(const std::string& token, const json& context);
@@ -92,6 +95,10 @@ class Decisions {
   awaitable<bool> ping() { return pool_.ping(); }
 
  private:
+  // A decision's statements in one round trip, with the outcomes waiting run in the first one's
+  // transaction; the results are the decision's own, as if it had gone alone.
+  awaitable<std::vector<StatementResult>> decide(std::vector<Statement> statements);
+
   DbPool& pool_;
   DbPool* recheck_pool_ = nullptr;
   CompletionBatch completions_;  // warden.complete, batched under load

@@ -284,32 +284,70 @@ awaitable<std::vector<StatementResult>> PgConnection::pipeline(
                                        values.data(), nullptr, nullptr, 0)
                  : PQsendQueryParams(conn_, statement.sql.c_str(), static_cast<int>(values.size()),
                                      nullptr, values.data(), nullptr, nullptr, 0);
-    if (!sent || !PQpipelineSync(conn_)) fail("sending a pipeline failed");
+    if (!sent) fail("sending a pipeline failed");
+    if (!statement.joins_next || i + 1 == statements.size()) {
+      if (!PQpipelineSync(conn_)) fail("sending a pipeline failed");
+    }
   }
   co_await flush();
-  // Per statement: its results, a nullptr, then the sync's PGRES_PIPELINE_SYNC.
+  // Per statement: its results and a nullptr; per transaction (up to a sync), then the sync's
+  // PGRES_PIPELINE_SYNC. What a statement came to is known only at its transaction's sync.
   std::vector<StatementResult> out;
   out.reserve(statements.size());
-  std::vector<Row> rows;
-  std::optional<DbError> error;
+  // The transaction being read: its statements [out.size(), last], the one whose results come
+  // now, and what each came to so far. An error after the last one's end is the commit's.
+  auto last_of = [&statements](std::size_t first) {
+    std::size_t last = first;
+    while (last + 1 < statements.size() && statements[last].joins_next) ++last;
+    return last;
+  };
+  std::size_t last = last_of(0);
+  std::size_t current = 0;
+  std::vector<std::vector<Row>> rows(last + 1);
+  std::vector<std::optional<DbError>> errors(last + 1);
+  std::optional<DbError> commit_error;
   while (out.size() < statements.size()) {
     PGresult* result = co_await next_result();
-    if (!result) continue;  // the end of one statement's results; its sync follows
+    if (!result) {  // the end of one statement's results
+      ++current;
+      continue;
+    }
     ExecStatusType status = PQresultStatus(result);
+    const std::size_t slot = current - out.size();
     if (status == PGRES_PIPELINE_SYNC) {
-      if (error) {
-        out.emplace_back(std::move(*error));
-      } else {
-        out.emplace_back(std::move(rows));
+      std::optional<std::size_t> failed;
+      for (std::size_t k = 0; k < errors.size() && !failed; ++k) {
+        if (errors[k]) failed = k;
       }
-      rows = {};
-      error.reset();
+      const std::size_t first = out.size();
+      for (std::size_t k = 0; k < rows.size(); ++k) {
+        if (errors[k]) {
+          out.emplace_back(std::move(*errors[k]));
+        } else if (commit_error) {
+          out.emplace_back(*commit_error);
+        } else if (failed) {
+          out.emplace_back(DbError("25P02", "rolled back: statement " +
+                                                std::to_string(first + *failed + 1) +
+                                                " of its transaction failed"));
+        } else {
+          out.emplace_back(std::move(rows[k]));
+        }
+      }
+      current = out.size();
+      if (current < statements.size()) last = last_of(current);
+      rows.assign(last + 1 - current, {});
+      errors.assign(last + 1 - current, std::nullopt);
+      commit_error.reset();
+    } else if (current > last) {
+      if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && !commit_error) {
+        commit_error.emplace(error_of(result));
+      }
     } else if (status == PGRES_TUPLES_OK) {
-      for (int i = 0, n = PQntuples(result); i < n; ++i) rows.push_back(row_of(result, i));
+      for (int i = 0, n = PQntuples(result); i < n; ++i) rows[slot].push_back(row_of(result, i));
     } else if (status == PGRES_PIPELINE_ABORTED) {
-      if (!error) error.emplace("XX000", "the statement was skipped after an earlier error");
-    } else if (status != PGRES_COMMAND_OK && !error) {
-      error.emplace(error_of(result));
+      if (!errors[slot]) errors[slot].emplace("25P02", "skipped: an earlier statement of its transaction failed");
+    } else if (status != PGRES_COMMAND_OK && !errors[slot]) {
+      errors[slot].emplace(error_of(result));
     }
     PQclear(result);
     if (PQstatus(conn_) != CONNECTION_OK) fail("the database connection was lost");

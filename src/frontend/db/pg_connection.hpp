@@ -45,6 +45,9 @@ using Row = std::vector<std::optional<std::string>>;
 struct Statement {
   std::string sql;
   std::vector<Param> params;
+  // Runs in one transaction with the statement after it (no sync between them): both commit,
+  // or neither does.
+  bool joins_next = false;
 };
 using StatementResult = std::variant<std::vector<Row>, DbError>;
 
@@ -77,7 +80,10 @@ class PgConnection {
   awaitable<std::vector<Row>> query(const std::string& sql, const std::vector<Param>& params);
   // Sends every statement at once (libpq pipeline mode), each followed by a sync so that each
   // runs and commits in its own implicit transaction, in order; one round trip for all. A
-  // statement's error does not stop the ones after it. Every statement is prepared first
+  // statement's error does not stop the ones after it. Statements joined (joins_next) share
+  // one transaction instead: when one of them fails, it has its own error and every other one
+  // of that transaction has 25P02 (rolled back with it), even those whose rows came back; an
+  // error at the commit itself is the result of each. Every statement is prepared first
   // (when preparing is on and the connection's bound on prepared statements is not reached):
   // one the server refuses to prepare throws its DbError before anything is sent. Otherwise a
   // statement that fails (unprepared, or at execution) is that statement's result, and

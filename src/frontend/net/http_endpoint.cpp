@@ -308,8 +308,13 @@ awaitable<HttpResponse> HttpEndpoint::post(const HttpRequest& request) {
 // How long a 2026-07-28 call's response headers wait for an error that has a status of its own.
 constexpr auto kStatusWindow = std::chrono::milliseconds(100);
 
+// How long a call's response head waits for its first message (see SseStream::hold_head): a
+// call that ends within it is answered in one write; a longer one shows its stream by then.
+constexpr auto kHeadHold = std::chrono::seconds(1);
+
 awaitable<HttpResponse> HttpEndpoint::answer_streaming(json message, Caller caller) {
   auto stream = std::make_shared<SseStream>(co_await asio::this_coro::executor);
+  stream->hold_head(kHeadHold);
   if (caller.stateless) {
     // 2026-07-28: logs only at the level the request asked for (none unless asked).
     std::string log_level;

@@ -150,8 +150,38 @@ awaitable<void> watch_disconnect(tcp::socket& socket, std::shared_ptr<SseStream>
   if (ec || n == 0) events->abandon();
 }
 
+// The head of a response as the bytes to send (serialized by Beast, not written).
+std::string head_bytes(http::response<http::empty_body>& head) {
+  http::response_serializer<http::empty_body> serializer{head};
+  serializer.split(true);
+  std::string out;
+  beast::error_code ec;
+  while (!ec && !serializer.is_header_done()) {
+    serializer.next(ec, [&](beast::error_code& e, const auto& buffers) {
+      e = {};
+      out += beast::buffers_to_string(buffers);
+      serializer.consume(beast::buffer_bytes(buffers));
+    });
+  }
+  return out;
+}
+
+// One chunk of a chunked body (RFC 9112 7.1): its size in hex, the data, each line ended.
+void append_chunk(std::string& out, const std::string& data) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string size;
+  for (std::size_t n = data.size(); n > 0; n /= 16) size.insert(size.begin(), kHex[n % 16]);
+  out += size;
+  out += "\r\n";
+  out += data;
+  out += "\r\n";
+}
+
 // Writes a response whose body is an event stream, chunk by chunk as events come; false when
-// the client went away (the stream is then abandoned).
+// the client went away (the stream is then abandoned). Whatever is ready goes in one write:
+// the head (held for the first event, see SseStream::hold_head), every event queued, and the
+// end of the body once the stream finished. A short call's answer is one send, so the client
+// is woken once (each write on a loopback connection costs both sides a wake-up).
 awaitable<bool> write_event_stream(beast::tcp_stream& stream, const HttpResponse& in,
                                    unsigned version, bool keep_alive) {
   http::response<http::empty_body> head{static_cast<http::status>(in.status), version};
@@ -159,25 +189,33 @@ awaitable<bool> write_event_stream(beast::tcp_stream& stream, const HttpResponse
   set_headers(head, in);
   head.keep_alive(keep_alive);
   head.chunked(true);
-  http::response_serializer<http::empty_body> serializer{head};
+  std::string out = head_bytes(head);
   beast::error_code ec;
-  stream.expires_after(kIdleTimeout);
-  co_await http::async_write_header(stream, serializer, asio::redirect_error(use_awaitable, ec));
-  bool watching = !ec && in.stream->watched();
+  bool watching = in.stream->watched();
   if (watching) {
     asio::co_spawn(stream.get_executor(), watch_disconnect(stream.socket(), in.stream),
                    asio::detached);
   }
-  while (!ec) {
-    auto event = co_await in.stream->next(kKeepAlive);
-    if (!event) break;
+  // A head that does not wait goes alone, at once; one that waits goes with the first event,
+  // or after its hold with a keep-alive comment.
+  auto wait = in.stream->head_hold();
+  if (wait.count() <= 0) {
     stream.expires_after(kIdleTimeout);
-    co_await asio::async_write(stream, http::make_chunk(asio::buffer(*event)),
-                               asio::redirect_error(use_awaitable, ec));
+    co_await asio::async_write(stream, asio::buffer(out), asio::redirect_error(use_awaitable, ec));
+    out.clear();
+    wait = kKeepAlive;
   }
-  if (!ec) {
-    co_await asio::async_write(stream, http::make_chunk_last(),
-                               asio::redirect_error(use_awaitable, ec));
+  bool ended = false;
+  while (!ec && !ended) {
+    std::optional<std::string> event = co_await in.stream->next(wait);
+    wait = kKeepAlive;
+    if (event) append_chunk(out, *event);
+    while (std::optional<std::string> more = in.stream->take_queued()) append_chunk(out, *more);
+    ended = !event || in.stream->drained();
+    if (ended) out += "0\r\n\r\n";
+    stream.expires_after(kIdleTimeout);
+    co_await asio::async_write(stream, asio::buffer(out), asio::redirect_error(use_awaitable, ec));
+    out.clear();
   }
   if (ec) in.stream->abandon();
   if (watching) {

@@ -40,6 +40,13 @@ awaitable<std::optional<std::string>> SseStream::next(std::chrono::steady_clock:
   co_return std::string(": keep-alive\n\n");
 }
 
+std::optional<std::string> SseStream::take_queued() {
+  if (events_.empty()) return std::nullopt;
+  std::string event = std::move(events_.front());
+  events_.pop_front();
+  return event;
+}
+
 std::vector<std::string> take_sse_data(std::string& buffer) {
   std::vector<std::string> out;
   std::string data;

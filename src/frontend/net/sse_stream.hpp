@@ -29,16 +29,26 @@ class SseStream {
   // that is its cancellation. Set, the HTTP server also watches the connection for its end.
   void on_abandon(std::function<void()> hook) { on_abandon_ = std::move(hook); }
   bool watched() const { return static_cast<bool>(on_abandon_); }
+  // The response head waits up to this long for the first event, so that a short call's whole
+  // answer (head, events, end) leaves in one write, one wake-up of the client instead of three.
+  // Zero (the default): the head is sent at once (a GET stream, which may stay quiet for long).
+  void hold_head(std::chrono::steady_clock::duration hold) { head_hold_ = hold; }
+  std::chrono::steady_clock::duration head_hold() const { return head_hold_; }
 
   // The next event's text; a comment (": keep-alive") when nothing came for `idle`; nullopt
   // once finished and drained.
   awaitable<std::optional<std::string>> next(std::chrono::steady_clock::duration idle);
+  // The next event already queued, without waiting; nullopt when none is.
+  std::optional<std::string> take_queued();
+  // Finished (or abandoned) with nothing left to write.
+  bool drained() const { return events_.empty() && (finished_ || abandoned_); }
 
  private:
   asio::steady_timer timer_;
   std::deque<std::string> events_;
   bool finished_ = false, abandoned_ = false;
   std::function<void()> on_abandon_;
+  std::chrono::steady_clock::duration head_hold_{0};
 };
 
 // Reading an event stream: removes each complete event (ended by a blank line) from the front of

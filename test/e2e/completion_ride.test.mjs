@@ -1,0 +1,210 @@
+// Issue 18: a call's outcome (warden.complete) rides in the next decision's transaction, one
+// commit for both (src/frontend/db/completion_batch.hpp, Decisions::decide), and a short call's
+// whole answer leaves in one write (src/frontend/net/http_server.cpp, write_event_stream).
+// Checked here: back-to-back calls put outcomes in the transactions of later decisions, and
+// --completion-linger-ms 0 puts none there; an outcome that fails in a decision's transaction
+// neither costs that decision (it is decided again, alone) nor its own record elsewhere; a
+// decision that fails does not take the outcomes riding with it down (each is written again,
+// alone); on the wire, a quick call's head, event and end of body come in one piece, and a call
+// longer than the head's hold shows its stream after about a second, before its answer.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import {
+  freshDatabase, here, modules, quote, replaceComplete, restoreComplete, settled, sql, sqlValue,
+  startGateway, stop,
+} from './harness.mjs';
+
+const gateways = [];
+
+before(() => {
+  freshDatabase();
+  const everything = `node ${modules}/@modelcontextprotocol/server-everything/dist/index.js stdio`;
+  sql(`SELECT warden.add_human('alice@example.com', 'Alice');
+       SELECT warden.add_agent('ride-bot', 'alice@example.com');
+       SELECT warden.add_server('everything', ${quote(everything)}, 'stdio');
+       SELECT warden.add_server('faults', ${quote(`node ${path.join(here, 'fixture-faults.mjs')}`)}, 'stdio');
+       SELECT warden.grant('ride-bot', 'everything/echo');
+       SELECT warden.grant('ride-bot', 'faults/sleep');
+       CREATE SEQUENCE public.complete_attempts;`);
+});
+
+after(() => { for (const g of gateways) stop(g.child); });
+
+async function gateway(args = []) {
+  const g = await startGateway(args);
+  gateways.push(g);
+  return { g, url: `http://127.0.0.1:${g.match[1]}/mcp` };
+}
+
+async function connect(url, purpose) {
+  const token = sqlValue(`SELECT token FROM warden.start_chain('alice@example.com', 'ride-bot', ${quote(purpose)})`);
+  const c = new Client({ name: 'warden-ride', version: '1.0.0' });
+  await c.connect(new StreamableHTTPClientTransport(new URL(url), {
+    requestInit: { headers: { Authorization: `Bearer ${token}` } } }));
+  return { c, token };
+}
+
+const echo = (c, marker) => c.callTool({ name: 'everything__echo', arguments: { message: marker, marker } });
+
+// Of the allowed calls of chains whose purpose is `purpose`: how many there are, how many have
+// one outcome, and how many outcomes were committed by the transaction of another call's decision.
+function rides(purpose) {
+  const [calls, completed, rode] = sql(`
+    WITH calls AS (
+      SELECT e.event_id, e.xmin::text AS xid FROM warden.events e JOIN warden.chains c ON c.chain_id = e.chain_id
+      WHERE e.kind = 'call' AND e.allowed AND c.purpose = ${quote(purpose)}),
+    done AS (
+      SELECT d.parent_id, d.xmin::text AS xid FROM warden.events d
+      WHERE d.kind = 'completed' AND d.parent_id IN (SELECT event_id FROM calls))
+    SELECT (SELECT count(*) FROM calls), (SELECT count(DISTINCT parent_id) FROM done),
+           (SELECT count(*) FROM done d WHERE EXISTS (
+              SELECT 1 FROM calls n WHERE n.xid = d.xid AND n.event_id <> d.parent_id))`)[0].map(Number);
+  return { calls, completed, rode };
+}
+
+// The outcome ('completed' reason) of the call whose arguments hold `marker`; '(none)' if none.
+const outcomeOf = (marker) => sqlValue(`SELECT coalesce(c.reason, '(none)') FROM warden.events p
+    LEFT JOIN warden.events c ON c.parent_id = p.event_id AND c.kind = 'completed'
+    WHERE p.kind = 'call' AND p.arguments->>'marker' = ${quote(marker)}`);
+
+test('back-to-back calls: outcomes ride in later decisions\' transactions; --completion-linger-ms 0: none do', async () => {
+  // A long linger, so that the next call always comes within it on a busy machine.
+  const riding = await gateway(['--completion-linger-ms', '200']);
+  const alone = await gateway(['--completion-linger-ms', '0']);
+  for (const [at, purpose] of [[riding.url, 'ride on'], [alone.url, 'ride off']]) {
+    const { c } = await connect(at, purpose);
+    try {
+      for (let k = 0; k < 12; k++) await echo(c, `${purpose} ${k}`);
+    } finally {
+      await c.close().catch(() => {});
+    }
+  }
+  const on = await settled(() => rides('ride on'), (v) => v.completed === 12);
+  const off = await settled(() => rides('ride off'), (v) => v.completed === 12);
+  console.log(`# linger 200 ms: ${on.rode} of ${on.completed} outcomes rode; linger 0: ${off.rode}`);
+  assert.deepEqual([on.calls, on.completed], [12, 12]);
+  assert.deepEqual([off.calls, off.completed], [12, 12]);
+  // The last call's outcome has no later call to ride with; all 11 others do.
+  assert.equal(on.rode, 11, `only ${on.rode} of 11 outcomes rode with the next decision`);
+  assert.equal(off.rode, 0);
+});
+
+test('an outcome that fails in a decision\'s transaction: the decision is made again alone; the outcome is written alone', async () => {
+  const { g, url } = await gateway(['--completion-linger-ms', '200']);
+  const { c } = await connect(url, 'poison');
+  await echo(c, 'poison warm-up');
+  await settled(() => outcomeOf('poison warm-up'), (v) => v === 'ok');
+  // The outcome of the call marked 'poison' fails the first time it is written (it then rides
+  // with the next decision), and succeeds the second time (alone).
+  replaceComplete({ body: `
+    IF (SELECT e.arguments->>'marker' FROM warden.events e WHERE e.event_id = complete.event_id) = 'poison'
+       AND nextval('public.complete_attempts') = 1 THEN
+      RAISE EXCEPTION 'poisoned outcome' USING ERRCODE = 'P0001';
+    END IF;` });
+  try {
+    await echo(c, 'poison');
+    const next = await echo(c, 'after poison');
+    assert.ok(!next.isError, `the decision that carried the failing outcome failed: ${JSON.stringify(next)}`);
+    assert.equal(next.content[0].text, 'Echo: after poison');
+    assert.equal(await settled(() => outcomeOf('poison'), (v) => v === 'ok'), 'ok');
+    assert.equal(await settled(() => outcomeOf('after poison'), (v) => v === 'ok'), 'ok');
+    // Once riding (rolled back with the decision's first attempt), once alone.
+    assert.equal(sqlValue(`SELECT last_value FROM public.complete_attempts`), '2');
+    assert.equal(sqlValue(`SELECT count(*) FROM warden.events WHERE kind = 'call'
+                           AND arguments->>'marker' = 'after poison'`), '1');
+  } finally {
+    await c.close().catch(() => {});
+    restoreComplete();
+  }
+  assert.doesNotMatch(g.log.join(''), /cannot record the outcome/);
+});
+
+test('a decision that fails: the outcomes riding with it are written again alone', async () => {
+  const { url } = await gateway(['--completion-linger-ms', '200']);
+  const { c } = await connect(url, 'explode');
+  await echo(c, 'explode warm-up');
+  await settled(() => outcomeOf('explode warm-up'), (v) => v === 'ok');
+  sql(`SELECT setval('public.complete_attempts', 1, false);
+       CREATE FUNCTION public.explode() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF NEW.kind = 'call' AND NEW.arguments->>'marker' = 'explode' THEN
+           RAISE EXCEPTION 'this decision explodes' USING ERRCODE = 'P0001';
+         END IF;
+         RETURN NEW;
+       END $$;
+       CREATE TRIGGER explode BEFORE INSERT ON warden.events FOR EACH ROW EXECUTE FUNCTION public.explode();`);
+  replaceComplete({ body: `PERFORM nextval('public.complete_attempts');` });
+  try {
+    await echo(c, 'before explode');
+    const failed = await echo(c, 'explode').then((x) => x, (e) => e);
+    assert.ok(failed instanceof Error || failed.isError, `the exploding decision was answered: ${JSON.stringify(failed)}`);
+    assert.match(failed.message ?? JSON.stringify(failed), /could not decide/);
+    assert.equal(await settled(() => outcomeOf('before explode'), (v) => v === 'ok'), 'ok');
+    // Its outcome rode with the failing decision (rolled back), then was written alone.
+    assert.equal(sqlValue(`SELECT last_value FROM public.complete_attempts`), '2');
+    assert.equal(outcomeOf('explode'), undefined, 'the failing decision left an event');
+  } finally {
+    await c.close().catch(() => {});
+    restoreComplete();
+    sql(`DROP TRIGGER explode ON warden.events; DROP FUNCTION public.explode();`);
+  }
+});
+
+// One tools/call on a raw connection, in the session the SDK client opened: each piece of bytes
+// as it arrived, with the time since the request was sent.
+async function rawCall(url, token, sessionId, name, args) {
+  const { port } = new URL(url);
+  const body = JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: { name, arguments: args } });
+  const socket = net.connect({ port: Number(port), host: '127.0.0.1' });
+  await new Promise((res, rej) => { socket.once('connect', res); socket.once('error', rej); });
+  socket.setNoDelay(true);
+  const pieces = [];
+  const t0 = Date.now();
+  const done = new Promise((resolve) => {
+    socket.on('data', (d) => {
+      pieces.push({ at: Date.now() - t0, text: d.toString('utf8') });
+      if (pieces.map((p) => p.text).join('').endsWith('0\r\n\r\n')) resolve();
+    });
+    socket.on('close', resolve);
+  });
+  socket.write(`POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n`
+    + `Mcp-Session-Id: ${sessionId}\r\nMcp-Protocol-Version: 2025-06-18\r\n`
+    + 'Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n'
+    + `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  await done;
+  socket.destroy();
+  return pieces;
+}
+
+test('on the wire: a quick call\'s answer comes in one piece; a slow call shows its stream after about a second', async () => {
+  const { url } = await gateway();
+  const { c, token } = await connect(url, 'wire');
+  try {
+    await c.listTools();  // starts both upstreams
+    const sessionId = c.transport.sessionId;
+    for (let k = 0; k < 5; k++) {
+      const pieces = await rawCall(url, token, sessionId, 'everything__echo', { message: `wire ${k}` });
+      assert.equal(pieces.length, 1, `the answer came in ${pieces.length} pieces: ${JSON.stringify(pieces)}`);
+      const [text] = [pieces[0].text];
+      assert.match(text, /^HTTP\/1\.1 200 OK\r\n/);
+      assert.match(text, /content-type: text\/event-stream/i);
+      assert.match(text, /"text":"Echo: wire \d"/);
+      assert.ok(text.endsWith('\r\n0\r\n\r\n'), `no end of body in ${JSON.stringify(text)}`);
+    }
+    const slow = await rawCall(url, token, sessionId, 'faults__sleep', { ms: 2500 });
+    console.log(`# slow call: pieces at ${slow.map((p) => p.at).join(', ')} ms`);
+    assert.ok(slow.length >= 2, `the slow call came in ${slow.length} piece(s)`);
+    assert.match(slow[0].text, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.doesNotMatch(slow[0].text, /slept 2500/);
+    assert.ok(slow[0].at >= 900 && slow[0].at < 2000, `the head came after ${slow[0].at} ms`);
+    const all = slow.map((p) => p.text).join('');
+    assert.match(all, /slept 2500/);
+    assert.ok(all.endsWith('\r\n0\r\n\r\n'));
+  } finally {
+    await c.close().catch(() => {});
+  }
+});
