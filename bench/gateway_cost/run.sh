@@ -15,6 +15,10 @@
 #   warden-unprepared  a second warden-mcp with --prepared-statements off (each query parsed and
 #                planned anew, as before issue 18): warden-mcp / warden-unprepared is what
 #                preparing the gateway's statements once per connection gives
+#   warden-noride  a third warden-mcp with --completion-linger-ms 0 (each outcome in a
+#                transaction of its own or of a batch of outcomes, never in a decision's):
+#                warden-mcp / warden-noride is what carrying outcomes in the next decision's
+#                transaction gives
 # at 1 and 16 clients. Prints the two goals of issue 18: warden-mcp calls/s at 16 clients over
 # the bare INSERT rate at 16 clients (goal >= 0.5), and at 1 client warden-mcp p50 minus (direct
 # p50 + authorize p50), what the gateway adds beyond the decision and the upstream (goal <= 0.3
@@ -62,6 +66,14 @@ SELECT warden.grant('bench-bot', 'fast/echo');
 SQL
 "${psql[@]}" -d "$db" -f "$root/bench/authorize/baseline_table.sql"
 token=$("${psql[@]}" -d "$db" -c "SELECT token FROM warden.start_chain('bench@example.com', 'bench-bot', 'bench', ttl => '2 hours')")
+# Each gateway's calls on a chain of their own, so that the run's transactions can be counted
+# per gateway at the end.
+chain_token() {
+  "${psql[@]}" -d "$db" -c "SELECT token FROM warden.start_chain('bench@example.com', 'bench-bot', '$1', ttl => '2 hours')"
+}
+token_w=$(chain_token warden-mcp)
+token_u=$(chain_token warden-unprepared)
+token_n=$(chain_token warden-noride)
 # The decision warden-mcp asks for, as pgbench runs it (the same grant, arguments of the same size).
 cat >"$work/authorize.sql" <<'SQL'
 SELECT allowed FROM warden.authorize(:token, 'fast', 'echo', '{"message": "bench 4711"}');
@@ -83,6 +95,8 @@ start_warden warden-mcp
 w_port=$warden_port w_pid=$warden_pid
 start_warden warden-unprepared --prepared-statements off
 u_port=$warden_port u_pid=$warden_pid
+start_warden warden-noride --completion-linger-ms 0
+n_port=$warden_port n_pid=$warden_pid
 checkpointer=$("${psql[@]}" -d "$db" -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")
 pm_pid=$(awk '{ print $4 }' "/proc/$checkpointer/stat")
 
@@ -115,13 +129,31 @@ for round in $(seq 1 "$rounds"); do
     BENCH_CPU="gateway:$h_pid,upstream:$up_pid" \
       node "$here/client.mjs" haproxy "http://127.0.0.1:$h_port/mcp" echo "$clients" "$per_round" >>"$results"
     BENCH_CPU="gateway:$w_pid,upstream:$up_pid,database:$pm_pid*" \
-      node "$here/client.mjs" warden-mcp "http://127.0.0.1:$w_port/mcp" fast__echo "$clients" "$per_round" "$token" >>"$results"
+      node "$here/client.mjs" warden-mcp "http://127.0.0.1:$w_port/mcp" fast__echo "$clients" "$per_round" "$token_w" >>"$results"
     BENCH_CPU="gateway:$u_pid,upstream:$up_pid,database:$pm_pid*" \
-      node "$here/client.mjs" warden-unprepared "http://127.0.0.1:$u_port/mcp" fast__echo "$clients" "$per_round" "$token" >>"$results"
+      node "$here/client.mjs" warden-unprepared "http://127.0.0.1:$u_port/mcp" fast__echo "$clients" "$per_round" "$token_u" >>"$results"
+    BENCH_CPU="gateway:$n_pid,upstream:$up_pid,database:$pm_pid*" \
+      node "$here/client.mjs" warden-noride "http://127.0.0.1:$n_port/mcp" fast__echo "$clients" "$per_round" "$token_n" >>"$results"
   done
 done
 
-transactions=$("${psql[@]}" -d "$db" -c "SELECT count(*) FILTER (WHERE kind = 'call') || ' decisions, ' || count(*) FILTER (WHERE kind = 'completed') || ' outcomes in ' || count(DISTINCT xmin::text) FILTER (WHERE kind = 'completed') || ' transactions' FROM warden.events")
+# Per gateway: its decisions, its outcomes, how many of those were committed by a decision's
+# transaction (the same xmin as a call event of the same gateway's chain), and the transactions
+# that wrote them all: the commits per governed call, counted, not assumed.
+transactions=$("${psql[@]}" -d "$db" -c "
+  WITH e AS (SELECT ev.kind, ev.xmin::text AS xid, c.purpose FROM warden.events ev
+             JOIN warden.chains c ON c.chain_id = ev.chain_id
+             WHERE c.purpose IN ('warden-mcp', 'warden-unprepared', 'warden-noride')
+               AND ev.kind IN ('call', 'completed'))
+  SELECT string_agg(format('%s: %s decisions, %s outcomes (%s in a decision''s transaction), %s commits, %s per call',
+                           purpose, calls, outcomes, rode, commits, round(commits::numeric / greatest(calls, 1), 2)),
+                    '; ' ORDER BY purpose)
+  FROM (SELECT purpose, count(*) FILTER (WHERE kind = 'call') AS calls,
+               count(*) FILTER (WHERE kind = 'completed') AS outcomes,
+               count(*) FILTER (WHERE kind = 'completed' AND xid IN (
+                 SELECT xid FROM e c WHERE c.kind = 'call' AND c.purpose = e.purpose)) AS rode,
+               count(DISTINCT xid) AS commits
+        FROM e GROUP BY purpose) s")
 node --input-type=module - "$root/bench/rounds.mjs" "$results" "$transactions" "$rounds" "$seconds" <<'JS'
 const { mergeRounds, printRows } = await import(process.argv[2]);
 const merged = mergeRounds(process.argv[3]);
@@ -141,13 +173,19 @@ for (const w of [w1, w16]) {
     + `warden-mcp ${Math.round(w.cpu.gateway / w.calls)} us, responder ${Math.round(w.cpu.upstream / w.calls)} us`);
 }
 for (const c of [1, 16]) {
+  const w = get('warden-mcp', c), n = get('warden-noride', c);
+  console.log(`${c} client(s): warden-mcp / warden-noride calls/s = ${ratio(w, n)} (outcomes carried in the next `
+    + `decision's transaction vs written apart); p50 ${(w.p50_ms - n.p50_ms).toFixed(2)} ms; database CPU per call `
+    + `${Math.round(w.cpu.database / w.calls)} vs ${Math.round(n.cpu.database / n.calls)} us`);
+}
+for (const c of [1, 16]) {
   const w = get('warden-mcp', c), u = get('warden-unprepared', c);
   console.log(`${c} client(s): warden-mcp / warden-unprepared calls/s = ${ratio(w, u)} (statements prepared once per `
     + `connection vs parsed on every call); p50 ${(w.p50_ms - u.p50_ms).toFixed(2)} ms; database CPU per call `
     + `${Math.round(w.cpu.database / w.calls)} vs ${Math.round(u.cpu.database / u.calls)} us`);
 }
-console.log(`database round trips per governed call: 2 (the decision; the outcome, batched with others when `
-  + `they overlap); durable commits: 2 per call, the outcomes' shared. The run: ${process.argv[4]}`);
+console.log(`database round trips per governed call: 1 when its outcome rides with a later decision, else 2 (the `
+  + `outcome alone or batched). Counted in this run: ${process.argv[4]}`);
 console.log(`method: ${process.argv[5]} interleaved rounds; pgbench ${process.argv[6]} s per case and round; `
   + `load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 JS

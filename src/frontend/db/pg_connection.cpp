@@ -139,7 +139,9 @@ awaitable<void> PgConnection::flush() {
 }
 
 awaitable<PGresult*> PgConnection::next_result() {
-  for (;;) {
+  // Reads from the socket only while libpq lacks a whole result: the rest of an answer already
+  // read (a pipeline's further results) costs no system call.
+  while (PQisBusy(conn_)) {
     if (!PQconsumeInput(conn_)) fail("reading from the database failed");
     if (!PQisBusy(conn_)) break;
     co_await wait(false);
@@ -345,7 +347,8 @@ awaitable<std::vector<StatementResult>> PgConnection::pipeline(
     } else if (status == PGRES_TUPLES_OK) {
       for (int i = 0, n = PQntuples(result); i < n; ++i) rows[slot].push_back(row_of(result, i));
     } else if (status == PGRES_PIPELINE_ABORTED) {
-      if (!errors[slot]) errors[slot].emplace("25P02", "skipped: an earlier statement of its transaction failed");
+      if (!errors[slot])
+        errors[slot].emplace("25P02", "skipped: an earlier statement of its transaction failed");
     } else if (status != PGRES_COMMAND_OK && !errors[slot]) {
       errors[slot].emplace(error_of(result));
     }
