@@ -148,7 +148,9 @@ int run(const Options& options) {
   pool.prepare_statements(options.prepared_statements);
   // One more connection, kept for the re-checks that abort calls in flight after a
   // revocation: with every pool connection busy deciding, a kill would otherwise wait its turn
-  // behind them (bench/kill_latency).
+  // behind them (bench/kill_latency). Named, like the listener, so that an operator (and a
+  // test) can tell it in pg_stat_activity.
+  session_settings.emplace_back("application_name", "warden-mcp recheck");
   DbPool recheck_pool(io.get_executor(), options.db, 1, std::move(session_settings));
   recheck_pool.prepare_statements(options.prepared_statements);
   Decisions decisions(pool);

@@ -273,6 +273,33 @@ test('a revocation made while the listener is reconnecting still aborts the call
   }
 });
 
+test('the re-check connection alone dropped: a revocation still aborts the call in flight, at once', async () => {
+  const [[chain, hangToken]] = sql(`SELECT chain_id, token FROM warden.start_chain('alice@example.com',
+      'fault-bot', 'recheck gone')`);
+  const c = await connect(hangToken);
+  try {
+    const call = c.callTool({ name: 'faults__hang', arguments: { marker: 'recheck gone' } })
+      .then(() => null, (e) => ({ e, at: Date.now() }));
+    await sleep(300);
+    // The listener stays up and hears the revocation; the re-check it starts meets its own
+    // connection dead and must try once more on a new one (Decisions::dead_in_flight).
+    const said = sql(`SELECT 'terminated', count(pg_terminate_backend(pid)) FROM pg_stat_activity
+          WHERE usename = 'warden_gateway' AND application_name = 'warden-mcp recheck'`);
+    assert.deepEqual(said[0], ['terminated', '1']);
+    await sleep(200);
+    const revokedAt = Date.now();
+    sql(`SELECT warden.revoke_chain(${quote(chain)}, 'revoked with the re-check connection gone')`);
+    const r = await call;
+    assert.ok(r, 'the call must be aborted');
+    assert.match(r.e.message, /chain_revoked/);
+    assert.ok(r.at - revokedAt < 2000, `aborted ${r.at - revokedAt} ms after the revocation`);
+    assert.equal(await outcomeOf('hang', 'recheck gone'), 'revoked');
+    console.log(`# aborted ${r.at - revokedAt} ms after the revocation`);
+  } finally {
+    await c.close();
+  }
+});
+
 test('every connection of the gateway dropped and a revocation made in the gap: the call in flight is still aborted', async () => {
   const [[chain, hangToken]] = sql(`SELECT chain_id, token FROM warden.start_chain('alice@example.com',
       'fault-bot', 'restart gap')`);
