@@ -144,13 +144,54 @@ test('a decision that fails: the outcomes riding with it are written again alone
     assert.ok(failed instanceof Error || failed.isError, `the exploding decision was answered: ${JSON.stringify(failed)}`);
     assert.match(failed.message ?? JSON.stringify(failed), /could not decide/);
     assert.equal(await settled(() => outcomeOf('before explode'), (v) => v === 'ok'), 'ok');
-    // Its outcome rode with the failing decision (rolled back), then was written alone.
-    assert.equal(sqlValue(`SELECT last_value FROM public.complete_attempts`), '2');
+    // Its outcome rode with the failing decision, after it: skipped when the decision failed,
+    // then written alone, once. (Carried before the decision it would have run twice. The order
+    // matters: warden.authorize runs first in every pipeline, so the
+    // warden.credential_for_last_decision behind it can only meet this decision, never an
+    // earlier one of the same connection when the ride fails.)
+    assert.equal(sqlValue(`SELECT last_value FROM public.complete_attempts`), '1');
     assert.equal(outcomeOf('explode'), undefined, 'the failing decision left an event');
   } finally {
     await c.close().catch(() => {});
     restoreComplete();
     sql(`DROP TRIGGER explode ON warden.events; DROP FUNCTION public.explode();`);
+  }
+});
+
+test('an error at the commit of a decision\'s transaction: the decision is made again alone, the outcome written alone', async () => {
+  const { url } = await gateway(['--completion-linger-ms', '200']);
+  const { c } = await connect(url, 'deferred');
+  await echo(c, 'deferred warm-up');
+  await settled(() => outcomeOf('deferred warm-up'), (v) => v === 'ok');
+  // A check deferred to the commit, failing the first outcome of the call marked 'deferred':
+  // the statements all succeed, and the transaction fails only at its end.
+  sql(`SELECT setval('public.complete_attempts', 1, false);
+       -- SECURITY DEFINER: at the commit, the trigger runs as the gateway's own login.
+       CREATE FUNCTION public.deferred_check() RETURNS trigger LANGUAGE plpgsql
+         SECURITY DEFINER SET search_path = pg_catalog AS $$
+       BEGIN
+         IF NEW.kind = 'completed' AND (SELECT p.arguments->>'marker' FROM warden.events p
+                                        WHERE p.event_id = NEW.parent_id) = 'deferred'
+            AND nextval('public.complete_attempts') = 1 THEN
+           RAISE EXCEPTION 'refused at commit' USING ERRCODE = 'P0001';
+         END IF;
+         RETURN NULL;
+       END $$;
+       CREATE CONSTRAINT TRIGGER deferred_check AFTER INSERT ON warden.events
+         DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.deferred_check();`);
+  try {
+    await echo(c, 'deferred');
+    const next = await echo(c, 'after deferred');
+    assert.ok(!next.isError, `the decision whose commit failed was not made again: ${JSON.stringify(next)}`);
+    assert.equal(await settled(() => outcomeOf('deferred'), (v) => v === 'ok'), 'ok');
+    assert.equal(await settled(() => outcomeOf('after deferred'), (v) => v === 'ok'), 'ok');
+    // Once at the commit of the decision's transaction (refused), once alone.
+    assert.equal(sqlValue(`SELECT last_value FROM public.complete_attempts`), '2');
+    assert.equal(sqlValue(`SELECT count(*) FROM warden.events WHERE kind = 'call'
+                           AND arguments->>'marker' = 'after deferred'`), '1');
+  } finally {
+    await c.close().catch(() => {});
+    sql(`DROP TRIGGER deferred_check ON warden.events; DROP FUNCTION public.deferred_check();`);
   }
 });
 

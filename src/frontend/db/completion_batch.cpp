@@ -23,14 +23,18 @@ const char* const kTogether =
 }  // namespace
 
 awaitable<void> CompletionBatch::complete(std::string event_id, std::string status,
-                                          nlohmann::json detail) {
+                                          nlohmann::json detail, bool may_ride) {
   // jsonb has no place for U+0000 and refuses the whole document: an upstream (or an agent, in
   // an error it returns) could otherwise keep its own call's outcome out of the audit trail, and
   // roll back every other outcome of the batch with it.
   if (holds_nul(detail)) replace_nul(detail);
   auto done = std::make_shared<Pending<std::exception_ptr>>(ex_);
-  queue_.push_back(Item{std::move(event_id), std::move(status), std::move(detail), done});
-  if (linger_.count() == 0 || queue_.size() >= max_batch_) {
+  std::string text = text_of(detail);
+  const bool small = text.size() <= kRideItemBytes;
+  queue_.push_back(
+      Item{std::move(event_id), std::move(status), std::move(text), may_ride && small, done});
+  // No wait for what cannot ride (a retry, a large detail), nor once a batch is full.
+  if (linger_.count() == 0 || queue_.size() >= max_batch_ || !queue_.back().may_ride) {
     wake_writer();
   } else if (!lingering_) {
     // One timer for all that wait: when it fires, a writer takes whatever no decision took.
@@ -49,11 +53,26 @@ awaitable<void> CompletionBatch::complete(std::string event_id, std::string stat
 }
 
 std::string CompletionBatch::together(const std::vector<Item>& items) {
-  nlohmann::json rows = nlohmann::json::array();
+  // [[event_id, status, detail], ...], the details spliced in as the JSON text they already are.
+  std::string rows = "[";
   for (const Item& item : items) {
-    rows.push_back(nlohmann::json::array({item.event_id, item.status, item.detail}));
+    if (rows.size() > 1) rows += ',';
+    rows += '[';
+    rows += text_of(nlohmann::json(item.event_id));
+    rows += ',';
+    rows += text_of(nlohmann::json(item.status));
+    rows += ',';
+    rows += item.detail;
+    rows += ']';
   }
-  return text_of(rows);
+  rows += ']';
+  return rows;
+}
+
+CompletionBatch::Ride::~Ride() {
+  if (items_.empty()) return;
+  auto unavailable = std::make_exception_ptr(DbUnavailable("the outcome's ride ended unknown"));
+  for (Item& item : items_) item.done->set(unavailable);
 }
 
 void CompletionBatch::wake_writer() {
@@ -72,9 +91,15 @@ Statement CompletionBatch::Ride::statement() const {
 CompletionBatch::Ride CompletionBatch::board() {
   Ride ride;
   if (linger_.count() == 0) return ride;
-  while (!queue_.empty() && ride.items_.size() < max_batch_) {
-    ride.items_.push_back(std::move(queue_.front()));
-    queue_.pop_front();
+  std::size_t bytes = 0;
+  for (auto it = queue_.begin(); it != queue_.end() && ride.items_.size() < max_batch_;) {
+    if (!it->may_ride || bytes + it->detail.size() > kRideBytes) {
+      ++it;
+      continue;
+    }
+    bytes += it->detail.size();
+    ride.items_.push_back(std::move(*it));
+    it = queue_.erase(it);
   }
   return ride;
 }
@@ -120,7 +145,7 @@ awaitable<void> CompletionBatch::write() {
 awaitable<void> CompletionBatch::write_one(Item& item) {
   std::exception_ptr failure;
   try {
-    std::vector<Param> params{item.event_id, item.status, text_of(item.detail)};
+    std::vector<Param> params{item.event_id, item.status, item.detail};
     co_await pool_.query("SELECT warden.complete($1::uuid, $2, $3::jsonb)", params);
   } catch (...) {
     failure = std::current_exception();

@@ -33,14 +33,15 @@ class CompletionBatch {
  private:
   struct Item {
     std::string event_id, status;
-    nlohmann::json detail;
+    std::string detail;  // the JSON text, serialized once
+    bool may_ride = true;
     std::shared_ptr<Pending<std::exception_ptr>> done;
   };
 
  public:
   static constexpr std::size_t kWriters = 2;
 
-  CompletionBatch(Executor ex, DbPool& pool) : ex_(ex), pool_(pool), linger_timer_(ex) {}
+  CompletionBatch(const Executor& ex, DbPool& pool) : ex_(ex), pool_(pool), linger_timer_(ex) {}
 
   // At most this many in one transaction (warden-mcp --completion-batch; 1: one each).
   void set_max_batch(std::size_t n) { max_batch_ = std::max<std::size_t>(n, 1); }
@@ -49,13 +50,30 @@ class CompletionBatch {
   void set_linger(std::chrono::microseconds linger) { linger_ = linger; }
 
   // Resolves once the completion committed; throws what warden.complete raised for it
-  // (DbError with its SQLSTATE) or DbUnavailable.
-  awaitable<void> complete(std::string event_id, std::string status, nlohmann::json detail);
+  // (DbError with its SQLSTATE) or DbUnavailable. A retry (may_ride false) never rides: it may
+  // meet its own first attempt (55000, or that attempt's row lock), which must not cost
+  // another agent's decision anything.
+  awaitable<void> complete(std::string event_id, std::string status, nlohmann::json detail,
+                           bool may_ride = true);
+
+  // What may ride with one decision: an outcome whose detail is larger (an upstream's long
+  // error message) is written by a writer instead, and a ride stops at kRideBytes, so that no
+  // agent's outcomes can make another agent's decision slow or too large to send.
+  static constexpr std::size_t kRideItemBytes = 16 * 1024;
+  static constexpr std::size_t kRideBytes = 256 * 1024;
 
   // Outcomes taken to ride in a decision's transaction, and how that transaction ended: each
   // is told exactly once, by committed, unknown or rolled_back.
   class Ride {
    public:
+    Ride() = default;
+    Ride(Ride&&) = default;
+    Ride& operator=(Ride&&) = delete;
+    Ride(const Ride&) = delete;
+    Ride& operator=(const Ride&) = delete;
+    // An outcome never told how its ride ended (an exception no path expected) is told the
+    // database was unavailable, so that its caller retries rather than waits for ever.
+    ~Ride();
     bool empty() const { return items_.empty(); }
     std::size_t size() const { return items_.size(); }
     // warden.complete for each, to run in the decision's transaction (joins_next).
@@ -65,8 +83,8 @@ class CompletionBatch {
     friend class CompletionBatch;
     std::vector<Item> items_;
   };
-  // Up to the batch bound of the outcomes waiting now; none when none waits or the linger is
-  // zero.
+  // Up to the batch bound (and kRideBytes) of the outcomes waiting now that may ride; none
+  // when none waits or the linger is zero.
   Ride board();
   // The decision's transaction committed: so did every outcome of the ride.
   void committed(Ride& ride);

@@ -88,11 +88,17 @@ awaitable<Decision> Decisions::authorize(const std::string& token, const std::st
 awaitable<std::vector<StatementResult>> Decisions::decide(std::vector<Statement> statements) {
   CompletionBatch::Ride ride = completions_.board();
   if (!ride.empty()) {
-    statements.insert(statements.begin(), ride.statement());
+    // After the decision, not before: warden.authorize always runs first in its pipeline, so
+    // that warden.credential_for_last_decision behind it only ever meets this decision (made
+    // in this round trip, and refused as not committed when the ride rolled it back), never
+    // an earlier one of this connection.
+    std::vector<Statement> carried = statements;
+    carried.front().joins_next = true;
     std::vector<StatementResult> results;
     std::exception_ptr unavailable;
     try {
-      results = co_await pool_.pipeline(statements);
+      carried.insert(carried.begin() + 1, ride.statement());
+      results = co_await pool_.pipeline(carried);
     } catch (const DbUnavailable&) {
       unavailable = std::current_exception();
     } catch (const DbError&) {
@@ -102,11 +108,10 @@ awaitable<std::vector<StatementResult>> Decisions::decide(std::vector<Statement>
       completions_.unknown(ride, unavailable);
       std::rethrow_exception(unavailable);
     }
-    statements.erase(statements.begin());
-    if (results.size() == statements.size() + 1 &&
+    if (results.size() == carried.size() && std::holds_alternative<std::vector<Row>>(results[0]) &&
         std::holds_alternative<std::vector<Row>>(results[1])) {
       completions_.committed(ride);
-      results.erase(results.begin());
+      results.erase(results.begin() + 1);
       co_return results;
     }
     // Whatever failed (an outcome, the decision, the commit), nothing of it committed: each
@@ -158,8 +163,8 @@ awaitable<std::optional<Credential>> Decisions::credential(const std::string& ev
 }
 
 awaitable<void> Decisions::complete(const std::string& event_id, const std::string& status,
-                                    const json& detail) {
-  co_await completions_.complete(event_id, status, detail);
+                                    const json& detail, bool may_ride) {
+  co_await completions_.complete(event_id, status, detail, may_ride);
 }
 
 awaitable<std::optional<std::pair<std::string, std::string>>> Decisions::seal_token(

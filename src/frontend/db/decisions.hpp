@@ -66,8 +66,9 @@ class Decisions {
   // none. Throws DbError when warden refuses it (revoked since, too old, already vended, no
   // secret stored).
   awaitable<std::optional<Credential>> credential(const std::string& event_id);
+  // may_ride false: not carried in a decision's transaction (a retry; see CompletionBatch).
   awaitable<void> complete(const std::string& event_id, const std::string& status,
-                           const json& detail);
+                           const json& detail, bool may_ride = true);
   // Of these names (prompts, resource URIs or templates of `server`), those the token may use.
   awaitable<std::vector<std::string>> callable(const std::string& token, const std::string& server,
                                                const std::vector<std::string>& names);
@@ -95,8 +96,9 @@ class Decisions {
   awaitable<bool> ping() { return pool_.ping(); }
 
  private:
-  // A decision's statements in one round trip, with the outcomes waiting run in the first one's
-  // transaction; the results are the decision's own, as if it had gone alone.
+  // A decision's statements in one round trip, with the outcomes waiting run right after the
+  // first (warden.authorize) in its transaction; the results are the decision's own, as if it
+  // had gone alone.
   awaitable<std::vector<StatementResult>> decide(std::vector<Statement> statements);
 
   DbPool& pool_;

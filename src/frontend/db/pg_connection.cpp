@@ -317,6 +317,12 @@ awaitable<std::vector<StatementResult>> PgConnection::pipeline(
     ExecStatusType status = PQresultStatus(result);
     const std::size_t slot = current - out.size();
     if (status == PGRES_PIPELINE_SYNC) {
+      // A sync before every statement of its transaction ended: not what libpq promises, and
+      // reading on could call a statement that never ran a success.
+      if (current <= last) {
+        PQclear(result);
+        fail("the database's answers to a pipeline came out of order");
+      }
       std::optional<std::size_t> failed;
       for (std::size_t k = 0; k < errors.size() && !failed; ++k) {
         if (errors[k]) failed = k;

@@ -817,7 +817,7 @@ awaitable<void> Gateway::record_outcome(std::string event_id, std::string status
   for (;;) {
     std::string failure;
     try {
-      co_await decisions_.complete(event_id, status, detail);
+      co_await decisions_.complete(event_id, status, detail, !retried);
       co_return;
     } catch (const DbUnavailable& e) {
       failure = e.what();
