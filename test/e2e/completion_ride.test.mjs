@@ -2,13 +2,15 @@
 // commit for both (src/frontend/db/completion_batch.hpp, Decisions::decide), and a short call's
 // whole answer leaves in one write (src/frontend/net/http_server.cpp, write_event_stream).
 // Checked here: back-to-back calls put outcomes in the transactions of later decisions, and
-// --completion-linger-ms 0 puts none there; an outcome that fails in a decision's transaction
+// --completion-linger-ms 0 puts none there; an outcome with a large detail (an upstream's long
+// error) never rides; an outcome that fails in a decision's transaction
 // neither costs that decision (it is decided again, alone) nor its own record elsewhere; a
 // decision that fails does not take the outcomes riding with it down (each is written again,
-// alone); on the wire, a quick call's head, event and end of body come in one piece, and a call
+// alone), and neither does an error at the commit; on the wire, a quick call's head, event and end of body come in one piece, and a call
 // longer than the head's hold shows its stream after about a second, before its answer.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -19,9 +21,37 @@ import {
 } from './harness.mjs';
 
 const gateways = [];
+let bigUpstream;
 
-before(() => {
+// A minimal MCP server over HTTP (no session) whose tool `fail` answers with a JSON-RPC error
+// whose message is 20,000 characters long (an upstream's outcome detail past what may ride).
+function startBigUpstream() {
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      const m = JSON.parse(body);
+      if (m.id === undefined) { res.writeHead(202).end(); return; }
+      const reply = (x) => res.writeHead(200, { 'Content-Type': 'application/json' })
+        .end(JSON.stringify({ jsonrpc: '2.0', id: m.id, ...x }));
+      if (m.method === 'initialize') {
+        reply({ result: { protocolVersion: m.params.protocolVersion, capabilities: { tools: {} },
+          serverInfo: { name: 'big-upstream', version: '1.0.0' } } });
+      } else if (m.method === 'tools/list') {
+        reply({ result: { tools: [{ name: 'fail', inputSchema: { type: 'object' } }] } });
+      } else if (m.method === 'tools/call') {
+        reply({ error: { code: -32000, message: 'x'.repeat(20000) } });
+      } else {
+        reply({ error: { code: -32601, message: 'method not found' } });
+      }
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+before(async () => {
   freshDatabase();
+  bigUpstream = await startBigUpstream();
   const everything = `node ${modules}/@modelcontextprotocol/server-everything/dist/index.js stdio`;
   sql(`SELECT warden.add_human('alice@example.com', 'Alice');
        SELECT warden.add_agent('ride-bot', 'alice@example.com');
@@ -30,9 +60,11 @@ before(() => {
        SELECT warden.grant('ride-bot', 'everything/echo');
        SELECT warden.grant('ride-bot', 'faults/sleep');
        CREATE SEQUENCE public.complete_attempts;`);
+  sql(`SELECT warden.add_server('big', 'http://127.0.0.1:${bigUpstream.address().port}/mcp', 'http');
+       SELECT warden.grant('ride-bot', 'big/fail');`);
 });
 
-after(() => { for (const g of gateways) stop(g.child); });
+after(() => { for (const g of gateways) stop(g.child); bigUpstream?.close(); });
 
 async function gateway(args = []) {
   const g = await startGateway(args);
@@ -91,6 +123,31 @@ test('back-to-back calls: outcomes ride in later decisions\' transactions; --com
   // The last call's outcome has no later call to ride with; all 11 others do.
   assert.equal(on.rode, 11, `only ${on.rode} of 11 outcomes rode with the next decision`);
   assert.equal(off.rode, 0);
+});
+
+test('an outcome with a detail over 16 KiB does not ride with the next decision; a small one does', async () => {
+  const { url } = await gateway(['--completion-linger-ms', '200']);
+  const { c } = await connect(url, 'big');
+  try {
+    const r = await c.callTool({ name: 'big__fail', arguments: { marker: 'big' } }).then((x) => x, (e) => e);
+    assert.ok(r instanceof Error || r.isError, `the failing tool answered ${JSON.stringify(r)}`);
+    await echo(c, 'after big');
+    await echo(c, 'after after big');
+  } finally {
+    await c.close().catch(() => {});
+  }
+  assert.equal(await settled(() => outcomeOf('big'), (v) => v === 'error'), 'error');
+  const [[bigLength, bigRode, smallRode]] = sql(`
+    WITH o AS (SELECT p.arguments->>'marker' AS marker, c.xmin::text AS xid, length(c.detail->>'error') AS len
+               FROM warden.events p JOIN warden.events c ON c.parent_id = p.event_id AND c.kind = 'completed'
+               WHERE p.kind = 'call'),
+         d AS (SELECT xmin::text AS xid FROM warden.events WHERE kind = 'call')
+    SELECT (SELECT len FROM o WHERE marker = 'big'),
+           (SELECT count(*) FROM o WHERE marker = 'big' AND xid IN (SELECT xid FROM d)),
+           (SELECT count(*) FROM o WHERE marker = 'after big' AND xid IN (SELECT xid FROM d))`);
+  assert.equal(bigLength, '20000', 'the long error was not recorded whole');
+  assert.equal(bigRode, '0', 'the outcome with a 20 kB detail rode with a decision');
+  assert.equal(smallRode, '1', 'the small outcome after it did not ride (the test proves nothing)');
 });
 
 test('an outcome that fails in a decision\'s transaction: the decision is made again alone; the outcome is written alone', async () => {
