@@ -1,13 +1,16 @@
 // Issue 18: a call's outcome (warden.complete) rides in the next decision's transaction, one
 // commit for both (src/frontend/db/completion_batch.hpp, Decisions::decide), and a short call's
 // whole answer leaves in one write (src/frontend/net/http_server.cpp, write_event_stream).
-// Checked here: back-to-back calls put outcomes in the transactions of later decisions, and
-// --completion-linger-ms 0 puts none there; an outcome with a large detail (an upstream's long
-// error) never rides; an outcome that fails in a decision's transaction
-// neither costs that decision (it is decided again, alone) nor its own record elsewhere; a
-// decision that fails does not take the outcomes riding with it down (each is written again,
-// alone), and neither does an error at the commit; on the wire, a quick call's head, event and end of body come in one piece, and a call
-// longer than the head's hold shows its stream after about a second, before its answer.
+// Checked here:
+// - back-to-back calls put outcomes in the transactions of later decisions;
+//   --completion-linger-ms 0 puts none there;
+// - an outcome with a large detail (an upstream's long error) never rides;
+// - an outcome that fails in a decision's transaction costs that decision nothing (it is
+//   decided again, alone), nor its own record (written again, alone);
+// - a decision that fails, or a transaction that fails at its commit, does not take the
+//   outcomes riding with it down (each is written again, alone);
+// - on the wire, a quick call's head, event and end of body come in one piece, and a call
+//   longer than the head's hold shows its stream after about a second, before its answer.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
