@@ -8,40 +8,14 @@
 // before it exits.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
-  freshDatabase, modules, quote, replaceComplete, restoreComplete, settled, sql, sqlValue, startGateway, stop,
+  freshDatabase, modules, quote, replaceComplete, restoreComplete, settled, sql, sqlValue, startFailingUpstream,
+  startGateway, stop,
 } from './harness.mjs';
 
 let gateway, url, nulUpstream;
-
-// A minimal MCP server over HTTP (no session) whose one tool fails with a JSON-RPC error whose
-// message holds a NUL character.
-function startNulUpstream() {
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => { body += c; });
-    req.on('end', () => {
-      const m = JSON.parse(body);
-      if (m.id === undefined) { res.writeHead(202).end(); return; }
-      const reply = (x) => res.writeHead(200, { 'Content-Type': 'application/json' })
-        .end(JSON.stringify({ jsonrpc: '2.0', id: m.id, ...x }));
-      if (m.method === 'initialize') {
-        reply({ result: { protocolVersion: m.params.protocolVersion, capabilities: { tools: {} },
-          serverInfo: { name: 'nul-upstream', version: '1.0.0' } } });
-      } else if (m.method === 'tools/list') {
-        reply({ result: { tools: [{ name: 'fail', inputSchema: { type: 'object' } }] } });
-      } else if (m.method === 'tools/call') {
-        reply({ error: { code: -32000, message: 'broken\u0000upstream' } });
-      } else {
-        reply({ error: { code: -32601, message: 'method not found' } });
-      }
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
 
 before(async () => {
   freshDatabase();
@@ -50,7 +24,7 @@ before(async () => {
        SELECT warden.add_agent('batch-bot', 'alice@example.com');
        SELECT warden.add_server('everything', ${quote(everything)}, 'stdio');
        SELECT warden.grant('batch-bot', 'everything/echo');`);
-  nulUpstream = await startNulUpstream();
+  nulUpstream = await startFailingUpstream('broken\u0000upstream');
   sql(`SELECT warden.add_server('nul', 'http://127.0.0.1:${nulUpstream.address().port}/mcp', 'http');
        SELECT warden.grant('batch-bot', 'nul/fail');`);
   gateway = await startGateway();

@@ -13,48 +13,21 @@
 //   longer than the head's hold shows its stream after about a second, before its answer.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
-  freshDatabase, here, modules, quote, replaceComplete, restoreComplete, settled, sql, sqlValue,
+  freshDatabase, here, modules, quote, replaceComplete, restoreComplete, settled, sql, sqlValue, startFailingUpstream,
   startGateway, stop,
 } from './harness.mjs';
 
 const gateways = [];
 let bigUpstream;
 
-// A minimal MCP server over HTTP (no session) whose tool `fail` answers with a JSON-RPC error
-// whose message is 20,000 characters long (an upstream's outcome detail past what may ride).
-function startBigUpstream() {
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => { body += c; });
-    req.on('end', () => {
-      const m = JSON.parse(body);
-      if (m.id === undefined) { res.writeHead(202).end(); return; }
-      const reply = (x) => res.writeHead(200, { 'Content-Type': 'application/json' })
-        .end(JSON.stringify({ jsonrpc: '2.0', id: m.id, ...x }));
-      if (m.method === 'initialize') {
-        reply({ result: { protocolVersion: m.params.protocolVersion, capabilities: { tools: {} },
-          serverInfo: { name: 'big-upstream', version: '1.0.0' } } });
-      } else if (m.method === 'tools/list') {
-        reply({ result: { tools: [{ name: 'fail', inputSchema: { type: 'object' } }] } });
-      } else if (m.method === 'tools/call') {
-        reply({ error: { code: -32000, message: 'x'.repeat(20000) } });
-      } else {
-        reply({ error: { code: -32601, message: 'method not found' } });
-      }
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
-
 before(async () => {
   freshDatabase();
-  bigUpstream = await startBigUpstream();
+  bigUpstream = await startFailingUpstream('x'.repeat(20000));
   const everything = `node ${modules}/@modelcontextprotocol/server-everything/dist/index.js stdio`;
   sql(`SELECT warden.add_human('alice@example.com', 'Alice');
        SELECT warden.add_agent('ride-bot', 'alice@example.com');

@@ -2,6 +2,7 @@
 // that print a line when ready. Needs PGHOST/PGPORT/PGUSER of a superuser (scripts/pg env).
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -150,4 +151,31 @@ export function restoreComplete() {
        REVOKE ALL ON FUNCTION warden.complete(uuid, text, jsonb) FROM PUBLIC;
        GRANT EXECUTE ON FUNCTION warden.complete(uuid, text, jsonb) TO warden_proxy;
        DROP TABLE public.complete_definition;`);
+}
+
+// A minimal MCP server over HTTP (no session) whose one tool, `fail`, answers with a JSON-RPC
+// error carrying `message` (for outcomes whose detail an upstream controls). Resolves to the
+// listening http.Server.
+export function startFailingUpstream(message) {
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      const m = JSON.parse(body);
+      if (m.id === undefined) { res.writeHead(202).end(); return; }
+      const reply = (x) => res.writeHead(200, { 'Content-Type': 'application/json' })
+        .end(JSON.stringify({ jsonrpc: '2.0', id: m.id, ...x }));
+      if (m.method === 'initialize') {
+        reply({ result: { protocolVersion: m.params.protocolVersion, capabilities: { tools: {} },
+          serverInfo: { name: 'failing-upstream', version: '1.0.0' } } });
+      } else if (m.method === 'tools/list') {
+        reply({ result: { tools: [{ name: 'fail', inputSchema: { type: 'object' } }] } });
+      } else if (m.method === 'tools/call') {
+        reply({ error: { code: -32000, message } });
+      } else {
+        reply({ error: { code: -32601, message: 'method not found' } });
+      }
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
