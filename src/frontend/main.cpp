@@ -66,7 +66,7 @@ awaitable<void> drain(Executor ex, const Gateway& gateway) {
   // stdout line is written next): this long more for them, within kDrain.
   constexpr auto kLastWrites = std::chrono::milliseconds(100);
   const auto until = std::chrono::steady_clock::now() + kDrain;
-  auto done = [&] { return gateway.requests_open() + gateway.outcomes_pending() == 0; };
+  auto done = [&] { return !gateway.work_pending(); };
   asio::steady_timer tick(ex);
   while (!done() && std::chrono::steady_clock::now() < until) {
     tick.expires_after(std::chrono::milliseconds(10));
@@ -177,7 +177,7 @@ int run(const Options& options) {
     gateway.close();
     // Through drain even with nothing open: an answer already given may still be on its way
     // out (a stdout line queued, an HTTP response being written).
-    if (gateway.requests_open() + gateway.outcomes_pending() > 0) {
+    if (gateway.work_pending()) {
       std::cerr << "warden-mcp: answering " << gateway.requests_open()
                 << " open request(s) and writing " << gateway.outcomes_pending()
                 << " call outcome(s) before exiting\n";

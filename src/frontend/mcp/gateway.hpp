@@ -108,6 +108,8 @@ class Gateway {
   // them too at SIGTERM (and at the end of stdin), so that an allowed call is answered and its
   // outcome written rather than cut off.
   std::size_t requests_open() const { return *requests_open_; }
+  // Whether anything is left to finish before exiting: a request open or an outcome unwritten.
+  bool work_pending() const { return requests_open() + outcomes_pending() > 0; }
   // From SIGTERM (or the end of stdin) on, every request but ping is refused with
   // kDecisionUnavailable ("warden-mcp is shutting down; nothing was forwarded"): nothing new
   // starts while the requests already open finish.
