@@ -75,7 +75,6 @@ class CompletionBatch {
     // database was unavailable, so that its caller retries rather than waits for ever.
     ~Ride();
     bool empty() const { return items_.empty(); }
-    std::size_t size() const { return items_.size(); }
     // warden.complete for each, to run in the decision's transaction (joins_next).
     Statement statement() const;
 

@@ -92,23 +92,26 @@ awaitable<std::vector<StatementResult>> Decisions::decide(std::vector<Statement>
     // that warden.credential_for_last_decision behind it only ever meets this decision (made
     // in this round trip, and refused as not committed when the ride rolled it back), never
     // an earlier one of this connection.
-    std::vector<Statement> carried = statements;
-    carried.front().joins_next = true;
+    // The ride goes in at index 1 and out again below (no copy of the decision's parameters).
+    statements.front().joins_next = true;
     std::vector<StatementResult> results;
     std::exception_ptr unavailable;
     try {
-      carried.insert(carried.begin() + 1, ride.statement());
-      results = co_await pool_.pipeline(carried);
+      statements.insert(statements.begin() + 1, ride.statement());
+      results = co_await pool_.pipeline(statements);
     } catch (const DbUnavailable&) {
       unavailable = std::current_exception();
     } catch (const DbError&) {
       // Refused before anything ran (a statement that does not prepare): as rolled back.
     }
+    statements.erase(statements.begin() + 1);
+    statements.front().joins_next = false;
     if (unavailable) {
       completions_.unknown(ride, unavailable);
       std::rethrow_exception(unavailable);
     }
-    if (results.size() == carried.size() && std::holds_alternative<std::vector<Row>>(results[0]) &&
+    if (results.size() == statements.size() + 1 &&
+        std::holds_alternative<std::vector<Row>>(results[0]) &&
         std::holds_alternative<std::vector<Row>>(results[1])) {
       completions_.committed(ride);
       results.erase(results.begin() + 1);

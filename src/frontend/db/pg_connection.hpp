@@ -85,10 +85,10 @@ class PgConnection {
   // of that transaction has 25P02 (rolled back with it), even those whose rows came back; an
   // error at the commit itself is the result of each. Every statement is prepared first
   // (when preparing is on and the connection's bound on prepared statements is not reached):
-  // one the server refuses to prepare throws its DbError before anything is sent. Otherwise a
-  // statement that fails (unprepared, or at execution) is that statement's result, and
-  // authorize_with_credential falls back to asking for the credential by event_id (refused
-  // when it was minted and never handed out: fail closed). Throws DbUnavailable only then.
+  // one the server refuses to prepare throws its DbError before anything is sent, so a pipeline
+  // runs whole or not at all. Otherwise a statement that fails (unprepared, or at execution)
+  // is that statement's result, never an exception. Throws DbUnavailable when the connection
+  // is lost.
   awaitable<std::vector<StatementResult>> pipeline(const std::vector<Statement>& statements);
   // LISTEN support: waits until at least one notification arrives and returns their payloads,
   // or returns none once `quiet` has passed without any (the caller may then check that the
