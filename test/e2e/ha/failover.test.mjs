@@ -47,6 +47,8 @@ const seconds = (ms) => (ms / 1000).toFixed(2);
 let gateways = [];
 let haproxy;
 let balancer;  // the URL agents use: HAProxy in front of both gateways
+let haproxySocket;  // its stats socket (the test's own addition to the README's configuration)
+const haproxyLog = [];  // what HAProxy said on stderr (a server going DOWN, say)
 // Names of this run (a reused cluster keeps earlier runs' rows).
 const run = Date.now().toString(36);
 const human = `ha-${run}@example.com`;
@@ -81,12 +83,13 @@ before(async () => {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warden-ha-haproxy-'));
   const config = path.join(dir, 'haproxy.cfg');
+  haproxySocket = path.join(dir, 'stats.sock');
   fs.writeFileSync(config, fs.readFileSync(path.join(path.dirname(haScript), 'ha-haproxy.cfg'), 'utf8')
+    .replace(/^global$/m, `global\n  stats socket ${haproxySocket} mode 600 level user`)
     .replaceAll('@LISTEN@', `127.0.0.1:${port}`)
     .replaceAll('@GATEWAY1@', `127.0.0.1:${gateways[0].match[1]}`)
     .replaceAll('@GATEWAY2@', `127.0.0.1:${gateways[1].match[1]}`));
   haproxy = spawn('haproxy', ['-f', config, '-db'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const haproxyLog = [];
   haproxy.stderr.on('data', (chunk) => haproxyLog.push(chunk.toString()));
   haproxy.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   for (let i = 0; i < 100 && !(await listening(port)); i++) await sleep(100);
@@ -98,6 +101,18 @@ after(() => {
   stop(haproxy);
   for (const g of gateways) stop(g.child);
 });
+
+// HAProxy's view of each gateway ("gateway1 2": 2 = running), from its stats socket.
+function haproxyServers() {
+  return new Promise((resolve) => {
+    let text = '';
+    const s = net.connect(haproxySocket, () => s.end('show servers state warden_mcp\n'));
+    s.on('data', (d) => { text += d; });
+    s.on('close', () => resolve(text.split('\n').map((l) => l.split(' '))
+      .filter((f) => f.length > 5 && /^\d+$/.test(f[0])).map((f) => `${f[3]} ${f[5]}`)));
+    s.on('error', (e) => resolve([`stats socket: ${e.message}`]));
+  });
+}
 
 function listening(port) {
   return new Promise((resolve) => {
@@ -373,6 +388,18 @@ test('stateless 2026-07-28 calls through HAProxy: both instances serve, each can
   const inFlight = async (url) => Number((await metrics(url))
     .match(/^warden_calls_in_flight (\d+)/m)?.[1] ?? 0);
   const tokens = Array.from({ length: 12 }, (_, i) => newChain(`ha stateless ${i}`)[1]);
+  // Both gateways up in HAProxy's eyes, and nothing of the tests before still in flight: the
+  // counts below are then this test's calls only (one CI run saw 0 + 12 once; this says which).
+  let servers = [];
+  let idle = [];
+  for (const until = Date.now() + 15000; Date.now() < until; await sleep(200)) {
+    servers = await haproxyServers();
+    idle = await Promise.all(gatewayUrls().map(inFlight));
+    if (servers.length === 2 && servers.every((l) => l.endsWith(' 2')) && idle.every((n) => n === 0)) break;
+  }
+  const seen = () => `HAProxy's servers (2 = up): ${servers.join(', ')}; in flight before: ${idle}; HAProxy said: ${haproxyLog.join('').slice(-1500)}`;
+  assert.ok(servers.length === 2 && servers.every((l) => l.endsWith(' 2')), seen());
+  assert.deepEqual(idle, [0, 0], `calls of earlier tests still in flight: ${seen()}`);
   // The agents of the test before left kept-alive sockets to HAProxy in fetch's pool, and fetch
   // does not retry a POST on one that was closed meanwhile (seen once in bench/ha, after five
   // failovers: "fetch failed" before any answer): send it once more, and say so with the cause.
@@ -399,7 +426,7 @@ test('stateless 2026-07-28 calls through HAProxy: both instances serve, each can
     if (counts[0] + counts[1] >= tokens.length) break;
     await sleep(200);
   }
-  assert.ok(counts[0] > 0 && counts[1] > 0, `stateless calls in flight per instance: ${counts}`);
+  assert.ok(counts[0] > 0 && counts[1] > 0, `stateless calls in flight per instance: ${counts}; ${seen()}; now: ${await haproxyServers()}`);
   for (const [i, token] of tokens.entries()) {
     const r = await fetch(balancer, { method: 'POST', headers: headers(token, 'notifications/cancelled'),
       body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled',
