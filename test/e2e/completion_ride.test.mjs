@@ -162,9 +162,12 @@ test('a decision that fails: the outcomes riding with it are written again alone
   await echo(c, 'explode warm-up');
   await settled(() => outcomeOf('explode warm-up'), (v) => v === 'ok');
   sql(`SELECT setval('public.complete_attempts', 1, false);
+       CREATE SEQUENCE public.explode_runs;
+       GRANT USAGE ON SEQUENCE public.explode_runs TO PUBLIC;
        CREATE FUNCTION public.explode() RETURNS trigger LANGUAGE plpgsql AS $$
        BEGIN
          IF NEW.kind = 'call' AND NEW.arguments->>'marker' = 'explode' THEN
+           PERFORM nextval('public.explode_runs');  -- not undone by the error below
            RAISE EXCEPTION 'this decision explodes' USING ERRCODE = 'P0001';
          END IF;
          RETURN NEW;
@@ -184,11 +187,52 @@ test('a decision that fails: the outcomes riding with it are written again alone
     // earlier one of the same connection when the ride fails.)
     assert.equal(sqlValue(`SELECT last_value FROM public.complete_attempts`), '1');
     assert.equal(outcomeOf('explode'), undefined, 'the failing decision left an event');
+    // The decision's own error is its answer: it is not made a second time alone (only an
+    // outcome's failure or the commit's makes the decision go again).
+    assert.equal(sqlValue(`SELECT last_value FROM public.explode_runs`), '1', 'the failing decision ran more than once');
   } finally {
     await c.close().catch(() => {});
     restoreComplete();
-    sql(`DROP TRIGGER explode ON warden.events; DROP FUNCTION public.explode();`);
+    sql(`DROP TRIGGER explode ON warden.events; DROP FUNCTION public.explode();
+         DROP SEQUENCE public.explode_runs;`);
   }
+});
+
+test('an outcome retried after a transient error is written alone, never with a decision', async () => {
+  const { g, url } = await gateway(['--completion-linger-ms', '200']);
+  const { c } = await connect(url, 'retry');
+  await echo(c, 'retry warm-up');
+  await settled(() => outcomeOf('retry warm-up'), (v) => v === 'ok');
+  // The outcome of the call marked 'retry' meets a serialization failure twice: riding with the
+  // next decision, then alone. The gateway then retries it (100 ms later) while decisions keep
+  // coming: the retry must not ride (it could spoil, or wait on a lock inside, another agent's
+  // decision), so its row is not in any decision's transaction.
+  sql(`SELECT setval('public.complete_attempts', 1, false);`);
+  replaceComplete({ body: `
+    IF (SELECT e.arguments->>'marker' FROM warden.events e WHERE e.event_id = complete.event_id) = 'retry'
+       AND nextval('public.complete_attempts') <= 2 THEN
+      RAISE EXCEPTION 'transient' USING ERRCODE = '40001';
+    END IF;` });
+  try {
+    await echo(c, 'retry');
+    let follows = 0;
+    for (const until = Date.now() + 5000; Date.now() < until && outcomeOf('retry') !== 'ok'; follows++) {
+      await echo(c, `retry follow ${follows}`);
+    }
+    assert.equal(outcomeOf('retry'), 'ok');
+    assert.equal(sqlValue(`SELECT last_value FROM public.complete_attempts`), '3', 'attempts');
+    const rodeWith = sqlValue(`SELECT count(*) FROM warden.events d JOIN warden.events p ON p.event_id = d.parent_id
+        JOIN warden.events n ON n.kind = 'call' AND n.xmin = d.xmin AND n.event_id <> p.event_id
+        WHERE d.kind = 'completed' AND p.arguments->>'marker' = 'retry'`);
+    assert.equal(rodeWith, '0', 'the retried outcome was committed with a decision');
+    // Decisions were there to take it: calls back to back until it was written (the retry
+    // wakes a writer at once; allowed to ride, it would wait for the next of these decisions).
+    assert.ok(follows >= 2, `only ${follows} follow-up calls`);
+  } finally {
+    await c.close().catch(() => {});
+    restoreComplete();
+  }
+  assert.doesNotMatch(g.log.join(''), /cannot record the outcome/);
 });
 
 test('an error at the commit of a decision\'s transaction: the decision is made again alone, the outcome written alone', async () => {

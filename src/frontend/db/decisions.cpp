@@ -118,9 +118,22 @@ awaitable<std::vector<StatementResult>> Decisions::decide(std::vector<Statement>
       co_return results;
     }
     // Whatever failed (an outcome, the decision, the commit), nothing of it committed: each
-    // outcome is written again alone, and the decision goes again alone, so that both get
-    // exactly the answer they would have had without the other.
+    // outcome is written again alone.
     completions_.rolled_back(ride);
+    // The decision raised an error of its own (the outcomes after it were skipped, so they
+    // cannot have caused it): that is its answer, the one it would have had alone. Made again
+    // only when a stale plan refused it before it ran (the lone path below prepares anew).
+    if (results.size() == statements.size() + 1) {
+      const auto* own = std::get_if<DbError>(&results[0]);
+      const auto* carried = std::get_if<DbError>(&results[1]);
+      if (own && !own->stale_plan() && own->sqlstate() != "25P02" && carried &&
+          carried->sqlstate() == "25P02") {
+        results.erase(results.begin() + 1);
+        co_return results;
+      }
+    }
+    // Otherwise an outcome or the commit failed it: the decision goes again alone, and gets
+    // exactly the answer it would have had without the outcomes.
   }
   if (statements.size() == 1) {
     // query, not a pipeline of one: it prepares anew and runs once more a statement whose

@@ -185,16 +185,6 @@ bool connection_lost(const DbError& e) {
 // parameters), so the prepared statements of a connection are few; the bound is a safety net.
 constexpr std::size_t kMaxPrepared = 64;
 
-// A statement prepared before a schema change whose result columns changed (ALTER EXTENSION
-// UPDATE while the gateway runs), told by where the server raised it (its message is
-// translated); or a named statement the server does not know (26000: a pooler gave us
-// another session). Either is refused before the statement ran, so preparing it anew and
-// running it once more is safe.
-bool stale_plan(const DbError& e) {
-  return e.sqlstate() == "26000" ||
-         (e.sqlstate() == "0A000" && e.source_function() == "RevalidateCachedQuery");
-}
-
 }  // namespace
 
 awaitable<const std::string*> PgConnection::prepared(const std::string& sql) {
@@ -256,7 +246,7 @@ awaitable<std::vector<Row>> PgConnection::run(const std::string& sql,
   if (PQstatus(conn_) != CONNECTION_OK) fail("the database connection was lost");
   if (error) {
     if (connection_lost(*error)) fail(error->what());
-    if (name && stale_plan(*error) && again_if_stale) {
+    if (name && error->stale_plan() && again_if_stale) {
       // Prepared anew (under a new name: the old one stays taken on the server) and run once
       // more.
       prepared_.erase(sql);
@@ -366,7 +356,7 @@ awaitable<std::vector<StatementResult>> PgConnection::pipeline(
     const DbError* e = std::get_if<DbError>(&out[i]);
     if (e && connection_lost(*e)) fail(e->what());
     // Not re-run here (the statements after it ran already): prepared anew next time.
-    if (e && names[i] && stale_plan(*e)) prepared_.erase(statements[i].sql);
+    if (e && names[i] && e->stale_plan()) prepared_.erase(statements[i].sql);
   }
   co_return out;
 }

@@ -32,6 +32,15 @@ class DbError : public std::runtime_error {
   // The server function that raised it (PG_DIAG_SOURCE_FUNCTION): unlike the message, the
   // same whatever the server's lc_messages.
   const std::string& source_function() const { return source_function_; }
+  // A statement prepared before a schema change whose result columns changed (ALTER EXTENSION
+  // UPDATE while the gateway runs), told by where the server raised it (its message is
+  // translated); or a named statement the server does not know (26000: a pooler gave us
+  // another session). Either is refused before the statement ran, so preparing it anew and
+  // running it once more is safe.
+  bool stale_plan() const {
+    return sqlstate_ == "26000" ||
+           (sqlstate_ == "0A000" && source_function_ == "RevalidateCachedQuery");
+  }
 
  private:
   std::string sqlstate_;
