@@ -58,6 +58,21 @@ test('SIGTERM: a call already running is answered and completed; a call made aft
       .then((x) => x, (e) => e);
     assert.ok(late instanceof Error, `a call after SIGTERM was answered: ${JSON.stringify(late)}`);
     assert.match(late.message, /warden-mcp is shutting down; nothing was forwarded/);
+    // A new agent's initialize is refused too: no session opened (none audited), and told to
+    // come back.
+    const opened = () => sqlValue(`SELECT count(*) FROM warden.events WHERE kind = 'session_opened'`);
+    const sessionsBefore = opened();
+    const init = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json',
+      Accept: 'application/json, text/event-stream', Authorization: `Bearer ${token}` },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18',
+      capabilities: {}, clientInfo: { name: 'late', version: '1.0.0' } } }) });
+    const initBody = await init.json();
+    assert.equal(init.status, 503, JSON.stringify(initBody));
+    assert.equal(init.headers.get('retry-after'), '1');
+    assert.equal(init.headers.get('mcp-session-id'), null);
+    assert.match(initBody.error.message, /shutting down; no session was opened/);
+    assert.equal(initBody.error.data.reason, 'shutting_down');
+    assert.equal(opened(), sessionsBefore, 'an initialize after SIGTERM opened a session');
     const answer = await slow;
     assert.ok(!(answer instanceof Error) && !answer.isError,
       `the call running at SIGTERM did not get its answer: ${answer?.message ?? JSON.stringify(answer)}`);

@@ -114,6 +114,7 @@ class Gateway {
   // kDecisionUnavailable ("warden-mcp is shutting down; nothing was forwarded"): nothing new
   // starts while the requests already open finish.
   void close() { closing_ = true; }
+  bool closing() const { return closing_; }
   // Woken whenever a call starts or ends.
   Broadcast& in_flight_changed() { return in_flight_changed_; }
   // MCP 2026-07-28 (SEP-2243): the x-mcp-header declarations of the tool `full_name` names, which

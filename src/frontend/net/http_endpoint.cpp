@@ -416,6 +416,16 @@ awaitable<HttpResponse> HttpEndpoint::initialize(const HttpRequest& request,
                   {"protocol_version", params.value("protocolVersion", "")},
                   {"client", params.value("clientInfo", json::object())}};
   if (!dpop_jkt.empty()) context["dpop_jkt"] = dpop_jkt;
+  // A session opened now would be cut off within seconds: none is opened (nor audited), and
+  // the agent is told to come back (a balancer sends it to another instance).
+  if (gateway_.closing()) {
+    HttpResponse r =
+        json_response(503, rpc_error(id, rpc_code::kDecisionUnavailable,
+                                     "warden-mcp is shutting down; no session was opened",
+                                     {{"reason", "shutting_down"}}));
+    r.headers.emplace_back("Retry-After", "1");
+    co_return r;
+  }
   SessionGrant grant;
   try {
     grant = co_await decisions_.open_session(token, context);
