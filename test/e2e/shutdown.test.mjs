@@ -48,7 +48,7 @@ test('SIGTERM: a call already running is answered and completed; a call made aft
   const exited = new Promise((resolve) => g.child.on('exit', () => resolve(Date.now())));
   try {
     await c.listTools();  // starts both upstreams
-    const slow = c.callTool({ name: 'faults__sleep', arguments: { ms: 1500, marker: 'running at SIGTERM' } })
+    const slow = c.callTool({ name: 'faults__sleep', arguments: { ms: 3000, marker: 'running at SIGTERM' } })
       .then((x) => x, (e) => e);
     await new Promise((res) => setTimeout(res, 300));
     const t0 = Date.now();
@@ -73,10 +73,24 @@ test('SIGTERM: a call already running is answered and completed; a call made aft
     assert.match(initBody.error.message, /shutting down; no session was opened/);
     assert.equal(initBody.error.data.reason, 'shutting_down');
     assert.equal(opened(), sessionsBefore, 'an initialize after SIGTERM opened a session');
+    // So is a stateless 2026-07-28 call (nothing decided, its token not even looked at).
+    const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+      'io.modelcontextprotocol/clientInfo': { name: 'late', version: '1.0.0' },
+      'io.modelcontextprotocol/clientCapabilities': {} };
+    const stateless = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json',
+      Accept: 'application/json, text/event-stream', 'MCP-Protocol-Version': '2026-07-28',
+      'Mcp-Method': 'tools/call', 'Mcp-Name': 'everything__echo', Authorization: `Bearer ${token}` },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'everything__echo',
+      arguments: { message: 'x', marker: 'stateless after SIGTERM' }, _meta: meta } }) });
+    const statelessBody = await stateless.json();
+    assert.equal(stateless.status, 503, JSON.stringify(statelessBody));
+    assert.equal(stateless.headers.get('retry-after'), '1');
+    assert.match(statelessBody.error.message, /shutting down; nothing was forwarded/);
+    assert.equal(opened(), sessionsBefore, 'a stateless call after SIGTERM opened a session');
     const answer = await slow;
     assert.ok(!(answer instanceof Error) && !answer.isError,
       `the call running at SIGTERM did not get its answer: ${answer?.message ?? JSON.stringify(answer)}`);
-    assert.equal(answer.content[0].text, 'slept 1500');
+    assert.equal(answer.content[0].text, 'slept 3000');
     const took = (await exited) - t0;
     assert.ok(took < 5000, `the gateway took ${took} ms to exit`);
     console.log(`# exited ${took} ms after SIGTERM`);
@@ -86,6 +100,7 @@ test('SIGTERM: a call already running is answered and completed; a call made aft
   }
   assert.equal(outcomeNow('running at SIGTERM'), 'ok');
   assert.equal(outcomeNow('after SIGTERM'), undefined, 'the call after SIGTERM was decided');
+  assert.equal(outcomeNow('stateless after SIGTERM'), undefined, 'the stateless call after SIGTERM was decided');
   assert.match(g.log.join(''), /answering 1 open request\(s\) and writing 0 call outcome\(s\) before exiting/);
 });
 

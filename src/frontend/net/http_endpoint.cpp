@@ -39,6 +39,18 @@ HttpResponse refusal(unsigned status, int code, const std::string& message) {
   return json_response(status, rpc_error(nullptr, code, message));
 }
 
+// A request that would start something while warden-mcp drains at SIGTERM (a session, a
+// stateless call): refused before its token is looked at, nothing opened or audited, and the
+// agent told to come back after a pause (by then this instance has exited and a balancer's check
+// has taken it out).
+HttpResponse shutting_down(const json& id, const std::string& what) {
+  HttpResponse r = json_response(
+      503, rpc_error(id, rpc_code::kDecisionUnavailable, "warden-mcp is shutting down; " + what,
+                     {{"reason", "shutting_down"}}));
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
+}
+
 std::string path_of(const std::string& target) {
   return target.substr(0, target.find('?'));
 }
@@ -416,16 +428,8 @@ awaitable<HttpResponse> HttpEndpoint::initialize(const HttpRequest& request,
                   {"protocol_version", params.value("protocolVersion", "")},
                   {"client", params.value("clientInfo", json::object())}};
   if (!dpop_jkt.empty()) context["dpop_jkt"] = dpop_jkt;
-  // A session opened now would be cut off within seconds: none is opened (nor audited), and
-  // the agent is told to come back (a balancer sends it to another instance).
-  if (gateway_.closing()) {
-    HttpResponse r =
-        json_response(503, rpc_error(id, rpc_code::kDecisionUnavailable,
-                                     "warden-mcp is shutting down; no session was opened",
-                                     {{"reason", "shutting_down"}}));
-    r.headers.emplace_back("Retry-After", "1");
-    co_return r;
-  }
+  // A session opened now would be cut off within seconds.
+  if (gateway_.closing()) co_return shutting_down(id, "no session was opened");
   SessionGrant grant;
   try {
     grant = co_await decisions_.open_session(token, context);
@@ -435,6 +439,8 @@ awaitable<HttpResponse> HttpEndpoint::initialize(const HttpRequest& request,
                        std::string("warden decision service unavailable: ") + e.what()));
   }
   if (!grant.allowed) co_return challenge(request, grant.reason);
+  // SIGTERM came while the database was asked (its session_opened is audited already).
+  if (gateway_.closing()) co_return shutting_down(id, "no session was opened");
   sessions_.expire(kSessionIdle);
   json result = gateway_.initialize_result(params);
   std::string session_id = sessions_.open(Session{grant.agent,
@@ -613,6 +619,9 @@ awaitable<HttpResponse> HttpEndpoint::post_stateless(const HttpRequest& request,
     co_return json_response(404, rpc_error(id, rpc_code::kMethodNotFound,
                                            "method not found: " + method + " (not part of MCP " +
                                                std::string(kStatelessVersion) + ")"));
+  }
+  if (gateway_.closing() && method != "ping") {
+    co_return shutting_down(id, "nothing was forwarded");
   }
   const json& meta = message["params"]["_meta"];
   std::optional<HttpResponse> refused;
