@@ -92,14 +92,15 @@ class OpenRequest {
 
 }  // namespace
 
+json Gateway::shutting_down(const json& id, const std::string& what) {
+  return rpc_error(id, rpc_code::kDecisionUnavailable, "warden-mcp is shutting down; " + what,
+                   {{"reason", "shutting_down"}});
+}
+
 awaitable<json> Gateway::handle_request(const json& request, const Caller& caller) {
   const json& id = request["id"];
   const std::string method = request["method"];
-  if (closing_ && method != "ping") {
-    co_return rpc_error(id, rpc_code::kDecisionUnavailable,
-                        "warden-mcp is shutting down; nothing was forwarded",
-                        {{"reason", "shutting_down"}});
-  }
+  if (closing_ && method != "ping") co_return shutting_down(id, "nothing was forwarded");
   const OpenRequest open(requests_open_);
   json params = request.value("params", json::object());
   if (!params.is_object()) params = json::object();

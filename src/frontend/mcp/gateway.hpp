@@ -115,6 +115,9 @@ class Gateway {
   // starts while the requests already open finish.
   void close() { closing_ = true; }
   bool closing() const { return closing_; }
+  // The refusal of a request met while closing ("warden-mcp is shutting down; " + what), the
+  // same over every transport.
+  static json shutting_down(const json& id, const std::string& what);
   // Woken whenever a call starts or ends.
   Broadcast& in_flight_changed() { return in_flight_changed_; }
   // MCP 2026-07-28 (SEP-2243): the x-mcp-header declarations of the tool `full_name` names, which

@@ -44,9 +44,7 @@ HttpResponse refusal(unsigned status, int code, const std::string& message) {
 // agent told to come back after a pause (by then this instance has exited and a balancer's check
 // has taken it out).
 HttpResponse shutting_down(const json& id, const std::string& what) {
-  HttpResponse r = json_response(
-      503, rpc_error(id, rpc_code::kDecisionUnavailable, "warden-mcp is shutting down; " + what,
-                     {{"reason", "shutting_down"}}));
+  HttpResponse r = json_response(503, Gateway::shutting_down(id, what));
   r.headers.emplace_back("Retry-After", "1");
   return r;
 }
