@@ -618,9 +618,8 @@ awaitable<HttpResponse> HttpEndpoint::post_stateless(const HttpRequest& request,
                                            "method not found: " + method + " (not part of MCP " +
                                                std::string(kStatelessVersion) + ")"));
   }
-  if (gateway_.closing() && method != "ping") {
-    co_return shutting_down(id, "nothing was forwarded");
-  }
+  // Every stateless method is new work (ping is not one of them in this revision: 404 above).
+  if (gateway_.closing()) co_return shutting_down(id, "nothing was forwarded");
   const json& meta = message["params"]["_meta"];
   std::optional<HttpResponse> refused;
   auto who = co_await stateless_identity(request, token, dpop_jkt,
