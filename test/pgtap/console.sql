@@ -5,7 +5,7 @@
 -- in, the gateway's role without a session, next pointing off the console, the gateway's role
 -- reading the session table.
 BEGIN;
-SELECT plan(39);
+SELECT plan(46);
 
 CREATE ROLE tap_con_proxy LOGIN IN ROLE warden_proxy;
 CREATE ROLE tap_con_admin LOGIN IN ROLE warden_admin;
@@ -137,6 +137,32 @@ SELECT is((SELECT count(*)::int FROM warden.console_sessions cs WHERE cs.subject
           'sign-out ends the session');
 SELECT is(tap_con.as_role('tap_con_proxy', format($$SELECT warden.console_page(%L, 'whoami')$$,
             (SELECT r->>'session' FROM s WHERE who = 'auditor'))), 'ERROR 28000', 'a signed-out session reads nothing');
+
+-- ------------------------------------------------------ offboarding (warden.revoke_human)
+-- A console person who is also a human of the provider, revoked: their open session ends, a
+-- new sign-in is refused, and the console refuses a session revoke_human could not delete.
+SELECT warden.map_group('con-idp', 'sec-ops', 'admin');
+SELECT warden.add_human('bo@con.example'), warden.link_human('bo@con.example', 'con-idp');
+CREATE TEMP TABLE bo AS SELECT tap_con.sign_in('bo@con.example', '["sec-ops"]') AS r;
+GRANT SELECT ON bo TO PUBLIC;
+SELECT is(tap_con.as_role('tap_con_proxy', format($$SELECT warden.console_page(%L, 'whoami')->>'role'$$,
+            (SELECT r->>'session' FROM bo))), 'admin', 'a human of the provider signs in to the console as admin');
+SELECT is((warden.revoke_human('bo@con.example', 'left the company')->>'console_sessions')::int, 1,
+          'revoke_human ends their console session');
+SELECT is(tap_con.as_role('tap_con_proxy', format($$SELECT warden.console_kill(%L, 'con-bot', NULL, NULL, 'spite')$$,
+            (SELECT r->>'session' FROM bo))), 'ERROR 28000', 'the offboarded admin''s session can no longer act');
+SELECT is(tap_con.sign_in('bo@con.example', '["sec-ops"]')->>'error_description', 'sign-in refused: human_revoked',
+          'and a new console sign-in is refused while the provider still lists their group');
+SELECT is((SELECT human || ' ' || reason FROM warden.events WHERE kind = 'approver_sign_in_refused' ORDER BY at DESC, seq DESC LIMIT 1),
+          'bo@con.example human_revoked', 'the refusal is audited with the person');
+-- A session revoke_human skipped (locked by a sign-out in progress) is refused at its use.
+INSERT INTO warden.console_sessions (session_hash, idp_id, subject, groups, expires_at)
+SELECT warden._secret_hash('wcs_left-over-session'::text), idp_id, 'bo@con.example', '{sec-ops}', now() + interval '1 hour'
+FROM warden.identity_providers WHERE name = 'con-idp';
+SELECT is(tap_con.as_role('tap_con_proxy', $$SELECT warden.console_page('wcs_left-over-session', 'whoami')$$), 'ERROR 28000',
+          'a revoked person''s session that outlived revoke_human reads nothing');
+SELECT warden.reinstate_human('bo@con.example', 'came back');
+SELECT is(tap_con.sign_in('bo@con.example', '["sec-ops"]')->>'console_role', 'admin', 'reinstated: the console signs them in again');
 
 SELECT * FROM finish();
 ROLLBACK;

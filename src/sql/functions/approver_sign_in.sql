@@ -117,7 +117,11 @@ BEGIN
     ELSE coalesce(warden._id_token_refusal(p, claims, r.idp_nonce_hash), warden._idp_admission(p, claims))
   END;
   for_console := r.next LIKE '/console%';
-  IF refusal IS NULL AND for_console THEN
+  IF refusal IS NULL AND for_console AND
+     warden._console_person_revoked(p.idp_id, claims->>(p.options->>'subject_claim')) THEN
+    refusal := 'human_revoked';
+    revoked_subject := claims->>(p.options->>'subject_claim');
+  ELSIF refusal IS NULL AND for_console THEN
     SELECT * INTO console FROM warden._open_console_session(p, claims);
     IF console.session IS NULL THEN
       refusal := 'no_console_role';

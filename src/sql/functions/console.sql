@@ -71,6 +71,17 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION warden._console_role(uuid, text[]) FROM PUBLIC;
 
+-- Whether the person a console sign-in or session names was offboarded (warden.revoke_human):
+-- a human of that provider, or one added by hand, with that subject and revoked. A console
+-- person need not be a human warden knows; one who is, and is revoked, has no console.
+CREATE OR REPLACE FUNCTION warden._console_person_revoked(idp_id uuid, subject text) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT EXISTS (SELECT 1 FROM warden.humans hh
+                 WHERE hh.subject = $2 AND (hh.idp = $1 OR hh.idp IS NULL) AND hh.revoked_at IS NOT NULL)
+$$;
+REVOKE ALL ON FUNCTION warden._console_person_revoked(uuid, text) FROM PUBLIC;
+
 -- Opens a console session at the end of a sign-in (called by warden.complete_approver_sign_in
 -- once the ID token holds): NULL when the person's groups map to no role.
 CREATE OR REPLACE FUNCTION warden._open_console_session(p warden.identity_providers, claims jsonb,
@@ -110,6 +121,11 @@ BEGIN
   WHERE cs.session_hash = warden._secret_hash(coalesce(session, '')::text) AND cs.expires_at > pg_catalog.now();
   IF NOT FOUND THEN
     RAISE EXCEPTION 'not signed in to the console' USING ERRCODE = '28000', HINT = 'Sign in again at /console.';
+  END IF;
+  -- revoke_human ends the person's sessions; this also catches one it had to skip (locked).
+  IF warden._console_person_revoked(s.idp_id, s.subject) THEN
+    RAISE EXCEPTION 'this person was revoked and has no console' USING ERRCODE = '28000',
+      HINT = 'An admin reinstates a person with warden.reinstate_human.';
   END IF;
   subject := s.subject;
   role := warden._console_role(s.idp_id, s.groups);

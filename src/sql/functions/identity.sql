@@ -398,6 +398,7 @@ DECLARE
   chains uuid[] := '{}';
   ids jsonb := '[]';
   refresh int;
+  console int;
 BEGIN
   IF subject IS NULL THEN
     RAISE EXCEPTION 'subject must not be NULL' USING ERRCODE = '22004';
@@ -410,7 +411,7 @@ BEGIN
   -- the KEY SHARE lock a chain being started for this person holds (that chain is refused at
   -- first use: authorize and _verify_token check humans.revoked_at), and refresh tokens or
   -- sign-ins locked by a flow in progress are skipped (each re-checks the person when used).
-  SELECT hh.human_id, hh.revoked_at INTO h FROM warden.humans hh WHERE hh.subject = revoke_human.subject
+  SELECT hh.human_id, hh.revoked_at, hh.idp INTO h FROM warden.humans hh WHERE hh.subject = revoke_human.subject
   FOR NO KEY UPDATE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'unknown human "%"', subject USING ERRCODE = '42704';
@@ -431,16 +432,26 @@ BEGIN
                FOR UPDATE OF r2 SKIP LOCKED)
              RETURNING 1)
   SELECT count(*) INTO refresh FROM x;
+  -- Their console sessions end (one locked by a sign-out in progress is skipped: the console
+  -- refuses a revoked person's session at its next use anyway, warden._console_user).
+  WITH x AS (DELETE FROM warden.console_sessions cs
+             WHERE cs.session_hash IN (
+               SELECT c2.session_hash FROM warden.console_sessions c2
+               WHERE c2.subject = revoke_human.subject AND (c2.idp_id = h.idp OR h.idp IS NULL)
+               FOR UPDATE OF c2 SKIP LOCKED)
+             RETURNING 1)
+  SELECT count(*) INTO console FROM x;
   UPDATE warden.oauth_requests rq SET expires_at = least(rq.expires_at, now()), code_expires_at = least(rq.code_expires_at, now())
   WHERE rq.request_id IN (SELECT q2.request_id FROM warden.oauth_requests q2
                           WHERE q2.human_id = h.human_id AND q2.redeemed_at IS NULL
                           FOR UPDATE OF q2 SKIP LOCKED);
   PERFORM warden._event('human_revoked'::text, NULL::uuid, NULL::uuid, NULL::uuid, NULL::text, subject::text,
                         jsonb_build_object('chains', cardinality(chains), 'tokens', jsonb_array_length(ids),
-                                           'refresh_tokens', refresh),
+                                           'refresh_tokens', refresh, 'console_sessions', console),
                         NULL::boolean, reason::text, NULL::text, NULL::text);
   RETURN jsonb_build_object('human', subject, 'chains', cardinality(chains), 'chain_ids', to_jsonb(chains),
                             'tokens', jsonb_array_length(ids), 'token_ids', ids, 'refresh_tokens', refresh,
+                            'console_sessions', console,
                             'transaction', txid_current());
 END
 $$;
