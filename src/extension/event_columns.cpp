@@ -152,15 +152,28 @@ void require_event_columns() {
         table[i].type == kEventColumns[i].type) {
       continue;
     }
-    const std::string found = table_has ? std::string("\"") + NameStr(table[i].name) + "\" (" +
-                                              type_name(table[i].type) + ")"
-                                        : std::string("no column");
-    const std::string expected = list_has ? std::string("\"") + kEventColumns[i].name + "\" (" +
-                                                type_name(kEventColumns[i].type) + ")"
-                                          : std::string("no column");
+    auto described = [](const char* name, Oid type) {
+      std::string out = "\"";
+      out += name;
+      out += "\" (";
+      out += type_name(type);
+      out += ")";
+      return out;
+    };
+    const std::string found =
+        table_has ? described(NameStr(table[i].name), table[i].type) : "no column";
+    const std::string expected =
+        list_has ? described(kEventColumns[i].name, kEventColumns[i].type) : "no column";
+    std::string detail = "Column ";
+    detail += std::to_string(i + 1);
+    detail += " is ";
+    detail += found;
+    detail += ", expected ";
+    detail += expected;
+    detail += ".";
     throw Error(sqlstate::kObjectNotInPrerequisiteState,
                 "warden.events does not have the columns this warden library reads and writes",
-                "Column " + std::to_string(i + 1) + " is " + found + ", expected " + expected + ".",
+                detail,
                 "The table and the library must be the same release: run ALTER EXTENSION warden "
                 "UPDATE, and never alter warden.events by hand.");
   }

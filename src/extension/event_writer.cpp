@@ -131,6 +131,7 @@ Statement& insert_event() {
   }();
   static Statement insert(sql.c_str(), [] {
     std::vector<Oid> types;
+    types.reserve(kEventColumns.size());
     for (const EventColumnSpec& spec : kEventColumns) types.push_back(spec.type);
     return types;
   }());
@@ -152,7 +153,7 @@ std::string write_event(const EventRow& row) {
   require_event_columns();
   ensure_default_partition();
 
-  const std::string event_id = row.event_id ? *row.event_id : time_ordered_uuid();
+  std::string event_id = row.event_id ? *row.event_id : time_ordered_uuid();
   EventValues v;
   v.set(EventColumn::event_id, uuid_datum(event_id));
   // The transaction takes its xid before the event's time is read: an exporter that sees no

@@ -23,7 +23,7 @@ import {
 } from './harness.mjs';
 
 const gateways = [];
-let bigUpstream;
+let bigUpstream, jwtUpstream;
 
 before(async () => {
   freshDatabase();
@@ -38,9 +38,14 @@ before(async () => {
        CREATE SEQUENCE public.complete_attempts;`);
   sql(`SELECT warden.add_server('big', 'http://127.0.0.1:${bigUpstream.address().port}/mcp', 'http');
        SELECT warden.grant('ride-bot', 'big/fail');`);
+  // An upstream that takes a credential minted per call (a JWT, vended with the decision).
+  jwtUpstream = await startFailingUpstream('refused');
+  sql(`SELECT warden.add_server('minted', 'http://127.0.0.1:${jwtUpstream.address().port}/mcp', 'http',
+                                '{"kind": "jwt", "ttl_seconds": 30}');
+       SELECT warden.grant('ride-bot', 'minted/fail');`);
 });
 
-after(() => { for (const g of gateways) stop(g.child); bigUpstream?.close(); });
+after(() => { for (const g of gateways) stop(g.child); bigUpstream?.close(); jwtUpstream?.close(); });
 
 async function gateway(args = []) {
   const g = await startGateway(args);
@@ -99,6 +104,30 @@ test('back-to-back calls: outcomes ride in later decisions\' transactions; --com
   // The last call's outcome has no later call to ride with; all 11 others do.
   assert.equal(on.rode, 11, `only ${on.rode} of 11 outcomes rode with the next decision`);
   assert.equal(off.rode, 0);
+});
+
+// The credential is asked for behind the decision and its riding outcomes, in a transaction of
+// its own once they have committed. Were it in theirs, warden.credential_for_last_decision would
+// refuse the decision as not committed, every ride would roll back, and each decision be made
+// twice (each outcome then written alone).
+test('calls to an upstream that takes a credential: outcomes ride too, one decision and one credential per call', async () => {
+  const riding = await gateway(['--completion-linger-ms', '200']);
+  const { c } = await connect(riding.url, 'ride credential');
+  try {
+    for (let k = 0; k < 8; k++) {
+      const r = await c.callTool({ name: 'minted__fail', arguments: { marker: `minted ${k}` } }).then((x) => x, (e) => e);
+      // The upstream answers every call with its error: the call went out, credential and all.
+      assert.match(r instanceof Error ? r.message : JSON.stringify(r), /refused/);
+    }
+  } finally {
+    await c.close().catch(() => {});
+  }
+  const v = await settled(() => rides('ride credential'), (x) => x.completed === 8);
+  const vended = sqlValue(`SELECT count(*) FROM warden.events e JOIN warden.chains c USING (chain_id)
+      WHERE e.kind = 'credential_vended' AND c.purpose = 'ride credential'`);
+  console.log(`# credentialed calls: ${v.rode} of ${v.completed} outcomes rode; ${vended} credentials vended`);
+  assert.deepEqual([v.calls, v.completed, vended], [8, 8, '8']);
+  assert.equal(v.rode, 7, `only ${v.rode} of 7 outcomes rode with a credentialed decision`);
 });
 
 test('an outcome with a detail over 16 KiB does not ride with the next decision; a small one does', async () => {

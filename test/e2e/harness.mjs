@@ -153,10 +153,10 @@ export function restoreComplete() {
        DROP TABLE public.complete_definition;`);
 }
 
-// A minimal MCP server over HTTP (no session) whose one tool, `fail`, answers with a JSON-RPC
-// error carrying `message` (for outcomes whose detail an upstream controls). Resolves to the
-// listening http.Server.
-export function startFailingUpstream(message) {
+// A minimal MCP server over HTTP (no session) with the tools `tools` (names); a tools/call is
+// answered with what `answer(params)` returns ({result} or {error}). Resolves to the listening
+// http.Server.
+export function startToolUpstream(tools, answer) {
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c) => { body += c; });
@@ -167,15 +167,21 @@ export function startFailingUpstream(message) {
         .end(JSON.stringify({ jsonrpc: '2.0', id: m.id, ...x }));
       if (m.method === 'initialize') {
         reply({ result: { protocolVersion: m.params.protocolVersion, capabilities: { tools: {} },
-          serverInfo: { name: 'failing-upstream', version: '1.0.0' } } });
+          serverInfo: { name: 'test-upstream', version: '1.0.0' } } });
       } else if (m.method === 'tools/list') {
-        reply({ result: { tools: [{ name: 'fail', inputSchema: { type: 'object' } }] } });
+        reply({ result: { tools: tools.map((name) => ({ name, inputSchema: { type: 'object' } })) } });
       } else if (m.method === 'tools/call') {
-        reply({ error: { code: -32000, message } });
+        reply(answer(m.params));
       } else {
         reply({ error: { code: -32601, message: 'method not found' } });
       }
     });
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+// startToolUpstream whose one tool, `fail`, answers with a JSON-RPC error carrying `message`
+// (for outcomes whose detail an upstream controls).
+export function startFailingUpstream(message) {
+  return startToolUpstream(['fail'], () => ({ error: { code: -32000, message } }));
 }

@@ -453,6 +453,38 @@ test('DPoP: a bound token works with fresh proofs; a replayed proof is refused',
   const called = await callWhoami(tokens.body.access_token, 'DPoP', next);
   assert.equal(called.status, 200, JSON.stringify(called));
   assert.ok(called.response.result, JSON.stringify(called.response));
+
+  // A session opened with a proof does not take the token as a bearer token afterwards: its
+  // listings, its GET stream (the upstream's requests to the agent) and its DELETE all need the
+  // proof too, or a stolen DPoP-bound token would be a bearer token on its owner's session.
+  const token = tokens.body.access_token;
+  const json = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  const init = await fetch(`${issuer}/mcp`, {
+    method: 'POST',
+    headers: { ...json, authorization: `DPoP ${token}`, dpop: await dpopProof(keys, 'POST', `${issuer}/mcp`, { ath }) },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'dpop-session', version: '0' } } }),
+  });
+  assert.equal(init.status, 200, await init.text());
+  const session = { 'mcp-session-id': init.headers.get('mcp-session-id'), 'mcp-protocol-version': '2025-06-18' };
+  const list = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
+  const asBearer = { ...json, ...session, authorization: `Bearer ${token}` };
+  const listed = await fetch(`${issuer}/mcp`, { method: 'POST', headers: asBearer, body: list });
+  await listed.body?.cancel();
+  assert.equal(listed.status, 401, 'the session listed tools for the token used as a bearer token');
+  const stream = await fetch(`${issuer}/mcp`, { method: 'GET', headers: { ...asBearer, accept: 'text/event-stream' } });
+  await stream.body?.cancel();
+  assert.equal(stream.status, 401, "the session's stream opened for the token used as a bearer token");
+  const ended = await fetch(`${issuer}/mcp`, { method: 'DELETE', headers: asBearer });
+  await ended.body?.cancel();
+  assert.equal(ended.status, 401, 'the session was ended by the token used as a bearer token');
+  const proven = await fetch(`${issuer}/mcp`, {
+    method: 'POST',
+    headers: { ...json, ...session, authorization: `DPoP ${token}`, dpop: await dpopProof(keys, 'POST', `${issuer}/mcp`, { ath }) },
+    body: list,
+  });
+  assert.equal(proven.status, 200, 'with the proof the session still works');
+  await proven.body?.cancel();
 });
 
 // A provider that signs with the fixture IdP's keys but answers every sign-in at once, with an

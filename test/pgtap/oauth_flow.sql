@@ -6,7 +6,7 @@
 -- chain), wrong nonce/iss/aud, expired claims, wrong consent token, scope wider than the
 -- grants, DPoP binding, pending agents, offboarding, and who may call what.
 BEGIN;
-SELECT plan(120);
+SELECT plan(122);
 
 CREATE ROLE tap_oa_admin LOGIN IN ROLE warden_admin;
 CREATE ROLE tap_oa_issuer LOGIN IN ROLE warden_issuer;
@@ -410,6 +410,16 @@ SELECT ok((SELECT val->>'client_id' LIKE 'warden-%' AND val->>'token_endpoint_au
 SELECT is((SELECT a.status || ' ' || h.subject FROM warden.agents a JOIN warden.humans h ON h.human_id = a.owner_id
            WHERE a.name = (SELECT val->>'agent' FROM tap_oa.v WHERE name = 'dcr')),
           'pending warden:self-registered', 'the unknown client is a pending agent in the inventory, owned by the system human');
+-- Anyone may register a client with a redirect_uri of their choosing: until an admin approves
+-- it, /authorize errors are shown on the gateway's page, never sent there (no open redirect).
+SELECT is(tap_oa.as_role('tap_oa_proxy', format($$SELECT warden.begin_authorization(%L, 'http://127.0.0.1:8123/callback',
+            'verifier-as-plain', 'plain', 's', NULL, 'https://gw.tap.example/mcp', 'tap-idp')$$,
+            (SELECT val->>'client_id' FROM tap_oa.v WHERE name = 'dcr'))),
+          'ERROR WA400', 'a pending client''s bad request: WA400 (shown, not redirected to its redirect_uri)');
+SELECT is(tap_oa.as_role('tap_oa_proxy', format($$SELECT warden.begin_authorization(%L, 'http://127.0.0.1:8123/callback',
+            %L, 'S256', 's', 'nope', 'https://gw.tap.example/mcp', 'tap-idp')$$,
+            (SELECT val->>'client_id' FROM tap_oa.v WHERE name = 'dcr'), tap_oa.challenge(:'v1'))),
+          'ERROR WA400', 'so is an invalid scope (raised in a function it calls)');
 SELECT is(tap_oa.as_role('tap_oa_proxy', $$SELECT warden.register_dynamic_client('{"redirect_uris": ["https://x.example/cb"], "token_endpoint_auth_method": "client_secret_basic"}')$$),
           'ERROR WR400', 'only public clients (token_endpoint_auth_method none) register');
 SELECT throws_ok(format('SELECT warden.start_chain(%L, %L, %L)', 'tap-oa-owner@example.com',

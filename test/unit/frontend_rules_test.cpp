@@ -96,5 +96,35 @@ TEST(FrontendRules, NulReplacedInStringsAndKeys) {
   EXPECT_EQ(v.size(), 3u);
 }
 
+TEST(FrontendRules, KeysThatFoldTogetherAtAnyDepth) {
+  EXPECT_TRUE(has_folding_keys(json::parse(R"({"filePath":"a","filepath":"b"})")));
+  EXPECT_TRUE(has_folding_keys(json::parse(R"({"a":{"b":[{"Mode":1,"mode":2}]}})")));
+  EXPECT_TRUE(has_folding_keys(json::parse(R"([{"\u212aey":1,"key":2}])")));  // Kelvin sign
+  EXPECT_TRUE(has_folding_keys(json::parse(R"({"\u017fort":1,"SORT":2})")));  // long s
+  EXPECT_FALSE(has_folding_keys(json::parse(R"({"file_path":1,"filePath":2,"filePath ":3})")));
+  EXPECT_FALSE(has_folding_keys(json::parse(R"({"a":{"x":1},"b":{"x":2}})")));  // one per object
+  EXPECT_FALSE(has_folding_keys(json::parse(R"(["A","a"])")));                  // values, not keys
+  EXPECT_FALSE(has_folding_keys(json("text")));
+}
+
+TEST(FrontendRules, ArgumentsThatCannotBeDecidedAsTheyAre) {
+  EXPECT_EQ(arguments_refusal(json::parse(R"({"path":"a","nested":{"x":[1,2]}})")), "");
+  EXPECT_EQ(arguments_refusal(json::parse(R"({"path":"a\u0000b"})")), "an argument holds U+0000");
+  EXPECT_NE(
+      arguments_refusal(json::parse(R"({"path":"a","Path":"b"})")).find("differ only in case"),
+      std::string::npos);
+}
+
+TEST(FrontendRules, MembersOfUnexpectedTypeAreTheFallback) {
+  const json answer = json::parse(R"({"isError":"yes","ok":true,"message":42,"name":"n"})");
+  EXPECT_FALSE(bool_member(answer, "isError"));
+  EXPECT_TRUE(bool_member(answer, "isError", true));
+  EXPECT_TRUE(bool_member(answer, "ok"));
+  EXPECT_EQ(string_member(answer, "message"), "");
+  EXPECT_EQ(string_member(answer, "name"), "n");
+  EXPECT_EQ(string_member(json("not an object"), "name", "fallback"), "fallback");
+  EXPECT_FALSE(bool_member(json::array(), "isError"));
+}
+
 }  // namespace
 }  // namespace warden::mcp

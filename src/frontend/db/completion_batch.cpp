@@ -83,9 +83,10 @@ void CompletionBatch::wake_writer() {
 }
 
 Statement CompletionBatch::Ride::statement() const {
-  Statement s{kTogether, {together(items_)}};
-  s.joins_next = true;
-  return s;
+  // Ends the decision's transaction (the decision joins the ride, not the ride what follows):
+  // warden.credential_for_last_decision behind it must run after the commit, in a transaction
+  // of its own, or it refuses the decision as not committed and the whole ride rolls back.
+  return Statement{kTogether, {together(items_)}};
 }
 
 CompletionBatch::Ride CompletionBatch::board() {

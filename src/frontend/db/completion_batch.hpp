@@ -75,7 +75,8 @@ class CompletionBatch {
     // database was unavailable, so that its caller retries rather than waits for ever.
     ~Ride();
     bool empty() const { return items_.empty(); }
-    // warden.complete for each, to run in the decision's transaction (joins_next).
+    // warden.complete for each, to run in the decision's transaction (the decision joins
+    // it) and end that transaction.
     Statement statement() const;
 
    private:

@@ -53,7 +53,7 @@ json unavailable(const json& id, const std::string& why) {
 }  // namespace
 
 json Gateway::initialize_result(const json& params) const {
-  std::string requested = params.is_object() ? params.value("protocolVersion", "") : "";
+  std::string requested = string_member(params, "protocolVersion");
   return {{"protocolVersion", negotiate_version(requested)},
           {"capabilities",
            {{"tools", {{"listChanged", false}}},
@@ -379,6 +379,7 @@ awaitable<void> Gateway::forward(std::shared_ptr<Upstream> upstream, std::string
 }
 
 awaitable<void> Gateway::recheck_in_flight() {
+  ++rechecks_begun_;    // before the first suspension: see governed_call
   live_until_.clear();  // sessions ask again on their next request
   std::vector<std::string> ids;
   for (const auto& [call, flight] : in_flight_) {
@@ -403,6 +404,24 @@ awaitable<void> Gateway::recheck_in_flight() {
       flight.end->set(Revoked{reason});
     }
   }
+}
+
+awaitable<void> Gateway::recheck_before_sending(const RunningCall& running) {
+  std::string reason;
+  const std::vector<std::string> ids{running.token_id};  // a local: GCC 12 and co_await
+  try {
+    std::vector<std::pair<std::string, std::string>> dead = co_await decisions_.dead_in_flight(ids);
+    for (const auto& [token_id, why] : dead) {
+      if (token_id == running.token_id) reason = why;
+    }
+  } catch (const std::exception& e) {
+    // Fails closed: a revocation was announced and the database cannot say whose.
+    reason = std::string("not re-checked after a revocation notice: ") + e.what();
+  }
+  if (reason.empty()) co_return;
+  // As a re-check of a call in flight does: never sent, ends as revoked.
+  if (running.cancel->ended_before_sent.empty()) running.cancel->ended_before_sent = reason;
+  running.end->set(Revoked{reason});
 }
 
 json Gateway::calls_in_flight() const {
@@ -462,6 +481,7 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
   std::optional<std::optional<Credential>> prefetched;
   // Set once a held call's approval has committed: the next decision consumes it.
   std::string approval_id;
+  const std::uint64_t rechecks_before_decision = rechecks_begun_;
   for (;;) {
     try {
       // Locals, not temporaries, across the co_await (GCC 12 mishandles a conditional's
@@ -469,8 +489,8 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
       json context = decision_context(id, caller);
       if (!approval_id.empty()) context["approval_id"] = approval_id;
       json decided_arguments = arguments;
-      if (holds_nul(arguments)) {
-        context["arguments_error"] = "an argument holds U+0000";
+      if (std::string refusal = arguments_refusal(arguments); !refusal.empty()) {
+        context["arguments_error"] = std::move(refusal);
         decided_arguments = json::object();
       }
       // A call this host will refuse after the decision (see below) is decided without the
@@ -651,6 +671,11 @@ awaitable<json> Gateway::governed_call(const json& id, const std::string& server
                                       std::chrono::system_clock::now()};
   in_flight_changed_.notify_all();
   metrics_.call_started();
+  // A revocation that committed while this call was being decided: the decision may have read
+  // the token just before it, and the re-check its notice began did not see this call (not in
+  // flight yet). From here on every re-check sees it; the ones begun meanwhile are made good
+  // by asking about this call's token now, before it goes out.
+  if (rechecks_begun_ != rechecks_before_decision) co_await recheck_before_sending(running);
   asio::co_spawn(ex_,
                  forward(upstream, method, std::move(params),
                          ForwardContext{traceparent, std::move(credential), running.cancel,
@@ -677,8 +702,7 @@ json Gateway::conclude(RunningCall& running, std::optional<CallEnd> end) {
     answer = upstream_failed("upstream " + running.server + " did not answer in time");
   } else if (auto* answered = std::get_if<Answered>(&*end)) {
     answer = std::move(answered->answer);
-    if (answer.contains("result") &&
-        !(answer["result"].is_object() && answer["result"].value("isError", false))) {
+    if (answer.contains("result") && !bool_member(answer["result"], "isError")) {
       status = "ok";
     }
   } else if (auto* failed = std::get_if<UpstreamFailed>(&*end)) {
@@ -703,7 +727,7 @@ json Gateway::conclude(RunningCall& running, std::optional<CallEnd> end) {
   bool ok = status == "ok";
   json detail = {{"duration_ms", static_cast<long long>(upstream_seconds * 1000)},
                  {"method", running.method}};
-  if (answer.contains("error")) detail["error"] = answer["error"].value("message", "");
+  if (answer.contains("error")) detail["error"] = string_member(answer["error"], "message");
   if (answer.contains("result") && !ok) detail["is_error"] = true;
   if (is_input_required(answer)) detail["result_type"] = "input_required";
   if (running.input) {

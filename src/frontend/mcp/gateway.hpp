@@ -208,6 +208,9 @@ class Gateway {
   // Waits for the call's end (or, for a stateless agent, for the upstream to ask it something:
   // then the call is parked and the agent gets input_required) and answers the agent.
   awaitable<json> await_call(json id, RunningCall running);
+  // Asks warden.dead_tokens about `running`'s token before the call goes out; ends it (never
+  // sent) when the token, chain or agent is dead, or when the database cannot say.
+  awaitable<void> recheck_before_sending(const RunningCall& running);
   // The agent's answer for how the call ended (nullopt: its time ran out); records the outcome.
   json conclude(RunningCall& running, std::optional<CallEnd> end);
   // A call of a stateless agent waiting for the retry that carries its inputResponses, by the
@@ -232,6 +235,11 @@ class Gateway {
   Metrics& metrics_;
   std::map<std::string, std::string> resource_servers_;  // uri -> server
   std::map<std::uint64_t, InFlight> in_flight_;
+  // How many re-checks of the calls in flight have begun (one per revocation notice, listener
+  // reconnect or reload). A call decided while this moved is re-checked before it goes out:
+  // that re-check could not see it (it was not in flight yet), and its decision may have read
+  // the token just before the revocation committed (revocation takes no lock).
+  std::uint64_t rechecks_begun_ = 0;
   std::map<std::string, ParkedCall> parked_;  // requestState ->
   // server -> tool -> its x-mcp-header declarations (see param_headers_of)
   std::map<std::string, std::map<std::string, std::vector<ParamHeader>>> param_headers_;

@@ -34,7 +34,8 @@ json invalid_retry(const json& id, const std::string& why) {
 MessageSink Gateway::stateless_sink(std::shared_ptr<InputExchange> input,
                                     std::shared_ptr<ToClient> to_client,
                                     std::shared_ptr<Pending<CallEnd>> end) {
-  return [input, to_client, end](const json& message, Answer answer) {
+  return [input = std::move(input), to_client = std::move(to_client), end = std::move(end)](
+             const json& message, Answer answer) {
     if (!answer) {  // a notification: to the request the agent is waiting on now, if any
       if (*to_client) (*to_client)(message);
       return;

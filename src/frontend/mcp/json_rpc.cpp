@@ -1,6 +1,7 @@
 #include "frontend/mcp/json_rpc.hpp"
 
 #include <limits>
+#include <set>
 
 #include "core/bounded_json.hpp"
 
@@ -102,25 +103,69 @@ json reply_from_answer(const json& id, const json& answer) {
   return out;
 }
 
+namespace {
+
+// A key as a decoder that matches keys loosely sees it (see has_shadowing_key).
+std::string fold(std::string_view key) {
+  std::string out;
+  out.reserve(key.size());
+  for (std::size_t i = 0; i < key.size(); ++i) {
+    if (key.substr(i, 2) == "\xC5\xBF") {  // U+017F LATIN SMALL LETTER LONG S
+      out += 's';
+      ++i;
+    } else if (key.substr(i, 3) == "\xE2\x84\xAA") {  // U+212A KELVIN SIGN
+      out += 'k';
+      i += 2;
+    } else {
+      const char c = key[i];
+      out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+bool has_folding_keys(const json& value) {
+  if (value.is_array()) {
+    for (const json& item : value) {
+      if (has_folding_keys(item)) return true;
+    }
+    return false;
+  }
+  if (!value.is_object()) return false;
+  std::set<std::string> seen;
+  for (auto it = value.cbegin(); it != value.cend(); ++it) {
+    if (!seen.insert(fold(it.key())).second) return true;
+    if (has_folding_keys(it.value())) return true;
+  }
+  return false;
+}
+
+std::string arguments_refusal(const json& arguments) {
+  if (holds_nul(arguments)) return "an argument holds U+0000";
+  if (has_folding_keys(arguments)) {
+    // Decided on one key, an upstream that folds keys may run the other.
+    return "two keys of one object in the arguments differ only in case (or by a letter that "
+           "folds to ASCII)";
+  }
+  return "";
+}
+
+std::string string_member(const json& object, const char* key, std::string fallback) {
+  if (!object.is_object()) return fallback;
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::move(fallback);
+}
+
+bool bool_member(const json& object, const char* key, bool fallback) {
+  if (!object.is_object()) return fallback;
+  auto it = object.find(key);
+  return it != object.end() && it->is_boolean() ? it->get<bool>() : fallback;
+}
+
 bool has_shadowing_key(const json& object, std::initializer_list<std::string_view> known) {
   if (!object.is_object()) return false;
-  auto fold = [](std::string_view key) {
-    std::string out;
-    out.reserve(key.size());
-    for (std::size_t i = 0; i < key.size(); ++i) {
-      if (key.substr(i, 2) == "\xC5\xBF") {  // U+017F LATIN SMALL LETTER LONG S
-        out += 's';
-        ++i;
-      } else if (key.substr(i, 3) == "\xE2\x84\xAA") {  // U+212A KELVIN SIGN
-        out += 'k';
-        i += 2;
-      } else {
-        const char c = key[i];
-        out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-      }
-    }
-    return out;
-  };
   for (auto it = object.cbegin(); it != object.cend(); ++it) {
     const std::string& key = it.key();
     bool exact = false;

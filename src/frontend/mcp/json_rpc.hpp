@@ -43,6 +43,22 @@ json parse_message(std::string_view text);
 // the call made, so a message with such a key is refused.
 bool has_shadowing_key(const json& object, std::initializer_list<std::string_view> known);
 
+// True when some object in `value`, at any depth, has two keys that fold (as above) to the same
+// text: {"filePath": "/srv/public/a", "filepath": "/etc/passwd"}. A grant's constraint reads the
+// exact key while an upstream that folds keys may read the other, so such arguments are denied.
+bool has_folding_keys(const json& value);
+
+// Why a call's arguments cannot be decided as they are (they hold U+0000, or keys that fold
+// together); empty when they can. The call is then decided with no arguments and this as the
+// context's arguments_error: denied (invalid_arguments) and audited, never sent.
+std::string arguments_refusal(const json& arguments);
+
+// A member of JSON another party wrote (an agent or an upstream): its value when `object` is an
+// object holding `key` with that type, else `fallback`. (nlohmann's value() throws when the
+// member has another type, which must not end the handling of a call.)
+std::string string_member(const json& object, const char* key, std::string fallback = "");
+bool bool_member(const json& object, const char* key, bool fallback = false);
+
 // PostgreSQL's jsonb cannot hold U+0000: arguments holding it cannot be passed to a decision as
 // they are, yet the call must still be decided (denied) and audited.
 bool holds_nul(const json& value);

@@ -14,6 +14,10 @@ struct Session {
   std::string chain_id;
   std::string token_id;
   std::string token;  // the token that opened (or last re-bound) the session
+  // The key the DPoP proof of that request proved (RFC 9449 thumbprint); empty for a bearer
+  // token. A request presenting the token without proving this key is checked anew: a
+  // DPoP-bound token must not work as a bearer token on the session its owner opened.
+  std::string dpop_jkt;
   std::string protocol_version;
   std::chrono::steady_clock::time_point last_used;
   bool url_elicitation = false;  // the client declared elicitation.url (MCP 2025-11-25)

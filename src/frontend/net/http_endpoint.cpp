@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 
+#include "frontend/mcp/json_rpc.hpp"
 #include "frontend/net/http_rules.hpp"
 #include "frontend/net/loopback.hpp"
 #include "frontend/net/param_headers.hpp"
@@ -17,6 +18,33 @@ namespace warden::mcp {
 namespace {
 
 constexpr auto kSessionIdle = std::chrono::hours(1);
+
+// What an agent says about itself at initialize is audited with the session (session_opened),
+// before its token is known to be good: anyone's bytes. So only a few short strings are kept.
+constexpr std::size_t kMaxClientField = 256;
+
+// `text` cut to at most `max` bytes, not inside a UTF-8 sequence (parsed JSON strings are UTF-8).
+std::string cut_utf8(const std::string& text, std::size_t max) {
+  if (text.size() <= max) return text;
+  std::size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return text.substr(0, end);
+}
+
+// The context of an initialize as warden.open_session audits it.
+json initialize_context(const json& params) {
+  json client = json::object();
+  const auto info = params.is_object() ? params.find("clientInfo") : params.end();
+  if (info != params.end()) {
+    for (const char* key : {"name", "title", "version"}) {
+      std::string value = string_member(*info, key);
+      if (!value.empty()) client[key] = cut_utf8(value, kMaxClientField);
+    }
+  }
+  return {{"transport", "http"},
+          {"protocol_version", cut_utf8(string_member(params, "protocolVersion"), 64)},
+          {"client", std::move(client)}};
+}
 constexpr std::string_view kMetadataPath = "/.well-known/oauth-protected-resource";
 
 // Header values echoed into messages may hold bytes that are not UTF-8: replace, never throw.
@@ -422,9 +450,7 @@ awaitable<HttpResponse> HttpEndpoint::initialize(const HttpRequest& request,
                                                  const std::string& dpop_jkt, const json& message) {
   const json& id = message["id"];
   json params = message.value("params", json::object());
-  json context = {{"transport", "http"},
-                  {"protocol_version", params.value("protocolVersion", "")},
-                  {"client", params.value("clientInfo", json::object())}};
+  json context = initialize_context(params);
   if (!dpop_jkt.empty()) context["dpop_jkt"] = dpop_jkt;
   // A session opened now would be cut off within seconds.
   if (gateway_.closing()) co_return shutting_down(id, "no session was opened");
@@ -446,6 +472,7 @@ awaitable<HttpResponse> HttpEndpoint::initialize(const HttpRequest& request,
                                                   grant.chain_id,
                                                   grant.token_id,
                                                   token,
+                                                  dpop_jkt,
                                                   result["protocolVersion"],
                                                   {},
                                                   takes_url_elicitation(params)});
@@ -460,10 +487,12 @@ awaitable<std::optional<HttpResponse>> HttpEndpoint::check_binding(const HttpReq
                                                                    const std::string& dpop_jkt) {
   Session* session = sessions_.find(session_id);
   if (!session) co_return refusal(404, rpc_code::kInvalidRequest, "session not found");
-  if (token == session->token) co_return std::nullopt;
-  // Another token: allowed only when it identifies the same agent acting for the same person
-  // (e.g. a renewed or refreshed token). Another person's token of the same agent would take
-  // over this session's stream and the upstream requests relayed to it.
+  if (token == session->token && dpop_jkt == session->dpop_jkt) co_return std::nullopt;
+  // Another token, or the same one without the proof of its key: allowed only when the
+  // database accepts it as presented (a DPoP-bound token needs its key's proof) and it
+  // identifies the same agent acting for the same person (e.g. a renewed or refreshed token).
+  // Another person's token of the same agent would take over this session's stream and the
+  // upstream requests relayed to it.
   SessionGrant grant;
   try {
     json context = {{"transport", "http"}, {"rebind", true}};
@@ -483,6 +512,7 @@ awaitable<std::optional<HttpResponse>> HttpEndpoint::check_binding(const HttpReq
     co_return refusal(403, rpc_code::kDenied, "this session belongs to another person");
   }
   session->token = token;
+  session->dpop_jkt = dpop_jkt;
   session->token_id = grant.token_id;
   session->chain_id = grant.chain_id;
   co_return std::nullopt;
@@ -550,6 +580,7 @@ awaitable<std::optional<Session>> HttpEndpoint::stateless_identity(
               grant.chain_id,
               grant.token_id,
               token,
+              dpop_jkt,
               std::string(kStatelessVersion),
               now,
               false};

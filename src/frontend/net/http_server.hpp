@@ -19,7 +19,8 @@ struct ServerLimits {
 // Accepts HTTP/1.1 connections on host:port and hands each request to the endpoint; counts
 // connections the limits drop in `metrics`. Throws when the address cannot be bound. Returns
 // the port it listens on (the one the system chose for port 0).
-unsigned short start_http_server(asio::io_context& io, const std::string& host, const std::string& port,
-                       HttpEndpoint& endpoint, const ServerLimits& limits, Metrics& metrics);
+unsigned short start_http_server(asio::io_context& io, const std::string& host,
+                                 const std::string& port, HttpEndpoint& endpoint,
+                                 const ServerLimits& limits, Metrics& metrics);
 
 }  // namespace warden::mcp

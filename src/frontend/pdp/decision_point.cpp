@@ -56,10 +56,10 @@ awaitable<std::optional<HttpResponse>> DecisionPoint::handle(const HttpRequest& 
   if (path == kMetadataPath) {
     if (request.method != "GET") co_return error(405, "GET the metadata");
     // No search endpoints: warden answers evaluations only.
-    co_return json_response(200, {{"policy_decision_point", base_url},
-                                  {"access_evaluation_endpoint", base_url + std::string(kEvaluation)},
-                                  {"access_evaluations_endpoint",
-                                   base_url + std::string(kEvaluations)}});
+    co_return json_response(
+        200, {{"policy_decision_point", base_url},
+              {"access_evaluation_endpoint", base_url + std::string(kEvaluation)},
+              {"access_evaluations_endpoint", base_url + std::string(kEvaluations)}});
   }
   if (path == kEvaluation || path == kEvaluations) {
     co_return co_await evaluation(request, path == kEvaluations);
@@ -76,8 +76,8 @@ awaitable<DecisionPoint::Verdict> DecisionPoint::decide(const std::string& token
                                                         const json& arguments, json context) {
   auto started = std::chrono::steady_clock::now();
   json decided_arguments = arguments;
-  if (mcp::holds_nul(arguments)) {
-    context["arguments_error"] = "an argument holds U+0000";
+  if (std::string refusal = mcp::arguments_refusal(arguments); !refusal.empty()) {
+    context["arguments_error"] = std::move(refusal);
     decided_arguments = json::object();
   }
   // DbUnavailable propagates: the whole request fails closed with 500.
@@ -87,14 +87,16 @@ awaitable<DecisionPoint::Verdict> DecisionPoint::decide(const std::string& token
   } catch (const mcp::DbError& e) {
     metrics_.count_decision("unavailable");
     Verdict failed;
-    failed.context = {{"error", {{"status", 500}, {"message", std::string("warden could not decide: ") + e.what()}}}};
+    failed.context = {
+        {"error",
+         {{"status", 500}, {"message", std::string("warden could not decide: ") + e.what()}}}};
     co_return failed;
   }
   metrics_.decision_latency().observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  metrics_.count_decision(!d.allowed                             ? "denied"
+  metrics_.count_decision(!d.allowed                           ? "denied"
                           : d.reason.rfind("observe:", 0) == 0 ? "observe"
-                                                                : "allowed");
+                                                               : "allowed");
   Verdict v;
   v.decision = d.allowed;
   v.context = {{"reason", d.reason}, {"event_id", d.event_id}};
@@ -112,8 +114,9 @@ awaitable<HttpResponse> DecisionPoint::evaluation(const HttpRequest& request, bo
   // The PEP first: nothing of the body is read for a caller that is not the configured gateway.
   auto presented = mcp::bearer_token(request.header("authorization"));
   if (!presented || !pep_authenticated(*presented)) {
-    HttpResponse r = error(401, presented ? "the bearer token is not this PDP's PEP token"
-                                          : "a bearer token is required (Authorization: Bearer <PEP token>)");
+    HttpResponse r =
+        error(401, presented ? "the bearer token is not this PDP's PEP token"
+                             : "a bearer token is required (Authorization: Bearer <PEP token>)");
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"warden-authzen\"");
     co_return r;
   }
@@ -121,8 +124,8 @@ awaitable<HttpResponse> DecisionPoint::evaluation(const HttpRequest& request, bo
     co_return error(415, "Content-Type must be application/json");
   }
   if (request.body.size() > kMaxEvaluationBody) {
-    co_return error(413, "the request body is larger than " + std::to_string(kMaxEvaluationBody) +
-                             " bytes");
+    co_return error(
+        413, "the request body is larger than " + std::to_string(kMaxEvaluationBody) + " bytes");
   }
   json body = mcp::parse_message(request.body);
   if (body.is_discarded()) {
@@ -191,20 +194,19 @@ awaitable<HttpResponse> DecisionPoint::ext_authz(const HttpRequest& request) {
   if (auto id = request_id(request)) context["request_id"] = *id;
   Verdict v;
   try {
-    v = co_await decide(token, call.server, call.tool, call.arguments,
-                        std::move(context));
+    v = co_await decide(token, call.server, call.tool, call.arguments, std::move(context));
   } catch (const mcp::DbUnavailable& e) {
     metrics_.count_decision("unavailable");
-    co_return json_response(503, mcp::rpc_error(rpc_id, mcp::rpc_code::kDecisionUnavailable,
-                                                std::string("warden decision service unavailable: ") +
-                                                    e.what()));
+    co_return json_response(
+        503, mcp::rpc_error(rpc_id, mcp::rpc_code::kDecisionUnavailable,
+                            std::string("warden decision service unavailable: ") + e.what()));
   }
   if (!v.decision) {
     std::string reason = v.context.value("reason", std::string("error"));
-    co_return json_response(403, mcp::rpc_error(rpc_id, mcp::rpc_code::kDenied,
-                                                "warden denied " + call.server + "__" + call.tool +
-                                                    ": " + reason,
-                                                v.context));
+    co_return json_response(
+        403, mcp::rpc_error(rpc_id, mcp::rpc_code::kDenied,
+                            "warden denied " + call.server + "__" + call.tool + ": " + reason,
+                            v.context));
   }
   // Envoy passes these upstream when listed in allowed_upstream_headers: the call carries the
   // chain's trace and the decision it was allowed by.

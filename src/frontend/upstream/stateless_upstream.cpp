@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <string_view>
 
+#include "frontend/mcp/json_rpc.hpp"
 #include "frontend/net/param_headers.hpp"
 #include "frontend/net/stateless_envelope.hpp"
 #include "frontend/upstream/handshake.hpp"
@@ -83,8 +84,7 @@ std::optional<std::string> routing_name(const std::string& method, const json& p
 
 bool is_input_required(const json& answer) {
   auto result = answer.find("result");
-  return result != answer.end() && result->is_object() &&
-         result->value("resultType", "") == "input_required";
+  return result != answer.end() && string_member(*result, "resultType") == "input_required";
 }
 
 json session_input_requests(const json& result) {

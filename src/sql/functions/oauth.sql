@@ -278,34 +278,44 @@ BEGIN
     RAISE EXCEPTION 'invalid_request: redirect_uri is not registered for this client' USING ERRCODE = 'WA400',
       HINT = 'Redirect URIs are compared exactly.';
   END IF;
-  -- From here on the client gets the error at its redirect_uri.
-  IF code_challenge_method IS DISTINCT FROM 'S256' THEN
-    RAISE EXCEPTION 'invalid_request: code_challenge_method must be S256' USING ERRCODE = 'WA302';
-  END IF;
-  IF code_challenge IS NULL OR code_challenge !~ '^[A-Za-z0-9_-]{43}$' THEN
-    RAISE EXCEPTION 'invalid_request: code_challenge must be 43 base64url characters' USING ERRCODE = 'WA302';
-  END IF;
-  IF state IS NULL OR state = '' OR length(state) > 1024 OR state ~ '[[:cntrl:]]' THEN
-    RAISE EXCEPTION 'invalid_request: state is required' USING ERRCODE = 'WA302';
-  END IF;
-  IF resource IS NULL OR resource = '' THEN
-    RAISE EXCEPTION 'invalid_target: resource is required' USING ERRCODE = 'WA302';
-  END IF;
-  IF c.status NOT IN ('active', 'pending') THEN
-    RAISE EXCEPTION 'unauthorized_client: the client''s agent is %', c.status USING ERRCODE = 'WA302';
-  END IF;
-  PERFORM warden._oauth_scope_tools(scope::text);
-  IF idp IS NULL THEN
-    SELECT * INTO p FROM warden.identity_providers ip ORDER BY ip.created_at LIMIT 2;
-    IF (SELECT count(*) FROM warden.identity_providers) <> 1 THEN
-      RAISE EXCEPTION 'invalid_request: name the identity provider' USING ERRCODE = 'WA302';
+  -- From here on the client gets the error at its redirect_uri, when it is active. A client no
+  -- admin has approved yet (pending: registered by anyone, with a redirect_uri of its choosing)
+  -- gets it on the gateway's own page: sent there, the error would make the gateway an open
+  -- redirector to any site (RFC 9700 4.11.2).
+  BEGIN
+    IF code_challenge_method IS DISTINCT FROM 'S256' THEN
+      RAISE EXCEPTION 'invalid_request: code_challenge_method must be S256' USING ERRCODE = 'WA302';
     END IF;
-  ELSE
-    SELECT * INTO p FROM warden.identity_providers ip WHERE ip.name = begin_authorization.idp;
-    IF NOT FOUND THEN
-      RAISE EXCEPTION 'invalid_request: unknown identity provider' USING ERRCODE = 'WA302';
+    IF code_challenge IS NULL OR code_challenge !~ '^[A-Za-z0-9_-]{43}$' THEN
+      RAISE EXCEPTION 'invalid_request: code_challenge must be 43 base64url characters' USING ERRCODE = 'WA302';
     END IF;
-  END IF;
+    IF state IS NULL OR state = '' OR length(state) > 1024 OR state ~ '[[:cntrl:]]' THEN
+      RAISE EXCEPTION 'invalid_request: state is required' USING ERRCODE = 'WA302';
+    END IF;
+    IF resource IS NULL OR resource = '' THEN
+      RAISE EXCEPTION 'invalid_target: resource is required' USING ERRCODE = 'WA302';
+    END IF;
+    IF c.status NOT IN ('active', 'pending') THEN
+      RAISE EXCEPTION 'unauthorized_client: the client''s agent is %', c.status USING ERRCODE = 'WA302';
+    END IF;
+    PERFORM warden._oauth_scope_tools(scope::text);
+    IF idp IS NULL THEN
+      SELECT * INTO p FROM warden.identity_providers ip ORDER BY ip.created_at LIMIT 2;
+      IF (SELECT count(*) FROM warden.identity_providers) <> 1 THEN
+        RAISE EXCEPTION 'invalid_request: name the identity provider' USING ERRCODE = 'WA302';
+      END IF;
+    ELSE
+      SELECT * INTO p FROM warden.identity_providers ip WHERE ip.name = begin_authorization.idp;
+      IF NOT FOUND THEN
+        RAISE EXCEPTION 'invalid_request: unknown identity provider' USING ERRCODE = 'WA302';
+      END IF;
+    END IF;
+  EXCEPTION WHEN SQLSTATE 'WA302' THEN
+    IF c.status = 'active' THEN
+      RAISE;
+    END IF;
+    RAISE EXCEPTION '%', SQLERRM USING ERRCODE = 'WA400';
+  END;
   INSERT INTO warden.oauth_requests (request_id, client_id, idp_id, redirect_uri, code_challenge, state, scope,
                                      resource, idp_state_hash, idp_nonce_hash, idp_verifier, expires_at)
   VALUES (rid, c.client_id, p.idp_id, redirect_uri, code_challenge, state, scope, resource,
