@@ -411,6 +411,10 @@ BEGIN
   -- the KEY SHARE lock a chain being started for this person holds (that chain is refused at
   -- first use: authorize and _verify_token check humans.revoked_at), and refresh tokens or
   -- sign-ins locked by a flow in progress are skipped (each re-checks the person when used).
+  -- A lesser login holding the person's row (the gateway applying a provider's security event
+  -- in a transaction it keeps open) is ended after 200 ms (warden._lock_for_revocation).
+  PERFORM warden._lock_for_revocation('warden.humans'::regclass, 'human_id'::text,
+                                      ARRAY(SELECT hh.human_id FROM warden.humans hh WHERE hh.subject = revoke_human.subject)::uuid[]);
   SELECT hh.human_id, hh.revoked_at, hh.idp INTO h FROM warden.humans hh WHERE hh.subject = revoke_human.subject
   FOR NO KEY UPDATE;
   IF NOT FOUND THEN

@@ -4,6 +4,110 @@
 -- the issuer, proxy or auditor roles can hold: issuing and deciding take no row locks on
 -- agents, chains or tokens (foreign keys take FOR KEY SHARE, which an UPDATE of a status column
 -- does not wait for). Two admin transactions changing the same agent still serialise.
+--
+-- Some rows a revocation changes can still be locked by a lesser role, legitimately and
+-- briefly: the gateway revoking a chain for an OAuth client (RFC 7009, a replayed refresh
+-- token) or for a provider's security event, counting a call against a grant's budget; an
+-- approver denying a call. A login of such a role could hold that transaction open to keep a
+-- kill from committing. So a revocation by an administrator (or a superuser) waits at most
+-- 200 ms for a row lock; then it ends the transactions of the lesser logins that hold the
+-- rows it needs (pg_terminate_backend, audited as revocation_ended_transaction) and goes on.
+-- Locks held by another administrator or a superuser are waited for as before.
+
+-- Whether the login running this revocation outranks every other warden role.
+CREATE OR REPLACE FUNCTION warden._revocation_outranks() RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT r.rolsuper OR pg_catalog.pg_has_role(r.oid, 'warden_admin', 'MEMBER')
+  FROM pg_catalog.pg_roles r WHERE r.rolname = session_user
+$$;
+REVOKE ALL ON FUNCTION warden._revocation_outranks() FROM PUBLIC;
+
+-- Ends the transactions of lesser logins that lock any of the rows of rel whose key_column is
+-- in ids, and returns how many it ended. The locker of a row is in its xmax: a transaction id,
+-- or a multixact whose members are (tried only when no live transaction has that id). A key
+-- share lock (a foreign key check) blocks no revocation and is left alone.
+CREATE OR REPLACE FUNCTION warden._end_lesser_lockers(rel regclass, key_column text, ids uuid[]) RETURNS int
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  lockers bigint[];
+  members bigint[] := '{}';
+  more bigint[];
+  v bigint;
+  h record;
+  ended int := 0;
+BEGIN
+  EXECUTE format('SELECT coalesce(array_agg(t.xmax::text::bigint), ''{}'') FROM %s t '
+                 'WHERE t.%I = ANY ($1) AND t.xmax::text <> ''0''', rel, key_column)
+    INTO lockers USING ids;
+  FOREACH v IN ARRAY lockers LOOP
+    CONTINUE WHEN EXISTS (SELECT FROM pg_catalog.pg_locks l
+                          WHERE l.locktype = 'transactionid' AND l.transactionid::text::bigint = v);
+    BEGIN
+      SELECT coalesce(array_agg(m.xid::text::bigint), '{}') INTO more
+      FROM pg_catalog.pg_get_multixact_members(v::text::xid) m WHERE m.mode <> 'keysh';
+      members := members || more;
+    EXCEPTION WHEN OTHERS THEN
+      NULL;  -- not a multixact (any more): its locker has ended
+    END;
+  END LOOP;
+  FOR h IN
+    SELECT DISTINCT a.pid, r.rolname
+    FROM pg_catalog.pg_locks l
+    JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+    JOIN pg_catalog.pg_roles r ON r.oid = a.usesysid
+    WHERE l.locktype = 'transactionid' AND l.mode = 'ExclusiveLock' AND l.granted
+      AND l.transactionid::text::bigint = ANY (lockers || members)
+      AND l.pid <> pg_catalog.pg_backend_pid()
+      AND NOT r.rolsuper AND NOT pg_catalog.pg_has_role(r.oid, 'warden_admin', 'MEMBER')
+      -- it holds a lock on rel itself (a stray id that matched another transaction is left alone)
+      AND EXISTS (SELECT FROM pg_catalog.pg_locks rl
+                  WHERE rl.pid = l.pid AND rl.locktype = 'relation' AND rl.relation = rel AND rl.granted)
+  LOOP
+    IF pg_catalog.pg_terminate_backend(h.pid, 2000) THEN
+      ended := ended + 1;
+      RAISE WARNING 'ended the transaction of login "%" (pid %), which held rows of % this revocation needed',
+        h.rolname, h.pid, rel;
+      PERFORM warden._event('revocation_ended_transaction'::text, NULL::uuid, NULL::uuid, NULL::uuid, NULL::text,
+                            NULL::text, jsonb_build_object('login', h.rolname, 'pid', h.pid, 'table', rel::text),
+                            NULL::boolean, 'a lesser login held rows a revocation needed'::text, NULL::text, NULL::text);
+    END IF;
+  END LOOP;
+  RETURN ended;
+END
+$$;
+REVOKE ALL ON FUNCTION warden._end_lesser_lockers(regclass, text, uuid[]) FROM PUBLIC;
+
+-- Locks (FOR NO KEY UPDATE) the rows of rel whose key_column is in ids, for a revocation about
+-- to change them. For an outranking login a wait is bounded as described above; for others
+-- (the gateway revoking for an OAuth client, say) the lock is waited for as before.
+CREATE OR REPLACE FUNCTION warden._lock_for_revocation(rel regclass, key_column text, ids uuid[]) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  caller_timeout text := current_setting('lock_timeout');
+  lock_rows text := format('SELECT FROM %s t WHERE t.%I = ANY ($1) FOR NO KEY UPDATE OF t', rel, key_column);
+BEGIN
+  IF coalesce(cardinality(ids), 0) = 0 OR NOT coalesce(warden._revocation_outranks(), false) THEN
+    RETURN;
+  END IF;
+  FOR attempt IN 1..5 LOOP
+    BEGIN
+      PERFORM set_config('lock_timeout', '200ms', true);
+      EXECUTE lock_rows USING ids;
+      PERFORM set_config('lock_timeout', caller_timeout, true);
+      RETURN;
+    EXCEPTION WHEN lock_not_available THEN
+      -- (the subtransaction's rollback restored the caller's lock_timeout)
+      EXIT WHEN warden._end_lesser_lockers(rel, key_column, ids) = 0;
+    END;
+  END LOOP;
+  -- Held by an administrator or a superuser (or still contended): wait as any transaction does.
+  EXECUTE lock_rows USING ids;
+END
+$$;
+REVOKE ALL ON FUNCTION warden._lock_for_revocation(regclass, text, uuid[]) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION warden._revoke_tokens(roots uuid[], why text) RETURNS uuid[]
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
@@ -19,6 +123,7 @@ BEGIN
     SELECT c.token_id FROM warden.tokens c JOIN t ON c.parent_id = t.token_id
   )
   SELECT coalesce(array_agg(token_id), '{}') INTO tree FROM t;
+  PERFORM warden._lock_for_revocation('warden.tokens'::regclass, 'token_id'::text, tree::uuid[]);
   WITH r AS (
     UPDATE warden.tokens t SET revoked_at = now(), revoked_by = session_user, revoked_reason = why
     WHERE t.token_id = ANY (tree) AND t.revoked_at IS NULL RETURNING t.token_id
@@ -29,12 +134,14 @@ BEGIN
   -- repeat until no live child of the tree is left. (Children committing later still are
   -- refused at first use: their ancestor_tokens name a revoked token.)
   LOOP
+    more := ARRAY(SELECT c.token_id FROM warden.tokens c WHERE c.parent_id = ANY (tree) AND c.revoked_at IS NULL);
+    EXIT WHEN cardinality(more) = 0;
+    PERFORM warden._lock_for_revocation('warden.tokens'::regclass, 'token_id'::text, more::uuid[]);
     WITH r AS (
       UPDATE warden.tokens c SET revoked_at = now(), revoked_by = session_user, revoked_reason = why
-      WHERE c.parent_id = ANY (tree) AND c.revoked_at IS NULL RETURNING c.token_id
+      WHERE c.token_id = ANY (more) AND c.revoked_at IS NULL RETURNING c.token_id
     )
     SELECT coalesce(array_agg(token_id), '{}') INTO more FROM r;
-    EXIT WHEN cardinality(more) = 0;
     tree := tree || more;
     revoked := revoked || more;
   END LOOP;
@@ -106,6 +213,7 @@ BEGIN
       USING ERRCODE = '42704', HINT = 'Chain ids are in warden.chains and in each event''s chain_id.';
   END IF;
   IF c.revoked_at IS NULL THEN
+    PERFORM warden._lock_for_revocation('warden.chains'::regclass, 'chain_id'::text, ARRAY[chain_id]::uuid[]);
     UPDATE warden.chains cc SET revoked_at = now(), revoked_by = session_user, revoked_reason = reason
     WHERE cc.chain_id = revoke_chain.chain_id;
   END IF;
@@ -140,6 +248,7 @@ BEGIN
     RAISE EXCEPTION 'unknown agent "%"', agent USING ERRCODE = '42704', HINT = 'List agents with SELECT name FROM warden.agents.';
   END IF;
   IF a.status = 'active' THEN
+    PERFORM warden._lock_for_revocation('warden.agents'::regclass, 'agent_id'::text, ARRAY[a.agent_id]::uuid[]);
     UPDATE warden.agents aa SET status = 'suspended' WHERE aa.agent_id = a.agent_id;
   END IF;
   ids := warden._revoke_tokens(ARRAY(SELECT t.token_id FROM warden.tokens t

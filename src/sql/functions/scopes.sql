@@ -72,6 +72,13 @@ BEGIN
   IF grant_id IS NULL THEN
     RAISE EXCEPTION 'grant_id must not be NULL' USING ERRCODE = '22004';
   END IF;
+  -- Not held off by a call counted against the grant's budget, or an approver's decision, in a
+  -- transaction a lesser login keeps open (warden._lock_for_revocation).
+  PERFORM warden._lock_for_revocation('warden.grants'::regclass, 'grant_id'::text, ARRAY[grant_id]::uuid[]);
+  PERFORM warden._lock_for_revocation('warden.approvals'::regclass, 'approval_id'::text,
+                                      ARRAY(SELECT ap.approval_id FROM warden.approvals ap
+                                            WHERE ap.grant_id = revoke_grant.grant_id
+                                              AND ap.state IN ('pending', 'approved'))::uuid[]);
   UPDATE warden.grants gg SET revoked_at = now(), revoked_by = session_user, revoked_reason = revoke_grant.reason
   WHERE gg.grant_id = revoke_grant.grant_id AND gg.revoked_at IS NULL
   RETURNING gg.agent_id, gg.server, gg.tool, gg.chain_id INTO g;
