@@ -92,7 +92,10 @@ before(async () => {
        SELECT warden.add_identity_provider('corp-idp', ${quote(IDP)}, 'warden');
        SELECT warden.store_idp_metadata('corp-idp', ${quote(JSON.stringify({ issuer: IDP }))},
                                         ${quote(JSON.stringify({ keys: [idpJwk] }))});
-       SELECT warden.accept_security_events('corp-idp', ${quote(AUD)});`);
+       SELECT warden.accept_security_events('corp-idp', ${quote(AUD)});
+       -- A provider's events reach only the people linked to it.
+       SELECT warden.link_human('alice@example.com', 'corp-idp');
+       SELECT warden.link_human('bob@example.com', 'corp-idp');`);
   rotatingIdp = http.createServer((req, res) => {
     if (req.url === '/.well-known/openid-configuration') {
       rotatingFetches.discovery += 1;

@@ -82,7 +82,7 @@ export async function startEvilIdp() {
     claims(sent, extra = {}) {
       const now = Math.floor(Date.now() / 1000);
       return {
-        iss: idp.issuer, aud: sent.clientId, sub: 'mallory', email: 'mallory@example.com',
+        iss: idp.issuer, aud: sent.clientId, sub: 'mallory', email: 'mallory@example.com', email_verified: true,
         nonce: sent.nonce, iat: now, exp: now + 300, ...extra,
       };
     },

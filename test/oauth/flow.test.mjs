@@ -181,6 +181,18 @@ test('metadata: RFC 9728 names the issuer, RFC 8414 and JWKS are served', async 
   const jwks = await (await fetch(`${issuer}/.well-known/jwks.json`)).json();
   assert.ok(Array.isArray(jwks.keys));
   assert.equal(jwks.paserk, undefined);
+  // When the keys cannot be read, anyone asking learns that, not the database's words.
+  sql('ALTER FUNCTION warden.public_keys() RENAME TO public_keys_away');
+  try {
+    const down = await fetch(`${issuer}/.well-known/jwks.json`);
+    assert.equal(down.status, 503);
+    const body = await down.json();
+    assert.equal(body.error, 'temporarily_unavailable');
+    assert.doesNotMatch(JSON.stringify(body), /public_keys|function|warden\./);
+  } finally {
+    sql('ALTER FUNCTION warden.public_keys_away() RENAME TO public_keys');
+  }
+  assert.equal((await fetch(`${issuer}/.well-known/jwks.json`)).status, 200);
 });
 
 test('the whole flow: sign in at the IdP, consent, code, token, a governed call attributed to the person, refresh', async () => {

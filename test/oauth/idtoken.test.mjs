@@ -38,6 +38,8 @@ const crafted = [
   ['for warden and another audience without azp', async (sent, h) => h.sign(h.claims(sent, { aud: ['warden', 'other'] })), /azp|authorized/],
   ['carrying another nonce', async (sent, h) => h.sign(h.claims(sent, { nonce: 'not-the-nonce-warden-sent' })), /nonce/],
   ['without a nonce', async (sent, h) => h.sign(h.claims(sent, { nonce: undefined })), /nonce/],
+  ['naming the person by an address the provider did not verify',
+    async (sent, h) => h.sign(h.claims(sent, { email_verified: false })), /email_not_verified/],
   ['issued in the future', async (sent, h) => h.sign(h.claims(sent, { iat: now() + 3600, exp: now() + 7200 })), /future/],
   ['another token\'s claims under a valid signature', async (sent, h) => {
     const good = (await h.sign(h.claims(sent))).split('.');

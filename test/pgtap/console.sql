@@ -5,7 +5,7 @@
 -- in, the gateway's role without a session, next pointing off the console, the gateway's role
 -- reading the session table.
 BEGIN;
-SELECT plan(46);
+SELECT plan(49);
 
 CREATE ROLE tap_con_proxy LOGIN IN ROLE warden_proxy;
 CREATE ROLE tap_con_admin LOGIN IN ROLE warden_admin;
@@ -64,6 +64,13 @@ SELECT is(warden.begin_approver_sign_in('con-idp', '/console/grants', 'binding-0
           'groups', 'a console sign-in asks the provider for the groups scope');
 SELECT ok(NOT warden.begin_approver_sign_in('con-idp', '/approvals', 'binding-0123456789-0123456789-0123456789') ? 'idp_extra_scope',
           'an approver sign-in does not');
+SELECT lives_ok($$SELECT warden.add_identity_provider('con-idp-noscope', 'https://noscope.con.example', 'warden', NULL,
+                                                     '{"groups_scope": ""}')$$, 'the option groups_scope is taken');
+SELECT ok(NOT warden.begin_approver_sign_in('con-idp-noscope', '/console', 'binding-0123456789-0123456789-0123456789') ? 'idp_extra_scope',
+          'groups_scope "" asks the provider for no extra scope');
+SELECT throws_ok($$SELECT warden.add_identity_provider('con-idp-bad', 'https://bad.con.example', 'warden', NULL,
+                                                      '{"groups_scope": "groups offline_access"}')$$,
+                 '22023', NULL, 'groups_scope is one scope name');
 SELECT throws_ok($$SELECT warden.begin_approver_sign_in('con-idp', '/console/../mcp', 'binding-0123456789-0123456789-0123456789')$$,
                  'WA400', NULL, 'next cannot leave the console');
 SELECT throws_ok($$SELECT warden.begin_approver_sign_in('con-idp', '/consolex', 'binding-0123456789-0123456789-0123456789')$$,

@@ -6,7 +6,7 @@
 -- chain), wrong nonce/iss/aud, expired claims, wrong consent token, scope wider than the
 -- grants, DPoP binding, pending agents, offboarding, and who may call what.
 BEGIN;
-SELECT plan(122);
+SELECT plan(125);
 
 CREATE ROLE tap_oa_admin LOGIN IN ROLE warden_admin;
 CREATE ROLE tap_oa_issuer LOGIN IN ROLE warden_issuer;
@@ -90,6 +90,15 @@ SELECT throws_ok($$SELECT warden.add_identity_provider('tap-idp3', 'http://idp3.
                  '22023', NULL, 'an http issuer off loopback is refused');
 SELECT lives_ok($$SELECT warden.add_identity_provider('tap-idp4', 'http://127.0.0.1:9999', 'x')$$,
                 'an http issuer on loopback is accepted (test providers)');
+-- A person named by their address (subject_claim email) only when the provider verified it.
+SELECT warden.add_identity_provider('tap-idp5', 'https://idp5.tap.example', 'x', NULL, '{"subject_claim": "email", "email_claim": "email"}');
+SELECT is(warden._idp_admission(p, '{"email": "eve@example.com", "email_verified": false}'), 'email_not_verified',
+          'an address the provider did not verify names nobody')
+FROM warden.identity_providers p WHERE p.name = 'tap-idp5';
+SELECT is(warden._idp_admission(p, '{"email": "eve@example.com"}'), 'email_not_verified', '... nor one it says nothing about')
+FROM warden.identity_providers p WHERE p.name = 'tap-idp5';
+SELECT is(warden._idp_admission(p, '{"email": "eve@example.com", "email_verified": true}'), NULL, 'a verified address is admitted')
+FROM warden.identity_providers p WHERE p.name = 'tap-idp5';
 SELECT is(tap_oa.as_role('tap_oa_admin', $$SELECT warden.register_client('tap-oa-bot', 'tap-client',
             ARRAY['https://app.tap.example/cb', 'http://127.0.0.1:7777/cb'])$$),
           (SELECT agent_id::text FROM warden.agents WHERE name = 'tap-oa-bot'), 'register_client links a client to an agent');

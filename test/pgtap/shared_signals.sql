@@ -2,7 +2,7 @@
 -- SETs warden.ssf_batch signs for revocations (and only for them), and the receiver's claim
 -- checks (issuer, audience, iat, jti replay, subject) with every refusal audited.
 BEGIN;
-SELECT plan(37);
+SELECT plan(38);
 
 CREATE FUNCTION pg_temp.b64u(t text) RETURNS jsonb LANGUAGE sql AS $$
   SELECT convert_from(decode(translate(t, '-_', '+/') || repeat('=', (4 - length(t) % 4) % 4), 'base64'), 'UTF8')::jsonb
@@ -86,6 +86,9 @@ SELECT is(warden.receive_security_event('https://idp.example', pg_temp.set_claim
           'unknown subject', 'an unknown subject');
 SELECT is(warden.receive_security_event('https://idp.example', '{}', '{"err": "invalid_key", "description": "bad signature"}') ->> 'err',
           'invalid_key', 'a refusal from the front-end is returned');
+SELECT is(warden.receive_security_event('https://idp.example', pg_temp.set_claims('sam@example.com')) ->> 'description',
+          'unknown subject', 'a person not linked to the provider is not its to revoke');
+SELECT warden.link_human('sam@example.com', 'ssf-idp');
 SELECT is(warden.receive_security_event('https://idp.example', pg_temp.set_claims('sam@example.com', jti => 'once')) -> 'ok',
           'true'::jsonb, 'a good SET is accepted');
 SELECT isnt((SELECT revoked_at FROM warden.humans WHERE subject = 'sam@example.com'), NULL, 'and the person is revoked');
@@ -94,7 +97,7 @@ SELECT is(warden.receive_security_event('https://idp.example', pg_temp.set_claim
 SELECT warden.receive_security_event('https://idp.example', '{}', '{"err": "invalid_request", "description": "garbage", "suppressed": 41}');
 SELECT is((SELECT (detail ->> 'suppressed')::int FROM warden.events WHERE kind = 'ssf_set_refused' ORDER BY at DESC, event_id DESC LIMIT 1),
           41, 'an audited refusal counts the ones warden-mcp answered 429 before it');
-SELECT is((SELECT count(*)::int FROM warden.events WHERE kind = 'ssf_set_refused'), 7, 'every refusal is audited');
+SELECT is((SELECT count(*)::int FROM warden.events WHERE kind = 'ssf_set_refused'), 8, 'every refusal is audited');
 
 SELECT * FROM finish();
 ROLLBACK;

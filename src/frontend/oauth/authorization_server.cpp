@@ -194,7 +194,9 @@ awaitable<HttpResponse> AuthorizationServer::jwks() {
   try {
     keys = co_await store_.public_keys();
   } catch (const std::exception& e) {
-    co_return oauth_error(503, "temporarily_unavailable", e.what());
+    // The database's words stay in the gateway's log: this route answers anyone.
+    std::cerr << "warden-mcp: /.well-known/jwks.json: " << e.what() << "\n";
+    co_return oauth_error(503, "temporarily_unavailable", "the signing keys cannot be read now");
   }
   json body = {{"keys", keys.value("keys", json::array())}};
   HttpResponse r{200, {{"Content-Type", "application/json"}}, body.dump()};

@@ -120,10 +120,15 @@ BEGIN
     RAISE EXCEPTION 'options must be a JSON object' USING ERRCODE = '22023';
   END IF;
   FOR k IN SELECT jsonb_object_keys(o) LOOP
-    IF k NOT IN ('subject_claim', 'email_claim', 'groups_claim', 'allowed_domains', 'allowed_groups', 'jit') THEN
+    IF k NOT IN ('subject_claim', 'email_claim', 'groups_claim', 'groups_scope', 'allowed_domains', 'allowed_groups', 'jit') THEN
       RAISE EXCEPTION 'unknown identity provider option "%"', k
         USING ERRCODE = '22023',
-              HINT = 'Options are subject_claim, email_claim, groups_claim, allowed_domains, allowed_groups and jit.';
+              HINT = 'Options are subject_claim, email_claim, groups_claim, groups_scope, allowed_domains, allowed_groups and jit.';
+    END IF;
+    -- The scope a console sign-in asks for besides openid (one scope token, RFC 6749 3.3), or "".
+    IF k = 'groups_scope' AND (jsonb_typeof(o->k) <> 'string' OR (o->>k) !~ '^[A-Za-z0-9_.:/-]{0,128}$') THEN
+      RAISE EXCEPTION 'option "groups_scope" must be one scope name, or "" for none' USING ERRCODE = '22023',
+        HINT = 'For example "groups".';
     END IF;
     IF k IN ('subject_claim', 'email_claim', 'groups_claim')
        AND (jsonb_typeof(o->k) <> 'string' OR (o->>k) !~ '^[A-Za-z0-9_.:/-]{1,128}$') THEN

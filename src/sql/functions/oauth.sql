@@ -396,7 +396,7 @@ REVOKE ALL ON FUNCTION warden._id_token_refusal(warden.identity_providers, jsonb
 
 -- Who a provider admits, whatever the way in (the browser sign-in of an agent's human, an
 -- approver's sign-in, a token exchange): a subject (options.subject_claim, a string of at most
--- 512 characters); with options.allowed_domains, an email (options.email_claim) the provider
+-- 512 characters; an address only with email_verified true); with options.allowed_domains, an email (options.email_claim) the provider
 -- says it verified in one of them; with options.allowed_groups, one of them in
 -- options.groups_claim. The refusal, or NULL. One definition, so no way in is wider.
 CREATE OR REPLACE FUNCTION warden._idp_admission(p warden.identity_providers, claims jsonb) RETURNS text
@@ -409,6 +409,12 @@ DECLARE
 BEGIN
   IF subj IS NULL OR subj = '' OR length(subj) > 512 OR jsonb_typeof(claims->(p.options->>'subject_claim')) <> 'string' THEN
     RETURN 'no_subject';
+  END IF;
+  -- A person named by their address is that person only if the provider verified it (anyone
+  -- can set an unverified address to another person's, at many providers).
+  IF p.options->>'subject_claim' IN ('email', p.options->>'email_claim')
+     AND claims->'email_verified' IS DISTINCT FROM 'true'::jsonb THEN
+    RETURN 'email_not_verified';
   END IF;
   IF p.options ? 'allowed_domains' THEN
     email := lower(claims->>(p.options->>'email_claim'));

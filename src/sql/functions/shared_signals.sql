@@ -437,7 +437,7 @@ BEGIN
     ELSE RETURN NULL;
   END CASE;
   RETURN (SELECT h.subject FROM warden.humans h
-          WHERE h.subject = id AND (h.idp = p.idp_id OR h.idp IS NULL) LIMIT 1);
+          WHERE h.subject = id AND h.idp = p.idp_id);
 END
 $$;
 REVOKE ALL ON FUNCTION warden._ssf_subject_human(jsonb, warden.identity_providers) FROM PUBLIC;
