@@ -289,6 +289,7 @@ int run(const Options& options) {
       warden::oauth::AuthorizationServerOptions as_options;
       as_options.issuer = options.issuer;
       if (!options.idp.empty()) as_options.idp = options.idp;
+      as_options.dpop_replay_capacity = static_cast<size_t>(options.dpop_replay_capacity);
       as_options.fetch.allow_loopback = options.oauth_allow_http_loopback;
       as_options.fetch.allow_http_loopback = options.oauth_allow_http_loopback;
       if (!options.oauth_ca_file.empty()) {

@@ -73,6 +73,8 @@ std::string usage() {
          "                   [--metrics-allow-remote] [--metrics-token-file FILE]\n"
          "                   [--issuer URL [--idp NAME] [--oauth-allow-http-loopback]\n"
          "                   [--oauth-ca-file PATH]]   (these two also with --ssf-receive)\n"
+         "                   [--dpop-replay-capacity N (100000)]   (DPoP proofs remembered;\n"
+         "                   with that many live, a new proof is refused)\n"
          "                   [--approval-wait SECONDS (120)]\n"
          "  --approval-wait SECONDS: hold a call that needs a person's approval this long\n"
          "                   (0: answer at once); the approval page is /approvals/ID under the\n"
@@ -225,6 +227,8 @@ Options parse_options(int argc, char** argv) {
       o.export_ca_file = value;
     } else if (flag == "--oauth-ca-file" && o.command == "serve") {
       o.oauth_ca_file = value;
+    } else if (flag == "--dpop-replay-capacity" && o.command == "serve") {
+      o.dpop_replay_capacity = int_option(flag, value, 1, 10'000'000);
     } else if (flag == "--server" && o.command == "secret-put") {
       o.server = value;
     } else if (flag == "--header" && o.command == "secret-put") {

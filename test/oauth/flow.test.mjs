@@ -45,8 +45,10 @@ before(async () => {
        SELECT warden.add_identity_provider('fixture-idp', ${quote(idp.issuer)}, 'warden', NULL,
                 '{"jit": true, "subject_claim": "email", "email_claim": "email"}');
        SELECT warden.register_client('oauth-bot', 'flow-client', ARRAY[${quote(catcher.redirectUri)}]);`);
+  // A small DPoP replay cache, so the DPoP test can show that proofs sent with made-up tokens
+  // or codes do not fill it (each is remembered only once its token or grant is accepted).
   gateway = await startGateway(['--listen', `127.0.0.1:${port}`, '--issuer', issuer,
-    '--oauth-allow-http-loopback'], undefined, {});
+    '--oauth-allow-http-loopback', '--dpop-replay-capacity', String(DPOP_CAPACITY)], undefined, {});
   session = await launchBrowser({ resultsDir });
 });
 
@@ -435,6 +437,8 @@ test('the official MCP TypeScript SDK client registers itself (RFC 7591), is app
 });
 
 // A DPoP proof (RFC 9449) made with jose.
+const DPOP_CAPACITY = 40;
+
 async function dpopProof(keys, htm, htu, extra = {}) {
   const jwk = await jose.exportJWK(keys.publicKey);
   return new jose.SignJWT({ htm, htu, jti: crypto.randomUUID(), ...extra })
@@ -446,6 +450,28 @@ async function dpopProof(keys, htm, htu, extra = {}) {
 test('DPoP: a bound token works with fresh proofs; a replayed proof is refused', async () => {
   const keys = await jose.generateKeyPair('ES256');
   const flow = await codeFlow('dpop');
+  // Anyone can sign a proof with a key of their own: more such proofs than the replay cache
+  // holds, with made-up codes at /token and made-up tokens at /mcp, are refused and forgotten,
+  // so the real client below is not shut out (replay_cache_full, before).
+  const stranger = await jose.generateKeyPair('ES256');
+  for (let i = 0; i < DPOP_CAPACITY + 10; i++) {
+    const made = await tokenRequest(flow.meta, {
+      grant_type: 'authorization_code', code: `made-up-${i}`, code_verifier: 'x'.repeat(43),
+      client_id: 'flow-client', redirect_uri: catcher.redirectUri,
+    }, { dpop: await dpopProof(stranger, 'POST', `${issuer}/token`) });
+    assert.equal(made.status, 400);
+    const fake = `v4.local.made-up-${i}`;
+    const fakeAth = b64url(crypto.createHash('sha256').update(fake).digest());
+    const refused = await fetch(`${issuer}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream',
+        authorization: `DPoP ${fake}`, dpop: await dpopProof(stranger, 'POST', `${issuer}/mcp`, { ath: fakeAth }) },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'stranger', version: '0' } } }),
+    });
+    await refused.body?.cancel();
+    assert.equal(refused.status, 401);
+  }
   const proof = await dpopProof(keys, 'POST', `${issuer}/token`);
   const tokens = await redeem(flow, {}, { dpop: proof });
   assert.equal(tokens.status, 200, JSON.stringify(tokens.body));
@@ -497,6 +523,17 @@ test('DPoP: a bound token works with fresh proofs; a replayed proof is refused',
   });
   assert.equal(proven.status, 200, 'with the proof the session still works');
   await proven.body?.cancel();
+  // A resource proof is spent once its token is accepted: the same proof again is refused.
+  const once = await dpopProof(keys, 'POST', `${issuer}/mcp`, { ath });
+  const withProof = (p) => fetch(`${issuer}/mcp`, {
+    method: 'POST', headers: { ...json, ...session, authorization: `DPoP ${token}`, dpop: p }, body: list });
+  const first = await withProof(once);
+  await first.body?.cancel();
+  assert.equal(first.status, 200);
+  const replayed = await withProof(once);
+  await replayed.body?.cancel();
+  assert.equal(replayed.status, 401, 'a replayed resource proof was accepted');
+  assert.match(replayed.headers.get('www-authenticate') ?? '', /replayed_proof/);
 });
 
 // A provider that signs with the fixture IdP's keys but answers every sign-in at once, with an

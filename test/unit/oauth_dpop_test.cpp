@@ -82,6 +82,25 @@ TEST_F(OAuthDpop, ReplayIsRefused) {
   EXPECT_TRUE(verify_dpop_proof(proof(claims(), ed_key()), request(), cache_).ok());
 }
 
+TEST_F(OAuthDpop, UnrecordedProofsAreRememberedOnlyWhenRecorded) {
+  auto p = proof(claims());
+  // Verified twice without recording (its token not yet accepted): nothing is remembered.
+  auto first = verify_dpop_proof_unrecorded(p, request());
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(verify_dpop_proof_unrecorded(p, request()).ok());
+  EXPECT_EQ(cache_.size(), 0u);
+  EXPECT_FALSE(cache_.seen(first.value().jkt, first.value().jti, request().now));
+  // Recorded once it is: then it is a replay, to both kinds of check.
+  EXPECT_TRUE(record_dpop_proof(first.value(), cache_, request().now).ok());
+  EXPECT_TRUE(cache_.seen(first.value().jkt, first.value().jti, request().now));
+  auto again = record_dpop_proof(first.value(), cache_, request().now);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error(), OAuthError::replayed_proof);
+  EXPECT_EQ(refusal(p, request()), OAuthError::replayed_proof);
+  // Remembered as long as the proof could pass the iat check, no longer.
+  EXPECT_FALSE(cache_.seen(first.value().jkt, first.value().jti, first.value().expires_at));
+}
+
 TEST_F(OAuthDpop, WrongTypIsRefused) {
   EXPECT_EQ(refusal(proof(claims(), ec_key(), "JWT"), request()), OAuthError::wrong_typ);
 }

@@ -149,7 +149,7 @@ HttpResponse HttpEndpoint::metadata(const HttpRequest& request) const {
 }
 
 std::optional<std::string> HttpEndpoint::presented_token(const HttpRequest& request,
-                                                         std::string* dpop_jkt,
+                                                         std::string* dpop_jkt, Proof* proof,
                                                          std::optional<HttpResponse>* refusal) {
   std::string authorization = request.header("authorization");
   if (options_.authorization_server && authorization.size() > 5 &&
@@ -157,19 +157,20 @@ std::optional<std::string> HttpEndpoint::presented_token(const HttpRequest& requ
     std::string token = authorization.substr(5);
     while (!token.empty() && token.front() == ' ') token.erase(0, 1);
     while (!token.empty() && token.back() == ' ') token.pop_back();
-    std::string proof = request.header("dpop");
-    if (token.empty() || proof.empty()) {
+    std::string proof_header = request.header("dpop");
+    if (token.empty() || proof_header.empty()) {
       *refusal = challenge(request, "a DPoP token needs a DPoP proof header");
       return std::nullopt;
     }
     auto verified =
-        options_.authorization_server->verify_resource_proof(proof, request.method, token);
+        options_.authorization_server->verify_resource_proof(proof_header, request.method, token);
     if (!verified) {
       *refusal = challenge(
           request, "DPoP proof refused: " + std::string(oauth::to_string(verified.error())));
       return std::nullopt;
     }
     *dpop_jkt = verified.value().jkt;
+    *proof = std::move(verified.value());
     return token;
   }
   auto token = bearer_token(authorization);
@@ -248,8 +249,9 @@ awaitable<HttpResponse> HttpEndpoint::handle(const HttpRequest& request) {
 
 awaitable<HttpResponse> HttpEndpoint::post(const HttpRequest& request) {
   std::string dpop_jkt;
+  Proof proof;
   std::optional<HttpResponse> refused_token;
-  auto token = presented_token(request, &dpop_jkt, &refused_token);
+  auto token = presented_token(request, &dpop_jkt, &proof, &refused_token);
   if (!token) co_return std::move(*refused_token);
   if (!is_json_content_type(request.header("content-type"))) {
     co_return refusal(415, rpc_code::kInvalidRequest, "Content-Type must be application/json");
@@ -292,7 +294,7 @@ awaitable<HttpResponse> HttpEndpoint::post(const HttpRequest& request) {
   }
   std::string version = request.header("mcp-protocol-version");
   if (is_stateless_message(version, message)) {
-    co_return co_await post_stateless(request, *token, dpop_jkt, std::move(message), kind);
+    co_return co_await post_stateless(request, *token, dpop_jkt, proof, std::move(message), kind);
   }
   if (!version.empty() && !supported_version(version)) {
     co_return refusal(400, rpc_code::kInvalidRequest,
@@ -301,14 +303,14 @@ awaitable<HttpResponse> HttpEndpoint::post(const HttpRequest& request) {
                           std::string(kSupportedVersions[1]) + ")");
   }
   if (kind == MessageKind::kRequest && message["method"] == "initialize") {
-    co_return co_await initialize(request, *token, dpop_jkt, message);
+    co_return co_await initialize(request, *token, dpop_jkt, proof, message);
   }
   std::string session_id = request.header("mcp-session-id");
   if (session_id.empty()) {
     co_return refusal(400, rpc_code::kInvalidRequest,
                       "Mcp-Session-Id header is required (send initialize first)");
   }
-  if (auto refused = co_await check_binding(request, session_id, *token, dpop_jkt))
+  if (auto refused = co_await check_binding(request, session_id, *token, dpop_jkt, proof))
     co_return *refused;
   if (kind == MessageKind::kResponse) {
     // The agent's answer to an upstream's request (sampling, elicitation, roots).
@@ -427,8 +429,9 @@ awaitable<void> HttpEndpoint::run_streaming(json message, Caller caller,
 
 awaitable<HttpResponse> HttpEndpoint::open_stream(const HttpRequest& request) {
   std::string dpop_jkt;
+  Proof proof;
   std::optional<HttpResponse> refused_token;
-  auto token = presented_token(request, &dpop_jkt, &refused_token);
+  auto token = presented_token(request, &dpop_jkt, &proof, &refused_token);
   if (!token) co_return std::move(*refused_token);
   if (!accepts(request.header("accept"), "text/event-stream")) {
     co_return refusal(406, rpc_code::kInvalidRequest, "Accept must list text/event-stream");
@@ -437,7 +440,7 @@ awaitable<HttpResponse> HttpEndpoint::open_stream(const HttpRequest& request) {
   if (session_id.empty()) {
     co_return refusal(400, rpc_code::kInvalidRequest, "Mcp-Session-Id header is required");
   }
-  if (auto refused = co_await check_binding(request, session_id, *token, dpop_jkt))
+  if (auto refused = co_await check_binding(request, session_id, *token, dpop_jkt, proof))
     co_return *refused;
   // No event history is kept: a stream resumed with Last-Event-ID starts afresh.
   auto stream = std::make_shared<SseStream>(co_await asio::this_coro::executor);
@@ -445,9 +448,18 @@ awaitable<HttpResponse> HttpEndpoint::open_stream(const HttpRequest& request) {
   co_return event_stream(std::move(stream));
 }
 
+std::optional<HttpResponse> HttpEndpoint::spend_proof(const HttpRequest& request,
+                                                      const Proof& proof) const {
+  if (!proof || !options_.authorization_server) return std::nullopt;
+  auto spent = options_.authorization_server->spend_resource_proof(*proof);
+  if (spent) return std::nullopt;
+  return challenge(request, "DPoP proof refused: " + std::string(oauth::to_string(spent.error())));
+}
+
 awaitable<HttpResponse> HttpEndpoint::initialize(const HttpRequest& request,
                                                  const std::string& token,
-                                                 const std::string& dpop_jkt, const json& message) {
+                                                 const std::string& dpop_jkt, const Proof& proof,
+                                                 const json& message) {
   const json& id = message["id"];
   json params = message.value("params", json::object());
   json context = initialize_context(params);
@@ -463,6 +475,7 @@ awaitable<HttpResponse> HttpEndpoint::initialize(const HttpRequest& request,
                        std::string("warden decision service unavailable: ") + e.what()));
   }
   if (!grant.allowed) co_return challenge(request, grant.reason);
+  if (auto replayed = spend_proof(request, proof)) co_return std::move(*replayed);
   // SIGTERM came while the database was asked (its session_opened is audited already).
   if (gateway_.closing()) co_return shutting_down(id, "no session was opened");
   sessions_.expire(kSessionIdle);
@@ -484,10 +497,13 @@ awaitable<HttpResponse> HttpEndpoint::initialize(const HttpRequest& request,
 awaitable<std::optional<HttpResponse>> HttpEndpoint::check_binding(const HttpRequest& request,
                                                                    const std::string& session_id,
                                                                    const std::string& token,
-                                                                   const std::string& dpop_jkt) {
+                                                                   const std::string& dpop_jkt,
+                                                                   const Proof& proof) {
   Session* session = sessions_.find(session_id);
   if (!session) co_return refusal(404, rpc_code::kInvalidRequest, "session not found");
-  if (token == session->token && dpop_jkt == session->dpop_jkt) co_return std::nullopt;
+  if (token == session->token && dpop_jkt == session->dpop_jkt) {
+    co_return spend_proof(request, proof);
+  }
   // Another token, or the same one without the proof of its key: allowed only when the
   // database accepts it as presented (a DPoP-bound token needs its key's proof) and it
   // identifies the same agent acting for the same person (e.g. a renewed or refreshed token).
@@ -511,6 +527,7 @@ awaitable<std::optional<HttpResponse>> HttpEndpoint::check_binding(const HttpReq
   if (grant.human != session->human) {
     co_return refusal(403, rpc_code::kDenied, "this session belongs to another person");
   }
+  if (auto replayed = spend_proof(request, proof)) co_return replayed;
   session->token = token;
   session->dpop_jkt = dpop_jkt;
   session->token_id = grant.token_id;
@@ -520,14 +537,15 @@ awaitable<std::optional<HttpResponse>> HttpEndpoint::check_binding(const HttpReq
 
 awaitable<HttpResponse> HttpEndpoint::end_session(const HttpRequest& request) {
   std::string dpop_jkt;
+  Proof proof;
   std::optional<HttpResponse> refused_token;
-  auto token = presented_token(request, &dpop_jkt, &refused_token);
+  auto token = presented_token(request, &dpop_jkt, &proof, &refused_token);
   if (!token) co_return std::move(*refused_token);
   std::string session_id = request.header("mcp-session-id");
   if (session_id.empty()) {
     co_return refusal(400, rpc_code::kInvalidRequest, "Mcp-Session-Id header is required");
   }
-  if (auto refused = co_await check_binding(request, session_id, *token, dpop_jkt))
+  if (auto refused = co_await check_binding(request, session_id, *token, dpop_jkt, proof))
     co_return *refused;
   sessions_.close(session_id);
   gateway_.channels().forget(session_id);
@@ -549,14 +567,17 @@ json HttpEndpoint::discover_result() const {
 
 awaitable<std::optional<Session>> HttpEndpoint::stateless_identity(
     const HttpRequest& request, const std::string& token, const std::string& dpop_jkt,
-    const json& client_info, std::optional<HttpResponse>* refused) {
+    const Proof& proof, const json& client_info, std::optional<HttpResponse>* refused) {
   std::string key = token + "\n" + dpop_jkt;
   auto now = std::chrono::steady_clock::now();
   std::erase_if(stateless_callers_,
                 [&](const auto& entry) { return entry.second.last_used < now - kSessionIdle; });
   if (auto it = stateless_callers_.find(key); it != stateless_callers_.end()) {
     it->second.last_used = now;
-    co_return it->second;
+    Session who = it->second;
+    *refused = spend_proof(request, proof);
+    if (*refused) co_return std::nullopt;
+    co_return who;
   }
   json context = {{"transport", "http"},
                   {"protocol_version", kStatelessVersion},
@@ -575,6 +596,8 @@ awaitable<std::optional<Session>> HttpEndpoint::stateless_identity(
     *refused = challenge(request, grant.reason);
     co_return std::nullopt;
   }
+  *refused = spend_proof(request, proof);
+  if (*refused) co_return std::nullopt;
   Session who{grant.agent,
               grant.human,
               grant.chain_id,
@@ -590,7 +613,8 @@ awaitable<std::optional<Session>> HttpEndpoint::stateless_identity(
 
 awaitable<HttpResponse> HttpEndpoint::post_stateless(const HttpRequest& request,
                                                      const std::string& token,
-                                                     const std::string& dpop_jkt, json message,
+                                                     const std::string& dpop_jkt,
+                                                     const Proof& proof, json message,
                                                      MessageKind kind) {
   json id = message.contains("id") ? message["id"] : json(nullptr);
   // A session-less request is nobody's session: naming one is a mistake or an attempt to ride
@@ -614,7 +638,7 @@ awaitable<HttpResponse> HttpEndpoint::post_stateless(const HttpRequest& request,
     if (method == "notifications/cancelled") {
       std::optional<HttpResponse> refused;
       json params = message.value("params", json::object());
-      auto who = co_await stateless_identity(request, token, dpop_jkt, nullptr, &refused);
+      auto who = co_await stateless_identity(request, token, dpop_jkt, proof, nullptr, &refused);
       if (!who) co_return std::move(*refused);
       if (params.is_object() && params.contains("requestId")) {
         Caller caller{token,  who->token_id, who->agent, "",    std::string(kStatelessVersion),
@@ -653,7 +677,7 @@ awaitable<HttpResponse> HttpEndpoint::post_stateless(const HttpRequest& request,
   if (gateway_.closing()) co_return shutting_down(id, "nothing was forwarded");
   const json& meta = message["params"]["_meta"];
   std::optional<HttpResponse> refused;
-  auto who = co_await stateless_identity(request, token, dpop_jkt,
+  auto who = co_await stateless_identity(request, token, dpop_jkt, proof,
                                          meta.value(kMetaClientInfo, json::object()), &refused);
   if (!who) co_return std::move(*refused);
   Caller caller{token,   who->token_id, who->agent, "",   std::string(kStatelessVersion), "http",

@@ -12,6 +12,7 @@
 #include "frontend/mcp/gateway.hpp"
 #include "frontend/mcp/sessions.hpp"
 #include "frontend/net/sse_stream.hpp"
+#include "frontend/oauth/dpop.hpp"
 
 namespace warden::oauth {
 class AuthorizationServer;
@@ -87,19 +88,21 @@ class HttpEndpoint {
   awaitable<HttpResponse> handle(const HttpRequest& request);
 
  private:
+  // A verified DPoP proof not yet spent (none for a bearer token).
+  using Proof = std::optional<oauth::DpopProof>;
   awaitable<HttpResponse> post(const HttpRequest& request);
   // A POST of the session-less revision (MCP 2026-07-28): envelope checks, server/discover,
   // then the same gateway path as a session's request (decided, audited, revocable).
   awaitable<HttpResponse> post_stateless(const HttpRequest& request, const std::string& token,
-                                         const std::string& dpop_jkt, json message,
-                                         MessageKind kind);
+                                         const std::string& dpop_jkt, const Proof& proof,
+                                         json message, MessageKind kind);
   // Who a token is, for session-less requests: warden.open_session once per token (and DPoP
   // key), then remembered like a session would be (each call is still decided on the token).
   // nullopt with *refused set when the token is refused or warden cannot be asked.
   awaitable<std::optional<Session>> stateless_identity(const HttpRequest& request,
                                                        const std::string& token,
                                                        const std::string& dpop_jkt,
-                                                       const json& client_info,
+                                                       const Proof& proof, const json& client_info,
                                                        std::optional<HttpResponse>* refused);
   json discover_result() const;
   awaitable<HttpResponse> end_session(const HttpRequest& request);
@@ -113,18 +116,24 @@ class HttpEndpoint {
   awaitable<void> run_streaming(json message, Caller caller, std::shared_ptr<SseStream> stream,
                                 std::shared_ptr<Pending<std::optional<json>>> first = nullptr);
   awaitable<HttpResponse> initialize(const HttpRequest& request, const std::string& token,
-                                     const std::string& dpop_jkt, const json& message);
+                                     const std::string& dpop_jkt, const Proof& proof,
+                                     const json& message);
   // Checks that the token may use the session; nullopt when it may, else the refusal.
   awaitable<std::optional<HttpResponse>> check_binding(const HttpRequest& request,
                                                        const std::string& session_id,
                                                        const std::string& token,
-                                                       const std::string& dpop_jkt);
+                                                       const std::string& dpop_jkt,
+                                                       const Proof& proof);
+  // Accepts the request's DPoP proof once, now that its token was accepted: nullopt, or the
+  // refusal of a replayed proof (or a full replay cache). Proofs are remembered only here, so
+  // proofs with made-up tokens cannot fill the cache and shut DPoP clients out.
+  std::optional<HttpResponse> spend_proof(const HttpRequest& request, const Proof& proof) const;
   HttpResponse challenge(const HttpRequest& request, const std::string& error) const;
   // The token a request to /mcp presents: "Bearer T", or "DPoP T" with a DPoP proof that
   // verifies (its key's thumbprint goes to *dpop_jkt), or the default token. nullopt with
   // *refusal set when a DPoP proof is refused.
   std::optional<std::string> presented_token(const HttpRequest& request, std::string* dpop_jkt,
-                                             std::optional<HttpResponse>* refusal);
+                                             Proof* proof, std::optional<HttpResponse>* refusal);
   // The public base URL: --issuer, else http://HOST from the request.
   std::string base_url(const HttpRequest& request) const;
   HttpResponse metadata(const HttpRequest& request) const;

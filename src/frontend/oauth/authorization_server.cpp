@@ -140,7 +140,8 @@ AuthorizationServer::AuthorizationServer(mcp::OAuthStore& store, AuthorizationSe
     : store_(store),
       issuer_(normalize_issuer(options.issuer)),
       options_(std::move(options)),
-      idp_(store, options_.fetch) {
+      idp_(store, options_.fetch),
+      replay_(options_.dpop_replay_capacity) {
   auto url = mcp::parse_url(issuer_);
   if (!url) throw std::invalid_argument("--issuer must be an http(s) URL");
   prefix_ = url->target == "/" ? std::string() : url->target;
@@ -546,13 +547,17 @@ awaitable<HttpResponse> AuthorizationServer::token(const HttpRequest& request) {
     co_return oauth_error(400, "invalid_request", "a parameter repeats");
   }
   std::optional<std::string> jkt;
+  std::optional<DpopProof> spend;  // recorded once the grant succeeds (see below)
   std::string proof = request.header("dpop");
   if (!proof.empty()) {
     DpopRequest expected;
     expected.method = "POST";
     expected.url = issuer_ + "/token";
     expected.now = now_seconds();
-    auto verified = verify_dpop_proof(proof, expected, replay_);
+    Outcome<DpopProof> verified = verify_dpop_proof_unrecorded(proof, expected);
+    if (verified && replay_.seen(verified.value().jkt, verified.value().jti, expected.now)) {
+      verified = OAuthError::replayed_proof;
+    }
     if (!verified) {
       if (machine) {
         try {
@@ -565,6 +570,7 @@ awaitable<HttpResponse> AuthorizationServer::token(const HttpRequest& request) {
       co_return oauth_error(400, "invalid_dpop_proof", std::string(to_string(verified.error())));
     }
     jkt = verified.value().jkt;
+    spend = std::move(verified.value());
   }
   std::string grant_type = form->get("grant_type");
   json result;
@@ -593,6 +599,14 @@ awaitable<HttpResponse> AuthorizationServer::token(const HttpRequest& request) {
     std::string error = string_field(result, "error");
     co_return oauth_error(error == "invalid_client" ? 401 : 400, error,
                           string_field(result, "error_description"));
+  }
+  // A proof is remembered only for a grant that succeeded, so proofs sent with made-up codes
+  // cannot fill the replay cache; a replay is refused before the database is asked (above),
+  // and two copies racing each other get one answer between them.
+  if (spend) {
+    auto spent = record_dpop_proof(std::move(*spend), replay_, now_seconds());
+    if (!spent)
+      co_return oauth_error(400, "invalid_dpop_proof", std::string(to_string(spent.error())));
   }
   co_return json_response(200, result);
 }
@@ -788,7 +802,11 @@ Outcome<DpopProof> AuthorizationServer::verify_resource_proof(const std::string&
   expected.url = resource();
   expected.now = now_seconds();
   expected.access_token = access_token;
-  return verify_dpop_proof(proof, expected, replay_);
+  return verify_dpop_proof_unrecorded(proof, expected);
+}
+
+Outcome<DpopProof> AuthorizationServer::spend_resource_proof(DpopProof proof) {
+  return record_dpop_proof(std::move(proof), replay_, now_seconds());
 }
 
 }  // namespace warden::oauth

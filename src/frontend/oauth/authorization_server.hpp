@@ -43,9 +43,10 @@ class RegistrationLimiter {
 };
 
 struct AuthorizationServerOptions {
-  std::string issuer;              // the gateway's public base URL (--issuer)
-  std::optional<std::string> idp;  // --idp; unset: the only configured provider
-  FetchOptions fetch;              // for the IdP and Client ID Metadata Documents
+  std::string issuer;                     // the gateway's public base URL (--issuer)
+  std::optional<std::string> idp;         // --idp; unset: the only configured provider
+  FetchOptions fetch;                     // for the IdP and Client ID Metadata Documents
+  size_t dpop_replay_capacity = 100'000;  // --dpop-replay-capacity: live DPoP proofs remembered
 };
 
 // warden-mcp as the OAuth 2.1 authorization server of its /mcp resource (issue 13): metadata,
@@ -78,9 +79,12 @@ class AuthorizationServer {
                                                            const std::string& peer_address);
 
   // Verifies a DPoP proof sent to the resource (/mcp) with `access_token`: htm, htu
-  // ISSUER/mcp, ath, freshness and replay. Returns the key's thumbprint.
+  // ISSUER/mcp, ath and freshness. Not yet its replay: spend_resource_proof, once the database
+  // accepted the token for the proof's key (a made-up token's proofs are never remembered).
   Outcome<DpopProof> verify_resource_proof(const std::string& proof, const std::string& method,
                                            const std::string& access_token);
+  // Accepts a verified resource proof once (replayed_proof the second time).
+  Outcome<DpopProof> spend_resource_proof(DpopProof proof);
 
  private:
   mcp::awaitable<mcp::HttpResponse> authorize(const mcp::HttpRequest& request);

@@ -51,14 +51,29 @@ void DpopReplayCache::expire(int64_t now) {
   }
 }
 
-DpopReplayCache::Admit DpopReplayCache::admit(std::string_view jkt, std::string_view jti,
-                                              int64_t expires_at, int64_t now) {
-  // Hashing bounds each entry's size whatever the jti's length; the separator keeps
-  // ("ab", "c") and ("a", "bc") apart (a thumbprint never contains a space).
+namespace {
+
+// Hashing bounds each entry's size whatever the jti's length; the separator keeps
+// ("ab", "c") and ("a", "bc") apart (a thumbprint never contains a space).
+std::string replay_key(std::string_view jkt, std::string_view jti) {
   std::string material;
   material.reserve(jkt.size() + 1 + jti.size());
   material.append(jkt).append(" ").append(jti);
-  std::string key = sha256_base64url(material);
+  return sha256_base64url(material);
+}
+
+}  // namespace
+
+bool DpopReplayCache::seen(std::string_view jkt, std::string_view jti, int64_t now) {
+  std::string key = replay_key(jkt, jti);
+  std::lock_guard lock(mutex_);
+  expire(now);
+  return seen_.contains(key);
+}
+
+DpopReplayCache::Admit DpopReplayCache::admit(std::string_view jkt, std::string_view jti,
+                                              int64_t expires_at, int64_t now) {
+  std::string key = replay_key(jkt, jti);
   std::lock_guard lock(mutex_);
   expire(now);
   if (seen_.contains(key)) return Admit::replay;
@@ -104,6 +119,25 @@ std::optional<std::string> normalize_htu(std::string_view url) {
 
 Outcome<DpopProof> verify_dpop_proof(std::string_view proof, const DpopRequest& request,
                                      DpopReplayCache& replay) {
+  auto verified = verify_dpop_proof_unrecorded(proof, request);
+  if (!verified) return verified.error();
+  return record_dpop_proof(std::move(verified.value()), replay, request.now);
+}
+
+Outcome<DpopProof> record_dpop_proof(DpopProof proof, DpopReplayCache& replay, int64_t now) {
+  switch (replay.admit(proof.jkt, proof.jti, proof.expires_at, now)) {
+    case DpopReplayCache::Admit::fresh:
+      return proof;
+    case DpopReplayCache::Admit::replay:
+      return OAuthError::replayed_proof;
+    case DpopReplayCache::Admit::full:
+      break;
+  }
+  return OAuthError::replay_cache_full;
+}
+
+Outcome<DpopProof> verify_dpop_proof_unrecorded(std::string_view proof,
+                                                const DpopRequest& request) {
   auto jws = parse_jws(proof);
   if (!jws) return jws.error();
   const auto& header = jws.value().header;
@@ -148,19 +182,11 @@ Outcome<DpopProof> verify_dpop_proof(std::string_view proof, const DpopRequest& 
   if (request.bound_jkt && !equal_constant_time(*jkt, *request.bound_jkt)) {
     return OAuthError::wrong_proof_key;
   }
-  // Kept until the proof could no longer pass the iat check.
-  switch (replay.admit(*jkt, *jti, *iat + request.window + 1, request.now)) {
-    case DpopReplayCache::Admit::fresh:
-      break;
-    case DpopReplayCache::Admit::replay:
-      return OAuthError::replayed_proof;
-    case DpopReplayCache::Admit::full:
-      return OAuthError::replay_cache_full;
-  }
   DpopProof out;
   out.jkt = std::move(*jkt);
   out.jti = *jti;
   out.iat = *iat;
+  out.expires_at = *iat + request.window + 1;  // kept as long as the proof could pass the iat check
   out.jwk = *jwk;
   return out;
 }

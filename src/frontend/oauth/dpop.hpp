@@ -31,6 +31,8 @@ class DpopReplayCache {
   // Records (jkt, jti) as seen until `expires_at` (seconds since the epoch), first dropping
   // entries expired at `now`.
   Admit admit(std::string_view jkt, std::string_view jti, int64_t expires_at, int64_t now);
+  // Whether (jkt, jti) is remembered (not yet expired at `now`), recording nothing.
+  bool seen(std::string_view jkt, std::string_view jti, int64_t now);
   size_t size() const;
 
  private:
@@ -58,6 +60,7 @@ struct DpopProof {
   std::string jkt;  // RFC 7638 thumbprint of the proof's key (bind tokens to it: cnf.jkt)
   std::string jti;
   int64_t iat = 0;
+  int64_t expires_at = 0;  // when the proof could no longer pass the iat check
   nlohmann::json jwk;
 };
 
@@ -68,6 +71,14 @@ struct DpopProof {
 // after everything else passed).
 Outcome<DpopProof> verify_dpop_proof(std::string_view proof, const DpopRequest& request,
                                      DpopReplayCache& replay);
+
+// The same checks without the replay check: for a proof whose access token is yet to be
+// accepted. Record it with record_dpop_proof once it is, so that proofs carrying made-up tokens
+// (anyone can sign a proof with a key of their own) never fill the replay cache.
+Outcome<DpopProof> verify_dpop_proof_unrecorded(std::string_view proof, const DpopRequest& request);
+// Accepts `proof` once: replayed_proof when it was recorded before, replay_cache_full when
+// the cache is full.
+Outcome<DpopProof> record_dpop_proof(DpopProof proof, DpopReplayCache& replay, int64_t now);
 
 // The form htu is compared in: lower-case scheme and host, no default port, path without query
 // or fragment ("/" when empty). nullopt for anything but an absolute http(s) URL.
