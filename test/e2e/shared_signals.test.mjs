@@ -173,6 +173,27 @@ test('stream management needs the bearer and refuses unsafe delivery targets', a
   assert.equal((await manage(`/ssf/streams?stream_id=${crypto.randomUUID()}`)).status, 404);
 });
 
+test("a stream an administrator made is not the gateway's to read, redirect, pause or delete", async () => {
+  const config = { delivery: { method: 'urn:ietf:rfc:8935', endpoint_url: 'https://siem.example/caep',
+    authorization_header: 'Bearer siem-secret' }, description: 'made by an administrator' };
+  const id = sqlValue(`SELECT warden.ssf_create_stream(${quote(JSON.stringify(config))}, ${quote(base)}) ->> 'stream_id'`);
+  try {
+    assert.equal((await manage(`/ssf/streams?stream_id=${id}`)).status, 404);
+    const listed = await (await manage('/ssf/streams')).json();
+    assert.ok(Array.isArray(listed) && !listed.some((x) => x.stream_id === id), 'listed to the gateway');
+    const redirect = { stream_id: id, delivery: { method: 'urn:ietf:rfc:8935', endpoint_url: 'https://attacker.example/x' } };
+    assert.equal((await manage('/ssf/streams', { method: 'PATCH', body: JSON.stringify(redirect) })).status, 404);
+    assert.equal((await manage('/ssf/streams', { method: 'PUT', body: JSON.stringify(redirect) })).status, 404);
+    assert.equal((await manage('/ssf/status', { method: 'POST', body: JSON.stringify({ stream_id: id, status: 'paused' }) })).status, 404);
+    assert.equal((await manage('/ssf/verify', { method: 'POST', body: JSON.stringify({ stream_id: id }) })).status, 404);
+    assert.equal((await manage(`/ssf/streams?stream_id=${id}`, { method: 'DELETE' })).status, 404);
+    assert.equal(sqlValue(`SELECT endpoint_url || ' ' || status FROM warden.ssf_streams WHERE stream_id = ${quote(id)}`),
+      'https://siem.example/caep enabled', 'the administrator\'s stream changed');
+  } finally {
+    sql(`SELECT warden.ssf_delete_stream(${quote(id)})`);
+  }
+});
+
 let streamId;
 
 test('a receiver creates a stream, reads it, and gets a signed verification event', async () => {

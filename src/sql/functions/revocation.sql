@@ -14,14 +14,15 @@
 -- rows it needs (pg_terminate_backend, audited as revocation_ended_transaction) and goes on.
 -- Locks held by another administrator or a superuser are waited for as before.
 
--- Whether the login running this revocation outranks every other warden role.
-CREATE OR REPLACE FUNCTION warden._revocation_outranks() RETURNS boolean
+-- Whether the session's login is a superuser or an administrator (a member of warden_admin):
+-- it outranks every other warden role.
+CREATE OR REPLACE FUNCTION warden._session_is_admin() RETURNS boolean
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT r.rolsuper OR pg_catalog.pg_has_role(r.oid, 'warden_admin', 'MEMBER')
   FROM pg_catalog.pg_roles r WHERE r.rolname = session_user
 $$;
-REVOKE ALL ON FUNCTION warden._revocation_outranks() FROM PUBLIC;
+REVOKE ALL ON FUNCTION warden._session_is_admin() FROM PUBLIC;
 
 -- Ends the transactions of lesser logins that lock any of the rows of rel whose key_column is
 -- in ids, and returns how many it ended. The locker of a row is in its xmax: a transaction id,
@@ -89,7 +90,7 @@ DECLARE
   caller_timeout text := current_setting('lock_timeout');
   lock_rows text := format('SELECT FROM %s t WHERE t.%I = ANY ($1) FOR NO KEY UPDATE OF t', rel, key_column);
 BEGIN
-  IF coalesce(cardinality(ids), 0) = 0 OR NOT coalesce(warden._revocation_outranks(), false) THEN
+  IF coalesce(cardinality(ids), 0) = 0 OR NOT coalesce(warden._session_is_admin(), false) THEN
     RETURN;
   END IF;
   FOR attempt IN 1..5 LOOP

@@ -236,6 +236,19 @@ $$;
 REVOKE ALL ON FUNCTION warden.ssf_create_stream(jsonb, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION warden.ssf_create_stream(jsonb, text) TO warden_admin, warden_proxy;
 
+-- Whether the caller may see and manage a stream made by `creator`. The gateway's login manages
+-- streams for receivers holding the SSF management token; a stream an administrator made (a
+-- SIEM's, say) is not the gateway's to redirect, pause or delete: to a lesser login it does not
+-- exist. A creator that is no longer a role counts as an administrator (fail closed).
+CREATE OR REPLACE FUNCTION warden._ssf_may_manage(creator text) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT coalesce(warden._session_is_admin(), false)
+         OR coalesce((SELECT NOT (r.rolsuper OR pg_catalog.pg_has_role(r.oid, 'warden_admin', 'MEMBER'))
+                      FROM pg_catalog.pg_roles r WHERE r.rolname = creator), false)
+$$;
+REVOKE ALL ON FUNCTION warden._ssf_may_manage(text) FROM PUBLIC;
+
 -- SSF 1.0 "Updating a Stream's Configuration" (replace_all false, PATCH: the receiver-supplied
 -- properties present in config replace theirs, the rest stay) and "Replacing a Stream's
 -- Configuration" (replace_all true, PUT: config is the whole configuration; an absent property
@@ -257,7 +270,7 @@ BEGIN
   END IF;
   PERFORM warden._ssf_check_config(config, NOT replace_all);
   SELECT * INTO s FROM warden.ssf_streams x WHERE x.stream_id = ssf_update_stream.stream_id FOR UPDATE;
-  IF NOT FOUND THEN RETURN NULL; END IF;
+  IF NOT FOUND OR NOT warden._ssf_may_manage(s.created_by) THEN RETURN NULL; END IF;
   UPDATE warden.ssf_streams x SET
     endpoint_url = coalesce(d ->> 'endpoint_url', x.endpoint_url),
     push_authorization = CASE WHEN d IS NULL THEN x.push_authorization
@@ -291,9 +304,9 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
   SELECT CASE WHEN ssf_stream.stream_id IS NULL
               THEN (SELECT coalesce(jsonb_agg(warden._ssf_stream_json(s) ORDER BY s.created_at), '[]')
-                    FROM warden.ssf_streams s)
+                    FROM warden.ssf_streams s WHERE warden._ssf_may_manage(s.created_by))
               ELSE (SELECT warden._ssf_stream_json(s) FROM warden.ssf_streams s
-                    WHERE s.stream_id = ssf_stream.stream_id) END
+                    WHERE s.stream_id = ssf_stream.stream_id AND warden._ssf_may_manage(s.created_by)) END
 $$;
 REVOKE ALL ON FUNCTION warden.ssf_stream(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION warden.ssf_stream(uuid) TO warden_admin, warden_proxy;
@@ -302,7 +315,8 @@ CREATE OR REPLACE FUNCTION warden.ssf_delete_stream(stream_id uuid) RETURNS bool
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  DELETE FROM warden.ssf_streams s WHERE s.stream_id = ssf_delete_stream.stream_id;
+  DELETE FROM warden.ssf_streams s
+  WHERE s.stream_id = ssf_delete_stream.stream_id AND warden._ssf_may_manage(s.created_by);
   IF NOT FOUND THEN RETURN false; END IF;
   DELETE FROM warden.export_cursors x WHERE x.name = 'ssf.' || ssf_delete_stream.stream_id::text;
   PERFORM warden._event('ssf_stream_deleted'::text, NULL::uuid, NULL::uuid, NULL::uuid, NULL::text, NULL::text,
@@ -330,14 +344,15 @@ BEGIN
     UPDATE warden.ssf_streams x SET status = ssf_stream_status.status,
                                     status_reason = pg_catalog.left(ssf_stream_status.reason, 1000),
                                     updated_at = pg_catalog.now()
-    WHERE x.stream_id = ssf_stream_status.stream_id;
+    WHERE x.stream_id = ssf_stream_status.stream_id AND warden._ssf_may_manage(x.created_by);
     IF FOUND THEN
       PERFORM warden._event('ssf_stream_status'::text, NULL::uuid, NULL::uuid, NULL::uuid, NULL::text, NULL::text,
                             jsonb_build_object('stream_id', ssf_stream_status.stream_id, 'status', status),
                             NULL::boolean, pg_catalog.left(reason, 1000)::text, NULL::text, NULL::text);
     END IF;
   END IF;
-  SELECT * INTO s FROM warden.ssf_streams x WHERE x.stream_id = ssf_stream_status.stream_id;
+  SELECT * INTO s FROM warden.ssf_streams x
+  WHERE x.stream_id = ssf_stream_status.stream_id AND warden._ssf_may_manage(x.created_by);
   IF NOT FOUND THEN RETURN NULL; END IF;
   RETURN jsonb_strip_nulls(jsonb_build_object('stream_id', s.stream_id::text, 'status', s.status,
                                               'reason', s.status_reason));
@@ -352,7 +367,8 @@ CREATE OR REPLACE FUNCTION warden.ssf_verify(stream_id uuid, state text DEFAULT 
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  IF NOT EXISTS (SELECT FROM warden.ssf_streams s WHERE s.stream_id = ssf_verify.stream_id) THEN
+  IF NOT EXISTS (SELECT FROM warden.ssf_streams s
+                 WHERE s.stream_id = ssf_verify.stream_id AND warden._ssf_may_manage(s.created_by)) THEN
     RETURN false;
   END IF;
   PERFORM warden._event('ssf_verification'::text, NULL::uuid, NULL::uuid, NULL::uuid, NULL::text, NULL::text,
