@@ -88,6 +88,38 @@ test('finding 7: --max-connections-per-address refuses one address\'s excess, no
   }
 });
 
+// A connection that sent a whole request's headers, announcing a body it then trickles.
+function tricklingBody(port, localAddress = attackerAddress) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ port, host: '127.0.0.1', localAddress });
+    socket.on('error', () => {});
+    const closed = new Promise((res) => socket.on('close', () => res(Date.now())));
+    socket.once('connect', () => {
+      socket.write('POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n'
+        + 'Authorization: Bearer not-yet-looked-at\r\nContent-Length: 100000\r\n\r\n{');
+      const drip = setInterval(() => socket.write(' '), 200);
+      socket.on('close', () => clearInterval(drip));
+      resolve({ socket, closed });
+    });
+    socket.once('error', reject);
+  });
+}
+
+test('a full table of connections trickling request bodies still lets /healthz in (the oldest is shed)', async () => {
+  const g = await startLimited(['--max-connections', '6', '--body-timeout', '60']);
+  const held = [];
+  try {
+    for (let i = 0; i < 6; ++i) held.push(await tricklingBody(g.match[1]));
+    await new Promise((res) => setTimeout(res, 300));  // every one is past its headers
+    assert.equal(await healthz(g.match[1]), 200, 'the body tricklers locked /healthz out');
+    assert.ok(await within(held[0].closed, 2000), 'the oldest trickler was not the one shed');
+    assert.ok(await dropped(g.match[1], 'shed_idle') >= 1);
+  } finally {
+    for (const c of held) c.socket.destroy();
+    stop(g.child);
+  }
+});
+
 test('finding 7: out of file descriptors, /healthz still answers and the accept loop does not spin', async () => {
   const g = await startLimited(['--max-connections', '100000', '--max-connections-per-address', '100000'], 64);
   const port = g.match[1];

@@ -331,3 +331,20 @@ test('new client_id URLs from one address share /register\'s budget: a flood can
   const again = await authorizeAt(lenient.issuer, lenient.issuer, `${docs.base}/flood-0.json`);
   assert.doesNotMatch(again.body, /too many new clients/);
 });
+
+test('one address cannot make warden-mcp an open fetcher: Client ID Metadata Documents are fetched at most 60 times a minute for it', async () => {
+  // Documents that do not exist (nothing registers): each /authorize still costs a fetch, until
+  // the address's budget is spent. 130 requests are more than two windows' budget, whenever
+  // the window (shared with the tests above) turns over.
+  const seen = docs.requests.length;
+  let refused = 0;
+  for (let i = 0; i < 130; i++) {
+    const result = await authorizeAt(lenient.issuer, lenient.issuer, `${docs.base}/probe-${i}.json`);
+    assert.equal(result.status, 400);
+    if (/too many client metadata documents/.test(result.body)) refused += 1;
+  }
+  const fetched = docs.requests.length - seen;
+  assert.ok(refused >= 10, `${refused} of 130 refused`);
+  assert.ok(fetched <= 120, `${fetched} documents fetched for one address`);
+  assert.equal(fetched + refused, 130, 'a refused request fetched nothing');
+});

@@ -10,10 +10,11 @@
 namespace warden::mcp {
 
 // The HTTP listener's open connections: a total cap, a cap per client address, and the rule
-// for making room. A connection is "idle" while it waits for a request's headers; those are
-// what a slowloris client holds, and what a real client loses least by (it reconnects), so
-// when the table is full, or the process is out of file descriptors, the oldest idle
-// connection is closed first. Knows nothing of sockets: each connection brings its closer.
+// for making room. A connection is "idle" while it waits for a request (its headers or its
+// body); those are what a slowloris client holds, and what a real client loses least by (it
+// reconnects or sends again), so when the table is full, or the process is out of file
+// descriptors, the oldest idle connection is closed first. Knows nothing of sockets: each
+// connection brings its closer.
 class ConnectionTable {
  public:
   using Closer = std::function<void()>;

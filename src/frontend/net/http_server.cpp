@@ -257,17 +257,19 @@ awaitable<void> serve_connection(tcp::socket socket, HttpEndpoint& endpoint,
     parser.body_limit(kMaxRequestBody);
     beast::error_code ec;
     // The headers must arrive within the header timeout (a client that trickles them holds a
-    // connection for nothing), the body within its own once the headers are in.
+    // connection for nothing), the body within its own once the headers are in. Until the
+    // whole request is in, the connection may be shed to make room: a client trickling its
+    // body (before any token is looked at) holds a slot no better than one trickling headers.
     state->table.set_idle(*admitted, true);
     stream.expires_after(state->limits.header_timeout);
     co_await http::async_read_header(stream, buffer, parser,
                                      asio::redirect_error(use_awaitable, ec));
     bool headers_in = !ec;
     if (headers_in) {
-      state->table.set_idle(*admitted, false);
       stream.expires_after(state->limits.body_timeout);
       co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
     }
+    if (!ec) state->table.set_idle(*admitted, false);
     if (ec == beast::error::timeout) {
       state->metrics.count_dropped_connection(headers_in ? "body_timeout" : "header_timeout");
     }

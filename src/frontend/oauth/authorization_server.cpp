@@ -125,7 +125,7 @@ bool RegistrationLimiter::try_acquire(const std::string& address, Clock::time_po
     it = windows_.emplace(address, Window{now, 0}).first;
   }
   if (now - it->second.started >= kRegistrationWindow) it->second = Window{now, 0};
-  if (it->second.count >= kRegistrationsPerWindow) return false;
+  if (it->second.count >= per_window_) return false;
   ++it->second.count;
   return true;
 }
@@ -216,6 +216,10 @@ awaitable<std::optional<std::string>> AuthorizationServer::register_metadata_cli
   // A new client_id URL makes a pending agent: the same per-address budget as /register. The
   // database knows whether the client is new; a known one never needs the budget, and an
   // unspent one is given back.
+  if (!metadata_fetches_.try_acquire(peer_address)) {
+    co_return "too many client metadata documents asked for from this address; try again in a "
+              "minute";
+  }
   const bool may_create = registrations_.try_acquire(peer_address);
   bool created = false;
   std::optional<std::string> refused = co_await fetch_and_register(client_id, may_create, created);

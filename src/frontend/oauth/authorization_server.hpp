@@ -22,12 +22,17 @@ namespace warden::oauth {
 inline constexpr size_t kMaxRegistrationBytes = 16 * 1024;
 inline constexpr int kRegistrationsPerWindow = 10;
 inline constexpr std::chrono::seconds kRegistrationWindow{60};
+// Client ID Metadata Documents warden-mcp fetches for one client address per window (known
+// clients' included): /authorize must not make warden-mcp an open fetcher of public URLs.
+inline constexpr int kMetadataFetchesPerWindow = 60;
 
 // Counts registrations per client address in fixed windows; remembers at most 4096 addresses
 // (when full, the oldest window is forgotten). Thread-safe.
 class RegistrationLimiter {
  public:
   using Clock = std::chrono::steady_clock;
+  explicit RegistrationLimiter(int per_window = kRegistrationsPerWindow)
+      : per_window_(per_window) {}
   // True (and counted) when `address` may register once more in its current window.
   bool try_acquire(const std::string& address, Clock::time_point now = Clock::now());
   // Gives back an acquired registration that created nothing (the metadata was refused).
@@ -38,6 +43,7 @@ class RegistrationLimiter {
     Clock::time_point started;
     int count = 0;
   };
+  int per_window_;
   std::mutex mutex_;
   std::map<std::string, Window> windows_;
 };
@@ -135,6 +141,7 @@ class AuthorizationServer {
   DpopReplayCache replay_;
   RegistrationLimiter registrations_;
   RegistrationLimiter approver_sign_ins_;
+  RegistrationLimiter metadata_fetches_{kMetadataFetchesPerWindow};
 };
 
 }  // namespace warden::oauth
