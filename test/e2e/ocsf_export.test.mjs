@@ -185,6 +185,24 @@ test('a transaction open in another database does not hold the export; a held ex
   assert.ok(exported.includes(mine), 'an open transaction in database postgres held the export back');
   await otherDone;
 
+  // Nor does one of this database whose login cannot reach warden's functions (an
+  // application's own login sharing the database): it cannot write an event.
+  sql(`DO $$ BEGIN
+         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'export_app_login') THEN
+           CREATE ROLE export_app_login LOGIN;
+         END IF;
+       END $$`);
+  const app = spawn('psql', ['-X', '-q', '-At', '-U', 'export_app_login', '-d', database, '-c',
+    'BEGIN; CREATE TEMP TABLE held (x int); SELECT pg_sleep(3); COMMIT;'], { stdio: 'ignore' });
+  const appDone = new Promise((r) => app.once('exit', r));
+  await new Promise((r) => setTimeout(r, 700));
+  assert.equal(sqlValue(`SELECT count(*) FROM pg_stat_activity WHERE usename = 'export_app_login' AND backend_xid IS NOT NULL`), '1',
+    'the application login holds a transaction id');
+  const mine2 = sqlValue(`SELECT event_id FROM warden.authorize(${quote(t)}, 'tickets', 'read_ticket', '{"app": 1}')`);
+  const exported2 = sql(`SELECT event_id FROM warden.export_batch('elsewhere', 10000)`).map((r) => r[0]);
+  assert.ok(exported2.includes(mine2), "an application login's open transaction held the export back");
+  await appDone;
+
   // Held by a transaction of this database: nothing to send, but the lag is not 0.
   sql(`SELECT warden.advance_export_cursor('elsewhere', e.at, e.event_id, 0)
        FROM (SELECT at, event_id FROM warden.events ORDER BY at DESC, event_id DESC LIMIT 1) e`);

@@ -271,7 +271,15 @@ BEGIN
   -- must not hold the export back (any login could stall the SIEM feed that way).
   WHERE a.backend_xid IS NOT NULL AND a.pid <> pg_catalog.pg_backend_pid()
     AND a.datid = (SELECT d.oid FROM pg_catalog.pg_database d
-                   WHERE d.datname = pg_catalog.current_database());
+                   WHERE d.datname = pg_catalog.current_database())
+    -- Only a login that can reach warden's functions can write an event: a superuser, or a
+    -- member (inheriting or not) of a role with USAGE on the schema (warden_proxy, ...). An
+    -- application's own login in the same database must not hold the SIEM feed back.
+    AND EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid = a.usesysid
+                AND (r.rolsuper OR EXISTS (
+                  SELECT FROM pg_catalog.pg_roles w
+                  WHERE pg_catalog.has_schema_privilege(w.oid, 'warden', 'USAGE')
+                    AND pg_catalog.pg_has_role(r.oid, w.oid, 'MEMBER'))));
   RETURN horizon;
 END
 $$;
