@@ -2,7 +2,7 @@
 -- SETs warden.ssf_batch signs for revocations (and only for them), and the receiver's claim
 -- checks (issuer, audience, iat, jti replay, subject) with every refusal audited.
 BEGIN;
-SELECT plan(38);
+SELECT plan(40);
 
 CREATE FUNCTION pg_temp.b64u(t text) RETURNS jsonb LANGUAGE sql AS $$
   SELECT convert_from(decode(translate(t, '-_', '+/') || repeat('=', (4 - length(t) % 4) % 4), 'base64'), 'UTF8')::jsonb
@@ -89,6 +89,14 @@ SELECT is(warden.receive_security_event('https://idp.example', '{}', '{"err": "i
 SELECT is(warden.receive_security_event('https://idp.example', pg_temp.set_claims('sam@example.com')) ->> 'description',
           'unknown subject', 'a person not linked to the provider is not its to revoke');
 SELECT warden.link_human('sam@example.com', 'ssf-idp');
+-- A console person need not be a human warden knows: their console sessions through this
+-- provider end on its event all the same.
+INSERT INTO warden.console_sessions (session_hash, idp_id, subject, groups, expires_at)
+SELECT warden._secret_hash('wcs_tap_console_only'), ip.idp_id, 'viewer@example.com', '{auditors}', now() + interval '1 hour'
+FROM warden.identity_providers ip WHERE ip.name = 'ssf-idp';
+SELECT is(warden.receive_security_event('https://idp.example', pg_temp.set_claims('viewer@example.com')) #>> '{revoked,0,console_sessions}',
+          '1', 'a console person of the provider who is no human of warden: their console session ends');
+SELECT is((SELECT count(*)::int FROM warden.console_sessions WHERE subject = 'viewer@example.com'), 0, '... and is gone');
 SELECT is(warden.receive_security_event('https://idp.example', pg_temp.set_claims('sam@example.com', jti => 'once')) -> 'ok',
           'true'::jsonb, 'a good SET is accepted');
 SELECT isnt((SELECT revoked_at FROM warden.humans WHERE subject = 'sam@example.com'), NULL, 'and the person is revoked');

@@ -6,7 +6,8 @@
 # isolation tester's SET ROLE keeps the superuser as the session's login), hence a shell test.
 #
 # Checked, each with the lesser transaction sleeping 60 s while holding the rows:
-#   1. revoke_grant against the gateway login counting a call against the grant's budget;
+#   1. revoke_grant against the gateway login counting a call against the grant's budget (and
+#      again with six more such sessions queued behind it for the row);
 #   2. kill (agent) against the gateway login applying a security event that revokes the person;
 #   3. revoke_human against the same;
 # each: the admin's statement returns within 10 s (statement_timeout 20 s), the holder's
@@ -74,7 +75,7 @@ BEGIN
   INSERT INTO tok SELECT n, s.token FROM warden.start_chain(n || '@out.example', 'bot-' || n, 'outranks') s;
 END
 \$\$;
-SELECT person(n) FROM unnest(ARRAY['budget', 'ssf', 'human', 'admins', 'peers']) n;
+SELECT person(n) FROM unnest(ARRAY['budget', 'queue', 'ssf', 'human', 'admins', 'peers']) n;
 SQL
 
 as_login() {  # as_login <login> <sql...>: one session as that login (local trust, as scripts/pg sets up)
@@ -131,6 +132,28 @@ check "the budget holder was ended" 0 "$(holder_alive "out_proxy_$suffix")"
 check "... and that is audited" 1 "$(ended_events "out_proxy_$suffix")"
 check "a new budgeted call is denied" no_grant "$(decide budget budgeted)"
 
+# 1b. The same, with six more gateway sessions queued behind the holder for the budget row (each
+# would take the row next): one round ends them all, not one holder per round.
+grant_id=$("${psql[@]}" -d "$db" -c "SELECT g.grant_id FROM warden.grants g JOIN warden.agents a USING (agent_id) WHERE a.name = 'bot-queue' AND g.tool = 'budgeted'")
+budget_sql="SELECT allowed FROM tok t, warden.authorize(t.token, 'out', 'budgeted') WHERE t.label = 'queue'"
+hold queue "out_proxy_$suffix" "$budget_sql"
+for i in 1 2 3 4 5 6; do
+  (as_login "out_proxy_$suffix" -c "BEGIN" -c "$budget_sql" -c "SELECT pg_sleep(60)" -c "COMMIT" >/dev/null 2>&1) &
+  pids+=($!)
+done
+for _ in $(seq 1 100); do
+  [ "$("${psql[@]}" -d "$db" -c "SELECT count(*) FROM pg_stat_activity WHERE usename = 'out_proxy_$suffix' AND wait_event_type = 'Lock'")" = 6 ] && break
+  sleep 0.1
+done
+check "six gateway sessions queue for the budget row" 6 \
+  "$("${psql[@]}" -d "$db" -c "SELECT count(*) FROM pg_stat_activity WHERE usename = 'out_proxy_$suffix' AND wait_event_type = 'Lock'")"
+before=$(ended_events "out_proxy_$suffix")
+read -r secs out < <(timed "out_admin_$suffix" "SELECT 'done' FROM warden.revoke_grant('$grant_id', 'outranks test')")
+echo "# revoke_grant with a queue took ${secs}s: $out"
+if fast "$secs"; then check "revoke_grant is not held off by a queue of lesser sessions" done "$out"; else check "revoke_grant returns within 10 s" "< 10" "$secs"; fi
+check "the holder and all six queued were ended, and audited" 7 "$(( $(ended_events "out_proxy_$suffix") - before ))"
+check "a new budgeted call is denied" no_grant "$(decide queue budgeted)"
+
 # 2. The gateway applies a provider's security event (revoking the person: their chains and
 # tokens) and keeps it open; the administrator kills the agent.
 hold ssf "out_proxy_$suffix" "SELECT warden.receive_security_event('https://idp.out.example', set_claims('ssf@out.example')) -> 'ok'"
@@ -138,7 +161,7 @@ read -r secs out < <(timed "out_admin_$suffix" "SELECT (warden.kill(agent => 'bo
 echo "# kill took ${secs}s: $out"
 if fast "$secs"; then check "kill is not held off by the gateway's open revocation (tokens revoked)" 1 "$out"; else check "kill returns within 10 s" "< 10" "$secs"; fi
 check "the security event's transaction was ended" 0 "$(holder_alive "out_proxy_$suffix")"
-check "... and that is audited" 2 "$(ended_events "out_proxy_$suffix")"
+check "... and that is audited" 9 "$(ended_events "out_proxy_$suffix")"
 check "a new call of the killed agent is denied" agent_suspended "$(decide ssf call)"
 
 # 3. The same hold, against offboarding the person.

@@ -89,16 +89,18 @@ TEST_F(OAuthDpop, UnrecordedProofsAreRememberedOnlyWhenRecorded) {
   ASSERT_TRUE(first.ok());
   EXPECT_TRUE(verify_dpop_proof_unrecorded(p, request()).ok());
   EXPECT_EQ(cache_.size(), 0u);
-  EXPECT_FALSE(cache_.seen(first.value().jkt, first.value().jti, request().now));
   // Recorded once it is: then it is a replay, to both kinds of check.
   EXPECT_TRUE(record_dpop_proof(first.value(), cache_, request().now).ok());
-  EXPECT_TRUE(cache_.seen(first.value().jkt, first.value().jti, request().now));
+  EXPECT_EQ(cache_.size(), 1u);
   auto again = record_dpop_proof(first.value(), cache_, request().now);
   ASSERT_FALSE(again.ok());
   EXPECT_EQ(again.error(), OAuthError::replayed_proof);
   EXPECT_EQ(refusal(p, request()), OAuthError::replayed_proof);
-  // Remembered as long as the proof could pass the iat check, no longer.
-  EXPECT_FALSE(cache_.seen(first.value().jkt, first.value().jti, first.value().expires_at));
+  // Forgotten (its request was refused for good): it may come again, once.
+  cache_.forget(first.value().jkt, first.value().jti);
+  EXPECT_EQ(cache_.size(), 0u);
+  EXPECT_TRUE(verify_dpop_proof(p, request(), cache_).ok());
+  EXPECT_EQ(refusal(p, request()), OAuthError::replayed_proof);
 }
 
 TEST_F(OAuthDpop, WrongTypIsRefused) {
@@ -205,6 +207,24 @@ TEST_F(OAuthDpop, AlgorithmsAndMissingPieces) {
   }
   auto c = claims(std::string(kMaxDpopJtiLength + 1, 'j'));
   EXPECT_EQ(refusal(proof(c), request()), OAuthError::malformed);
+}
+
+TEST(OAuthDpopReplayCache, OneKeyCannotFillTheCacheForEveryone) {
+  DpopReplayCache cache(20'000);
+  EXPECT_EQ(cache.per_key_limit(), 2'000u);
+  for (int i = 0; i < 2'000; ++i) {
+    ASSERT_EQ(cache.admit("greedy", std::to_string(i), 100, 0), DpopReplayCache::Admit::fresh);
+  }
+  EXPECT_EQ(cache.admit("greedy", "one more", 100, 0), DpopReplayCache::Admit::full);
+  EXPECT_EQ(cache.admit("another", "a", 100, 0), DpopReplayCache::Admit::fresh);
+  // Forgetting or expiring gives the key its room back.
+  cache.forget("greedy", "0");
+  EXPECT_EQ(cache.admit("greedy", "one more", 100, 0), DpopReplayCache::Admit::fresh);
+  EXPECT_EQ(cache.admit("greedy", "x", 200, 100), DpopReplayCache::Admit::fresh);
+  EXPECT_EQ(cache.size(), 1u);
+  // A small cache is all one key's (a single client's gateway).
+  EXPECT_EQ(DpopReplayCache(40).per_key_limit(), 40u);
+  EXPECT_EQ(DpopReplayCache(5'000).per_key_limit(), 1'000u);
 }
 
 TEST(OAuthDpopReplayCache, ForgetsExpiredEntriesAndRefusesWhenFull) {

@@ -216,7 +216,11 @@ awaitable<std::optional<std::string>> AuthorizationServer::register_metadata_cli
   // A new client_id URL makes a pending agent: the same per-address budget as /register. The
   // database knows whether the client is new; a known one never needs the budget, and an
   // unspent one is given back.
-  if (!metadata_fetches_.try_acquire(peer_address)) {
+  // Fetches of documents that never turned out good count against the address (one address
+  // must not make warden-mcp an open fetcher of public URLs); a client whose document was good
+  // before is not held back by them, even behind a proxy all clients share.
+  const bool known_good = good_documents_.contains(client_id);
+  if (!known_good && !metadata_fetches_.try_acquire(peer_address)) {
     co_return "too many client metadata documents asked for from this address; try again in a "
               "minute";
   }
@@ -224,6 +228,11 @@ awaitable<std::optional<std::string>> AuthorizationServer::register_metadata_cli
   bool created = false;
   std::optional<std::string> refused = co_await fetch_and_register(client_id, may_create, created);
   if (may_create && !created) registrations_.refund(peer_address);
+  if (!refused && !known_good) {
+    if (good_documents_.size() >= 10'000) good_documents_.clear();
+    good_documents_.insert(client_id);
+    metadata_fetches_.refund(peer_address);
+  }
   co_return refused;
 }
 
@@ -551,17 +560,18 @@ awaitable<HttpResponse> AuthorizationServer::token(const HttpRequest& request) {
     co_return oauth_error(400, "invalid_request", "a parameter repeats");
   }
   std::optional<std::string> jkt;
-  std::optional<DpopProof> spend;  // recorded once the grant succeeds (see below)
+  // The proof is recorded before the database is asked (a replay, or a copy racing the
+  // original, is refused before any code or refresh token is spent) and forgotten again when
+  // the grant is refused for good, so that proofs sent with made-up codes do not fill the
+  // cache. (Kept when the database could not answer: the request may have been done.)
+  std::optional<DpopProof> reserved;
   std::string proof = request.header("dpop");
   if (!proof.empty()) {
     DpopRequest expected;
     expected.method = "POST";
     expected.url = issuer_ + "/token";
     expected.now = now_seconds();
-    Outcome<DpopProof> verified = verify_dpop_proof_unrecorded(proof, expected);
-    if (verified && replay_.seen(verified.value().jkt, verified.value().jti, expected.now)) {
-      verified = OAuthError::replayed_proof;
-    }
+    Outcome<DpopProof> verified = verify_dpop_proof(proof, expected, replay_);
     if (!verified) {
       if (machine) {
         try {
@@ -574,7 +584,7 @@ awaitable<HttpResponse> AuthorizationServer::token(const HttpRequest& request) {
       co_return oauth_error(400, "invalid_dpop_proof", std::string(to_string(verified.error())));
     }
     jkt = verified.value().jkt;
-    spend = std::move(verified.value());
+    reserved = std::move(verified.value());
   }
   std::string grant_type = form->get("grant_type");
   json result;
@@ -589,6 +599,7 @@ awaitable<HttpResponse> AuthorizationServer::token(const HttpRequest& request) {
     } else if (grant_type == kTokenExchange || grant_type == kJwtBearer) {
       result = co_await machine_grant(*form, grant_type);
     } else {
+      if (reserved) replay_.forget(reserved->jkt, reserved->jti);
       co_return oauth_error(400, "unsupported_grant_type",
                             "grant_type must be authorization_code, refresh_token, " +
                                 std::string(kTokenExchange) + " or " + std::string(kJwtBearer));
@@ -600,17 +611,10 @@ awaitable<HttpResponse> AuthorizationServer::token(const HttpRequest& request) {
     co_return oauth_error(503, "temporarily_unavailable", "");
   }
   if (result.contains("error")) {
+    if (reserved) replay_.forget(reserved->jkt, reserved->jti);
     std::string error = string_field(result, "error");
     co_return oauth_error(error == "invalid_client" ? 401 : 400, error,
                           string_field(result, "error_description"));
-  }
-  // A proof is remembered only for a grant that succeeded, so proofs sent with made-up codes
-  // cannot fill the replay cache; a replay is refused before the database is asked (above),
-  // and two copies racing each other get one answer between them.
-  if (spend) {
-    auto spent = record_dpop_proof(std::move(*spend), replay_, now_seconds());
-    if (!spent)
-      co_return oauth_error(400, "invalid_dpop_proof", std::string(to_string(spent.error())));
   }
   co_return json_response(200, result);
 }

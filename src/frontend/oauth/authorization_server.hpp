@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -142,6 +143,9 @@ class AuthorizationServer {
   RegistrationLimiter registrations_;
   RegistrationLimiter approver_sign_ins_;
   RegistrationLimiter metadata_fetches_{kMetadataFetchesPerWindow};
+  // client_ids whose metadata document was good (at most 10,000; then forgotten at once).
+  // Used on the listener's one thread only.
+  std::set<std::string> good_documents_;
 };
 
 }  // namespace warden::oauth

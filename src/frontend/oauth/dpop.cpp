@@ -2,6 +2,7 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 
@@ -42,11 +43,20 @@ const std::string* string_claim(const nlohmann::json& object, const char* name) 
 
 }  // namespace
 
-DpopReplayCache::DpopReplayCache(size_t capacity) : capacity_(capacity) {}
+DpopReplayCache::DpopReplayCache(size_t capacity)
+    : capacity_(capacity), per_key_(std::max(capacity / 10, std::min<size_t>(capacity, 1000))) {}
+
+void DpopReplayCache::drop(const std::string& key) {
+  auto it = seen_.find(key);
+  if (it == seen_.end()) return;  // forgotten already
+  auto count = per_jkt_.find(it->second);
+  if (count != per_jkt_.end() && --count->second == 0) per_jkt_.erase(count);
+  seen_.erase(it);
+}
 
 void DpopReplayCache::expire(int64_t now) {
   while (!by_expiry_.empty() && by_expiry_.begin()->first <= now) {
-    seen_.erase(by_expiry_.begin()->second);
+    drop(by_expiry_.begin()->second);
     by_expiry_.erase(by_expiry_.begin());
   }
 }
@@ -64,11 +74,10 @@ std::string replay_key(std::string_view jkt, std::string_view jti) {
 
 }  // namespace
 
-bool DpopReplayCache::seen(std::string_view jkt, std::string_view jti, int64_t now) {
+void DpopReplayCache::forget(std::string_view jkt, std::string_view jti) {
   std::string key = replay_key(jkt, jti);
   std::lock_guard lock(mutex_);
-  expire(now);
-  return seen_.contains(key);
+  drop(key);  // its by_expiry_ entry finds nothing when it comes due
 }
 
 DpopReplayCache::Admit DpopReplayCache::admit(std::string_view jkt, std::string_view jti,
@@ -77,8 +86,14 @@ DpopReplayCache::Admit DpopReplayCache::admit(std::string_view jkt, std::string_
   std::lock_guard lock(mutex_);
   expire(now);
   if (seen_.contains(key)) return Admit::replay;
-  if (seen_.size() >= capacity_) return Admit::full;
-  seen_.insert(key);
+  std::string thumbprint(jkt);
+  size_t& of_key = per_jkt_[thumbprint];
+  if (seen_.size() >= capacity_ || of_key >= per_key_) {
+    if (of_key == 0) per_jkt_.erase(thumbprint);
+    return Admit::full;
+  }
+  ++of_key;
+  seen_.emplace(key, std::move(thumbprint));
   by_expiry_.emplace(expires_at, std::move(key));
   return Admit::fresh;
 }

@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -22,7 +22,9 @@ inline constexpr int64_t kDefaultDpopWindowSeconds = 60;
 
 // Remembers DPoP proofs (the key's thumbprint and the proof's jti) until they expire, so each
 // is accepted once. Memory is bounded: with `capacity` live entries a new proof is refused
-// (replay_cache_full) rather than forgetting one that could then be replayed. Thread-safe.
+// (replay_cache_full) rather than forgetting one that could then be replayed. One key may hold
+// a tenth of the capacity, or 1000 proofs if that is more (at most the capacity), so that one
+// client with a valid bound token cannot fill it for everyone. Thread-safe.
 class DpopReplayCache {
  public:
   explicit DpopReplayCache(size_t capacity = 100'000);
@@ -31,17 +33,22 @@ class DpopReplayCache {
   // Records (jkt, jti) as seen until `expires_at` (seconds since the epoch), first dropping
   // entries expired at `now`.
   Admit admit(std::string_view jkt, std::string_view jti, int64_t expires_at, int64_t now);
-  // Whether (jkt, jti) is remembered (not yet expired at `now`), recording nothing.
-  bool seen(std::string_view jkt, std::string_view jti, int64_t now);
+  // Forgets a proof admitted for a request that was then refused for good (a made-up code), so
+  // that such requests do not fill the cache.
+  void forget(std::string_view jkt, std::string_view jti);
   size_t size() const;
+  size_t per_key_limit() const { return per_key_; }
 
  private:
   void expire(int64_t now);
+  void drop(const std::string& key);  // with mutex_ held
 
   size_t capacity_;
+  size_t per_key_;
   mutable std::mutex mutex_;
-  std::unordered_set<std::string> seen_;           // SHA-256 of (jkt, jti)
-  std::multimap<int64_t, std::string> by_expiry_;  // expiry -> entry of seen_
+  std::unordered_map<std::string, std::string> seen_;  // SHA-256 of (jkt, jti) -> jkt
+  std::unordered_map<std::string, size_t> per_jkt_;    // live entries per key
+  std::multimap<int64_t, std::string> by_expiry_;      // expiry -> entry of seen_
 };
 
 // What the resource or token endpoint knows about the request a proof came with.

@@ -432,7 +432,9 @@ class HttpUpstream : public Upstream, public std::enable_shared_from_this<HttpUp
             (*response)["error"]["message"].is_string()) {
           why = (*response)["error"]["message"].get<std::string>();
         }
-        throw UpstreamError("the agent did not answer " + asked + ": " + why);
+        std::string message = "the agent did not answer ";
+        message.append(asked).append(": ").append(why);
+        throw UpstreamError(message);
       }
       responses[key] = (*response)["result"];
     }

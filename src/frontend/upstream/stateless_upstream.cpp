@@ -104,7 +104,11 @@ json session_input_requests(const json& result) {
     const std::string& method = request["method"].get_ref<const std::string&>();
     bool known = false;
     for (auto m : kSessionInputMethods) known = known || m == method;
-    if (!known) throw std::invalid_argument("inputRequests[" + key + "] asks for " + method);
+    if (!known) {
+      std::string message = "inputRequests[";
+      message.append(key).append("] asks for ").append(method);
+      throw std::invalid_argument(message);
+    }
     json params = request.value("params", json::object());
     if (!params.is_object()) throw std::invalid_argument("inputRequests[" + key + "].params");
     out[key] = {{"jsonrpc", "2.0"}, {"method", method}, {"params", std::move(params)}};

@@ -412,8 +412,8 @@ BEGIN
   END IF;
   -- A person named by their address is that person only if the provider verified it (anyone
   -- can set an unverified address to another person's, at many providers).
-  IF p.options->>'subject_claim' IN ('email', p.options->>'email_claim')
-     AND claims->'email_verified' IS DISTINCT FROM 'true'::jsonb THEN
+  -- (email_verified vouches for the email claim only.)
+  IF p.options->>'subject_claim' = 'email' AND claims->'email_verified' IS DISTINCT FROM 'true'::jsonb THEN
     RETURN 'email_not_verified';
   END IF;
   IF p.options ? 'allowed_domains' THEN

@@ -24,51 +24,71 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION warden._session_is_admin() FROM PUBLIC;
 
--- Ends the transactions of lesser logins that lock any of the rows of rel whose key_column is
--- in ids, and returns how many it ended. The locker of a row is in its xmax: a transaction id,
--- or a multixact whose members are (tried only when no live transaction has that id). A key
--- share lock (a foreign key check) blocks no revocation and is left alone.
+-- Ends the transactions of lesser logins that hold, or queue for, rows of rel whose key_column
+-- is in ids, and returns how many it ended. Each row is tried with NOWAIT: only rows another
+-- transaction holds in a conflicting mode fail, and their xmax names the holder (a transaction
+-- id, or a multixact whose members are, of which key-share ones conflict with nothing). Lesser
+-- logins waiting behind a holder (they would take the row next) are ended with it.
 CREATE OR REPLACE FUNCTION warden._end_lesser_lockers(rel regclass, key_column text, ids uuid[]) RETURNS int
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  lockers bigint[];
-  members bigint[] := '{}';
-  more bigint[];
+  lock_one text := format('SELECT FROM %s t WHERE t.%I = $1 FOR NO KEY UPDATE OF t NOWAIT', rel, key_column);
+  xmax_of text := format('SELECT t.xmax::text::bigint FROM %s t WHERE t.%I = $1', rel, key_column);
+  id uuid;
   v bigint;
+  lockers bigint[] := '{}';
+  members bigint[];
+  holders int[] := '{}';
+  more int[];
   h record;
   ended int := 0;
 BEGIN
-  EXECUTE format('SELECT coalesce(array_agg(t.xmax::text::bigint), ''{}'') FROM %s t '
-                 'WHERE t.%I = ANY ($1) AND t.xmax::text <> ''0''', rel, key_column)
-    INTO lockers USING ids;
-  FOREACH v IN ARRAY lockers LOOP
-    CONTINUE WHEN EXISTS (SELECT FROM pg_catalog.pg_locks l
-                          WHERE l.locktype = 'transactionid' AND l.transactionid::text::bigint = v);
+  FOREACH id IN ARRAY ids LOOP
     BEGIN
-      SELECT coalesce(array_agg(m.xid::text::bigint), '{}') INTO more
-      FROM pg_catalog.pg_get_multixact_members(v::text::xid) m WHERE m.mode <> 'keysh';
-      members := members || more;
-    EXCEPTION WHEN OTHERS THEN
-      NULL;  -- not a multixact (any more): its locker has ended
+      EXECUTE lock_one USING id;
+    EXCEPTION WHEN lock_not_available THEN
+      EXECUTE xmax_of INTO v USING id;
+      IF v IS NOT NULL AND v <> 0 THEN lockers := lockers || v; END IF;
     END;
+  END LOOP;
+  FOREACH v IN ARRAY lockers LOOP
+    IF EXISTS (SELECT FROM pg_catalog.pg_locks l
+               WHERE l.locktype = 'transactionid' AND l.transactionid::text::bigint = v) THEN
+      members := ARRAY[v];
+    ELSE
+      BEGIN
+        SELECT coalesce(array_agg(m.xid::text::bigint), '{}') INTO members
+        FROM pg_catalog.pg_get_multixact_members(v::text::xid) m WHERE m.mode <> 'keysh';
+      EXCEPTION WHEN OTHERS THEN
+        members := '{}';  -- ended meanwhile
+      END;
+    END IF;
+    holders := holders || ARRAY(SELECT l.pid FROM pg_catalog.pg_locks l
+                                WHERE l.locktype = 'transactionid' AND l.mode = 'ExclusiveLock' AND l.granted
+                                  AND l.transactionid::text::bigint = ANY (members));
+  END LOOP;
+  -- ... and whoever queues behind them for these rows, however deep the queue.
+  LOOP
+    more := ARRAY(SELECT a.pid FROM pg_catalog.pg_stat_activity a
+                  WHERE a.wait_event_type = 'Lock' AND NOT a.pid = ANY (holders)
+                    AND pg_catalog.pg_blocking_pids(a.pid) && holders
+                    AND EXISTS (SELECT FROM pg_catalog.pg_locks rl WHERE rl.pid = a.pid AND rl.relation = rel));
+    EXIT WHEN cardinality(more) = 0;
+    holders := holders || more;
   END LOOP;
   FOR h IN
     SELECT DISTINCT a.pid, r.rolname
-    FROM pg_catalog.pg_locks l
-    JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
-    JOIN pg_catalog.pg_roles r ON r.oid = a.usesysid
-    WHERE l.locktype = 'transactionid' AND l.mode = 'ExclusiveLock' AND l.granted
-      AND l.transactionid::text::bigint = ANY (lockers || members)
-      AND l.pid <> pg_catalog.pg_backend_pid()
+    FROM pg_catalog.pg_stat_activity a JOIN pg_catalog.pg_roles r ON r.oid = a.usesysid
+    WHERE a.pid = ANY (holders) AND a.pid <> pg_catalog.pg_backend_pid()
       AND NOT r.rolsuper AND NOT pg_catalog.pg_has_role(r.oid, 'warden_admin', 'MEMBER')
-      -- it holds a lock on rel itself (a stray id that matched another transaction is left alone)
-      AND EXISTS (SELECT FROM pg_catalog.pg_locks rl
-                  WHERE rl.pid = l.pid AND rl.locktype = 'relation' AND rl.relation = rel AND rl.granted)
+      -- it holds or awaits a lock on rel itself (an id that matched another transaction by
+      -- chance is left alone)
+      AND EXISTS (SELECT FROM pg_catalog.pg_locks rl WHERE rl.pid = a.pid AND rl.relation = rel)
   LOOP
     IF pg_catalog.pg_terminate_backend(h.pid, 2000) THEN
       ended := ended + 1;
-      RAISE WARNING 'ended the transaction of login "%" (pid %), which held rows of % this revocation needed',
+      RAISE WARNING 'ended the transaction of login "%" (pid %), which held or awaited rows of % this revocation needed',
         h.rolname, h.pid, rel;
       PERFORM warden._event('revocation_ended_transaction'::text, NULL::uuid, NULL::uuid, NULL::uuid, NULL::text,
                             NULL::text, jsonb_build_object('login', h.rolname, 'pid', h.pid, 'table', rel::text),
@@ -81,19 +101,24 @@ $$;
 REVOKE ALL ON FUNCTION warden._end_lesser_lockers(regclass, text, uuid[]) FROM PUBLIC;
 
 -- Locks (FOR NO KEY UPDATE) the rows of rel whose key_column is in ids, for a revocation about
--- to change them. For an outranking login a wait is bounded as described above; for others
--- (the gateway revoking for an OAuth client, say) the lock is waited for as before.
+-- to change them. For an outranking login each wait is bounded as described above, round after
+-- round while lesser logins are ended; if they keep taking the rows back for 10 s the
+-- revocation fails (55P03) rather than wait on them. Rows held by an administrator or a
+-- superuser are waited for as any transaction does. For others (the gateway revoking for an
+-- OAuth client, say) nothing changes: they wait.
 CREATE OR REPLACE FUNCTION warden._lock_for_revocation(rel regclass, key_column text, ids uuid[]) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   caller_timeout text := current_setting('lock_timeout');
   lock_rows text := format('SELECT FROM %s t WHERE t.%I = ANY ($1) FOR NO KEY UPDATE OF t', rel, key_column);
+  deadline timestamptz := pg_catalog.clock_timestamp() + interval '10 seconds';
+  ended int;
 BEGIN
   IF coalesce(cardinality(ids), 0) = 0 OR NOT coalesce(warden._session_is_admin(), false) THEN
     RETURN;
   END IF;
-  FOR attempt IN 1..5 LOOP
+  LOOP
     BEGIN
       PERFORM set_config('lock_timeout', '200ms', true);
       EXECUTE lock_rows USING ids;
@@ -101,10 +126,17 @@ BEGIN
       RETURN;
     EXCEPTION WHEN lock_not_available THEN
       -- (the subtransaction's rollback restored the caller's lock_timeout)
-      EXIT WHEN warden._end_lesser_lockers(rel, key_column, ids) = 0;
+      ended := warden._end_lesser_lockers(rel, key_column, ids);
     END;
+    EXIT WHEN ended = 0;
+    IF pg_catalog.clock_timestamp() > deadline THEN
+      RAISE EXCEPTION 'lesser logins keep taking rows of % this revocation needs', rel
+        USING ERRCODE = '55P03',
+              HINT = 'See the revocation_ended_transaction events for the logins; disable them (ALTER ROLE ... NOLOGIN) and revoke again.';
+    END IF;
   END LOOP;
-  -- Held by an administrator or a superuser (or still contended): wait as any transaction does.
+  -- Held by an administrator or a superuser (or a prepared transaction): wait as any
+  -- transaction does.
   EXECUTE lock_rows USING ids;
 END
 $$;

@@ -434,27 +434,33 @@ END
 $$;
 REVOKE ALL ON FUNCTION warden._ssf_refused(text, text, text, text, bigint) FROM PUBLIC;
 
--- The person a SET's subject names at this provider: iss_sub (this issuer), email, opaque, or
--- a complex subject's user. NULL when warden does not know them.
-CREATE OR REPLACE FUNCTION warden._ssf_subject_human(sub jsonb, p warden.identity_providers) RETURNS text
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+-- The subject a SET names at this provider: iss_sub (this issuer), email, opaque, or a complex
+-- subject's user. NULL for any other form.
+CREATE OR REPLACE FUNCTION warden._ssf_subject_id(sub jsonb, p warden.identity_providers) RETURNS text
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-  id text;
 BEGIN
   IF jsonb_typeof(sub) IS DISTINCT FROM 'object' THEN RETURN NULL; END IF;
   CASE sub ->> 'format'
-    WHEN 'complex' THEN RETURN warden._ssf_subject_human(sub -> 'user', p);
+    WHEN 'complex' THEN RETURN warden._ssf_subject_id(sub -> 'user', p);
     WHEN 'iss_sub' THEN
       IF sub ->> 'iss' IS DISTINCT FROM p.issuer THEN RETURN NULL; END IF;
-      id := sub ->> 'sub';
-    WHEN 'email' THEN id := sub ->> 'email';
-    WHEN 'opaque' THEN id := sub ->> 'id';
+      RETURN sub ->> 'sub';
+    WHEN 'email' THEN RETURN sub ->> 'email';
+    WHEN 'opaque' THEN RETURN sub ->> 'id';
     ELSE RETURN NULL;
   END CASE;
-  RETURN (SELECT h.subject FROM warden.humans h
-          WHERE h.subject = id AND h.idp = p.idp_id);
 END
+$$;
+REVOKE ALL ON FUNCTION warden._ssf_subject_id(jsonb, warden.identity_providers) FROM PUBLIC;
+
+-- The person a SET's subject names at this provider: a human linked to it (one who signed in
+-- through it, or warden.link_human). NULL when there is none: another provider's people, and
+-- people added by hand and linked to none, are not this provider's to revoke.
+CREATE OR REPLACE FUNCTION warden._ssf_subject_human(sub jsonb, p warden.identity_providers) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT h.subject FROM warden.humans h WHERE h.subject = warden._ssf_subject_id(sub, p) AND h.idp = p.idp_id
 $$;
 REVOKE ALL ON FUNCTION warden._ssf_subject_human(jsonb, warden.identity_providers) FROM PUBLIC;
 
@@ -484,6 +490,7 @@ DECLARE
                            'https://schemas.openid.net/secevent/risc/event-type/account-credential-change-required'];
   done jsonb := '[]';
   r jsonb;
+  ended int;
 BEGIN
   IF refusal IS NOT NULL THEN
     RETURN warden._ssf_refused(
@@ -526,7 +533,19 @@ BEGIN
     CONTINUE WHEN NOT uri = ANY (revoking);
     human := warden._ssf_subject_human(coalesce(claims -> 'sub_id', body -> 'subject'), p);
     IF human IS NULL THEN
-      RETURN warden._ssf_refused('invalid_request', 'unknown subject', iss, jti);
+      -- Not a person of this provider, but perhaps signed in to the console through it (a
+      -- console person need not be a human warden knows): those sessions end all the same.
+      WITH x AS (DELETE FROM warden.console_sessions cs
+                 WHERE cs.idp_id = p.idp_id
+                   AND cs.subject = warden._ssf_subject_id(coalesce(claims -> 'sub_id', body -> 'subject'), p)
+                 RETURNING 1)
+      SELECT count(*) INTO ended FROM x;
+      IF ended = 0 THEN
+        RETURN warden._ssf_refused('invalid_request', 'unknown subject', iss, jti);
+      END IF;
+      done := done || jsonb_build_object('console_subject', warden._ssf_subject_id(coalesce(claims -> 'sub_id', body -> 'subject'), p),
+                                         'event', uri, 'console_sessions', ended);
+      CONTINUE;
     END IF;
     r := warden.revoke_human(human::text, (p.name || ': ' || pg_catalog.regexp_replace(uri, '^.*/', ''))::text);
     done := done || jsonb_build_object('human', human, 'event', uri, 'chains', r -> 'chains');
