@@ -27,9 +27,12 @@ FUNCTION_SQL = $(sort $(wildcard $(SRC)src/sql/functions/*.sql))
 GENERATED_SQL = src/sql/warden--$(EXTVERSION).sql $(foreach u,$(UPDATES),src/sql/warden--$(u).sql)
 DATA_built = $(GENERATED_SQL)
 EXTRA_CLEAN = src/sql/warden--0.1.0.sql
-OBJS = $(patsubst $(SRC)%.cpp,%.o,$(wildcard $(SRC)src/core/*.cpp $(SRC)src/extension/*.cpp))
+# The database verifies console and approver sign-ins' ID tokens itself (approver_sign_in.sql),
+# with the gateway's own JOSE code: those four files are linked into the extension too.
+JOSE_SOURCES = $(addprefix $(SRC)src/frontend/oauth/,jwk_key.cpp jws.cpp id_token.cpp oauth_error.cpp)
+OBJS = $(patsubst $(SRC)%.cpp,%.o,$(wildcard $(SRC)src/core/*.cpp $(SRC)src/extension/*.cpp) $(JOSE_SOURCES))
 ifneq ($(SRC),)
-$(shell mkdir -p src/core src/extension src/sql)
+$(shell mkdir -p src/core src/extension src/frontend/oauth src/sql)
 endif
 
 REGRESS = $(sort $(basename $(notdir $(wildcard $(SRC)sql/*.sql))))
@@ -42,7 +45,7 @@ PG_CONFIG ?= pg_config
 # and wins over PGXS's own -I for the same folder.
 PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server) -I$(abspath $(or $(SRC),.))/src -DWARDEN_VERSION='"$(EXTVERSION)"'
 PG_CXXFLAGS = -std=c++20 -Wall -Wextra $(if $(WARDEN_WERROR),-Werror)
-SHLIB_LINK += -lstdc++ -lsodium
+SHLIB_LINK += -lstdc++ -lsodium -lcrypto
 
 # PGXS would compile every .cpp again to LLVM bitcode without -std=c++20; warden has no use for JIT inlining.
 override with_llvm = no

@@ -83,6 +83,28 @@ after(async () => {
   await idp?.close();
 });
 
+// Signs in from the approval list and returns the refusal page's text.
+async function refusedSignIn() {
+  const page = await session.page();
+  await toLoginPage(page, `${issuer}/approvals`);
+  await logIn(page);
+  await Promise.all([page.waitForNavigation(), page.click('#submit')]);
+  const text = await page.$eval('body', (b) => b.textContent);
+  await page.close();
+  return text;
+}
+
+const pinKeys = async () => sql(`SELECT warden.pin_identity_provider_keys('fixture-idp', ${quote(JSON.stringify(await idp.jwks()))})`);
+
+test('until an administrator pins the provider\'s keys, a genuine sign-in opens no approver session', async () => {
+  // warden-mcp verifies this ID token (with the JWKS it fetched); the database does not take
+  // its word for it and has no key of its own to check it with.
+  assert.match(await refusedSignIn(), /keys_not_pinned/);
+  assert.equal(sqlValue(`SELECT reason FROM warden.events WHERE kind = 'approver_sign_in_refused'
+                         ORDER BY at DESC LIMIT 1`), 'keys_not_pinned');
+  await pinKeys();
+});
+
 test('the approver signs in at the identity provider, lands on the call and approves it', async () => {
   const client = await connect();
   const approvalUrl = await askApproval(client, 4200);
@@ -178,6 +200,23 @@ test('a person the provider admits but warden does not know as a human of it is 
   } finally {
     sql(`SELECT warden.link_human('alice@example.com', 'fixture-idp')`);
   }
+});
+
+test('after the provider rotates its keys, sign-ins wait for the new keys to be pinned', async () => {
+  await idp.rotateKeys({ keepOld: false });
+  // warden-mcp fetches the new JWKS by itself (unknown kid); the database refuses the new key.
+  assert.match(await refusedSignIn(), /id_token_not_verified_by_database: unknown_kid/);
+  await pinKeys();
+  const page = await session.page();
+  await toLoginPage(page, `${issuer}/approvals`);
+  await logIn(page);
+  await Promise.all([
+    page.waitForFunction((u) => location.href === u && document.querySelector('#pending') !== null,
+      { polling: 100 }, `${issuer}/approvals`),
+    page.click('#submit'),
+  ]);
+  assert.equal(await page.$eval('#approver', (e) => e.textContent), 'alice@example.com');
+  await page.close();
 });
 
 test('the paste form refuses a post without its form cookie (login CSRF)', async () => {

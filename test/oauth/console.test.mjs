@@ -79,6 +79,7 @@ before(async () => {
   sql(`SELECT warden.add_human('bob@example.com', 'Bob');
        SELECT warden.add_identity_provider('fixture-idp', ${quote(idp.issuer)}, 'warden', NULL,
                 '{"subject_claim": "email", "email_claim": "email"}');
+       SELECT warden.pin_identity_provider_keys('fixture-idp', ${quote(JSON.stringify(await idp.jwks()))});
        SELECT warden.map_group('fixture-idp', 'sec-ops', 'admin');
        SELECT warden.add_agent('slow-bot', 'bob@example.com', 'runs long <jobs> "quoted"');
        SELECT warden.add_server('faults', ${quote(faults)}, 'stdio');

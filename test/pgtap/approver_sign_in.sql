@@ -4,11 +4,15 @@
 -- another browser (login CSRF), a replayed or expired sign-in, a wrong nonce or audience, an
 -- open redirect through next, a person the provider admits but warden does not know, an
 -- offboarded person, a session after the person moved to another provider, who may call what,
--- and the bound on sign-ins an unauthenticated client can leave open.
+-- and the bound on sign-ins an unauthenticated client can leave open. The ID tokens are really
+-- signed (include/id_token_signer.sql): the database verifies them with the keys an admin
+-- pinned, and the gateway's role can neither pin keys nor get its own fetched keys believed.
 BEGIN;
-SELECT plan(39);
+SELECT plan(54);
+\ir include/id_token_signer.sql
 
 CREATE ROLE tap_as_proxy LOGIN IN ROLE warden_proxy;
+CREATE ROLE tap_as_admin LOGIN IN ROLE warden_admin;
 CREATE SCHEMA tap_as;
 GRANT USAGE ON SCHEMA tap_as TO PUBLIC;
 
@@ -40,7 +44,7 @@ CREATE FUNCTION tap_as.begin(next text DEFAULT '/approvals') RETURNS jsonb LANGU
 $$;
 CREATE FUNCTION tap_as.finish(began jsonb, sub text, binding text DEFAULT 'binding-0123456789-0123456789-0123456789',
                               overrides jsonb DEFAULT '{}') RETURNS jsonb LANGUAGE sql AS $$
-  SELECT warden.complete_approver_sign_in(began->>'idp_state', binding, tap_as.claims(began, sub, overrides))
+  SELECT warden.complete_approver_sign_in(began->>'idp_state', binding, tap_jws.sign(tap_as.claims(began, sub, overrides)))
 $$;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA tap_as TO PUBLIC;
 
@@ -50,6 +54,19 @@ SELECT lives_ok($$SELECT warden.add_identity_provider('as-idp', 'https://idp.as.
                          warden.add_human('erin@as.example'), warden.link_human('erin@as.example', 'as-idp'),
                          warden.add_human('frank@as.example')$$,
                 'two providers; dana and erin are humans of as-idp, frank of none');
+
+-- ------------------------------------------------------------------------------- pinned keys
+SELECT is(tap_as.as_role('tap_as_proxy', $$SELECT warden.pin_identity_provider_keys('as-idp', tap_jws.jwks())$$), 'ERROR 42501',
+          'the gateway''s role cannot pin a provider''s keys');
+SELECT is(tap_as.as_role('tap_as_proxy', $$INSERT INTO warden.idp_pinned_keys (idp_id, kid, jwk, pinned_by)
+                                           SELECT idp_id, 'evil', '{}', 'x' FROM warden.identity_providers LIMIT 1 RETURNING 1$$),
+          'ERROR 42501', '... nor write the pinned keys');
+SELECT is(tap_as.as_role('tap_as_admin', $$SELECT warden.pin_identity_provider_keys('as-idp', '{"keys": [{"kty": "oct", "k": "c2VjcmV0"}, {"kty": "RSA", "n": "x", "e": "AQAB", "d": "y"}]}')$$),
+          'ERROR 22023', 'a JWKS of a shared secret and a private key pins nothing: refused');
+SELECT is(tap_as.as_role('tap_as_admin', $$SELECT warden.pin_identity_provider_keys('as-idp', tap_jws.jwks())->>'kids'$$),
+          '["tap-key"]', 'warden_admin pins the provider''s JWKS');
+SELECT is((SELECT detail->>'idp' || ' ' || (detail->>'kids') FROM warden.events WHERE kind = 'idp_keys_pinned'),
+          'as-idp ["tap-key"]', 'pinning is audited');
 
 -- ------------------------------------------------------------------------------------ begin
 CREATE TEMP TABLE b1 AS SELECT tap_as.begin('/approvals/0b7c1f43-8c44-4e0f-9c3e-6a8f2d1e9a10') AS b;
@@ -95,6 +112,34 @@ SELECT ok(NOT EXISTS (SELECT FROM warden.humans WHERE subject = 'mallory@as.exam
 CREATE TEMP TABLE b5 AS SELECT tap_as.begin() AS b;
 SELECT is((SELECT warden.complete_approver_sign_in(b->>'idp_state', :'binding', '{}', 'bad signature')->>'error_description' FROM b5),
           'sign-in refused: id_token_not_verified: bad signature', 'warden-mcp''s refusal ends the sign-in');
+CREATE TEMP TABLE b5a AS SELECT tap_as.begin() AS b;
+SELECT is((SELECT warden.complete_approver_sign_in(b->>'idp_state', :'binding',
+             split_part(tap_jws.sign(tap_as.claims(b, 'dana@as.example')), '.', 1) || '.'
+             || tap_jws.b64url(convert_to(tap_as.claims(b, 'mallory@as.example')::text, 'UTF8')) || '.'
+             || split_part(tap_jws.sign(tap_as.claims(b, 'dana@as.example')), '.', 3))->>'error_description' FROM b5a),
+          'sign-in refused: id_token_not_verified_by_database: bad_signature',
+          'claims the gateway changed after the provider signed them are refused: the database checks the signature');
+CREATE TEMP TABLE b5b AS SELECT tap_as.begin() AS b;
+SELECT is((SELECT warden.complete_approver_sign_in(b->>'idp_state', :'binding',
+             'eyJhbGciOiJub25lIn0.' || tap_jws.b64url(convert_to(tap_as.claims(b, 'dana@as.example')::text, 'UTF8')) || '.')
+             ->>'error_description' FROM b5b),
+          'sign-in refused: id_token_not_verified_by_database: alg_not_allowed', 'an unsigned (alg none) ID token is refused');
+-- The gateway's role stores a JWKS of its own (it fetches the provider's): its keys are not the pinned ones.
+SELECT lives_ok($$SELECT tap_as.as_role('tap_as_proxy', $q$SELECT warden.store_idp_metadata('as-idp',
+                    '{"issuer": "https://idp.as.example"}', '{"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "evil", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}')$q$)$$,
+                'the gateway''s role stores a JWKS of its own choosing');
+CREATE TEMP TABLE b5c AS SELECT tap_as.begin() AS b;
+SELECT is((SELECT warden.complete_approver_sign_in(b->>'idp_state', :'binding', tap_jws.sign(tap_as.claims(b, 'dana@as.example'), 'evil'))
+             ->>'error_description' FROM b5c),
+          'sign-in refused: id_token_not_verified_by_database: unknown_kid (an administrator pins the provider''s current keys with warden.pin_identity_provider_keys)',
+          '... a token naming the gateway''s key is refused: only pinned keys count');
+SELECT is((SELECT string_agg(kid, ',') FROM warden.idp_pinned_keys), 'tap-key', '... and the pinned keys are unchanged');
+CREATE TEMP TABLE b5d AS SELECT warden.begin_approver_sign_in('as-other', '/approvals', :'binding') AS b;
+SELECT is((SELECT warden.complete_approver_sign_in(b->>'idp_state', :'binding', tap_jws.sign('{}'))->>'error_description' FROM b5d),
+          'sign-in refused: keys_not_pinned (an administrator pins the provider''s current keys with warden.pin_identity_provider_keys)',
+          'a provider without pinned keys opens no approver session');
+SELECT is((SELECT reason FROM warden.events WHERE kind = 'approver_sign_in_refused' ORDER BY at DESC LIMIT 1),
+          'keys_not_pinned', '... audited');
 CREATE TEMP TABLE b6 AS SELECT tap_as.begin() AS b;
 UPDATE warden.approver_sign_ins s SET expires_at = now() - interval '1 second'
 FROM b6 WHERE s.sign_in_id = (b6.b->>'sign_in_id')::uuid;
@@ -139,6 +184,14 @@ SELECT throws_ok($$SELECT warden.approval_page(r->>'session') FROM ok1$$, '28000
 CREATE TEMP TABLE b8 AS SELECT tap_as.begin() AS b;
 SELECT is((SELECT tap_as.finish(b, 'dana@as.example')->>'error_description' FROM b8),
           'sign-in refused: human_revoked', 'an offboarded person cannot sign in again');
+
+-- Unpinning closes the provider's door; pinning again opens it.
+SELECT is(tap_as.as_role('tap_as_admin', $$SELECT warden.pin_identity_provider_keys('as-idp', NULL)->>'pinned'$$), '0',
+          'NULL unpins');
+SELECT is((SELECT tap_as.finish(b, 'erin@as.example')->>'error_description' FROM tap_as.begin() b),
+          'sign-in refused: keys_not_pinned (an administrator pins the provider''s current keys with warden.pin_identity_provider_keys)',
+          '... and then a well-signed ID token opens nothing');
+SELECT lives_ok($$SELECT warden.pin_identity_provider_keys('as-idp', tap_jws.jwks())$$, 'pinned again');
 
 -- ------------------------------------------------------------------------------- who may call
 SELECT is(tap_as.as_role('tap_as_proxy', $$SELECT warden.begin_approver_sign_in('as-idp', '/approvals', 'binding-0123456789-0123456789-0123456789')->>'idp'$$),

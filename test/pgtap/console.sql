@@ -5,7 +5,8 @@
 -- in, the gateway's role without a session, next pointing off the console, the gateway's role
 -- reading the session table.
 BEGIN;
-SELECT plan(49);
+SELECT plan(50);
+\ir include/id_token_signer.sql
 
 CREATE ROLE tap_con_proxy LOGIN IN ROLE warden_proxy;
 CREATE ROLE tap_con_admin LOGIN IN ROLE warden_admin;
@@ -33,9 +34,9 @@ DECLARE
   b jsonb := warden.begin_approver_sign_in('con-idp', next, 'binding-0123456789-0123456789-0123456789');
 BEGIN
   RETURN warden.complete_approver_sign_in(b->>'idp_state', 'binding-0123456789-0123456789-0123456789',
-    jsonb_build_object('iss', 'https://idp.con.example', 'aud', 'warden-at-con', 'nonce', b->>'idp_nonce',
-                       'exp', extract(epoch FROM now())::bigint + 300, 'iat', extract(epoch FROM now())::bigint,
-                       'sub', sub, 'groups', groups));
+    tap_jws.sign(jsonb_build_object('iss', 'https://idp.con.example', 'aud', 'warden-at-con', 'nonce', b->>'idp_nonce',
+                                    'exp', extract(epoch FROM now())::bigint + 300, 'iat', extract(epoch FROM now())::bigint,
+                                    'sub', sub, 'groups', groups)));
 END
 $$;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA tap_con TO PUBLIC;
@@ -45,6 +46,8 @@ SELECT lives_ok($$SELECT warden.add_identity_provider('con-idp', 'https://idp.co
                          warden.add_agent('con-bot', 'owner@con.example'),
                          warden.add_server('con-srv', 'http://127.0.0.1:9/mcp')$$,
                 'a provider, an agent and a server');
+SELECT is(tap_con.as_role('tap_con_admin', $$SELECT warden.pin_identity_provider_keys('con-idp', tap_jws.jwks())->>'pinned'$$), '1',
+          'an admin pins the provider''s keys (the database verifies console sign-ins with them)');
 
 -- ------------------------------------------------------------------------------- map_group
 SELECT is(tap_con.as_role('tap_con_admin', $$SELECT warden.map_group('con-idp', 'sec-ops', 'admin')$$), '',

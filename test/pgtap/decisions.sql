@@ -20,7 +20,7 @@ SELECT is(
         'warden.begin_authorization(text,text,text,text,text,text,text,text)',
         'warden.callable(text,text,text[])',
         'warden.complete(uuid,text,jsonb)',
-        'warden.complete_approver_sign_in(text,text,jsonb,text)',
+        'warden.complete_approver_sign_in(text,text,text,text)',
         'warden.complete_sign_in(text,jsonb,text)',
         'warden.consent(uuid,text,boolean)',
         'warden.console_grant(text,text,text,jsonb,interval,integer,text)',

@@ -85,10 +85,11 @@ awaitable<json> OAuthStore::begin_approver_sign_in(const std::optional<std::stri
 
 awaitable<json> OAuthStore::complete_approver_sign_in(const std::string& idp_state,
                                                       const std::string& binding,
-                                                      const json& claims,
+                                                      const std::string& id_token,
                                                       const std::optional<std::string>& refusal) {
-  std::vector<Param> params{idp_state, binding, claims.dump(), refusal ? Param(*refusal) : Param()};
-  co_return co_await value("SELECT warden.complete_approver_sign_in($1, $2, $3::jsonb, $4)", params,
+  std::vector<Param> params{idp_state, binding, id_token.empty() ? Param() : Param(id_token),
+                            refusal ? Param(*refusal) : Param()};
+  co_return co_await value("SELECT warden.complete_approver_sign_in($1, $2, $3, $4)", params,
                            "warden.complete_approver_sign_in");
 }
 

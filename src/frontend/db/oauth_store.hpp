@@ -34,11 +34,12 @@ class OAuthStore {
   awaitable<json> consent(const std::string& request_id, const std::string& consent_token,
                           bool approve);
   // An approver's sign-in to the approval page (approver_sign_in.sql): binding is the secret
-  // of the browser's binding cookie.
+  // of the browser's binding cookie; id_token the provider's ID token as received (the database
+  // verifies it again, with the keys an administrator pinned), empty when there was none.
   awaitable<json> begin_approver_sign_in(const std::optional<std::string>& idp,
                                          const std::string& next, const std::string& binding);
   awaitable<json> complete_approver_sign_in(const std::string& idp_state,
-                                            const std::string& binding, const json& claims,
+                                            const std::string& binding, const std::string& id_token,
                                             const std::optional<std::string>& refusal);
   awaitable<json> redeem_authorization_code(const std::string& code,
                                             const std::string& code_verifier,

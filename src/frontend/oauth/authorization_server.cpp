@@ -355,9 +355,10 @@ awaitable<HttpResponse> AuthorizationServer::callback(const HttpRequest& request
     co_return error_page_response(503, "Unavailable", "The database cannot be reached.");
   }
   json claims;
-  std::optional<std::string> refusal = co_await verify_callback(*query, pending, claims);
+  std::string id_token;
+  std::optional<std::string> refusal = co_await verify_callback(*query, pending, claims, id_token);
   if (string_field(pending, "for") == "approver") {
-    co_return co_await finish_approver_sign_in(request, idp_state, claims, refusal);
+    co_return co_await finish_approver_sign_in(request, idp_state, id_token, refusal);
   }
   json view;
   try {
@@ -383,7 +384,8 @@ awaitable<HttpResponse> AuthorizationServer::callback(const HttpRequest& request
 
 awaitable<std::optional<std::string>> AuthorizationServer::verify_callback(const FormFields& query,
                                                                            const json& pending,
-                                                                           json& claims) {
+                                                                           json& claims,
+                                                                           std::string& id_token) {
   std::string failure;
   if (!query.get("error").empty()) {
     // The provider's error code is attacker-reachable text (anyone can open /callback with a
@@ -411,8 +413,8 @@ awaitable<std::optional<std::string>> AuthorizationServer::verify_callback(const
     } else if (string_field(tokens.value, "id_token").empty()) {
       failure = "the identity provider sent no ID token";
     } else {
-      verified =
-          co_await idp_.verify_id_token(provider.value, string_field(tokens.value, "id_token"));
+      id_token = string_field(tokens.value, "id_token");
+      verified = co_await idp_.verify_id_token(provider.value, id_token);
       if (verified.ok()) {
         claims = verified.value;
       } else {
@@ -455,14 +457,14 @@ awaitable<HttpResponse> AuthorizationServer::begin_approver_sign_in(
 }
 
 awaitable<HttpResponse> AuthorizationServer::finish_approver_sign_in(
-    const HttpRequest& request, const std::string& idp_state, const json& claims,
+    const HttpRequest& request, const std::string& idp_state, const std::string& id_token,
     const std::optional<std::string>& refusal) {
   const bool tls = issuer_.rfind("https://", 0) == 0;
   const std::string binding =
       mcp::cookie_value(request.header("cookie"), mcp::kApproverBindingCookie);
   json outcome;
   try {
-    outcome = co_await store_.complete_approver_sign_in(idp_state, binding, claims, refusal);
+    outcome = co_await store_.complete_approver_sign_in(idp_state, binding, id_token, refusal);
   } catch (const DbError& e) {
     co_return error_page_response(400, "This sign-in cannot continue",
                                   split_error(e.what()).second);

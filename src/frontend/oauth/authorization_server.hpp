@@ -99,14 +99,16 @@ class AuthorizationServer {
   // The provider's authorization URL for a sign-in warden.begin_authorization or
   // warden.begin_approver_sign_in began; nullopt (logged) when the provider is unusable.
   mcp::awaitable<std::optional<std::string>> idp_authorization_url(const nlohmann::json& began);
-  // The provider's answer at /callback: redeems the code (PKCE) and verifies the ID token into
-  // `claims`; the reason when that fails (claims then empty).
+  // The provider's answer at /callback: redeems the code (PKCE) into `id_token` (as received)
+  // and verifies it into `claims`; the reason when that fails (claims then empty).
   mcp::awaitable<std::optional<std::string>> verify_callback(const FormFields& query,
                                                              const nlohmann::json& pending,
-                                                             nlohmann::json& claims);
-  // /callback for an approver's sign-in: the database decides; the session cookie on success.
+                                                             nlohmann::json& claims,
+                                                             std::string& id_token);
+  // /callback for an approver's sign-in: the database decides, verifying the ID token again
+  // with the keys an administrator pinned; the session cookie on success.
   mcp::awaitable<mcp::HttpResponse> finish_approver_sign_in(
-      const mcp::HttpRequest& request, const std::string& idp_state, const nlohmann::json& claims,
+      const mcp::HttpRequest& request, const std::string& idp_state, const std::string& id_token,
       const std::optional<std::string>& refusal);
   mcp::awaitable<mcp::HttpResponse> consent(const mcp::HttpRequest& request);
   mcp::awaitable<mcp::HttpResponse> token(const mcp::HttpRequest& request);

@@ -109,14 +109,15 @@ Outcome<nlohmann::json> parse_jwks(std::string_view text) {
   return std::move(*jwks);
 }
 
-Outcome<nlohmann::json> validate_id_token(std::string_view id_token, const nlohmann::json& jwks,
-                                          const IdTokenExpectations& expected) {
+Outcome<nlohmann::json> verify_id_token_signature(std::string_view id_token,
+                                                  const nlohmann::json& jwks,
+                                                  std::span<const JwsAlg> allowed_algs) {
   if (!jwks.is_object() || !jwks.contains("keys") || !jwks["keys"].is_array()) {
     return OAuthError::bad_jwks;
   }
   auto jws = parse_jws(id_token);
   if (!jws) return jws.error();
-  if (!alg_allowed(jws.value().alg, expected.allowed_algs)) return OAuthError::alg_not_allowed;
+  if (!alg_allowed(jws.value().alg, allowed_algs)) return OAuthError::alg_not_allowed;
   const auto& header = jws.value().header;
   if (auto kid = header.find("kid"); kid != header.end() && !kid->is_string()) {
     return OAuthError::malformed;
@@ -134,18 +135,19 @@ Outcome<nlohmann::json> validate_id_token(std::string_view id_token, const nlohm
   // Several keys may share a kid (one per alg); the first that verifies wins, and the error
   // reported is the first key's.
   std::optional<OAuthError> first_error;
-  bool verified = false;
   for (const auto* key : candidates) {
-    auto status = verify_jws(jws.value(), *key, expected.allowed_algs);
-    if (status) {
-      verified = true;
-      break;
-    }
+    auto status = verify_jws(jws.value(), *key, allowed_algs);
+    if (status) return std::move(jws).value().payload;
     if (!first_error) first_error = status.error();
   }
-  if (!verified) return *first_error;
+  return *first_error;
+}
 
-  const auto& claims = jws.value().payload;
+Outcome<nlohmann::json> validate_id_token(std::string_view id_token, const nlohmann::json& jwks,
+                                          const IdTokenExpectations& expected) {
+  auto verified = verify_id_token_signature(id_token, jwks, expected.allowed_algs);
+  if (!verified) return verified.error();
+  const auto& claims = verified.value();
   if (expected.issuer.empty() || !is_string_equal(claims, "iss", expected.issuer)) {
     return OAuthError::wrong_issuer;
   }
@@ -159,7 +161,7 @@ Outcome<nlohmann::json> validate_id_token(std::string_view id_token, const nlohm
       sub->get_ref<const std::string&>().size() > kMaxSubjectLength) {
     return OAuthError::missing_claim;
   }
-  return std::move(jws).value().payload;
+  return std::move(verified).value();
 }
 
 }  // namespace warden::oauth

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,13 @@ Outcome<nlohmann::json> parse_jwks(std::string_view text);
 // Returns the verified claims.
 Outcome<nlohmann::json> validate_id_token(std::string_view id_token, const nlohmann::json& jwks,
                                           const IdTokenExpectations& expected);
+
+// The signature half of validate_id_token, for a caller that checks the claims itself (the
+// database, which holds only the hash of a sign-in's nonce): the JWS, its typ and alg, the key
+// chosen by kid in `jwks` as above, and the signature. Returns the payload, claims unchecked.
+Outcome<nlohmann::json> verify_id_token_signature(std::string_view id_token,
+                                                  const nlohmann::json& jwks,
+                                                  std::span<const JwsAlg> allowed_algs);
 
 // Reads a NumericDate claim (an integer or a finite number, floored); nullopt when absent or
 // not a number within +-2^53.

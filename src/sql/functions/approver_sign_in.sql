@@ -6,10 +6,17 @@
 -- human warden knows from that provider (no just-in-time creation here); which approvals they
 -- may decide is still each grant's "approvers" list.
 --
--- What the gateway can do with this: it already verifies ID tokens for every sign-in, so a
--- gateway host that lies about one can open an approver session for a person of its provider
--- (and decide what that person may). Deployments that do not trust the gateway host with
--- approvals keep approvers on their own database logins (warden.approver_session()).
+-- What the gateway can do with this: nothing it could not do anyway. The database does not
+-- believe the gateway about the ID token: it verifies the token's signature itself, against the
+-- keys an administrator pinned for the provider (warden.pin_identity_provider_keys; not the
+-- JWKS the gateway fetched and stored), and reads the claims from the token. The nonce is the
+-- database's, one per sign-in, and the sign-in is single use, so an ID token seen once cannot
+-- open a second session. A gateway host that lies can therefore open no approver or console
+-- session for a person who does not sign in through it; what it can still do is ride the
+-- sessions of people who do sign in through it while it is compromised (it serves their
+-- pages). A provider without pinned keys opens no approver or console session. Deployments
+-- that do not trust the gateway host with approvals even so keep approvers on their own
+-- database logins (warden.approver_session()).
 
 -- The same sign-in opens a console session (issue 16, console.sql) when next is a console page
 -- (/console or /console/<page>): then the person need not be a human warden knows, but the
@@ -71,17 +78,20 @@ $$;
 REVOKE ALL ON FUNCTION warden.begin_approver_sign_in(text, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION warden.begin_approver_sign_in(text, text, text) TO warden_proxy;
 
--- The provider sent the browser back and warden-mcp verified the ID token's signature (or says
--- why it could not: refusal_by_gateway). Single use: any outcome ends the sign-in. Refused when
--- the browser's binding differs (a callback URL replayed into another browser), when the ID
--- token fails warden._id_token_refusal or warden._idp_admission, or when the person is not a
--- human of this provider or is offboarded: {error: 'access_denied', error_description}, audited
--- as approver_sign_in_refused. Otherwise a one-hour approver session (only its hash kept):
+-- The provider sent the browser back; warden-mcp redeemed the code and passes the ID token it
+-- got (id_token), having verified it with the keys it fetched (or says why it could not:
+-- refusal_by_gateway). Single use: any outcome ends the sign-in. Refused when the browser's
+-- binding differs (a callback URL replayed into another browser); when the provider has no
+-- pinned keys (keys_not_pinned) or the token's signature does not verify with one of them
+-- (id_token_not_verified_by_database: unknown_kid, bad_signature, ...); when the token's claims
+-- fail warden._id_token_refusal or warden._idp_admission; or when the person is not a human of
+-- this provider or is offboarded: {error: 'access_denied', error_description}, audited as
+-- approver_sign_in_refused. Otherwise a one-hour approver session (only its hash kept):
 -- {session, approver, next, expires_at}, audited as approver_signed_in. For a console page: the
 -- person's groups must map to a console role (else refused: no_console_role); an eight-hour
 -- console session {session, approver, console_role, next, expires_at}, audited as
 -- console_signed_in.
-CREATE OR REPLACE FUNCTION warden.complete_approver_sign_in(idp_state text, binding text, claims jsonb,
+CREATE OR REPLACE FUNCTION warden.complete_approver_sign_in(idp_state text, binding text, id_token text,
                                                            refusal_by_gateway text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -96,6 +106,9 @@ DECLARE
   expires timestamptz := pg_catalog.now() + interval '1 hour';
   console record;
   for_console boolean;
+  claims jsonb;
+  pinned text;
+  verified jsonb;
 BEGIN
   SELECT * INTO r FROM warden.approver_sign_ins s
   WHERE s.idp_state_hash = warden._secret_hash(coalesce(idp_state, '')::text) FOR UPDATE;
@@ -110,12 +123,23 @@ BEGIN
   END IF;
   UPDATE warden.approver_sign_ins s SET finished_at = pg_catalog.now() WHERE s.sign_in_id = r.sign_in_id;
   SELECT * INTO p FROM warden.identity_providers ip WHERE ip.idp_id = r.idp_id;
+  pinned := warden._pinned_jwks(p.idp_id);
   refusal := CASE
     WHEN NOT warden._equal_in_constant_time(warden._secret_hash(coalesce(binding, '')::text), r.binding_hash)
       THEN 'another_browser'
     WHEN refusal_by_gateway IS NOT NULL THEN left('id_token_not_verified: ' || refusal_by_gateway, 300)
-    ELSE coalesce(warden._id_token_refusal(p, claims, r.idp_nonce_hash), warden._idp_admission(p, claims))
+    WHEN pinned IS NULL THEN 'keys_not_pinned'
+    WHEN id_token IS NULL THEN 'id_token_not_verified_by_database: malformed'
   END;
+  IF refusal IS NULL THEN
+    verified := warden._verify_id_token_signature(id_token::text, pinned::text)::jsonb;
+    IF verified ? 'error' THEN
+      refusal := 'id_token_not_verified_by_database: ' || (verified->>'error');
+    ELSE
+      claims := verified->'claims';
+      refusal := coalesce(warden._id_token_refusal(p, claims, r.idp_nonce_hash), warden._idp_admission(p, claims));
+    END IF;
+  END IF;
   for_console := r.next LIKE '/console%';
   IF refusal IS NULL AND for_console AND
      warden._console_person_revoked(p.idp_id, claims->>(p.options->>'subject_claim')) THEN
@@ -141,7 +165,10 @@ BEGIN
                           revoked_subject::text,
                           jsonb_build_object('sign_in_id', r.sign_in_id, 'idp', p.name),
                           false::boolean, refusal::text, NULL::text, NULL::text);
-    RETURN jsonb_build_object('error', 'access_denied', 'error_description', 'sign-in refused: ' || refusal);
+    RETURN jsonb_build_object('error', 'access_denied', 'error_description', 'sign-in refused: ' || refusal
+                              || CASE WHEN refusal IN ('keys_not_pinned', 'id_token_not_verified_by_database: unknown_kid')
+                                      THEN ' (an administrator pins the provider''s current keys with warden.pin_identity_provider_keys)'
+                                      ELSE '' END);
   END IF;
   IF for_console THEN
     PERFORM warden._event('console_signed_in'::text, NULL::uuid, NULL::uuid, NULL::uuid, NULL::text, console.subject::text,
@@ -160,5 +187,5 @@ BEGIN
   RETURN jsonb_build_object('session', secret, 'approver', h.subject, 'next', r.next, 'expires_at', expires);
 END
 $$;
-REVOKE ALL ON FUNCTION warden.complete_approver_sign_in(text, text, jsonb, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION warden.complete_approver_sign_in(text, text, jsonb, text) TO warden_proxy;
+REVOKE ALL ON FUNCTION warden.complete_approver_sign_in(text, text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION warden.complete_approver_sign_in(text, text, text, text) TO warden_proxy;

@@ -25,6 +25,11 @@ REVOKE ALL ON FUNCTION warden._random_secret(int) FROM PUBLIC;
 CREATE OR REPLACE FUNCTION warden._equal_in_constant_time(a bytea, b bytea) RETURNS boolean
 LANGUAGE c IMMUTABLE AS 'MODULE_PATHNAME', 'warden_equal_in_constant_time';
 REVOKE ALL ON FUNCTION warden._equal_in_constant_time(bytea, bytea) FROM PUBLIC;
+-- {"claims": ...} when the ID token's signature verifies with a key of the JWKS (text), else
+-- {"error": reason}; claims unchecked (src/extension/id_token_functions.cpp).
+CREATE OR REPLACE FUNCTION warden._verify_id_token_signature(id_token text, jwks text) RETURNS text
+LANGUAGE c IMMUTABLE AS 'MODULE_PATHNAME', 'warden_verify_id_token_signature';
+REVOKE ALL ON FUNCTION warden._verify_id_token_signature(text, text) FROM PUBLIC;
 
 -- SHA-256 of a presented secret: what the tables keep instead of the secret.
 CREATE OR REPLACE FUNCTION warden._secret_hash(secret text) RETURNS bytea
@@ -289,6 +294,75 @@ END
 $$;
 REVOKE ALL ON FUNCTION warden.store_idp_metadata(text, jsonb, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION warden.store_idp_metadata(text, jsonb, jsonb) TO warden_proxy;
+
+-- For an administrator: pins the keys a provider signs console and approver sign-ins with (the
+-- JWKS at its jwks_uri, fetched by the admin: curl ... | psql). The database verifies those ID
+-- tokens itself against these keys only, so a gateway host that lies about a sign-in (or stores
+-- keys of its own with warden.store_idp_metadata) opens no console or approver session. The
+-- JWKS replaces the pinned set; keys are kept as store_idp_metadata keeps them (asymmetric
+-- signing keys only; no private key). NULL or {"keys": []} unpins: then the provider opens no
+-- console or approver session at all. When the provider rotates its keys, pin the new JWKS
+-- (sign-ins with an unpinned key are refused as unknown_kid). Audited as idp_keys_pinned.
+-- Returns {pinned, skipped, kids}.
+CREATE OR REPLACE FUNCTION warden.pin_identity_provider_keys(idp text, jwks jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p warden.identity_providers;
+  k jsonb;
+  kid text;
+  kids text[] := '{}';
+  skipped int := 0;
+BEGIN
+  p := warden._identity_provider(idp::text);
+  IF jwks IS NOT NULL AND (jsonb_typeof(jwks) <> 'object' OR jsonb_typeof(jwks->'keys') IS DISTINCT FROM 'array') THEN
+    RAISE EXCEPTION 'the JWKS must be a JSON object with a "keys" array' USING ERRCODE = '22023',
+      HINT = 'Pass the document at the provider''s jwks_uri, or NULL to unpin.';
+  END IF;
+  IF jwks IS NOT NULL AND jsonb_array_length(jwks->'keys') > 64 THEN
+    RAISE EXCEPTION 'a JWKS of more than 64 keys is not pinned' USING ERRCODE = '22023';
+  END IF;
+  PERFORM FROM warden.identity_providers ip WHERE ip.idp_id = p.idp_id FOR UPDATE;
+  DELETE FROM warden.idp_pinned_keys pk WHERE pk.idp_id = p.idp_id;
+  FOR k IN SELECT e FROM jsonb_array_elements(coalesce(jwks->'keys', '[]')) e LOOP
+    IF jsonb_typeof(k) <> 'object' OR coalesce(k->>'kty', '') NOT IN ('RSA', 'EC', 'OKP')
+       OR coalesce(k->>'use', 'sig') <> 'sig' OR coalesce(k->>'alg', '') = 'none' OR coalesce(k->>'alg', '') LIKE 'HS%'
+       OR k ? 'd' OR (k ? 'kid' AND jsonb_typeof(k->'kid') <> 'string') THEN
+      skipped := skipped + 1;
+      CONTINUE;
+    END IF;
+    kid := coalesce(k->>'kid', 'jwk:' || encode(sha256(convert_to(k::text, 'UTF8')), 'hex'));
+    IF kid = ANY (kids) THEN
+      skipped := skipped + 1;
+      CONTINUE;
+    END IF;
+    kids := kids || kid;
+    INSERT INTO warden.idp_pinned_keys (idp_id, kid, jwk, pinned_by) VALUES (p.idp_id, kid, k, session_user);
+  END LOOP;
+  IF jwks IS NOT NULL AND jsonb_array_length(jwks->'keys') > 0 AND cardinality(kids) = 0 THEN
+    RAISE EXCEPTION 'the JWKS holds no signing key warden can verify with' USING ERRCODE = '22023',
+      HINT = 'Keys must be RSA, EC or OKP public keys for signatures (no "d", no HS* or none).';
+  END IF;
+  PERFORM warden._event('idp_keys_pinned'::text, NULL::uuid, NULL::uuid, NULL::uuid, NULL::text, NULL::text,
+                        jsonb_build_object('idp', p.name, 'kids', to_jsonb(kids), 'skipped', skipped),
+                        NULL::boolean, NULL::text, NULL::text, NULL::text);
+  RETURN jsonb_build_object('pinned', cardinality(kids), 'skipped', skipped, 'kids', to_jsonb(kids));
+END
+$$;
+REVOKE ALL ON FUNCTION warden.pin_identity_provider_keys(text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION warden.pin_identity_provider_keys(text, jsonb) TO warden_admin;
+
+-- The pinned keys of a provider as a JWKS (text, for warden._verify_id_token_signature); NULL
+-- when none are pinned.
+CREATE OR REPLACE FUNCTION warden._pinned_jwks(idp_id uuid) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT jsonb_build_object('keys', jsonb_agg(pk.jwk ORDER BY pk.kid))::text
+  FROM warden.idp_pinned_keys pk WHERE pk.idp_id = $1
+  HAVING count(*) > 0
+$$;
+REVOKE ALL ON FUNCTION warden._pinned_jwks(uuid) FROM PUBLIC;
 
 -- For warden-mcp: what it needs to run the OIDC leg with a provider: {name, issuer,
 -- client_id, audience, options, discovery, keys (live JWKs), fetched_at, has_secret}.
