@@ -265,6 +265,29 @@ test('delegation by token exchange: a sub-agent with a JWT-SVID gets a narrower 
   assert.equal(path, 'alice@example.com > exchange-bot > sub-bot');
 });
 
+test('a delegation from a DPoP-bound token stays bound to that key, as a task token and as a JWT (cnf.jkt)', async () => {
+  // The parent as a DPoP sign-in binds it (the test sets the binding directly).
+  const jkt = 'Bk3yThumbprint-of-the-parent-s-DPoP-key-0_';
+  const parentId = sqlValue(`SELECT token_id FROM warden._verify_token(${quote(parentToken)})`);
+  sql(`UPDATE warden.tokens SET dpop_jkt = ${quote(jkt)} WHERE token_id = ${quote(parentId)}`);
+  try {
+    const task = await exchange(parentToken, await svid(), { scope: 'fixture/whoami', expires_in: '60' }, 'access_token');
+    assert.equal(task.status, 200, JSON.stringify(task.body));
+    assert.equal(task.body.token_type, 'DPoP');
+    const asBearer = await callWhoami(task.body.access_token);
+    assert.equal(asBearer.status, 401, 'the delegated task token does not work without the parent key\'s proof');
+    const jwt = await exchange(parentToken, await svid(),
+      { scope: 'fixture/whoami', expires_in: '60', requested_token_type: `${TT}jwt`, audience: 'https://api.example.com' },
+      'access_token');
+    assert.equal(jwt.status, 200, JSON.stringify(jwt.body));
+    assert.equal(jwt.body.token_type, 'DPoP');
+    assert.deepEqual(jose.decodeJwt(jwt.body.access_token).cnf, { jkt },
+      'the JWT for another resource server carries the binding: it is no bearer token');
+  } finally {
+    sql(`UPDATE warden.tokens SET dpop_jkt = NULL WHERE token_id = ${quote(parentId)}`);
+  }
+});
+
 test('ID-JAG: an enterprise IdP\'s assertion for the agent\'s client gives a task token; the call is attributed', async () => {
   const r = await jwtBearer(await idJag(), await actorAssertion('exchange-client'));
   assert.equal(r.status, 200, JSON.stringify(r.body));

@@ -443,7 +443,7 @@ DECLARE
   now_s bigint := pg_catalog.floor(extract(epoch FROM pg_catalog.now()))::bigint;
   claims jsonb;
 BEGIN
-  SELECT tt.token_id, tt.chain_id, tt.tools, tt.expires_at, a.name AS agent, h.subject AS human INTO t
+  SELECT tt.token_id, tt.chain_id, tt.tools, tt.expires_at, tt.dpop_jkt, a.name AS agent, h.subject AS human INTO t
   FROM warden.tokens tt JOIN warden.agents a ON a.agent_id = tt.agent_id
   JOIN warden.chains c ON c.chain_id = tt.chain_id JOIN warden.humans h ON h.human_id = c.human_id
   WHERE tt.token_id = _exchange_jwt.token_id;
@@ -452,9 +452,16 @@ BEGIN
     'iat', now_s, 'nbf', now_s, 'exp', extract(epoch FROM t.expires_at)::bigint,
     'jti', t.token_id, 'scope', pg_catalog.array_to_string(t.tools, ' '), 'chain', t.chain_id,
     'act', warden._act_chain(t.token_id::uuid, prior_act::jsonb));
+  -- A token bound to a DPoP key stays bound as a JWT (RFC 9449 6.1: cnf.jkt), so that turning a
+  -- sender-constrained task token into a JWT for another resource server does not make it a
+  -- bearer token.
+  IF t.dpop_jkt IS NOT NULL THEN
+    claims := claims || pg_catalog.jsonb_build_object('cnf', pg_catalog.jsonb_build_object('jkt', t.dpop_jkt));
+  END IF;
   RETURN (issued - 'token_id') || pg_catalog.jsonb_build_object(
     'access_token', warden._sign_jwt('at+jwt'::text, claims::text),
-    'issued_token_type', 'urn:ietf:params:oauth:token-type:jwt');
+    'issued_token_type', 'urn:ietf:params:oauth:token-type:jwt',
+    'token_type', CASE WHEN t.dpop_jkt IS NULL THEN 'Bearer' ELSE 'DPoP' END);
 END
 $$;
 REVOKE ALL ON FUNCTION warden._exchange_jwt(jsonb, uuid, text, text, jsonb) FROM PUBLIC;
@@ -630,7 +637,10 @@ BEGIN
                           true::boolean, NULL::text, NULL::text, NULL::text);
     issued := pg_catalog.jsonb_build_object('access_token', d.token,
                                             'issued_token_type', 'urn:ietf:params:oauth:token-type:access_token',
-                                            'token_type', 'Bearer',
+                                            -- delegate() keeps the parent's DPoP binding.
+                                            'token_type', CASE WHEN (SELECT tt.dpop_jkt FROM warden.tokens tt
+                                                                     WHERE tt.token_id = d.token_id) IS NULL
+                                                               THEN 'Bearer' ELSE 'DPoP' END,
                                             'expires_in', greatest(1, extract(epoch FROM d.expires_at - pg_catalog.now())::int),
                                             'scope', pg_catalog.array_to_string(tools, ' '));
     IF want_jwt THEN
