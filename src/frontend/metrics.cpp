@@ -67,6 +67,12 @@ std::string Metrics::render() const {
       "# TYPE warden_ssf_refusals_limited_total counter\n"
       "warden_ssf_refusals_limited_total " +
       std::to_string(ssf_refusals_limited_) + "\n";
+  out +=
+      "# HELP warden_sessions_evicted_total Sessions ended because their token opened more than "
+      "--max-sessions-per-token.\n"
+      "# TYPE warden_sessions_evicted_total counter\n"
+      "warden_sessions_evicted_total " +
+      std::to_string(sessions_evicted_) + "\n";
   if (!exports_.empty()) {
     out +=
         "# HELP warden_export_lag_seconds Age of the oldest audit event not yet delivered to "

@@ -39,6 +39,8 @@ class Metrics {
   // A refused SET at /ssf/receive answered 429 without being audited (its address was over
   // the refusal limit).
   void count_ssf_refusal_limited() { ++ssf_refusals_limited_; }
+  // A session ended because its token opened more than --max-sessions-per-token.
+  void count_session_evicted() { ++sessions_evicted_; }
   // The audit export (--export): seconds between now and the oldest event not yet delivered
   // (0 when caught up), events delivered, and failed delivery attempts, per destination.
   struct Export {
@@ -58,6 +60,7 @@ class Metrics {
   std::map<std::string, std::uint64_t> dropped_connections_;
   std::size_t open_connections_ = 0;
   std::uint64_t ssf_refusals_limited_ = 0;
+  std::uint64_t sessions_evicted_ = 0;
   std::map<std::string, Export> exports_;
 };
 

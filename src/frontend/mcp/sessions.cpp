@@ -11,6 +11,20 @@ std::string Sessions::open(Session session) {
   return id;
 }
 
+std::optional<std::string> Sessions::evictable(const std::string& token_id,
+                                               std::size_t limit) const {
+  if (limit == 0) return std::nullopt;
+  std::size_t held = 0;
+  const std::pair<const std::string, Session>* oldest = nullptr;
+  for (const auto& entry : sessions_) {
+    if (entry.second.token_id != token_id) continue;
+    ++held;
+    if (!oldest || entry.second.last_used < oldest->second.last_used) oldest = &entry;
+  }
+  if (held < limit) return std::nullopt;
+  return oldest->first;
+}
+
 Session* Sessions::find(const std::string& id) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return nullptr;

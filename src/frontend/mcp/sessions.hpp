@@ -27,6 +27,11 @@ class Sessions {
  public:
   // A new session with an unguessable id (128 bits).
   std::string open(Session session);
+  // The least recently used session opened with `token_id`, when that token already holds
+  // `limit` or more (0: no limit); nullopt otherwise. The caller ends it before opening another,
+  // so one agent's token cannot fill the gateway's memory with sessions, and what it loses is
+  // only its own oldest session.
+  std::optional<std::string> evictable(const std::string& token_id, std::size_t limit) const;
   Session* find(const std::string& id);
   bool close(const std::string& id) { return sessions_.erase(id) > 0; }
   // Forgets sessions idle for longer than `idle`.

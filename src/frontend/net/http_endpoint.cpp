@@ -479,6 +479,11 @@ awaitable<HttpResponse> HttpEndpoint::initialize(const HttpRequest& request,
   // SIGTERM came while the database was asked (its session_opened is audited already).
   if (gateway_.closing()) co_return shutting_down(id, "no session was opened");
   sessions_.expire(kSessionIdle);
+  if (auto oldest = sessions_.evictable(grant.token_id, options_.max_sessions_per_token)) {
+    sessions_.close(*oldest);
+    gateway_.channels().forget(*oldest);
+    metrics_.count_session_evicted();
+  }
   json result = gateway_.initialize_result(params);
   std::string session_id = sessions_.open(Session{grant.agent,
                                                   grant.human,
