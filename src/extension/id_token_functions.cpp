@@ -1,11 +1,16 @@
+#include <openssl/err.h>
+
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
+#include "core/bounded_json.hpp"
 #include "core/error.hpp"
 #include "extension/spi.hpp"
 #include "extension/sql_values.hpp"
 #include "frontend/oauth/id_token.hpp"
+#include "frontend/oauth/jws.hpp"
 
 // The database verifies the ID token of a console or approver sign-in itself, with keys an
 // administrator pinned (warden.pin_identity_provider_keys): the claims warden-mcp read from
@@ -17,6 +22,38 @@
 using namespace warden;
 using namespace warden::pg;
 
+namespace {
+
+// A U+0000 anywhere in a key or string: PostgreSQL's jsonb cannot hold it, so such a token is
+// refused as malformed here rather than making the sign-in fail with an error.
+bool holds_nul(const nlohmann::json& value) {
+  if (value.is_string()) {
+    return value.get_ref<const std::string&>().find('\0') != std::string::npos;
+  }
+  if (value.is_array()) {
+    for (const auto& item : value) {
+      if (holds_nul(item)) return true;
+    }
+  }
+  if (value.is_object()) {
+    for (const auto& [key, item] : value.items()) {
+      if (key.find('\0') != std::string::npos || holds_nul(item)) return true;
+    }
+  }
+  return false;
+}
+
+// OpenSSL keeps the reasons a verification failed in a per-thread queue, which the backend's
+// own TLS shares: leave it empty.
+struct ClearOpensslErrors {
+  ClearOpensslErrors() = default;
+  ClearOpensslErrors(const ClearOpensslErrors&) = delete;
+  ClearOpensslErrors& operator=(const ClearOpensslErrors&) = delete;
+  ~ClearOpensslErrors() { ERR_clear_error(); }
+};
+
+}  // namespace
+
 // (id_token text, jwks text) -> text: {"claims": {...}} when the signature verifies with a key
 // of the JWKS, else {"error": "<reason>"} (malformed, alg_not_allowed, unknown_kid,
 // bad_signature, ...). Claims are not checked here: iss, aud, nonce and times are checked in
@@ -25,6 +62,7 @@ WARDEN_SQL_FUNCTION(warden_verify_id_token_signature) {
   if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) {
     throw Error(sqlstate::kNullValueNotAllowed, "the ID token and the JWKS must not be NULL");
   }
+  ClearOpensslErrors clear_errors;
   const std::string id_token = *arg_text(fcinfo, 0);
   auto jwks = oauth::parse_jwks(*arg_text(fcinfo, 1));
   nlohmann::json answer;
@@ -35,11 +73,31 @@ WARDEN_SQL_FUNCTION(warden_verify_id_token_signature) {
         id_token, jwks.value(),
         std::span<const oauth::JwsAlg>(std::begin(oauth::kAllJwsAlgs),
                                        std::end(oauth::kAllJwsAlgs)));
-    if (verified) {
+    if (verified && holds_nul(verified.value())) {
+      answer = {{"error", oauth::to_string(oauth::OAuthError::malformed)}};
+    } else if (verified) {
       answer = {{"claims", std::move(verified).value()}};
     } else {
       answer = {{"error", oauth::to_string(verified.error())}};
     }
   }
   return text_datum(answer.dump());
+}
+
+// (jwk text) -> text: the public members of a JWK warden can verify signatures with (RSA of 2048
+// to 8192 bits, EC P-256, Ed25519; use "sig" and key_ops "verify" when given; no private
+// member), as a JSON object of kty, kid, alg, use, key_ops, n, e, crv, x and y; NULL for any
+// other JWK. What warden.pin_identity_provider_keys keeps of each key.
+WARDEN_SQL_FUNCTION(warden_verification_jwk) {
+  if (PG_ARGISNULL(0)) PG_RETURN_NULL();
+  ClearOpensslErrors clear_errors;
+  auto jwk =
+      parse_json_bounded(*arg_text(fcinfo, 0), oauth::kMaxJoseJsonDepth, oauth::kMaxJwksBytes);
+  if (!jwk || !jwk->is_object() || !oauth::jwk_thumbprint(*jwk)) PG_RETURN_NULL();
+  nlohmann::json kept = nlohmann::json::object();
+  for (const char* member : {"kty", "kid", "alg", "use", "key_ops", "n", "e", "crv", "x", "y"}) {
+    if (auto it = jwk->find(member); it != jwk->end()) kept[member] = *it;
+  }
+  if (holds_nul(kept)) PG_RETURN_NULL();
+  return text_datum(kept.dump());
 }

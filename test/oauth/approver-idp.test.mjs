@@ -41,7 +41,11 @@ async function askApproval(client, amount) {
 }
 
 // From the approval page to the provider's login page, as a person does it.
+const authorizationRequests = [];  // the URLs the browser was sent to at the provider
 async function toLoginPage(page, approvalUrl) {
+  page.on('request', (req) => {
+    if (req.url().startsWith(`${idp.issuer}/auth?`)) authorizationRequests.push(new URL(req.url()));
+  });
   await page.goto(approvalUrl, { waitUntil: 'domcontentloaded' });
   await page.waitForSelector('#sign-in-idp');
   await Promise.all([page.waitForNavigation(), page.click('#sign-in-idp')]);
@@ -100,6 +104,8 @@ test('until an administrator pins the provider\'s keys, a genuine sign-in opens 
   // warden-mcp verifies this ID token (with the JWKS it fetched); the database does not take
   // its word for it and has no key of its own to check it with.
   assert.match(await refusedSignIn(), /keys_not_pinned/);
+  // The provider was asked for a login now; the database checks the token's auth_time.
+  assert.equal(authorizationRequests.at(-1)?.searchParams.get('max_age'), '0');
   assert.equal(sqlValue(`SELECT reason FROM warden.events WHERE kind = 'approver_sign_in_refused'
                          ORDER BY at DESC LIMIT 1`), 'keys_not_pinned');
   await pinKeys();

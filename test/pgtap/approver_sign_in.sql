@@ -8,7 +8,7 @@
 -- signed (include/id_token_signer.sql): the database verifies them with the keys an admin
 -- pinned, and the gateway's role can neither pin keys nor get its own fetched keys believed.
 BEGIN;
-SELECT plan(54);
+SELECT plan(62);
 \ir include/id_token_signer.sql
 
 CREATE ROLE tap_as_proxy LOGIN IN ROLE warden_proxy;
@@ -36,7 +36,7 @@ $$;
 CREATE FUNCTION tap_as.claims(began jsonb, sub text, overrides jsonb DEFAULT '{}') RETURNS jsonb LANGUAGE sql AS $$
   SELECT jsonb_build_object('iss', 'https://idp.as.example', 'aud', 'warden-at-idp', 'nonce', began->>'idp_nonce',
                             'exp', extract(epoch FROM now())::bigint + 300, 'iat', extract(epoch FROM now())::bigint,
-                            'sub', sub) || overrides
+                            'auth_time', extract(epoch FROM now())::bigint, 'sub', sub) || overrides
 $$;
 \set binding 'binding-0123456789-0123456789-0123456789'
 CREATE FUNCTION tap_as.begin(next text DEFAULT '/approvals') RETURNS jsonb LANGUAGE sql AS $$
@@ -63,9 +63,20 @@ SELECT is(tap_as.as_role('tap_as_proxy', $$INSERT INTO warden.idp_pinned_keys (i
           'ERROR 42501', '... nor write the pinned keys');
 SELECT is(tap_as.as_role('tap_as_admin', $$SELECT warden.pin_identity_provider_keys('as-idp', '{"keys": [{"kty": "oct", "k": "c2VjcmV0"}, {"kty": "RSA", "n": "x", "e": "AQAB", "d": "y"}]}')$$),
           'ERROR 22023', 'a JWKS of a shared secret and a private key pins nothing: refused');
-SELECT is(tap_as.as_role('tap_as_admin', $$SELECT warden.pin_identity_provider_keys('as-idp', tap_jws.jwks())->>'kids'$$),
-          '["tap-key"]', 'warden_admin pins the provider''s JWKS');
-SELECT is((SELECT detail->>'idp' || ' ' || (detail->>'kids') FROM warden.events WHERE kind = 'idp_keys_pinned'),
+SELECT is(tap_as.as_role('tap_as_admin', $$SELECT warden.pin_identity_provider_keys('as-idp', '{"keys": [
+             {"kty": "RSA", "kid": "garbage", "n": "garbage", "e": "AQAB"},
+             {"kty": "EC", "crv": "P-384", "kid": "p384", "x": "AAAA", "y": "AAAA"}]}')$$),
+          'ERROR 22023', 'keys warden cannot verify with pin nothing: refused');
+SELECT is(tap_as.as_role('tap_as_admin', format($$SELECT warden.pin_identity_provider_keys('as-idp', %L)->>'skipped'$$,
+            jsonb_build_object('keys', jsonb_build_array(
+              (tap_jws.jwks()->'keys'->0) || '{"x5c": ["MIIB-a-certificate"], "x-extra": 1}',
+              (tap_jws.jwks()->'keys'->0) || '{"kid": "with-primes", "p": "AAAA", "q": "AAAA", "dp": "AAAA"}',
+              '{"kty": "RSA", "kid": "garbage", "n": "garbage", "e": "AQAB"}'::jsonb)))),
+          '2', 'warden_admin pins the provider''s JWKS: a key with private members and an unusable one are skipped');
+SELECT is((SELECT string_agg(kid || ' ' || (SELECT string_agg(k, ',' ORDER BY k) FROM jsonb_object_keys(jwk) k), ';')
+           FROM warden.idp_pinned_keys),
+          'tap-key alg,e,kid,kty,n,use', '... and of the key kept, only its public members');
+SELECT is((SELECT detail->>'idp' || ' ' || (detail->>'kids') FROM warden.events WHERE kind = 'idp_keys_pinned' ORDER BY at DESC LIMIT 1),
           'as-idp ["tap-key"]', 'pinning is audited');
 
 -- ------------------------------------------------------------------------------------ begin
@@ -140,6 +151,32 @@ SELECT is((SELECT warden.complete_approver_sign_in(b->>'idp_state', :'binding', 
           'a provider without pinned keys opens no approver session');
 SELECT is((SELECT reason FROM warden.events WHERE kind = 'approver_sign_in_refused' ORDER BY at DESC LIMIT 1),
           'keys_not_pinned', '... audited');
+-- The database's claim checks are those of warden-mcp's own (id_token.cpp), since for these
+-- sign-ins they are the only ones a lying gateway cannot skip.
+CREATE TEMP TABLE b5e AS SELECT tap_as.begin() AS b;
+SELECT is((SELECT tap_as.finish(b, 'dana@as.example', overrides => '{"aud": ["another-app", "warden-at-idp"]}')->>'error_description' FROM b5e),
+          'sign-in refused: wrong_authorized_party', 'several audiences without azp naming warden are refused');
+CREATE TEMP TABLE b5f AS SELECT tap_as.begin() AS b;
+SELECT is((SELECT warden.complete_approver_sign_in(b->>'idp_state', :'binding',
+             tap_jws.sign(tap_as.claims(b, 'dana@as.example') - 'iat'))->>'error_description' FROM b5f),
+          'sign-in refused: no_issued_at', 'an ID token without iat is refused');
+CREATE TEMP TABLE b5g AS SELECT tap_as.begin() AS b;
+SELECT is((SELECT warden.complete_approver_sign_in(b->>'idp_state', :'binding',
+             tap_jws.sign_payload(left(tap_as.claims(b, 'dana@as.example')::text, -1) || ', "name": "Dana\u0000"}'))
+             ->>'error_description' FROM b5g),
+          'sign-in refused: id_token_not_verified_by_database: malformed',
+          'a NUL in a claim (which jsonb cannot hold) is refused, not an error that leaves the sign-in open');
+-- A login made before the sign-in began (a standing session at the provider, which a lying
+-- gateway could use with a silent round trip) is not a login for it.
+SELECT is((SELECT b->>'idp_max_age' FROM tap_as.begin() b), '0', 'begin asks the provider for a login now (max_age 0)');
+CREATE TEMP TABLE b5h AS SELECT tap_as.begin() AS b;
+SELECT is((SELECT tap_as.finish(b, 'dana@as.example', overrides => jsonb_build_object('auth_time', extract(epoch FROM now())::bigint - 3600))
+             ->>'error_description' FROM b5h),
+          'sign-in refused: not_a_fresh_login', 'an ID token whose login is older than the sign-in is refused');
+CREATE TEMP TABLE b5i AS SELECT tap_as.begin() AS b;
+SELECT is((SELECT warden.complete_approver_sign_in(b->>'idp_state', :'binding',
+             tap_jws.sign(tap_as.claims(b, 'dana@as.example') - 'auth_time'))->>'error_description' FROM b5i),
+          'sign-in refused: not_a_fresh_login', '... and one that does not say when the person logged in');
 CREATE TEMP TABLE b6 AS SELECT tap_as.begin() AS b;
 UPDATE warden.approver_sign_ins s SET expires_at = now() - interval '1 second'
 FROM b6 WHERE s.sign_in_id = (b6.b->>'sign_in_id')::uuid;

@@ -36,7 +36,7 @@ BEGIN
   RETURN warden.complete_approver_sign_in(b->>'idp_state', 'binding-0123456789-0123456789-0123456789',
     tap_jws.sign(jsonb_build_object('iss', 'https://idp.con.example', 'aud', 'warden-at-con', 'nonce', b->>'idp_nonce',
                                     'exp', extract(epoch FROM now())::bigint + 300, 'iat', extract(epoch FROM now())::bigint,
-                                    'sub', sub, 'groups', groups)));
+                                    'auth_time', extract(epoch FROM now())::bigint, 'sub', sub, 'groups', groups)));
 END
 $$;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA tap_con TO PUBLIC;

@@ -537,7 +537,7 @@ SELECT is(ARRAY(SELECT sig || ' by ' || r FROM oa_fn, unnest(ARRAY['warden_admin
                 WHERE r <> 'warden_' || who AND has_function_privilege(r, sig, 'EXECUTE')),
           '{}'::text[], '... and by no other role (an issuer cannot sign anyone in, redeem or mint OAuth tokens)');
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-                WHERE n.nspname = 'warden' AND (p.proname LIKE '\_oauth%' OR p.proname LIKE '\_vault\_%' OR p.proname IN ('_random_secret', '_secret_hash', '_verify_id_token_signature', '_pinned_jwks'))
+                WHERE n.nspname = 'warden' AND (p.proname LIKE '\_oauth%' OR p.proname LIKE '\_vault\_%' OR p.proname IN ('_random_secret', '_secret_hash', '_verify_id_token_signature', '_verification_jwk', '_pinned_jwks'))
                   AND (has_function_privilege('warden_proxy', p.oid, 'EXECUTE') OR has_function_privilege('warden_issuer', p.oid, 'EXECUTE')
                        OR has_function_privilege('warden_admin', p.oid, 'EXECUTE'))),
           '{}'::text[], 'no role reaches the internal OAuth or wrapping functions');

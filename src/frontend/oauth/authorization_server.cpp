@@ -336,6 +336,11 @@ awaitable<std::optional<std::string>> AuthorizationServer::idp_authorization_url
                 {"nonce", string_field(began, "idp_nonce")},
                 {"code_challenge", string_field(began, "idp_code_challenge")},
                 {"code_challenge_method", "S256"}};
+  // Approver and console sign-ins ask for a login now (the database checks auth_time).
+  if (auto max_age = began.find("idp_max_age");
+      max_age != began.end() && max_age->is_number_unsigned()) {
+    params.emplace_back("max_age", std::to_string(max_age->get<std::uint64_t>()));
+  }
   co_return with_query(endpoint, params);
 }
 

@@ -6,17 +6,18 @@
 -- human warden knows from that provider (no just-in-time creation here); which approvals they
 -- may decide is still each grant's "approvers" list.
 --
--- What the gateway can do with this: nothing it could not do anyway. The database does not
--- believe the gateway about the ID token: it verifies the token's signature itself, against the
--- keys an administrator pinned for the provider (warden.pin_identity_provider_keys; not the
--- JWKS the gateway fetched and stored), and reads the claims from the token. The nonce is the
--- database's, one per sign-in, and the sign-in is single use, so an ID token seen once cannot
--- open a second session. A gateway host that lies can therefore open no approver or console
--- session for a person who does not sign in through it; what it can still do is ride the
--- sessions of people who do sign in through it while it is compromised (it serves their
--- pages). A provider without pinned keys opens no approver or console session. Deployments
--- that do not trust the gateway host with approvals even so keep approvers on their own
--- database logins (warden.approver_session()).
+-- What the gateway can do with this. The database does not believe the gateway about the ID
+-- token: it verifies the token's signature itself, against the keys an administrator pinned for
+-- the provider (warden.pin_identity_provider_keys; not the JWKS the gateway fetched and
+-- stored), and reads the claims from the token. The nonce is the database's, one per sign-in,
+-- and the sign-in is single use, so an ID token seen once cannot open a second session; and the
+-- provider is asked for a login now (max_age 0, auth_time checked), so a person's standing
+-- session at the provider is not enough either. A provider without pinned keys opens no
+-- approver or console session. What a gateway host that lies can still do: use a login a
+-- person makes through it while it is compromised (a console, approver or agent sign-in: it
+-- serves those pages and could send the person to the provider with a nonce of its own). Where
+-- even that is too much for approvals, keep approvers on their own database logins
+-- (warden.approver_session()).
 
 -- The same sign-in opens a console session (issue 16, console.sql) when next is a console page
 -- (/console or /console/<page>): then the person need not be a human warden knows, but the
@@ -26,7 +27,7 @@
 -- The redirect to the provider. next: the approval page to return to (the list or one
 -- approval), or a console page; nothing else. binding: a secret warden-mcp puts in a cookie of the browser that
 -- asks (only its hash is kept). idp NULL picks the only provider. Returns {sign_in_id, idp,
--- idp_state, idp_nonce, idp_code_challenge}. Open to anyone who reaches the page, so bounded:
+-- idp_state, idp_nonce, idp_code_challenge, idp_max_age}. Open to anyone who reaches the page, so bounded:
 -- at most 10,000 unfinished sign-ins of 10 minutes each.
 CREATE OR REPLACE FUNCTION warden.begin_approver_sign_in(idp text, next text, binding text)
 RETURNS jsonb
@@ -68,8 +69,12 @@ BEGIN
   VALUES (sid, p.idp_id, warden._secret_hash(idp_state::text), warden._secret_hash(nonce::text),
           warden._vault_wrap_text('sign-in'::text, sid::text, verifier::text),
           warden._secret_hash(binding::text), next, pg_catalog.now() + interval '10 minutes');
+  -- idp_max_age 0: the provider must have the person log in now (OIDC Core max_age), and say
+  -- when in auth_time, which complete_approver_sign_in checks. A provider session alone (a
+  -- silent prompt=none round trip a lying gateway could start) opens nothing.
   RETURN jsonb_build_object('sign_in_id', sid, 'idp', p.name, 'idp_state', idp_state, 'idp_nonce', nonce,
-                            'idp_code_challenge', warden._base64url(sha256(convert_to(verifier, 'UTF8'))))
+                            'idp_code_challenge', warden._base64url(sha256(convert_to(verifier, 'UTF8'))),
+                            'idp_max_age', 0)
          || CASE WHEN next LIKE '/console%' AND coalesce(p.options->>'groups_scope', 'groups') <> ''
                  THEN jsonb_build_object('idp_extra_scope', coalesce(p.options->>'groups_scope', 'groups'))
                  ELSE '{}'::jsonb END;
@@ -84,7 +89,8 @@ GRANT EXECUTE ON FUNCTION warden.begin_approver_sign_in(text, text, text) TO war
 -- binding differs (a callback URL replayed into another browser); when the provider has no
 -- pinned keys (keys_not_pinned) or the token's signature does not verify with one of them
 -- (id_token_not_verified_by_database: unknown_kid, bad_signature, ...); when the token's claims
--- fail warden._id_token_refusal or warden._idp_admission; or when the person is not a human of
+-- fail warden._id_token_refusal or warden._idp_admission, or its auth_time is missing or before
+-- the sign-in began (not_a_fresh_login: the person did not log in for this sign-in); or when the person is not a human of
 -- this provider or is offboarded: {error: 'access_denied', error_description}, audited as
 -- approver_sign_in_refused. Otherwise a one-hour approver session (only its hash kept):
 -- {session, approver, next, expires_at}, audited as approver_signed_in. For a console page: the
@@ -137,7 +143,11 @@ BEGIN
       refusal := 'id_token_not_verified_by_database: ' || (verified->>'error');
     ELSE
       claims := verified->'claims';
-      refusal := coalesce(warden._id_token_refusal(p, claims, r.idp_nonce_hash), warden._idp_admission(p, claims));
+      refusal := coalesce(warden._id_token_refusal(p, claims, r.idp_nonce_hash),
+                          CASE WHEN jsonb_typeof(claims->'auth_time') IS DISTINCT FROM 'number'
+                                    OR (claims->>'auth_time')::numeric < extract(epoch FROM r.created_at) - 60
+                               THEN 'not_a_fresh_login' END,
+                          warden._idp_admission(p, claims));
     END IF;
   END IF;
   for_console := r.next LIKE '/console%';

@@ -3,10 +3,12 @@
 -- state machine that warden-mcp drives is in oauth.sql.
 --
 -- Where ID tokens are verified: in warden-mcp (JOSE signature with an algorithm allowlist:
--- asymmetric algorithms only, keys from warden.idp_keys; never "none", never HS*). The database
--- has no JOSE library and no network, and the front-end must fetch keys on an unknown kid
--- anyway. warden.complete_sign_in re-checks every claim (iss, aud, nonce, exp, iat) as defence
--- in depth, so a front-end bug cannot skip them.
+-- asymmetric algorithms only, keys from warden.idp_keys, which it fetches; never "none", never
+-- HS*), and warden.complete_sign_in re-checks every claim (iss, aud, nonce, exp, iat) so a
+-- front-end bug cannot skip them. For an agent's sign-in the database takes the signature on
+-- the gateway's word. For an approver's or console sign-in, which can approve calls or grant
+-- scopes, it does not: it verifies the signature itself (the same JOSE code, linked into the
+-- extension) with keys an administrator pinned (warden.pin_identity_provider_keys).
 
 -- The C++ primitives (src/extension/vault.cpp, src/extension/oauth_functions.cpp). None is
 -- granted to any role.
@@ -30,6 +32,10 @@ REVOKE ALL ON FUNCTION warden._equal_in_constant_time(bytea, bytea) FROM PUBLIC;
 CREATE OR REPLACE FUNCTION warden._verify_id_token_signature(id_token text, jwks text) RETURNS text
 LANGUAGE c IMMUTABLE AS 'MODULE_PATHNAME', 'warden_verify_id_token_signature';
 REVOKE ALL ON FUNCTION warden._verify_id_token_signature(text, text) FROM PUBLIC;
+-- The public members of a JWK warden can verify with (text), or NULL for any other JWK.
+CREATE OR REPLACE FUNCTION warden._verification_jwk(jwk text) RETURNS text
+LANGUAGE c IMMUTABLE AS 'MODULE_PATHNAME', 'warden_verification_jwk';
+REVOKE ALL ON FUNCTION warden._verification_jwk(text) FROM PUBLIC;
 
 -- SHA-256 of a presented secret: what the tables keep instead of the secret.
 CREATE OR REPLACE FUNCTION warden._secret_hash(secret text) RETURNS bytea
@@ -302,8 +308,10 @@ GRANT EXECUTE ON FUNCTION warden.store_idp_metadata(text, jsonb, jsonb) TO warde
 -- JWKS replaces the pinned set; keys are kept as store_idp_metadata keeps them (asymmetric
 -- signing keys only; no private key). NULL or {"keys": []} unpins: then the provider opens no
 -- console or approver session at all. When the provider rotates its keys, pin the new JWKS
--- (sign-ins with an unpinned key are refused as unknown_kid). Audited as idp_keys_pinned.
--- Returns {pinned, skipped, kids}.
+-- (sign-ins with an unpinned key are refused as unknown_kid). Only keys warden can verify with
+-- are kept (warden._verification_jwk: RSA 2048 to 8192 bits, EC P-256, Ed25519, for signatures,
+-- no private member), and of each only its public members; others are skipped. Audited as
+-- idp_keys_pinned. Returns {pinned, skipped, kids}.
 CREATE OR REPLACE FUNCTION warden.pin_identity_provider_keys(idp text, jwks jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
@@ -320,15 +328,14 @@ BEGIN
     RAISE EXCEPTION 'the JWKS must be a JSON object with a "keys" array' USING ERRCODE = '22023',
       HINT = 'Pass the document at the provider''s jwks_uri, or NULL to unpin.';
   END IF;
-  IF jwks IS NOT NULL AND jsonb_array_length(jwks->'keys') > 64 THEN
-    RAISE EXCEPTION 'a JWKS of more than 64 keys is not pinned' USING ERRCODE = '22023';
+  IF jwks IS NOT NULL AND (jsonb_array_length(jwks->'keys') > 64 OR length(jwks::text) > 262144) THEN
+    RAISE EXCEPTION 'a JWKS of more than 64 keys or 256 KiB is not pinned' USING ERRCODE = '22023';
   END IF;
   PERFORM FROM warden.identity_providers ip WHERE ip.idp_id = p.idp_id FOR UPDATE;
   DELETE FROM warden.idp_pinned_keys pk WHERE pk.idp_id = p.idp_id;
   FOR k IN SELECT e FROM jsonb_array_elements(coalesce(jwks->'keys', '[]')) e LOOP
-    IF jsonb_typeof(k) <> 'object' OR coalesce(k->>'kty', '') NOT IN ('RSA', 'EC', 'OKP')
-       OR coalesce(k->>'use', 'sig') <> 'sig' OR coalesce(k->>'alg', '') = 'none' OR coalesce(k->>'alg', '') LIKE 'HS%'
-       OR k ? 'd' OR (k ? 'kid' AND jsonb_typeof(k->'kid') <> 'string') THEN
+    k := warden._verification_jwk(k::text)::jsonb;
+    IF k IS NULL OR (k ? 'kid' AND jsonb_typeof(k->'kid') <> 'string') THEN
       skipped := skipped + 1;
       CONTINUE;
     END IF;
@@ -342,7 +349,7 @@ BEGIN
   END LOOP;
   IF jwks IS NOT NULL AND jsonb_array_length(jwks->'keys') > 0 AND cardinality(kids) = 0 THEN
     RAISE EXCEPTION 'the JWKS holds no signing key warden can verify with' USING ERRCODE = '22023',
-      HINT = 'Keys must be RSA, EC or OKP public keys for signatures (no "d", no HS* or none).';
+      HINT = 'Keys must be public signing keys: RSA of 2048 to 8192 bits, EC P-256 or Ed25519.';
   END IF;
   PERFORM warden._event('idp_keys_pinned'::text, NULL::uuid, NULL::uuid, NULL::uuid, NULL::text, NULL::text,
                         jsonb_build_object('idp', p.name, 'kids', to_jsonb(kids), 'skipped', skipped),

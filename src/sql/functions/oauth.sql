@@ -369,9 +369,11 @@ $$;
 REVOKE ALL ON FUNCTION warden.idp_callback(text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION warden.idp_callback(text) TO warden_proxy;
 
--- An ID token's claims (its signature verified by warden-mcp) against the provider and the
--- sign-in that asked for it: iss, aud (client_id or audience; azp when several), the nonce of
--- this sign-in, exp, iat and nbf (60 s skew). The refusal, or NULL.
+-- An ID token's claims (its signature verified by warden-mcp, or for an approver's or console
+-- sign-in by the database itself) against the provider and the sign-in that asked for it: iss,
+-- aud (client_id or audience), azp (when present it is client_id; required with several
+-- audiences), the nonce of this sign-in, exp, iat (required) and nbf (60 s skew): the rules
+-- warden-mcp's own check applies (src/frontend/oauth/id_token.cpp). The refusal, or NULL.
 CREATE OR REPLACE FUNCTION warden._id_token_refusal(p warden.identity_providers, claims jsonb, nonce_hash bytea)
 RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
@@ -384,11 +386,13 @@ AS $fn$
                         WHEN 'string' THEN (claims->>'aud') = p.client_id OR (claims->>'aud') = p.audience
                         WHEN 'array' THEN claims->'aud' ? p.client_id OR (p.audience IS NOT NULL AND claims->'aud' ? p.audience)
                       END, false) THEN 'wrong_audience'
-    WHEN jsonb_typeof(claims->'aud') = 'array' AND jsonb_array_length(claims->'aud') > 1 AND claims ? 'azp'
-         AND (claims->>'azp') IS DISTINCT FROM p.client_id THEN 'wrong_authorized_party'
+    WHEN claims ? 'azp' AND (claims->>'azp') IS DISTINCT FROM p.client_id THEN 'wrong_authorized_party'
+    WHEN jsonb_typeof(claims->'aud') = 'array' AND jsonb_array_length(claims->'aud') > 1 AND NOT claims ? 'azp'
+      THEN 'wrong_authorized_party'
     WHEN NOT warden._equal_in_constant_time(warden._secret_hash(claims->>'nonce'), nonce_hash) THEN 'wrong_nonce'
     WHEN jsonb_typeof(claims->'exp') IS DISTINCT FROM 'number' OR (claims->>'exp')::numeric <= extract(epoch FROM now()) - 60 THEN 'expired'
-    WHEN claims ? 'iat' AND (jsonb_typeof(claims->'iat') <> 'number' OR (claims->>'iat')::numeric > extract(epoch FROM now()) + 60) THEN 'issued_in_the_future'
+    WHEN jsonb_typeof(claims->'iat') IS DISTINCT FROM 'number' THEN 'no_issued_at'
+    WHEN (claims->>'iat')::numeric > extract(epoch FROM now()) + 60 THEN 'issued_in_the_future'
     WHEN claims ? 'nbf' AND (jsonb_typeof(claims->'nbf') <> 'number' OR (claims->>'nbf')::numeric > extract(epoch FROM now()) + 60) THEN 'not_yet_valid'
   END
 $fn$;

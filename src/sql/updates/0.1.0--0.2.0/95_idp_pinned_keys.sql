@@ -6,7 +6,8 @@
 CREATE TABLE warden.idp_pinned_keys (
   idp_id    uuid NOT NULL REFERENCES warden.identity_providers (idp_id) ON DELETE CASCADE,
   kid       text NOT NULL,
-  jwk       jsonb NOT NULL CHECK (pg_catalog.jsonb_typeof(jwk) = 'object' AND NOT jwk ? 'd'),
+  jwk       jsonb NOT NULL CHECK (pg_catalog.jsonb_typeof(jwk) = 'object'
+                                  AND NOT jwk ?| ARRAY['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']),
   pinned_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
   pinned_by name NOT NULL,
   PRIMARY KEY (idp_id, kid)
