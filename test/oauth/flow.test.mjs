@@ -244,6 +244,34 @@ test('the whole flow: sign in at the IdP, consent, code, token, a governed call 
   assert.equal(dead.status, 401, JSON.stringify(dead));
 });
 
+test('with the provider\'s keys pinned, the database verifies an agent\'s sign-in itself', async () => {
+  // Pinned: a key the provider does not sign with. warden-mcp verifies the token (it fetched
+  // the real JWKS), but the database does not take its word: refused, audited.
+  const { publicKey } = await jose.generateKeyPair('ES256');
+  const stranger = { ...(await jose.exportJWK(publicKey)), kid: 'not-the-providers', use: 'sig' };
+  sql(`SELECT warden.pin_identity_provider_keys('fixture-idp', ${quote(JSON.stringify({ keys: [stranger] }))})`);
+  try {
+    const { meta, resource } = await discover();
+    const request = authorizeUrl(meta, resource);
+    const page = await session.page();
+    catcher.seen.length = 0;
+    await signInAtIdp(session, page, {
+      url: request.url, login: idp.user.accountId, password: idp.user.password, until: catcher.redirectUri, name: 'pinned-wrong',
+    });
+    await page.close();
+    assert.equal(catcher.seen.at(-1)?.error, 'access_denied');
+    assert.equal(sqlValue(`SELECT reason FROM warden.events WHERE kind = 'sign_in_refused' ORDER BY at DESC LIMIT 1`),
+      'id_token_not_verified_by_database: unknown_kid');
+
+    // Pinned: the provider's own JWKS. The same sign-in goes through.
+    sql(`SELECT warden.pin_identity_provider_keys('fixture-idp', ${quote(JSON.stringify(await idp.jwks()))})`);
+    const { redirect } = await codeFlow('pinned');
+    assert.match(redirect.code, /^[A-Za-z0-9_-]{43}$/);
+  } finally {
+    sql(`SELECT warden.pin_identity_provider_keys('fixture-idp', NULL)`);
+  }
+});
+
 test('attack: wrong PKCE verifier is refused', async () => {
   const flow = await codeFlow('pkce');
   const wrong = await redeem(flow, { code_verifier: b64url(crypto.randomBytes(32)) });

@@ -21,7 +21,7 @@ SELECT is(
         'warden.callable(text,text,text[])',
         'warden.complete(uuid,text,jsonb)',
         'warden.complete_approver_sign_in(text,text,text,text)',
-        'warden.complete_sign_in(text,jsonb,text)',
+        'warden.complete_sign_in(text,jsonb,text,text)',
         'warden.consent(uuid,text,boolean)',
         'warden.console_grant(text,text,text,jsonb,interval,integer,text)',
         'warden.console_kill(text,text,uuid,uuid,text)',

@@ -6,7 +6,8 @@
 -- chain), wrong nonce/iss/aud, expired claims, wrong consent token, scope wider than the
 -- grants, DPoP binding, pending agents, offboarding, and who may call what.
 BEGIN;
-SELECT plan(125);
+SELECT plan(131);
+\ir include/id_token_signer.sql
 
 CREATE ROLE tap_oa_admin LOGIN IN ROLE warden_admin;
 CREATE ROLE tap_oa_issuer LOGIN IN ROLE warden_issuer;
@@ -313,6 +314,36 @@ SELECT is(tap_oa.idp4_sign_in('kim@corp')->>'human', 'kim@corp', '... who then s
 SELECT is(tap_oa.bad_sign_in('{"sub": "kim@corp", "email": "kim@example.com"}'), 'access_denied sign-in refused: subject_taken st',
           'jit never hands a human of another provider to this one');
 
+-- With the provider's keys pinned, the database verifies an agent's sign-in too and takes the
+-- claims from the token, not from the gateway.
+CREATE FUNCTION tap_oa.idp4_signed_sign_in(gateway_sub text, token_sub text, signed boolean DEFAULT true) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+  b jsonb := warden.begin_authorization('tap-client', 'https://app.tap.example/cb', tap_oa.challenge('x'), 'S256',
+                                        'st', NULL, 'https://gw.tap.example/mcp', 'tap-idp4');
+  o jsonb := '{"iss": "http://127.0.0.1:9999", "aud": "x"}';
+BEGIN
+  RETURN warden.complete_sign_in(b->>'idp_state', tap_oa.claims(b, gateway_sub, o), NULL,
+                                 CASE WHEN signed THEN tap_jws.sign(tap_oa.claims(b, token_sub, o)) END);
+END
+$$;
+SELECT is(tap_oa.as_role('tap_oa_admin', $$SELECT warden.pin_identity_provider_keys('tap-idp4', tap_jws.jwks())->>'pinned'$$), '1',
+          'warden_admin pins tap-idp4''s keys');
+SELECT is(tap_oa.idp4_signed_sign_in('kim@corp', 'kim@corp', false)->>'error_description',
+          'sign-in refused: id_token_not_verified_by_database: malformed',
+          'then claims without the ID token sign nobody in');
+SELECT is(tap_oa.idp4_signed_sign_in('kim@corp', 'kim@corp')->>'human', 'kim@corp', '... the signed token does');
+SELECT is(tap_oa.idp4_signed_sign_in('kim@corp', 'lee@corp')->>'error_description', 'sign-in refused: not_provisioned',
+          '... and its claims are the token''s: the gateway saying kim does not make lee kim');
+SELECT is((SELECT warden.complete_sign_in(b->>'idp_state', tap_oa.claims(b, 'kim@corp', '{"iss": "http://127.0.0.1:9999", "aud": "x"}'), NULL,
+                                          tap_jws.sign(tap_oa.claims(b, 'kim@corp', '{"iss": "http://127.0.0.1:9999", "aud": "x"}'), 'evil'))
+                  ->>'error_description'
+           FROM warden.begin_authorization('tap-client', 'https://app.tap.example/cb', tap_oa.challenge('x'), 'S256',
+                                           'st', NULL, 'https://gw.tap.example/mcp', 'tap-idp4') b),
+          'sign-in refused: id_token_not_verified_by_database: unknown_kid', '... signed with a key that is not pinned: refused');
+SELECT is(tap_oa.as_role('tap_oa_admin', $$SELECT warden.pin_identity_provider_keys('tap-idp4', NULL)->>'pinned'$$), '0',
+          'unpinned: the gateway''s word is taken again');
+
 -- ---------------------------------------------------------------- consent
 INSERT INTO tap_oa.v SELECT 'bob', tap_oa.sign_in('tap-client', :'v2', 'taposrv/read', 'bob@example.com');
 SELECT throws_ok(format('SELECT warden.consent(%L, %L, true)', (SELECT val->>'request_id' FROM tap_oa.v WHERE name = 'bob'),
@@ -526,7 +557,7 @@ INSERT INTO oa_fn VALUES
   ('warden.register_metadata_client(text, jsonb, boolean)', 'proxy'),
   ('warden.begin_authorization(text, text, text, text, text, text, text, text)', 'proxy'),
   ('warden.idp_callback(text)', 'proxy'),
-  ('warden.complete_sign_in(text, jsonb, text)', 'proxy'),
+  ('warden.complete_sign_in(text, jsonb, text, text)', 'proxy'),
   ('warden.consent(uuid, text, boolean)', 'proxy'),
   ('warden.redeem_authorization_code(text, text, text, text, text, text)', 'proxy'),
   ('warden.refresh_access_token(text, text, text)', 'proxy'),
@@ -537,7 +568,7 @@ SELECT is(ARRAY(SELECT sig || ' by ' || r FROM oa_fn, unnest(ARRAY['warden_admin
                 WHERE r <> 'warden_' || who AND has_function_privilege(r, sig, 'EXECUTE')),
           '{}'::text[], '... and by no other role (an issuer cannot sign anyone in, redeem or mint OAuth tokens)');
 SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-                WHERE n.nspname = 'warden' AND (p.proname LIKE '\_oauth%' OR p.proname LIKE '\_vault\_%' OR p.proname IN ('_random_secret', '_secret_hash', '_verify_id_token_signature', '_verification_jwk', '_pinned_jwks'))
+                WHERE n.nspname = 'warden' AND (p.proname LIKE '\_oauth%' OR p.proname LIKE '\_vault\_%' OR p.proname IN ('_random_secret', '_secret_hash', '_verify_id_token_signature', '_verification_jwk', '_pinned_jwks', '_pinned_id_token_claims'))
                   AND (has_function_privilege('warden_proxy', p.oid, 'EXECUTE') OR has_function_privilege('warden_issuer', p.oid, 'EXECUTE')
                        OR has_function_privilege('warden_admin', p.oid, 'EXECUTE'))),
           '{}'::text[], 'no role reaches the internal OAuth or wrapping functions');

@@ -69,9 +69,11 @@ awaitable<json> OAuthStore::idp_callback(const std::string& idp_state) {
 }
 
 awaitable<json> OAuthStore::complete_sign_in(const std::string& idp_state, const json& claims,
-                                             const std::optional<std::string>& refusal) {
-  std::vector<Param> params{idp_state, claims.dump(), refusal ? Param(*refusal) : Param()};
-  co_return co_await value("SELECT warden.complete_sign_in($1, $2::jsonb, $3)", params,
+                                             const std::optional<std::string>& refusal,
+                                             const std::string& id_token) {
+  std::vector<Param> params{idp_state, claims.dump(), refusal ? Param(*refusal) : Param(),
+                            id_token.empty() ? Param() : Param(id_token)};
+  co_return co_await value("SELECT warden.complete_sign_in($1, $2::jsonb, $3, $4)", params,
                            "warden.complete_sign_in");
 }
 

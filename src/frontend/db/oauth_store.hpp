@@ -28,9 +28,12 @@ class OAuthStore {
                                       const std::string& resource,
                                       const std::optional<std::string>& idp);
   awaitable<json> idp_callback(const std::string& idp_state);
-  // refusal: warden-mcp got no verified ID token, and why (claims are then ignored).
+  // refusal: warden-mcp got no verified ID token, and why (claims are then ignored); id_token:
+  // the token as received, which the database verifies itself when the provider's keys are
+  // pinned.
   awaitable<json> complete_sign_in(const std::string& idp_state, const json& claims,
-                                   const std::optional<std::string>& refusal = std::nullopt);
+                                   const std::optional<std::string>& refusal = std::nullopt,
+                                   const std::string& id_token = {});
   awaitable<json> consent(const std::string& request_id, const std::string& consent_token,
                           bool approve);
   // An approver's sign-in to the approval page (approver_sign_in.sql): binding is the secret

@@ -367,7 +367,7 @@ awaitable<HttpResponse> AuthorizationServer::callback(const HttpRequest& request
   }
   json view;
   try {
-    view = co_await store_.complete_sign_in(idp_state, claims, refusal);
+    view = co_await store_.complete_sign_in(idp_state, claims, refusal, id_token);
   } catch (const DbError& e) {
     co_return error_page_response(400, "This sign-in cannot continue",
                                   split_error(e.what()).second);

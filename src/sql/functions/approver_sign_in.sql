@@ -113,7 +113,6 @@ DECLARE
   console record;
   for_console boolean;
   claims jsonb;
-  pinned text;
   verified jsonb;
 BEGIN
   SELECT * INTO r FROM warden.approver_sign_ins s
@@ -129,18 +128,15 @@ BEGIN
   END IF;
   UPDATE warden.approver_sign_ins s SET finished_at = pg_catalog.now() WHERE s.sign_in_id = r.sign_in_id;
   SELECT * INTO p FROM warden.identity_providers ip WHERE ip.idp_id = r.idp_id;
-  pinned := warden._pinned_jwks(p.idp_id);
   refusal := CASE
     WHEN NOT warden._equal_in_constant_time(warden._secret_hash(coalesce(binding, '')::text), r.binding_hash)
       THEN 'another_browser'
     WHEN refusal_by_gateway IS NOT NULL THEN left('id_token_not_verified: ' || refusal_by_gateway, 300)
-    WHEN pinned IS NULL THEN 'keys_not_pinned'
-    WHEN id_token IS NULL THEN 'id_token_not_verified_by_database: malformed'
   END;
   IF refusal IS NULL THEN
-    verified := warden._verify_id_token_signature(id_token::text, pinned::text)::jsonb;
-    IF verified ? 'error' THEN
-      refusal := 'id_token_not_verified_by_database: ' || (verified->>'error');
+    verified := warden._pinned_id_token_claims(p, id_token::text);
+    IF verified ? 'refusal' THEN
+      refusal := verified->>'refusal';
     ELSE
       claims := verified->'claims';
       refusal := coalesce(warden._id_token_refusal(p, claims, r.idp_nonce_hash),

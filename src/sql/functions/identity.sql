@@ -371,6 +371,31 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION warden._pinned_jwks(uuid) FROM PUBLIC;
 
+-- An ID token verified by the database itself with the provider's pinned keys: {claims} (not
+-- yet checked: warden._id_token_refusal does that), or {refusal}: keys_not_pinned, or
+-- id_token_not_verified_by_database: why (malformed, unknown_kid, bad_signature, ...).
+CREATE OR REPLACE FUNCTION warden._pinned_id_token_claims(p warden.identity_providers, id_token text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  pinned text := warden._pinned_jwks(p.idp_id);
+  verified jsonb;
+BEGIN
+  IF pinned IS NULL THEN
+    RETURN jsonb_build_object('refusal', 'keys_not_pinned');
+  ELSIF id_token IS NULL THEN
+    RETURN jsonb_build_object('refusal', 'id_token_not_verified_by_database: malformed');
+  END IF;
+  verified := warden._verify_id_token_signature(id_token::text, pinned::text)::jsonb;
+  IF verified ? 'error' THEN
+    RETURN jsonb_build_object('refusal', 'id_token_not_verified_by_database: ' || (verified->>'error'));
+  END IF;
+  RETURN verified;
+END
+$$;
+REVOKE ALL ON FUNCTION warden._pinned_id_token_claims(warden.identity_providers, text) FROM PUBLIC;
+
 -- For warden-mcp: what it needs to run the OIDC leg with a provider: {name, issuer,
 -- client_id, audience, options, discovery, keys (live JWKs), fetched_at, has_secret}.
 CREATE OR REPLACE FUNCTION warden.identity_provider(idp text)

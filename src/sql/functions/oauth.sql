@@ -444,7 +444,11 @@ $$;
 REVOKE ALL ON FUNCTION warden._idp_admission(warden.identity_providers, jsonb) FROM PUBLIC;
 
 -- The person signed in at the IdP; warden-mcp verified the ID token's signature and passes its
--- claims. Re-checked here: iss, aud (client_id or audience; azp when several), nonce, exp, iat
+-- claims, and the token itself (id_token). When an administrator pinned the provider's keys
+-- (warden.pin_identity_provider_keys), the database verifies the token with them and uses its
+-- claims, not warden-mcp's (a gateway that lies then signs nobody in; without id_token the
+-- sign-in is refused as id_token_not_verified_by_database: malformed); otherwise it takes the
+-- signature on warden-mcp's word. Re-checked here: iss, aud (client_id or audience; azp when several), nonce, exp, iat
 -- (60 s skew), the request (unknown/expired/used: WA400). The sign-in is single use: a refused
 -- ID token ends the request too, and so does refusal_by_gateway (warden-mcp got no verified ID
 -- token and says why; claims are then ignored, audited as id_token_not_verified: why). Then the subject (options.subject_claim) is mapped to the
@@ -454,7 +458,8 @@ REVOKE ALL ON FUNCTION warden._idp_admission(warden.identity_providers, jsonb) F
 -- agent_status, client_id, client_name, human, purpose, tools (requested scope intersected with
 -- the agent's live grants), expires_at}.
 CREATE OR REPLACE FUNCTION warden.complete_sign_in(idp_state text, claims jsonb,
-                                                  refusal_by_gateway text DEFAULT NULL)
+                                                  refusal_by_gateway text DEFAULT NULL,
+                                                  id_token text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
 AS $$
@@ -467,6 +472,7 @@ DECLARE
   consent text;
   offered text[];
   chain_purpose text;
+  verified jsonb;
 BEGIN
   IF idp_state IS NULL THEN
     RAISE EXCEPTION 'invalid_request: no state' USING ERRCODE = 'WA400';
@@ -488,12 +494,17 @@ BEGIN
   UPDATE warden.oauth_requests rq SET signed_in_at = now() WHERE rq.request_id = r.request_id;
   SELECT * INTO p FROM warden.identity_providers ip WHERE ip.idp_id = r.idp_id;
 
-  refusal := CASE
-    -- warden-mcp got no verified ID token (the provider's error, its token endpoint failing, a
-    -- bad signature, alg or kid): it says why.
-    WHEN refusal_by_gateway IS NOT NULL THEN left('id_token_not_verified: ' || refusal_by_gateway, 300)
-    ELSE warden._id_token_refusal(p, claims, r.idp_nonce_hash)
-  END;
+  -- warden-mcp got no verified ID token (the provider's error, its token endpoint failing, a
+  -- bad signature, alg or kid): it says why.
+  refusal := left('id_token_not_verified: ' || refusal_by_gateway, 300);
+  IF refusal IS NULL AND EXISTS (SELECT FROM warden.idp_pinned_keys pk WHERE pk.idp_id = p.idp_id) THEN
+    verified := warden._pinned_id_token_claims(p, id_token::text);
+    refusal := verified->>'refusal';
+    claims := verified->'claims';
+  END IF;
+  IF refusal IS NULL THEN
+    refusal := warden._id_token_refusal(p, claims, r.idp_nonce_hash);
+  END IF;
   IF refusal IS NULL THEN
     refusal := warden._idp_admission(p, claims);
   END IF;
@@ -543,8 +554,8 @@ BEGIN
                             'expires_at', r.expires_at);
 END
 $$;
-REVOKE ALL ON FUNCTION warden.complete_sign_in(text, jsonb, text) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION warden.complete_sign_in(text, jsonb, text) TO warden_proxy;
+REVOKE ALL ON FUNCTION warden.complete_sign_in(text, jsonb, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION warden.complete_sign_in(text, jsonb, text, text) TO warden_proxy;
 
 -- The consent form was posted. The consent token (CSRF) must match, once; a wrong or reused one
 -- is WA400 (no redirect: the form did not come from this sign-in). Denied, or an agent that is
