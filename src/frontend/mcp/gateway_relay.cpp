@@ -92,11 +92,12 @@ MessageSink Gateway::sink_for(const Caller& caller) {
                        "warden-mcp cannot reach the agent for this request"));
       return;
     }
-    json request = channels_.relay_request(session, message, std::move(answer));
+    std::optional<json> request = channels_.relay_request(session, message, std::move(answer));
+    if (!request) return;  // too many waiting: the upstream was answered with an error
     if (to_client) {
-      to_client(request);
+      to_client(*request);
     } else {
-      channels_.send_standalone(session, request);
+      channels_.send_standalone(session, *request);
     }
   };
 }

@@ -24,13 +24,28 @@ bool SessionChannels::send_standalone(const std::string& session, const json& me
   return true;
 }
 
-json SessionChannels::relay_request(const std::string& session, const json& request,
-                                    Answer answer) {
+std::optional<json> SessionChannels::relay_request(const std::string& session, const json& request,
+                                                   Answer answer) {
+  std::size_t& waiting = waiting_per_session_[session];
+  if (waiting >= kMaxWaitingPerSession) {
+    if (answer) {
+      answer(rpc_error(request["id"], rpc_code::kInvalidRequest,
+                       "too many requests are waiting for the agent's answer"));
+    }
+    return std::nullopt;
+  }
+  ++waiting;
   std::string id = "warden-" + std::to_string(next_++);
   waiting_[id] = Waiting{session, request["id"], std::move(answer)};
   json out = request;
   out["id"] = id;
   return out;
+}
+
+void SessionChannels::answered(const std::string& session) {
+  auto it = waiting_per_session_.find(session);
+  if (it == waiting_per_session_.end()) return;
+  if (--it->second == 0) waiting_per_session_.erase(it);
 }
 
 bool SessionChannels::deliver(const std::string& session, const json& response) {
@@ -39,6 +54,7 @@ bool SessionChannels::deliver(const std::string& session, const json& response) 
   if (it == waiting_.end() || it->second.session != session) return false;
   Waiting waiting = std::move(it->second);
   waiting_.erase(it);
+  answered(session);
   json back = response;
   back["id"] = waiting.upstream_id;
   if (waiting.answer) waiting.answer(std::move(back));
@@ -61,6 +77,7 @@ void SessionChannels::forget(const std::string& session) {
     }
     it = waiting_.erase(it);
   }
+  waiting_per_session_.erase(session);
 }
 
 }  // namespace warden::mcp

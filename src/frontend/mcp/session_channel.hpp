@@ -28,9 +28,14 @@ class SessionChannels {
   bool send_standalone(const std::string& session, const json& message);
   bool has_standalone(const std::string& session) const;
 
+  // At most this many upstream requests wait for one session's agent at a time.
+  static constexpr std::size_t kMaxWaitingPerSession = 64;
+
   // Registers an upstream request sent to the agent of `session`: returns the request to send
-  // (the upstream's message under a fresh id).
-  json relay_request(const std::string& session, const json& request, Answer answer);
+  // (the upstream's message under a fresh id). With kMaxWaitingPerSession already waiting for
+  // that agent (it does not answer, and an upstream goes on asking), the upstream is answered
+  // with an error at once and nullopt is returned: nothing is sent or kept.
+  std::optional<json> relay_request(const std::string& session, const json& request, Answer answer);
   // The agent of `session` answered `response`: sends it back to the upstream that asked.
   // False when no such request is waiting for this session.
   bool deliver(const std::string& session, const json& response);
@@ -45,7 +50,11 @@ class SessionChannels {
     Answer answer;
   };
   std::map<std::string, std::shared_ptr<SseStream>> streams_;
+  // One request of `session` is no longer waiting.
+  void answered(const std::string& session);
+
   std::map<std::string, Waiting> waiting_;  // relayed id -> where the answer goes
+  std::map<std::string, std::size_t> waiting_per_session_;
   std::uint64_t next_ = 1;
 };
 

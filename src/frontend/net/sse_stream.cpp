@@ -7,7 +7,13 @@ namespace warden::mcp {
 void SseStream::push(const json& message) {
   if (!open()) return;
   // dump() escapes control characters, so the data never spans lines.
-  events_.push_back("event: message\ndata: " + message.dump() + "\n\n");
+  std::string event = "event: message\ndata: " + message.dump() + "\n\n";
+  if (!events_.empty() && queued_bytes_ + event.size() > max_queued_bytes_) {
+    abandon();
+    return;
+  }
+  queued_bytes_ += event.size();
+  events_.push_back(std::move(event));
   timer_.cancel();
 }
 
@@ -21,6 +27,7 @@ void SseStream::abandon() {
   bool was_open = open();
   abandoned_ = true;
   events_.clear();
+  queued_bytes_ = 0;
   timer_.cancel();
   if (was_open && on_abandon_) std::exchange(on_abandon_, nullptr)();
 }
@@ -34,6 +41,7 @@ awaitable<std::optional<std::string>> SseStream::next(std::chrono::steady_clock:
   if (!events_.empty()) {
     std::string event = std::move(events_.front());
     events_.pop_front();
+    queued_bytes_ -= event.size();
     co_return event;
   }
   if (finished_ || abandoned_) co_return std::nullopt;
@@ -44,6 +52,7 @@ std::optional<std::string> SseStream::take_queued() {
   if (events_.empty()) return std::nullopt;
   std::string event = std::move(events_.front());
   events_.pop_front();
+  queued_bytes_ -= event.size();
   return event;
 }
 

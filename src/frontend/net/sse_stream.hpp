@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <deque>
 #include <functional>
 #include <optional>
@@ -16,9 +17,17 @@ namespace warden::mcp {
 // JSON-RPC messages, the HTTP server writes each as one event. Single-threaded io_context.
 class SseStream {
  public:
-  explicit SseStream(const Executor& ex) : timer_(ex, asio::steady_timer::time_point::max()) {}
+  // What may wait for a client that does not read: past it, the client is taken to be gone.
+  static constexpr std::size_t kDefaultMaxQueuedBytes = 16 * 1024 * 1024;
+
+  explicit SseStream(const Executor& ex, std::size_t max_queued_bytes = kDefaultMaxQueuedBytes)
+      : timer_(ex, asio::steady_timer::time_point::max()), max_queued_bytes_(max_queued_bytes) {}
 
   // Queues one message as an event ("event: message", "data: <json>"). Dropped once finished.
+  // When the events waiting would pass max_queued_bytes (the client has stopped reading while
+  // an upstream goes on sending), the stream is abandoned instead: an agent that does not read
+  // cannot make the gateway hold an upstream's output without bound. A single event larger
+  // than that still goes out when nothing else waits.
   void push(const json& message);
   // No more events: the HTTP server ends the body after the queued ones.
   void finish();
@@ -46,6 +55,8 @@ class SseStream {
  private:
   asio::steady_timer timer_;
   std::deque<std::string> events_;
+  std::size_t queued_bytes_ = 0;
+  std::size_t max_queued_bytes_;
   bool finished_ = false, abandoned_ = false;
   std::function<void()> on_abandon_;
   std::chrono::steady_clock::duration head_hold_{0};
