@@ -58,7 +58,7 @@ idle_token=$("${psql[@]}" -d "$db" -c "SELECT token FROM warden.start_chain('ben
 w_port=$(free_port)
 "$binary" serve --db "host=$PGHOST port=$PGPORT dbname=$db user=warden_gateway" --listen "127.0.0.1:$w_port" \
   --max-connections $((sessions + 512)) --max-connections-per-address $((sessions + 512)) \
-  --max-sessions-per-token 0 \
+  --max-sessions-per-agent 0 \
   >/tmp/bench-sessions-warden.log 2>&1 &
 w_pid=$!
 bench_pids+=($w_pid)

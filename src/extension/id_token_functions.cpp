@@ -101,3 +101,34 @@ WARDEN_SQL_FUNCTION(warden_verification_jwk) {
   if (holds_nul(kept)) PG_RETURN_NULL();
   return text_datum(kept.dump());
 }
+
+// (jwt text, jwks text) -> text: {"header", "claims", "kid"} when the JWT's signature verifies
+// with a key of the JWKS (any typ: the caller checks it), else {"error": "<reason>"}. For the
+// machine flows' subject tokens and ID-JAGs from a provider whose keys are pinned.
+WARDEN_SQL_FUNCTION(warden_verify_jwt_signature) {
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) {
+    throw Error(sqlstate::kNullValueNotAllowed, "the JWT and the JWKS must not be NULL");
+  }
+  ClearOpensslErrors clear_errors;
+  const std::string jwt = *arg_text(fcinfo, 0);
+  auto jwks = oauth::parse_jwks(*arg_text(fcinfo, 1));
+  nlohmann::json answer;
+  if (!jwks) {
+    answer = {{"error", oauth::to_string(jwks.error())}};
+  } else {
+    auto verified =
+        oauth::verify_jwt_with_jwks(jwt, jwks.value(),
+                                    std::span<const oauth::JwsAlg>(std::begin(oauth::kAllJwsAlgs),
+                                                                   std::end(oauth::kAllJwsAlgs)));
+    if (!verified) {
+      answer = {{"error", oauth::to_string(verified.error())}};
+    } else if (holds_nul(verified.value().header) || holds_nul(verified.value().payload)) {
+      answer = {{"error", oauth::to_string(oauth::OAuthError::malformed)}};
+    } else {
+      answer = {{"header", std::move(verified.value().header)},
+                {"claims", std::move(verified.value().payload)},
+                {"kid", verified.value().kid}};
+    }
+  }
+  return text_datum(answer.dump());
+}

@@ -282,8 +282,8 @@ int run(const Options& options) {
       endpoint_options.default_token = read_token_file(options.agent_token_file);
     }
     endpoint_options.metrics_allow_remote = options.metrics_allow_remote;
-    endpoint_options.max_sessions_per_token =
-        static_cast<std::size_t>(options.max_sessions_per_token);
+    endpoint_options.max_sessions_per_agent =
+        static_cast<std::size_t>(options.max_sessions_per_agent);
     if (!options.metrics_token_file.empty()) {
       endpoint_options.metrics_token = read_token_file(options.metrics_token_file);
     }

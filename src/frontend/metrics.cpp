@@ -68,8 +68,8 @@ std::string Metrics::render() const {
       "warden_ssf_refusals_limited_total " +
       std::to_string(ssf_refusals_limited_) + "\n";
   out +=
-      "# HELP warden_sessions_evicted_total Sessions ended because their token opened more than "
-      "--max-sessions-per-token.\n"
+      "# HELP warden_sessions_evicted_total Sessions ended because their agent, for one person, "
+      "opened more than --max-sessions-per-agent.\n"
       "# TYPE warden_sessions_evicted_total counter\n"
       "warden_sessions_evicted_total " +
       std::to_string(sessions_evicted_) + "\n";

@@ -39,7 +39,7 @@ class Metrics {
   // A refused SET at /ssf/receive answered 429 without being audited (its address was over
   // the refusal limit).
   void count_ssf_refusal_limited() { ++ssf_refusals_limited_; }
-  // A session ended because its token opened more than --max-sessions-per-token.
+  // A session ended because its agent (for one person) opened more than --max-sessions-per-agent.
   void count_session_evicted() { ++sessions_evicted_; }
   // The audit export (--export): seconds between now and the oldest event not yet delivered
   // (0 when caught up), events delivered, and failed delivery attempts, per destination.

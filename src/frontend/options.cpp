@@ -70,8 +70,8 @@ std::string usage() {
          "                   [STDIO] [--header-timeout SECONDS (10)] [--body-timeout SECONDS "
          "(30)]\n"
          "                   [--max-connections N (1024)] [--max-connections-per-address N (512)]\n"
-         "                   [--max-sessions-per-token N (256)]   (beyond it a token's least\n"
-         "                   recently used session ends; 0: no limit)\n"
+         "                   [--max-sessions-per-agent N (256)]   (an agent's sessions for one\n"
+         "                   person; beyond it the least recently used ends; 0: no limit)\n"
          "                   [--metrics-allow-remote] [--metrics-token-file FILE]\n"
          "                   [--issuer URL [--idp NAME] [--oauth-allow-http-loopback]\n"
          "                   [--oauth-ca-file PATH]]   (these two also with --ssf-receive)\n"
@@ -229,8 +229,8 @@ Options parse_options(int argc, char** argv) {
       o.export_ca_file = value;
     } else if (flag == "--oauth-ca-file" && o.command == "serve") {
       o.oauth_ca_file = value;
-    } else if (flag == "--max-sessions-per-token" && o.command == "serve") {
-      o.max_sessions_per_token = int_option(flag, value, 0, 10'000'000);
+    } else if (flag == "--max-sessions-per-agent" && o.command == "serve") {
+      o.max_sessions_per_agent = int_option(flag, value, 0, 10'000'000);
     } else if (flag == "--dpop-replay-capacity" && o.command == "serve") {
       o.dpop_replay_capacity = int_option(flag, value, 1, 10'000'000);
     } else if (flag == "--server" && o.command == "secret-put") {

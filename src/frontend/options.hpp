@@ -72,7 +72,7 @@ struct Options {
   std::string issuer;  // the gateway's public base URL (--issuer)
   std::string idp;     // --idp: the identity provider people sign in with; empty: the only one
   bool oauth_allow_http_loopback = false;  // tests: IdP and redirect URIs over http on loopback
-  int max_sessions_per_token = 256;        // a token's oldest session ends beyond this (0: none)
+  int max_sessions_per_agent = 256;        // per agent and person; the oldest ends beyond (0: none)
   int dpop_replay_capacity = 100'000;      // live DPoP proofs remembered (each is accepted once)
   std::string oauth_ca_file;  // also trust these CAs for IdP and client-metadata fetches
 };

@@ -89,7 +89,10 @@ test('finding 17: no credential in clear text to a non-loopback http:// upstream
     // Refused before the decision asked for one: no credential was vended for this call.
     assert.equal(sqlValue(`SELECT count(*) FROM warden.events
         WHERE kind = 'credential_vended' AND tool = 'whoami'`), '0');
-    assert.match(g.log.join(''), /refused a call to plain__whoami .*credential_needs_tls/);
+    // The gateway's stderr reaches us on its own schedule: wait for the line (a busy machine
+    // can deliver it after the outcome is in the database).
+    const logged = await settled(() => g.log.join(''), (text) => /refused a call to plain__whoami .*credential_needs_tls/.test(text));
+    assert.match(logged, /refused a call to plain__whoami .*credential_needs_tls/);
   } finally {
     await c.close().catch(() => {});
     stop(g.child);

@@ -300,6 +300,31 @@ test('ID-JAG: an enterprise IdP\'s assertion for the agent\'s client gives a tas
   assert.equal(seen, 'dana@example.com exchange-bot');
 });
 
+test('with a provider\'s keys pinned, the database verifies the subject token and the ID-JAG itself', async () => {
+  // Pinned: a key neither provider signs with. warden-mcp verifies each token with the keys it
+  // fetched, but the database believes only its own verification: refused, audited.
+  const pin = (name, keys) => sql(`SELECT warden.pin_identity_provider_keys(${quote(name)},
+                                     ${keys ? quote(JSON.stringify({ keys })) : 'NULL'})`);
+  try {
+    pin('fixture-idp', [keys.stranger.jwk]);
+    pin('enterprise', [keys.stranger.jwk]);
+    await refused(exchange(idToken, await actorAssertion('exchange-bot'), { scope: 'fixture/whoami' }),
+      400, 'invalid_grant', 'subject_not_verified_by_database: unknown_kid');
+    await refused(jwtBearer(await idJag(), await actorAssertion('exchange-client')),
+      400, 'invalid_grant', 'subject_not_verified_by_database: unknown_kid');
+    // Pinned: the providers' own keys. The same requests go through.
+    pin('fixture-idp', (await idp.jwks()).keys);
+    pin('enterprise', [keys.enterprise.jwk]);
+    const r = await exchange(idToken, await actorAssertion('exchange-bot'), { scope: 'fixture/whoami' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const j = await jwtBearer(await idJag(), await actorAssertion('exchange-client'));
+    assert.equal(j.status, 200, JSON.stringify(j.body));
+  } finally {
+    pin('fixture-idp', null);
+    pin('enterprise', null);
+  }
+});
+
 test('requested_token_type jwt: the ID token and the agent\'s assertion give a JWT access token naming both', async () => {
   const r = await exchange(idToken, await actorAssertion('exchange-bot'), { requested_token_type: `${TT}jwt` });
   assert.equal(r.status, 200, JSON.stringify(r.body));

@@ -459,5 +459,42 @@ SELECT throws_ok($$SELECT warden.add_server('mitxn2', 'node x.mjs', 'stdio', '{"
 SELECT throws_ok($$SELECT warden.add_server('mitxn3', 'https://x.internal/mcp', 'http', '{"kind": "txn_token", "ttl_seconds": 600}')$$,
                  '22023', NULL, 'a txn_token lives at most 60 s');
 
+-- ------------------------------------------- the provider's keys pinned: the gateway's word is not taken
+\ir include/id_token_signer.sql
+SELECT lives_ok($$SELECT warden.pin_identity_provider_keys('mi-idp', tap_jws.jwks())$$, 'mi-idp''s keys are pinned');
+CREATE FUNCTION tap_mi.signed(report jsonb, signed_claims jsonb) RETURNS jsonb LANGUAGE sql AS $$
+  SELECT report || jsonb_build_object('jwt', tap_jws.sign(signed_claims))
+$$;
+CREATE FUNCTION tap_mi.last_refusal() RETURNS text LANGUAGE sql AS $$
+  SELECT reason FROM warden.events WHERE kind = 'token_exchange_refused' ORDER BY at DESC, event_id DESC LIMIT 1
+$$;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA tap_mi TO PUBLIC;
+SELECT isnt(tap_mi.outcome(format('SELECT tap_mi.exchange(%L, %L, %L)', tap_mi.id_token('alice@mi.example'),
+              tap_mi.actor('mi-bot', 'bot-k1'), '{"scope": "misrv/read", "resource": "https://gw.mi.example/mcp"}')),
+            'issued', 'the gateway''s report of a verified ID token, without the token, starts nothing');
+SELECT is(tap_mi.last_refusal(), 'subject_not_verified_by_database: malformed', '... audited');
+SELECT is(tap_mi.outcome(format('SELECT tap_mi.exchange(%L, %L, %L)',
+            tap_mi.signed(tap_mi.id_token('alice@mi.example'), tap_mi.id_token('bob@mi.example')->'claims'),
+            tap_mi.actor('mi-bot', 'bot-k1'), '{"scope": "misrv/read", "resource": "https://gw.mi.example/mcp"}')),
+          'invalid_grant token_exchange refused: human_revoked',
+          'a report saying alice over a token of bob (offboarded above) is refused as bob''s ...');
+SELECT is(tap_mi.last_refusal(), 'human_revoked', '... the claims are the token''s, not the report''s');
+SELECT isnt(tap_mi.outcome(format('SELECT tap_mi.exchange(%L, %L, %L)',
+              tap_mi.signed(tap_mi.id_token('alice@mi.example'), tap_mi.id_token('nobody@mi.example')->'claims'),
+              tap_mi.actor('mi-bot', 'bot-k1'), '{"scope": "misrv/read", "resource": "https://gw.mi.example/mcp"}')),
+            'issued', 'a report saying alice over a token of someone warden does not know starts nothing');
+SELECT isnt(tap_mi.outcome(format('SELECT tap_mi.exchange(%L, %L, %L)',
+              tap_mi.signed(tap_mi.id_token('alice@mi.example'), tap_mi.id_token('alice@mi.example')->'claims') || '{"jwt": "x.y.z"}',
+              tap_mi.actor('mi-bot', 'bot-k1'), '{"scope": "misrv/read", "resource": "https://gw.mi.example/mcp"}')),
+            'issued', 'a JWT that does not verify is refused');
+SELECT is(tap_mi.outcome(format('SELECT tap_mi.exchange(%L, %L, %L)',
+            tap_mi.signed(tap_mi.id_token('alice@mi.example'), tap_mi.id_token('alice@mi.example')->'claims'),
+            tap_mi.actor('mi-bot', 'bot-k1'), '{"scope": "misrv/read", "resource": "https://gw.mi.example/mcp"}')),
+          'issued', 'the ID token itself, verified with the pinned key, starts the chain');
+SELECT is(tap_mi.outcome(format('SELECT tap_mi.exchange(%L, %L, %L)',
+            tap_mi.id_token('alice@mi.example') || '{"verified_by": "database"}',
+            tap_mi.actor('mi-bot', 'bot-k1'), '{"scope": "misrv/read", "resource": "https://gw.mi.example/mcp"}')) <> 'issued',
+          true, 'the gateway cannot say the database verified it');
+
 SELECT * FROM finish();
 ROLLBACK;

@@ -6,7 +6,7 @@
 -- chain), wrong nonce/iss/aud, expired claims, wrong consent token, scope wider than the
 -- grants, DPoP binding, pending agents, offboarding, and who may call what.
 BEGIN;
-SELECT plan(131);
+SELECT plan(133);
 \ir include/id_token_signer.sql
 
 CREATE ROLE tap_oa_admin LOGIN IN ROLE warden_admin;
@@ -321,7 +321,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
   b jsonb := warden.begin_authorization('tap-client', 'https://app.tap.example/cb', tap_oa.challenge('x'), 'S256',
                                         'st', NULL, 'https://gw.tap.example/mcp', 'tap-idp4');
-  o jsonb := '{"iss": "http://127.0.0.1:9999", "aud": "x"}';
+  o jsonb := jsonb_build_object('iss', 'http://127.0.0.1:9999', 'aud', 'x', 'auth_time', extract(epoch FROM now())::bigint);
 BEGIN
   RETURN warden.complete_sign_in(b->>'idp_state', tap_oa.claims(b, gateway_sub, o), NULL,
                                  CASE WHEN signed THEN tap_jws.sign(tap_oa.claims(b, token_sub, o)) END);
@@ -333,6 +333,16 @@ SELECT is(tap_oa.idp4_signed_sign_in('kim@corp', 'kim@corp', false)->>'error_des
           'sign-in refused: id_token_not_verified_by_database: malformed',
           'then claims without the ID token sign nobody in');
 SELECT is(tap_oa.idp4_signed_sign_in('kim@corp', 'kim@corp')->>'human', 'kim@corp', '... the signed token does');
+SELECT is((SELECT b->>'idp_max_age' FROM warden.begin_authorization('tap-client', 'https://app.tap.example/cb', tap_oa.challenge('x'),
+                                       'S256', 'st', NULL, 'https://gw.tap.example/mcp', 'tap-idp4') b), '0',
+          'a provider with pinned keys is asked for a login now (max_age 0)');
+SELECT is((SELECT warden.complete_sign_in(b->>'idp_state', '{}', NULL,
+                                          tap_jws.sign(tap_oa.claims(b, 'kim@corp', jsonb_build_object('iss', 'http://127.0.0.1:9999', 'aud', 'x',
+                                                          'auth_time', extract(epoch FROM now())::bigint - 3600))))
+                  ->>'error_description'
+           FROM warden.begin_authorization('tap-client', 'https://app.tap.example/cb', tap_oa.challenge('x'), 'S256',
+                                           'st', NULL, 'https://gw.tap.example/mcp', 'tap-idp4') b),
+          'sign-in refused: not_a_fresh_login', '... and a standing session (a login an hour old) signs nobody in');
 SELECT is(tap_oa.idp4_signed_sign_in('kim@corp', 'lee@corp')->>'error_description', 'sign-in refused: not_provisioned',
           '... and its claims are the token''s: the gateway saying kim does not make lee kim');
 SELECT is((SELECT warden.complete_sign_in(b->>'idp_state', tap_oa.claims(b, 'kim@corp', '{"iss": "http://127.0.0.1:9999", "aud": "x"}'), NULL,

@@ -24,10 +24,12 @@ TEST(StreamBounds, AStreamWhoseClientDoesNotReadIsAbandonedPastItsBound) {
   bool abandoned = false;
   SseStream stream(io.get_executor(), 10'000);
   stream.on_abandon([&] { abandoned = true; });
-  for (int i = 0; i < 9; ++i) stream.push(note(1'000));  // about 9.1 kB: kept
+  for (int i = 0; i < 10; ++i) stream.push(note(1'000));  // about 10.5 kB: kept
   EXPECT_TRUE(stream.open());
-  stream.push(note(1'000));  // past 10 kB with nothing read
+  EXPECT_FALSE(stream.overflowed());
+  stream.push(note(1'000));  // 10 kB already wait, none read
   EXPECT_FALSE(stream.open());
+  EXPECT_TRUE(stream.overflowed()) << "the HTTP server cuts the connection, no clean end";
   EXPECT_TRUE(abandoned);
   EXPECT_FALSE(stream.take_queued()) << "what waited is dropped with the client";
 }
@@ -42,11 +44,13 @@ TEST(StreamBounds, AReadingClientIsNeverCutOff) {
   EXPECT_TRUE(stream.open());
 }
 
-TEST(StreamBounds, OneEventLargerThanTheBoundStillGoesOutAlone) {
+TEST(StreamBounds, AnEventLargerThanTheBoundStillGoesOut) {
   asio::io_context io;
   SseStream stream(io.get_executor(), 10'000);
-  stream.push(note(50'000));
+  stream.push(note(100));     // a progress notification still waits
+  stream.push(note(50'000));  // then the large result
   EXPECT_TRUE(stream.open());
+  ASSERT_TRUE(stream.take_queued());
   auto event = stream.take_queued();
   ASSERT_TRUE(event);
   EXPECT_GT(event->size(), 50'000u);
@@ -76,6 +80,41 @@ TEST(StreamBounds, RequestsWaitingForOneAgentAreBounded) {
   json again = {{"jsonrpc", "2.0"}, {"id", 99}, {"method", "roots/list"}};
   EXPECT_TRUE(channels.relay_request("s1", again, [](const json&) {}));
   EXPECT_FALSE(channels.relay_request("s1", again, [](const json&) {}));
+}
+
+TEST(StreamBounds, TheGatewaysOwnRequestIsNotCrowdedOut) {
+  SessionChannels channels;
+  for (std::size_t i = 0; i < SessionChannels::kMaxWaitingPerSession; ++i) {
+    json ask = {{"jsonrpc", "2.0"}, {"id", i}, {"method", "elicitation/create"}};
+    ASSERT_TRUE(channels.relay_request("s1", ask, [](const json&) {}));
+  }
+  json approval = {{"jsonrpc", "2.0"}, {"id", 0}, {"method", "elicitation/create"}};
+  auto sent = channels.relay_request(
+      "s1", approval, [](const json&) {}, false);
+  ASSERT_TRUE(sent) << "the approval page's URL still reaches the agent";
+  // Its answer frees no upstream's slot.
+  EXPECT_TRUE(channels.deliver("s1", {{"jsonrpc", "2.0"}, {"id", (*sent)["id"]}, {"result", {}}}));
+  json more = {{"jsonrpc", "2.0"}, {"id", 1}, {"method", "roots/list"}};
+  EXPECT_FALSE(channels.relay_request("s1", more, [](const json&) {}));
+}
+
+TEST(StreamBounds, ARequestThatCannotBeSentIsAnsweredAndFreesItsSlot) {
+  SessionChannels channels;
+  std::vector<json> answers;
+  std::vector<std::string> ids;
+  for (std::size_t i = 0; i < SessionChannels::kMaxWaitingPerSession; ++i) {
+    json ask = {{"jsonrpc", "2.0"}, {"id", i}, {"method", "sampling/createMessage"}};
+    auto request =
+        channels.relay_request("s1", ask, [&](const json& answer) { answers.push_back(answer); });
+    ASSERT_TRUE(request);
+    ids.push_back((*request)["id"].get<std::string>());
+  }
+  channels.withdraw(ids.front());  // its stream had ended: it could not be sent
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0]["id"], 0) << "the upstream hears at once, under its own id";
+  EXPECT_TRUE(answers[0].contains("error"));
+  json more = {{"jsonrpc", "2.0"}, {"id", 99}, {"method", "roots/list"}};
+  EXPECT_TRUE(channels.relay_request("s1", more, [](const json&) {}));
 }
 
 }  // namespace

@@ -774,7 +774,8 @@ awaitable<Gateway::Held> Gateway::hold_for_approval(const std::string& event_id,
                   {"elicitationId", held.approval_id},
                   {"url", held.url},
                   {"message", "A person must approve this call: open the approval page."}}}};
-    if (auto request = channels_.relay_request(caller.session_id, ask, [](const json&) {})) {
+    if (auto request = channels_.relay_request(
+            caller.session_id, ask, [](const json&) {}, false)) {
       caller.to_client(*request);
     }
   }

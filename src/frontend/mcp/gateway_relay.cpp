@@ -96,8 +96,8 @@ MessageSink Gateway::sink_for(const Caller& caller) {
     if (!request) return;  // too many waiting: the upstream was answered with an error
     if (to_client) {
       to_client(*request);
-    } else {
-      channels_.send_standalone(session, *request);
+    } else if (!channels_.send_standalone(session, *request)) {
+      channels_.withdraw((*request)["id"].get<std::string>());
     }
   };
 }

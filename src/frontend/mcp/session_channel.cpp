@@ -25,21 +25,35 @@ bool SessionChannels::send_standalone(const std::string& session, const json& me
 }
 
 std::optional<json> SessionChannels::relay_request(const std::string& session, const json& request,
-                                                   Answer answer) {
-  std::size_t& waiting = waiting_per_session_[session];
-  if (waiting >= kMaxWaitingPerSession) {
-    if (answer) {
-      answer(rpc_error(request["id"], rpc_code::kInvalidRequest,
-                       "too many requests are waiting for the agent's answer"));
+                                                   Answer answer, bool bounded) {
+  if (bounded) {
+    std::size_t& waiting = waiting_per_session_[session];
+    if (waiting >= kMaxWaitingPerSession) {
+      if (answer) {
+        answer(rpc_error(request["id"], rpc_code::kInvalidRequest,
+                         "too many requests are waiting for the agent's answer"));
+      }
+      return std::nullopt;
     }
-    return std::nullopt;
+    ++waiting;
   }
-  ++waiting;
   std::string id = "warden-" + std::to_string(next_++);
-  waiting_[id] = Waiting{session, request["id"], std::move(answer)};
+  waiting_[id] = Waiting{session, request["id"], std::move(answer), bounded};
   json out = request;
   out["id"] = id;
   return out;
+}
+
+void SessionChannels::withdraw(const std::string& relayed_id) {
+  auto it = waiting_.find(relayed_id);
+  if (it == waiting_.end()) return;
+  Waiting waiting = std::move(it->second);
+  waiting_.erase(it);
+  if (waiting.bounded) answered(waiting.session);
+  if (waiting.answer) {
+    waiting.answer(rpc_error(waiting.upstream_id, rpc_code::kMethodNotFound,
+                             "warden-mcp cannot reach the agent for this request"));
+  }
 }
 
 void SessionChannels::answered(const std::string& session) {
@@ -54,7 +68,7 @@ bool SessionChannels::deliver(const std::string& session, const json& response) 
   if (it == waiting_.end() || it->second.session != session) return false;
   Waiting waiting = std::move(it->second);
   waiting_.erase(it);
-  answered(session);
+  if (waiting.bounded) answered(session);
   json back = response;
   back["id"] = waiting.upstream_id;
   if (waiting.answer) waiting.answer(std::move(back));

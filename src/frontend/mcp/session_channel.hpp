@@ -34,8 +34,14 @@ class SessionChannels {
   // Registers an upstream request sent to the agent of `session`: returns the request to send
   // (the upstream's message under a fresh id). With kMaxWaitingPerSession already waiting for
   // that agent (it does not answer, and an upstream goes on asking), the upstream is answered
-  // with an error at once and nullopt is returned: nothing is sent or kept.
-  std::optional<json> relay_request(const std::string& session, const json& request, Answer answer);
+  // with an error at once and nullopt is returned: nothing is sent or kept. `bounded` false:
+  // the gateway's own request (the approval page's URL elicitation), which upstreams cannot
+  // crowd out and which does not count.
+  std::optional<json> relay_request(const std::string& session, const json& request, Answer answer,
+                                    bool bounded = true);
+  // The relayed request could not be sent (the session's stream has ended): the upstream is
+  // answered with an error now instead of waiting for an answer that cannot come.
+  void withdraw(const std::string& relayed_id);
   // The agent of `session` answered `response`: sends it back to the upstream that asked.
   // False when no such request is waiting for this session.
   bool deliver(const std::string& session, const json& response);
@@ -48,6 +54,7 @@ class SessionChannels {
     std::string session;
     json upstream_id;
     Answer answer;
+    bool bounded = true;
   };
   std::map<std::string, std::shared_ptr<SseStream>> streams_;
   // One request of `session` is no longer waiting.

@@ -11,13 +11,13 @@ std::string Sessions::open(Session session) {
   return id;
 }
 
-std::optional<std::string> Sessions::evictable(const std::string& token_id,
+std::optional<std::string> Sessions::evictable(const std::string& agent, const std::string& human,
                                                std::size_t limit) const {
   if (limit == 0) return std::nullopt;
   std::size_t held = 0;
   const std::pair<const std::string, Session>* oldest = nullptr;
   for (const auto& entry : sessions_) {
-    if (entry.second.token_id != token_id) continue;
+    if (entry.second.agent != agent || entry.second.human != human) continue;
     ++held;
     if (!oldest || entry.second.last_used < oldest->second.last_used) oldest = &entry;
   }
@@ -32,9 +32,15 @@ Session* Sessions::find(const std::string& id) {
   return &it->second;
 }
 
-void Sessions::expire(std::chrono::steady_clock::duration idle) {
+std::vector<std::string> Sessions::expire(std::chrono::steady_clock::duration idle) {
   auto cutoff = std::chrono::steady_clock::now() - idle;
-  std::erase_if(sessions_, [&](const auto& entry) { return entry.second.last_used < cutoff; });
+  std::vector<std::string> expired;
+  std::erase_if(sessions_, [&](const auto& entry) {
+    if (entry.second.last_used >= cutoff) return false;
+    expired.push_back(entry.first);
+    return true;
+  });
+  return expired;
 }
 
 }  // namespace warden::mcp

@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace warden::mcp {
 
@@ -27,15 +28,18 @@ class Sessions {
  public:
   // A new session with an unguessable id (128 bits).
   std::string open(Session session);
-  // The least recently used session opened with `token_id`, when that token already holds
+  // The least recently used session of `agent` acting for `human`, when they already hold
   // `limit` or more (0: no limit); nullopt otherwise. The caller ends it before opening another,
-  // so one agent's token cannot fill the gateway's memory with sessions, and what it loses is
-  // only its own oldest session.
-  std::optional<std::string> evictable(const std::string& token_id, std::size_t limit) const;
+  // so one agent cannot fill the gateway's memory with sessions (counted by agent and person,
+  // not by token: new tokens of the same pair, or a rebind to one, do not reset the count),
+  // and what it loses is only its own oldest session.
+  std::optional<std::string> evictable(const std::string& agent, const std::string& human,
+                                       std::size_t limit) const;
   Session* find(const std::string& id);
   bool close(const std::string& id) { return sessions_.erase(id) > 0; }
-  // Forgets sessions idle for longer than `idle`.
-  void expire(std::chrono::steady_clock::duration idle);
+  // Forgets sessions idle for longer than `idle`; returns their ids (their streams and relayed
+  // requests are the caller's to end).
+  std::vector<std::string> expire(std::chrono::steady_clock::duration idle);
   std::size_t size() const { return sessions_.size(); }
 
  private:

@@ -478,8 +478,11 @@ awaitable<HttpResponse> HttpEndpoint::initialize(const HttpRequest& request,
   if (auto replayed = spend_proof(request, proof)) co_return std::move(*replayed);
   // SIGTERM came while the database was asked (its session_opened is audited already).
   if (gateway_.closing()) co_return shutting_down(id, "no session was opened");
-  sessions_.expire(kSessionIdle);
-  if (auto oldest = sessions_.evictable(grant.token_id, options_.max_sessions_per_token)) {
+  for (const std::string& expired : sessions_.expire(kSessionIdle)) {
+    gateway_.channels().forget(expired);
+  }
+  if (auto oldest =
+          sessions_.evictable(grant.agent, grant.human, options_.max_sessions_per_agent)) {
     sessions_.close(*oldest);
     gateway_.channels().forget(*oldest);
     metrics_.count_session_evicted();

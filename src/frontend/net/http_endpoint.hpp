@@ -71,9 +71,9 @@ struct EndpointOptions {
   pdp::DecisionPoint* decision_point = nullptr;
   // Shared Signals (issue 17): /.well-known/ssf-configuration, /ssf/streams..., /ssf/receive.
   ssf::SharedSignals* shared_signals = nullptr;
-  // --max-sessions-per-token: a token's sessions beyond this end its least recently used one
-  // (0: no limit).
-  std::size_t max_sessions_per_token = 256;
+  // --max-sessions-per-agent: the sessions of one agent acting for one person beyond this end
+  // their least recently used one (0: no limit).
+  std::size_t max_sessions_per_agent = 256;
 };
 
 // The Streamable HTTP transport of MCP at /mcp, plus /healthz, /metrics and the RFC 9728

@@ -205,13 +205,18 @@ awaitable<bool> write_event_stream(beast::tcp_stream& stream, const HttpResponse
     out.clear();
     wait = kKeepAlive;
   }
-  bool ended = false;
+  bool ended = false, cut = false;
   while (!ec && !ended) {
     std::optional<std::string> event = co_await in.stream->next(wait);
     wait = kKeepAlive;
     if (event) append_chunk(out, *event);
     while (std::optional<std::string> more = in.stream->take_queued()) append_chunk(out, *more);
     ended = !event || in.stream->drained();
+    // Cut because the client did not read: no final chunk, and the connection closes.
+    if (ended && in.stream->overflowed()) {
+      cut = true;
+      break;
+    }
     if (ended) out += "0\r\n\r\n";
     stream.expires_after(kIdleTimeout);
     co_await asio::async_write(stream, asio::buffer(out), asio::redirect_error(use_awaitable, ec));
@@ -222,7 +227,7 @@ awaitable<bool> write_event_stream(beast::tcp_stream& stream, const HttpResponse
     beast::error_code ignored;
     stream.socket().cancel(ignored);  // ends the watch
   }
-  co_return !ec;
+  co_return !ec && !cut;
 }
 
 awaitable<void> serve_connection(tcp::socket socket, HttpEndpoint& endpoint,

@@ -8,7 +8,8 @@ void SseStream::push(const json& message) {
   if (!open()) return;
   // dump() escapes control characters, so the data never spans lines.
   std::string event = "event: message\ndata: " + message.dump() + "\n\n";
-  if (!events_.empty() && queued_bytes_ + event.size() > max_queued_bytes_) {
+  if (queued_bytes_ >= max_queued_bytes_) {
+    overflowed_ = true;
     abandon();
     return;
   }

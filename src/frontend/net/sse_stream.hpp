@@ -24,11 +24,14 @@ class SseStream {
       : timer_(ex, asio::steady_timer::time_point::max()), max_queued_bytes_(max_queued_bytes) {}
 
   // Queues one message as an event ("event: message", "data: <json>"). Dropped once finished.
-  // When the events waiting would pass max_queued_bytes (the client has stopped reading while
-  // an upstream goes on sending), the stream is abandoned instead: an agent that does not read
-  // cannot make the gateway hold an upstream's output without bound. A single event larger
-  // than that still goes out when nothing else waits.
+  // When the events already waiting reach max_queued_bytes (the client has stopped reading
+  // while an upstream goes on sending), the stream is abandoned instead (overflowed): an agent
+  // that does not read cannot make the gateway hold an upstream's output without bound. An
+  // event of any size (a large result) is still queued while less than that waits.
   void push(const json& message);
+  // Abandoned by push because the client did not read: the HTTP server then closes the
+  // connection without ending the body, so the client sees a cut stream, not a clean end.
+  bool overflowed() const { return overflowed_; }
   // No more events: the HTTP server ends the body after the queued ones.
   void finish();
   // The client went away (a write failed): later pushes are dropped.
@@ -57,7 +60,7 @@ class SseStream {
   std::deque<std::string> events_;
   std::size_t queued_bytes_ = 0;
   std::size_t max_queued_bytes_;
-  bool finished_ = false, abandoned_ = false;
+  bool finished_ = false, abandoned_ = false, overflowed_ = false;
   std::function<void()> on_abandon_;
   std::chrono::steady_clock::duration head_hold_{0};
 };

@@ -703,8 +703,12 @@ awaitable<json> AuthorizationServer::verified_jwt(std::string token) {
     if (!key.is_object()) continue;
     auto verified = verify_jws(jws, key.value("jwk", json::object()), kAllJwsAlgs);
     if (verified) {
-      co_return json{
-          {"header", jws.header}, {"claims", jws.payload}, {"kid", key.value("kid", "")}};
+      // The JWT itself too: for a provider whose keys an admin pinned, the database verifies it
+      // again and believes only its own verification (warden._pinned_jwt).
+      co_return json{{"header", jws.header},
+                     {"claims", jws.payload},
+                     {"kid", key.value("kid", "")},
+                     {"jwt", token}};
     }
     last = std::string(to_string(verified.error()));
   }

@@ -109,6 +109,37 @@ Outcome<nlohmann::json> parse_jwks(std::string_view text) {
   return std::move(*jwks);
 }
 
+Outcome<VerifiedJwt> verify_jwt_with_jwks(std::string_view token, const nlohmann::json& jwks,
+                                          std::span<const JwsAlg> allowed_algs) {
+  if (!jwks.is_object() || !jwks.contains("keys") || !jwks["keys"].is_array()) {
+    return OAuthError::bad_jwks;
+  }
+  auto jws = parse_jws(token);
+  if (!jws) return jws.error();
+  if (!alg_allowed(jws.value().alg, allowed_algs)) return OAuthError::alg_not_allowed;
+  const auto& header = jws.value().header;
+  if (auto kid = header.find("kid"); kid != header.end() && !kid->is_string()) {
+    return OAuthError::malformed;
+  }
+  auto candidates = candidate_keys(jwks, jws.value());
+  if (candidates.empty()) return OAuthError::unknown_kid;
+  if (!header.contains("kid") && candidates.size() > 1) return OAuthError::unknown_kid;
+  // Several keys may share a kid (one per alg); the first that verifies wins, and the error
+  // reported is the first key's.
+  std::optional<OAuthError> first_error;
+  for (const auto* key : candidates) {
+    auto status = verify_jws(jws.value(), *key, allowed_algs);
+    if (status) {
+      auto kid = key->find("kid");
+      Jws& verified = jws.value();
+      return VerifiedJwt{std::move(verified.header), std::move(verified.payload),
+                         kid != key->end() && kid->is_string() ? kid->get<std::string>() : ""};
+    }
+    if (!first_error) first_error = status.error();
+  }
+  return *first_error;
+}
+
 Outcome<nlohmann::json> verify_id_token_signature(std::string_view id_token,
                                                   const nlohmann::json& jwks,
                                                   std::span<const JwsAlg> allowed_algs) {
@@ -128,19 +159,9 @@ Outcome<nlohmann::json> verify_id_token_signature(std::string_view id_token,
       return OAuthError::wrong_typ;
     }
   }
-
-  auto candidates = candidate_keys(jwks, jws.value());
-  if (candidates.empty()) return OAuthError::unknown_kid;
-  if (!jws.value().header.contains("kid") && candidates.size() > 1) return OAuthError::unknown_kid;
-  // Several keys may share a kid (one per alg); the first that verifies wins, and the error
-  // reported is the first key's.
-  std::optional<OAuthError> first_error;
-  for (const auto* key : candidates) {
-    auto status = verify_jws(jws.value(), *key, allowed_algs);
-    if (status) return std::move(jws).value().payload;
-    if (!first_error) first_error = status.error();
-  }
-  return *first_error;
+  auto verified = verify_jwt_with_jwks(id_token, jwks, allowed_algs);
+  if (!verified) return verified.error();
+  return std::move(verified).value().payload;
 }
 
 Outcome<nlohmann::json> validate_id_token(std::string_view id_token, const nlohmann::json& jwks,

@@ -42,6 +42,19 @@ Outcome<nlohmann::json> parse_jwks(std::string_view text);
 Outcome<nlohmann::json> validate_id_token(std::string_view id_token, const nlohmann::json& jwks,
                                           const IdTokenExpectations& expected);
 
+// A JWT whose signature verified with a key of a JWKS: its header and payload (claims
+// unchecked) and the kid of the key (empty when that key has none).
+struct VerifiedJwt {
+  nlohmann::json header;
+  nlohmann::json payload;
+  std::string kid;
+};
+
+// Verifies any JWT's signature with a JWKS, the key chosen as for an ID token (see
+// validate_id_token); the header's typ is the caller's to check.
+Outcome<VerifiedJwt> verify_jwt_with_jwks(std::string_view token, const nlohmann::json& jwks,
+                                          std::span<const JwsAlg> allowed_algs);
+
 // The signature half of validate_id_token, for a caller that checks the claims itself (the
 // database, which holds only the hash of a sign-in's nonce): the JWS, its typ and alg, the key
 // chosen by kid in `jwks` as above, and the signature. Returns the payload, claims unchecked.

@@ -32,6 +32,11 @@ REVOKE ALL ON FUNCTION warden._equal_in_constant_time(bytea, bytea) FROM PUBLIC;
 CREATE OR REPLACE FUNCTION warden._verify_id_token_signature(id_token text, jwks text) RETURNS text
 LANGUAGE c IMMUTABLE AS 'MODULE_PATHNAME', 'warden_verify_id_token_signature';
 REVOKE ALL ON FUNCTION warden._verify_id_token_signature(text, text) FROM PUBLIC;
+-- {"header", "claims", "kid"} when any JWT's signature verifies with a key of the JWKS (text;
+-- the caller checks typ and claims), else {"error": reason}.
+CREATE OR REPLACE FUNCTION warden._verify_jwt_signature(jwt text, jwks text) RETURNS text
+LANGUAGE c IMMUTABLE AS 'MODULE_PATHNAME', 'warden_verify_jwt_signature';
+REVOKE ALL ON FUNCTION warden._verify_jwt_signature(text, text) FROM PUBLIC;
 -- The public members of a JWK warden can verify with (text), or NULL for any other JWK.
 CREATE OR REPLACE FUNCTION warden._verification_jwk(jwk text) RETURNS text
 LANGUAGE c IMMUTABLE AS 'MODULE_PATHNAME', 'warden_verification_jwk';

@@ -296,8 +296,10 @@ BEGIN
     RETURN;
   END IF;
   -- The key that verified it must be one of this principal's: a key of another agent, another
-  -- domain or another provider proves nothing here.
-  IF NOT EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(p.keys) k WHERE k->>'kid' = jwt->>'kid') THEN
+  -- domain or another provider proves nothing here. (A provider's JWT the database verified with
+  -- that provider's pinned keys, warden._pinned_jwt, needs no fetched key.)
+  IF NOT (p.kind = 'idp' AND coalesce(jwt->>'verified_by' = 'database', false))
+     AND NOT EXISTS (SELECT FROM pg_catalog.jsonb_array_elements(p.keys) k WHERE k->>'kid' = jwt->>'kid') THEN
     refusal := 'wrong_key';
     RETURN;
   END IF;
@@ -325,6 +327,45 @@ BEGIN
 END
 $$;
 REVOKE ALL ON FUNCTION warden._check_jwt(jsonb, text[], text[], int, boolean) FROM PUBLIC;
+
+-- A JWT as warden-mcp reports it ({header, claims, kid, jwt} or {error}), as the database sees
+-- it: when it names (iss) an identity provider whose keys an administrator pinned
+-- (warden.pin_identity_provider_keys), the database verifies the raw JWT itself with those keys
+-- and returns {header, claims, kid, verified_by: database} of that verification (or {error:
+-- not_verified_by_database: why}), so the gateway's report of the claims is not believed; any
+-- other JWT is returned as reported (its signature on warden-mcp's word).
+CREATE OR REPLACE FUNCTION warden._pinned_jwt(jwt jsonb) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  p warden.identity_providers;
+  pinned text;
+  v jsonb;
+BEGIN
+  IF jwt IS NULL OR pg_catalog.jsonb_typeof(jwt) <> 'object' OR jwt ? 'error' THEN
+    RETURN jwt;
+  END IF;
+  jwt := jwt - 'verified_by';  -- only this function says so
+  SELECT * INTO p FROM warden.identity_providers ip WHERE ip.issuer = jwt->'claims'->>'iss';
+  IF NOT FOUND THEN
+    RETURN jwt;
+  END IF;
+  pinned := warden._pinned_jwks(p.idp_id);
+  IF pinned IS NULL THEN
+    RETURN jwt;
+  ELSIF pg_catalog.jsonb_typeof(jwt->'jwt') IS DISTINCT FROM 'string' THEN
+    RETURN pg_catalog.jsonb_build_object('error', 'not_verified_by_database: malformed');
+  END IF;
+  v := warden._verify_jwt_signature((jwt->>'jwt')::text, pinned::text)::jsonb;
+  IF v ? 'error' THEN
+    RETURN pg_catalog.jsonb_build_object('error', 'not_verified_by_database: ' || (v->>'error'));
+  ELSIF (v->'claims'->>'iss') IS DISTINCT FROM p.issuer THEN
+    RETURN pg_catalog.jsonb_build_object('error', 'not_verified_by_database: wrong_issuer');
+  END IF;
+  RETURN v || '{"verified_by": "database"}';
+END
+$$;
+REVOKE ALL ON FUNCTION warden._pinned_jwt(jsonb) FROM PUBLIC;
 
 -- Marks a JWT's jti used (until it expires); false when it was used before. Old rows go.
 CREATE OR REPLACE FUNCTION warden._use_jti(issuer text, jti text, exp numeric) RETURNS boolean
@@ -489,9 +530,11 @@ REVOKE ALL ON FUNCTION warden._may_act_claim(jsonb, jsonb, text) FROM PUBLIC;
 --   issuer             warden's issuer (audiences: it, or it + '/token')
 --   expected_resource  warden's resource; resource (the client's, optional) must equal it
 --   scope, expires_in  as the client sent them
---   subject            token exchange: a verified JWT {header, claims, kid} or {error}, or
+--   subject            token exchange: a verified JWT {header, claims, kid, jwt} or {error}, or
 --                      {task_token} (delegation)
 --   actor              token exchange: the agent's verified assertion or JWT-SVID
+--                      (jwt: the JWT as received; verified again here when its provider's
+--                      keys are pinned, see warden._pinned_jwt)
 --   assertion, client_id, client   jwt-bearer: the verified ID-JAG, the client_id sent and the
 --                      verified client assertion (private_key_jwt)
 --   requested_token_type  token exchange: ...:access_token (a task token, the default) or
@@ -515,6 +558,7 @@ DECLARE
   ag record;
   p warden.identity_providers;
   c jsonb;
+  person_jwt jsonb;  -- the person's JWT as the database sees it (warden._pinned_jwt)
   h record;
   subj text;
   tools text[];
@@ -651,15 +695,17 @@ BEGIN
 
   -- The person: an IdP's ID token or JWT access token (token exchange), or an ID-JAG.
   IF grant_kind = 'token_exchange' THEN
-    SELECT * INTO s FROM warden._check_jwt(request->'subject', ARRAY['idp'], NULL::text[], NULL::int, false);
-    c := request->'subject'->'claims';
-    IF s.refusal IS NULL AND coalesce(request->'subject'->'header'->>'typ', 'JWT') NOT IN ('JWT', 'at+jwt', 'application/at+jwt') THEN
+    person_jwt := warden._pinned_jwt(request->'subject');
+    SELECT * INTO s FROM warden._check_jwt(person_jwt, ARRAY['idp'], NULL::text[], NULL::int, false);
+    c := person_jwt->'claims';
+    IF s.refusal IS NULL AND coalesce(person_jwt->'header'->>'typ', 'JWT') NOT IN ('JWT', 'at+jwt', 'application/at+jwt') THEN
       s.refusal := 'wrong_typ';
     END IF;
   ELSE
-    SELECT * INTO s FROM warden._check_jwt(request->'assertion', ARRAY['idp'], ARRAY[issuer], 300, true);
-    c := request->'assertion'->'claims';
-    IF s.refusal IS NULL AND (request->'assertion'->'header'->>'typ') IS DISTINCT FROM 'oauth-id-jag+jwt' THEN
+    person_jwt := warden._pinned_jwt(request->'assertion');
+    SELECT * INTO s FROM warden._check_jwt(person_jwt, ARRAY['idp'], ARRAY[issuer], 300, true);
+    c := person_jwt->'claims';
+    IF s.refusal IS NULL AND (person_jwt->'header'->>'typ') IS DISTINCT FROM 'oauth-id-jag+jwt' THEN
       s.refusal := 'wrong_typ';
     END IF;
   END IF;

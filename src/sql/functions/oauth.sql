@@ -327,7 +327,11 @@ BEGIN
                         NULL::boolean, NULL::text, NULL::text, NULL::text);
   RETURN jsonb_build_object('request_id', rid, 'idp', p.name, 'idp_state', idp_state, 'idp_nonce', nonce,
                             'idp_code_verifier', verifier,
-                            'idp_code_challenge', warden._base64url(sha256(convert_to(verifier, 'UTF8'))));
+                            'idp_code_challenge', warden._base64url(sha256(convert_to(verifier, 'UTF8'))))
+         -- With the provider's keys pinned the database believes only a login made now (as for
+         -- an approver: complete_sign_in checks auth_time), not a standing provider session.
+         || CASE WHEN EXISTS (SELECT FROM warden.idp_pinned_keys pk WHERE pk.idp_id = p.idp_id)
+                 THEN jsonb_build_object('idp_max_age', 0) ELSE '{}'::jsonb END;
 END
 $$;
 REVOKE ALL ON FUNCTION warden.begin_authorization(text, text, text, text, text, text, text, text) FROM PUBLIC;
@@ -446,8 +450,10 @@ REVOKE ALL ON FUNCTION warden._idp_admission(warden.identity_providers, jsonb) F
 -- The person signed in at the IdP; warden-mcp verified the ID token's signature and passes its
 -- claims, and the token itself (id_token). When an administrator pinned the provider's keys
 -- (warden.pin_identity_provider_keys), the database verifies the token with them and uses its
--- claims, not warden-mcp's (a gateway that lies then signs nobody in; without id_token the
--- sign-in is refused as id_token_not_verified_by_database: malformed); otherwise it takes the
+-- claims, not warden-mcp's (without id_token the sign-in is refused as
+-- id_token_not_verified_by_database: malformed), and, as begin_authorization then asked the
+-- provider for max_age 0, the login must be this sign-in's (auth_time; not_a_fresh_login): a
+-- gateway that lies signs in nobody who does not log in through it. Otherwise it takes the
 -- signature on warden-mcp's word. Re-checked here: iss, aud (client_id or audience; azp when several), nonce, exp, iat
 -- (60 s skew), the request (unknown/expired/used: WA400). The sign-in is single use: a refused
 -- ID token ends the request too, and so does refusal_by_gateway (warden-mcp got no verified ID
@@ -501,6 +507,10 @@ BEGIN
     verified := warden._pinned_id_token_claims(p, id_token::text);
     refusal := verified->>'refusal';
     claims := verified->'claims';
+    IF refusal IS NULL AND (jsonb_typeof(claims->'auth_time') IS DISTINCT FROM 'number'
+                            OR (claims->>'auth_time')::numeric < extract(epoch FROM r.created_at) - 60) THEN
+      refusal := 'not_a_fresh_login';
+    END IF;
   END IF;
   IF refusal IS NULL THEN
     refusal := warden._id_token_refusal(p, claims, r.idp_nonce_hash);
