@@ -28,6 +28,10 @@ inline constexpr uint64_t kMaxSafeJsonInteger = 9007199254740991;
 // large may stand for any of many integers: it is beyond the safe range however it was written.
 bool beyond_safe_json_integer(const nlohmann::json& value);
 
+// True if a string or key anywhere in value holds U+0000, which PostgreSQL's jsonb cannot hold:
+// such a value must be refused, or mended, before it becomes a jsonb argument.
+bool holds_nul(const nlohmann::json& value);
+
 // True if value is, or contains within max_depth levels of nesting, a number beyond the safe
 // range. Stops descending at max_depth, so it is safe on arbitrarily deep input.
 bool contains_number_beyond_safe_json_integer(const nlohmann::json& value, size_t max_depth);

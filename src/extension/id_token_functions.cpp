@@ -7,6 +7,7 @@
 
 #include "core/bounded_json.hpp"
 #include "core/error.hpp"
+#include "core/json_values.hpp"
 #include "extension/spi.hpp"
 #include "extension/sql_values.hpp"
 #include "frontend/oauth/id_token.hpp"
@@ -23,25 +24,6 @@ using namespace warden;
 using namespace warden::pg;
 
 namespace {
-
-// A U+0000 anywhere in a key or string: PostgreSQL's jsonb cannot hold it, so such a token is
-// refused as malformed here rather than making the sign-in fail with an error.
-bool holds_nul(const nlohmann::json& value) {
-  if (value.is_string()) {
-    return value.get_ref<const std::string&>().find('\0') != std::string::npos;
-  }
-  if (value.is_array()) {
-    for (const auto& item : value) {
-      if (holds_nul(item)) return true;
-    }
-  }
-  if (value.is_object()) {
-    for (const auto& [key, item] : value.items()) {
-      if (key.find('\0') != std::string::npos || holds_nul(item)) return true;
-    }
-  }
-  return false;
-}
 
 // OpenSSL keeps the reasons a verification failed in a per-thread queue, which the backend's
 // own TLS shares: leave it empty.

@@ -20,21 +20,6 @@ json parse_message(std::string_view text) {
   return parsed ? std::move(*parsed) : json(json::value_t::discarded);
 }
 
-bool holds_nul(const json& value) {
-  if (value.is_string()) return value.get_ref<const std::string&>().find('\0') != std::string::npos;
-  if (value.is_array()) {
-    for (const auto& item : value) {
-      if (holds_nul(item)) return true;
-    }
-  }
-  if (value.is_object()) {
-    for (const auto& [key, item] : value.items()) {
-      if (key.find('\0') != std::string::npos || holds_nul(item)) return true;
-    }
-  }
-  return false;
-}
-
 namespace {
 void replace_nul_in(std::string& s) {
   for (std::size_t at = s.find('\0'); at != std::string::npos; at = s.find('\0', at)) {

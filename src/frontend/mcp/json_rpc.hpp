@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_values.hpp"
+
 namespace warden::mcp {
 
 using json = nlohmann::json;
@@ -59,9 +61,8 @@ std::string arguments_refusal(const json& arguments);
 std::string string_member(const json& object, const char* key, std::string fallback = "");
 bool bool_member(const json& object, const char* key, bool fallback = false);
 
-// PostgreSQL's jsonb cannot hold U+0000: arguments holding it cannot be passed to a decision as
-// they are, yet the call must still be decided (denied) and audited.
-bool holds_nul(const json& value);
+// holds_nul (core/json_values.hpp): arguments holding U+0000 cannot be passed to a decision as
+// they are (jsonb cannot hold it), yet the call must still be decided (denied) and audited.
 // The same value with every U+0000 (in strings and keys) replaced by U+FFFD: for what must be
 // stored whatever it holds, such as an upstream's error message in a call's outcome.
 void replace_nul(json& value);
